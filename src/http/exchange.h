@@ -1,0 +1,121 @@
+// Exchange: one HTTP request/response on a connection, as a handler sees it.
+// The request body is not read until the handler asks for it (ReadBody), so a
+// handler can validate the request before a single body byte is accepted and
+// stream it to storage in large pieces. Responses are either small (Send) or
+// streamed from a source (SendStream). Used by one coroutine at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/url/url_view.hpp>
+
+#include "http/chunked_decoder.h"
+#include "http/response.h"
+#include "util/status.h"
+
+namespace berth::http {
+
+template <class T>
+using Task = boost::asio::awaitable<T>;
+
+// The byte stream under an HTTP connection (plain TCP or TLS).
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Reads some bytes; 0 means the peer closed. Errors (timeouts included) are IoError.
+  virtual Task<Result<size_t>> ReadSome(boost::asio::mutable_buffer b, std::chrono::steady_clock::duration timeout) = 0;
+  virtual Task<Status> Write(std::span<const boost::asio::const_buffer> bufs, std::chrono::steady_clock::duration timeout) = 0;
+};
+
+struct Timeouts {
+  std::chrono::seconds header{30};  // whole request head (slow clients are cut off)
+  std::chrono::seconds idle{120};   // keep-alive wait for the next request
+  std::chrono::seconds body{60};    // between body reads
+  std::chrono::seconds write{120};  // between response writes
+};
+
+// Produces the next piece of a streamed response body into buf; 0 = end.
+using BodySource = std::function<Result<size_t>(char* buf, size_t n)>;
+
+class Exchange {
+ public:
+  using Header = boost::beast::http::request_header<>;
+
+  Exchange(Connection& conn, boost::beast::flat_buffer& buffer, const Header& head, boost::urls::url_view url,
+           bool chunked, std::optional<uint64_t> content_length, bool keep_alive, std::string remote,
+           const Timeouts& timeouts, std::string_view extra_headers);
+
+  // --- request ---
+  boost::beast::http::verb method() const { return head_.method(); }
+  std::string_view method_string() const { return head_.method_string(); }
+  std::string_view target() const { return head_.target(); }
+  const boost::urls::url_view& url() const { return url_; }
+  std::string_view header(std::string_view name) const;
+  const std::string& remote_address() const { return remote_; }
+  std::optional<uint64_t> content_length() const { return content_length_; }
+  bool has_body() const { return chunked_ || content_length_.value_or(0) > 0; }
+
+  // Next piece of the request body (up to 1 MiB); an empty span at the end.
+  // IoError when the client goes away, InvalidArgument on bad framing.
+  Task<Result<std::span<const char>>> ReadBody();
+  // The whole body, refused with OutOfRange when longer than `limit`.
+  Task<Result<std::string>> ReadBodyToString(size_t limit);
+  bool body_complete() const { return body_done_; }
+  int64_t bytes_received() const { return bytes_in_; }
+
+  // --- response ---
+  Task<void> Send(Response r);
+  // Sends `head` announcing `length` bytes, then streams them from `source`.
+  Task<void> SendStream(Response head, int64_t length, BodySource source);
+  bool responded() const { return responded_; }
+  unsigned status() const { return status_; }
+  int64_t bytes_sent() const { return bytes_out_; }
+  // False once the connection must close after this exchange.
+  bool keep_alive() const { return keep_alive_ && !broken_; }
+  bool broken() const { return broken_; }
+  bool is_head() const { return head_.method() == boost::beast::http::verb::head; }
+
+  // Set by the server when it is shutting down: the connection closes after this exchange.
+  void DisableKeepAlive() { keep_alive_ = false; }
+
+ private:
+  Task<Result<size_t>> FillFromLength(char* out, size_t cap);
+  Task<Result<size_t>> FillFromChunked(char* out, size_t cap);
+  bool DecideKeepAlive();
+
+  Connection& conn_;
+  boost::beast::flat_buffer& buffer_;  // bytes read past the request head
+  const Header& head_;
+  boost::urls::url_view url_;
+  bool chunked_;
+  std::optional<uint64_t> content_length_;
+  bool keep_alive_;
+  std::string remote_;
+  const Timeouts& timeouts_;
+  std::string_view extra_headers_;
+
+  std::unique_ptr<char[]> body_buf_;
+  uint64_t body_remaining_ = 0;
+  bool body_done_ = false;
+  bool continue_sent_ = false;
+  ChunkedDecoder chunked_decoder_;
+  int64_t bytes_in_ = 0;
+
+  bool responded_ = false;
+  bool broken_ = false;
+  unsigned status_ = 0;
+  int64_t bytes_out_ = 0;
+};
+
+}  // namespace berth::http

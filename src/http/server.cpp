@@ -1,0 +1,374 @@
+#include "http/server.h"
+
+#include <charconv>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+
+#include "util/log.h"
+
+namespace berth::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+constexpr std::string_view kTlsOnPlainPort =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+    "400 Bad Request: this registry speaks plain HTTP on this port\n";
+
+template <class Stream>
+class StreamConnection final : public Connection {
+ public:
+  explicit StreamConnection(Stream& s) : s_(s) {}
+
+  Task<Result<size_t>> ReadSome(asio::mutable_buffer b, std::chrono::steady_clock::duration timeout) override {
+    beast::get_lowest_layer(s_).expires_after(timeout);
+    auto [ec, n] = co_await s_.async_read_some(b, kTuple);
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) co_return size_t{0};
+    if (ec) co_return Status::IoError(ec.message());
+    co_return n;
+  }
+
+  Task<Status> Write(std::span<const asio::const_buffer> bufs, std::chrono::steady_clock::duration timeout) override {
+    beast::get_lowest_layer(s_).expires_after(timeout);
+    auto [ec, n] = co_await asio::async_write(s_, bufs, kTuple);
+    if (ec) co_return Status::IoError(ec.message());
+    co_return Status::Ok();
+  }
+
+ private:
+  Stream& s_;
+};
+
+// What Stop() needs to reach an idle connection: only touched on the connection's strand.
+struct Tracked {
+  asio::any_io_executor strand;
+  beast::tcp_stream* lowest = nullptr;
+  bool idle = true;
+};
+
+Response PlainError(unsigned status, std::string_view message) {
+  Response r(status);
+  r.Set("Content-Type", "application/json");
+  r.body = std::string(R"({"errors":[{"code":"UNKNOWN","message":")") + std::string(message) + "\"}]}";
+  return r;
+}
+
+}  // namespace
+
+Status ParseListenAddress(std::string_view addr, std::string* host, uint16_t* port) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string_view::npos) return Status::Invalid("listen address must be [host]:port");
+  std::string_view h = addr.substr(0, colon);
+  std::string_view p = addr.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  unsigned v = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+  if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || v > 65535) {
+    return Status::Invalid("invalid port '" + std::string(p) + "'");
+  }
+  if (h == "localhost") h = "127.0.0.1";
+  if (!h.empty()) {
+    boost::system::error_code e;
+    asio::ip::make_address(std::string(h), e);
+    if (e) return Status::Invalid("listen host must be an IP address or localhost, got '" + std::string(h) + "'");
+  }
+  *host = std::string(h);
+  *port = static_cast<uint16_t>(v);
+  return Status::Ok();
+}
+
+struct Server::Impl {
+  ServerOptions opts;
+  Handler& handler;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::unique_ptr<asio::ssl::context> ssl_ctx;
+  asio::signal_set signals{ioc};
+  asio::steady_timer grace{ioc};
+  asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(ioc)};
+  std::atomic<bool> stopping{false};
+  std::atomic<int> active{0};
+  std::mutex tracked_mu;
+  std::list<std::weak_ptr<Tracked>> tracked;
+
+  Impl(ServerOptions o, Handler& h) : opts(std::move(o)), handler(h) {}
+
+  Task<void> Accept() {
+    while (true) {
+      auto [ec, sock] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) co_return;
+        // Out of descriptors or similar: back off instead of spinning.
+        log::Warn("accept failed", {{"error", ec.message()}});
+        asio::steady_timer t(accept_strand, std::chrono::milliseconds(100));
+        co_await t.async_wait(kTuple);
+        continue;
+      }
+      if (static_cast<size_t>(active.load()) >= opts.max_connections) {
+        sock.close();
+        continue;
+      }
+      ++active;
+      auto ex = sock.get_executor();
+      co_spawn(ex, Session(std::move(sock)), asio::detached);
+    }
+  }
+
+  Task<void> Session(tcp::socket sock) {
+    boost::system::error_code ec;
+    auto ep = sock.remote_endpoint(ec);
+    std::string remote = ec ? "" : ep.address().to_string();
+    sock.set_option(tcp::no_delay(true), ec);
+    beast::tcp_stream stream(std::move(sock));
+    auto tracked_conn = std::make_shared<Tracked>();
+    tracked_conn->strand = stream.get_executor();
+    tracked_conn->lowest = &stream;
+    {
+      std::lock_guard lock(tracked_mu);
+      tracked.push_back(tracked_conn);
+    }
+    if (ssl_ctx) {
+      beast::ssl_stream<beast::tcp_stream&> tls(stream, *ssl_ctx);
+      stream.expires_after(opts.timeouts.header);
+      auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::server, kTuple);
+      if (!hec) co_await Serve(tls, remote, *tracked_conn, /*plain=*/false);
+    } else {
+      co_await Serve(stream, remote, *tracked_conn, /*plain=*/true);
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream.close();
+    tracked_conn->lowest = nullptr;
+    if (--active == 0 && stopping) asio::post(accept_strand, [this] { grace.cancel(); });
+  }
+
+  template <class Stream>
+  Task<void> Serve(Stream& stream, const std::string& remote, Tracked& track, bool plain) {
+    StreamConnection<Stream> conn(stream);
+    beast::flat_buffer buffer(opts.max_header_bytes + (1 << 20));
+    bool first = true;
+    while (!stopping) {
+      beast::http::request_parser<beast::http::empty_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+      parser.body_limit(boost::none);  // bodies are streamed by the Exchange, not by the parser
+      parser.eager(false);
+      // --- read the request head ---
+      track.idle = buffer.size() == 0;
+      std::chrono::steady_clock::time_point deadline{};
+      bool head_done = false;
+      while (!head_done) {
+        if (buffer.size() > 0) {
+          track.idle = false;
+          if (deadline == std::chrono::steady_clock::time_point{}) {
+            deadline = std::chrono::steady_clock::now() + opts.timeouts.header;
+          }
+          auto data = buffer.data();
+          if (first && plain && static_cast<const unsigned char*>(data.data())[0] == 0x16) {
+            std::array<asio::const_buffer, 1> b{asio::buffer(kTlsOnPlainPort.data(), kTlsOnPlainPort.size())};
+            co_await conn.Write(b, opts.timeouts.write);
+            co_return;
+          }
+          beast::error_code pec;
+          size_t used = parser.put(data, pec);
+          buffer.consume(used);
+          if (!pec && parser.is_header_done()) {
+            head_done = true;
+            break;
+          }
+          if (pec && pec != beast::http::error::need_more) {
+            unsigned status = pec == beast::http::error::header_limit ? 431 : 400;
+            co_await RespondAndClose(conn, PlainError(status, "malformed HTTP request"));
+            co_return;
+          }
+          if (buffer.size() >= opts.max_header_bytes) {
+            co_await RespondAndClose(conn, PlainError(431, "request head too large"));
+            co_return;
+          }
+        }
+        auto timeout = deadline == std::chrono::steady_clock::time_point{}
+                           ? std::chrono::steady_clock::duration(first ? opts.timeouts.header : opts.timeouts.idle)
+                           : deadline - std::chrono::steady_clock::now();
+        if (timeout <= std::chrono::steady_clock::duration::zero()) co_return;
+        auto space = buffer.prepare(std::min<size_t>(16384, buffer.max_size() - buffer.size()));
+        auto n = co_await conn.ReadSome(space, timeout);
+        if (!n.ok() || *n == 0) co_return;
+        buffer.commit(*n);
+      }
+      track.idle = false;
+      first = false;
+      const auto start = std::chrono::steady_clock::now();
+      auto& req = parser.get();
+      auto url = boost::urls::parse_origin_form(req.target());
+      if (!url) {
+        co_await RespondAndClose(conn, PlainError(400, "malformed request target"));
+        co_return;
+      }
+      std::optional<uint64_t> length;
+      if (auto cl = parser.content_length()) length = *cl;
+      Exchange ex(conn, buffer, req, *url, parser.chunked(), length, parser.keep_alive(), remote, opts.timeouts,
+                  opts.extra_headers);
+      if (stopping) ex.DisableKeepAlive();
+      bool failed = false;
+      try {
+        co_await handler.Handle(ex);
+      } catch (const std::exception& e) {
+        log::Error("handler failed", {{"error", e.what()}, {"path", std::string(req.target())}});
+        failed = true;
+      }
+      if (!ex.responded() && !ex.broken()) {
+        if (!failed) log::Error("handler sent no response", {{"path", std::string(req.target())}});
+        co_await ex.Send(PlainError(500, "internal error"));
+      }
+      if (opts.access_log) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+        log::Info("request", {{"method", std::string(ex.method_string())},
+                              {"path", std::string(req.target())},
+                              {"status", std::to_string(ex.status())},
+                              {"bytes_in", std::to_string(ex.bytes_received())},
+                              {"bytes_out", std::to_string(ex.bytes_sent())},
+                              {"duration_ms", std::to_string(us.count() / 1000.0)},
+                              {"remote", remote}});
+      }
+      if (!ex.keep_alive()) {
+        if (!ex.broken() && !ex.body_complete()) co_await Linger(conn);
+        co_return;
+      }
+    }
+  }
+
+  template <class Conn>
+  Task<void> RespondAndClose(Conn& conn, Response r) {
+    std::string head = SerializeHead(r, static_cast<int64_t>(r.body.size()), false);
+    std::array<asio::const_buffer, 2> b{asio::buffer(head), asio::buffer(r.body)};
+    co_await conn.Write(b, opts.timeouts.write);
+  }
+
+  // The client may still be sending a body we refused; reading it for a moment
+  // before closing avoids a TCP reset that would destroy our error response.
+  template <class Conn>
+  Task<void> Linger(Conn& conn) {
+    std::vector<char> sink(64 << 10);
+    size_t total = 0;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (total < (64u << 20)) {
+      auto left = until - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) break;
+      auto n = co_await conn.ReadSome(asio::buffer(sink), left);
+      if (!n.ok() || *n == 0) break;
+      total += *n;
+    }
+  }
+
+  void Stop() {
+    if (stopping.exchange(true)) return;
+    asio::post(accept_strand, [this] {
+      boost::system::error_code ec;
+      acceptor.close(ec);
+      signals.cancel();
+      log::Info("shutting down: finishing in-flight requests");
+      std::lock_guard lock(tracked_mu);
+      for (auto& w : tracked) {
+        if (auto t = w.lock()) {
+          // Runs on the connection's strand; only idle connections are cut.
+          asio::post(t->strand, [t] {
+            if (t->lowest && t->idle) t->lowest->cancel();
+          });
+        }
+      }
+      tracked.clear();
+      if (active == 0) return;
+      grace.expires_after(std::chrono::seconds(opts.shutdown_grace_seconds));
+      grace.async_wait([this](boost::system::error_code e) {
+        if (!e) {
+          log::Warn("shutdown grace period over: closing remaining connections");
+          ioc.stop();
+        }
+      });
+    });
+  }
+};
+
+Server::Server(ServerOptions options, Handler& handler) : impl_(new Impl(std::move(options), handler)) {}
+Server::~Server() = default;
+
+Status Server::Listen() {
+  std::string host;
+  uint16_t port = 0;
+  if (Status s = ParseListenAddress(impl_->opts.addr, &host, &port); !s.ok()) return s;
+  if (impl_->opts.tls) {
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    ctx->use_certificate_chain_file(impl_->opts.tls_certificate, ec);
+    if (ec) return Status::Invalid("TLS certificate " + impl_->opts.tls_certificate + ": " + ec.message());
+    ctx->use_private_key_file(impl_->opts.tls_key, asio::ssl::context::pem, ec);
+    if (ec) return Status::Invalid("TLS key " + impl_->opts.tls_key + ": " + ec.message());
+    impl_->ssl_ctx = std::move(ctx);
+  }
+  boost::system::error_code ec;
+  auto& acc = impl_->acceptor;
+  auto try_bind = [&](const tcp::endpoint& ep, bool dual_stack) {
+    acc.close(ec);
+    acc.open(ep.protocol(), ec);
+    if (ec) return false;
+    acc.set_option(asio::socket_base::reuse_address(true), ec);
+    if (dual_stack) acc.set_option(asio::ip::v6_only(false), ec);
+    acc.bind(ep, ec);
+    if (ec) return false;
+    acc.listen(asio::socket_base::max_listen_connections, ec);
+    return !ec;
+  };
+  bool ok;
+  if (host.empty()) {
+    ok = try_bind(tcp::endpoint(tcp::v6(), port), true) || try_bind(tcp::endpoint(tcp::v4(), port), false);
+  } else {
+    ok = try_bind(tcp::endpoint(asio::ip::make_address(host), port), false);
+  }
+  if (!ok) return Status::IoError("cannot listen on " + impl_->opts.addr + ": " + ec.message());
+  return Status::Ok();
+}
+
+uint16_t Server::port() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void Server::Run(int threads) {
+  impl_->signals.add(SIGINT);
+  impl_->signals.add(SIGTERM);
+  impl_->signals.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) Stop();
+  });
+  asio::co_spawn(impl_->accept_strand, impl_->Accept(), asio::detached);
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : pool) t.join();
+}
+
+void Server::Stop() { impl_->Stop(); }
+
+}  // namespace berth::http

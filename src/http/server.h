@@ -1,0 +1,68 @@
+// Server: an asynchronous HTTP/1.1 server (Boost.Asio coroutines + Beast's
+// request-head parser) that hands each request to a Handler as an Exchange.
+//
+// One coroutine per connection on its own strand; the io_context runs on a few
+// threads. Keep-alive, request-head size and timeouts are bounded (slow clients
+// are cut off). A TLS ClientHello arriving on a plain-HTTP port is answered with
+// an HTTP 400, as Go servers do: that is what makes docker fall back to HTTP for
+// an insecure registry. Stop() (or SIGINT/SIGTERM) stops accepting, lets
+// in-flight requests finish, closes idle connections and returns from Run().
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http/exchange.h"
+#include "util/status.h"
+
+namespace berth::http {
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // Must respond (Send/SendStream); the server answers 500 for a handler that does not.
+  virtual Task<void> Handle(Exchange& ex) = 0;
+};
+
+struct ServerOptions {
+  std::string addr = ":5000";  // "[host]:port"; empty host = all interfaces
+  bool tls = false;
+  std::string tls_certificate;  // PEM files, used when tls is true
+  std::string tls_key;
+  Timeouts timeouts;
+  size_t max_header_bytes = 64 * 1024;
+  size_t max_connections = 4096;
+  bool access_log = true;
+  // Header lines ("Name: value\r\n") added to every response.
+  std::string extra_headers;
+  // Seconds in-flight requests get to finish after a shutdown signal.
+  int shutdown_grace_seconds = 30;
+};
+
+// Splits "host:port" / ":port" / "[v6]:port". InvalidArgument when malformed.
+Status ParseListenAddress(std::string_view addr, std::string* host, uint16_t* port);
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler& handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens (and loads TLS material). Port 0 picks a free port.
+  Status Listen();
+  uint16_t port() const;
+  // Serves on `threads` threads until stopped; installs SIGINT/SIGTERM handlers.
+  void Run(int threads);
+  // Thread-safe.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace berth::http

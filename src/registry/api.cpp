@@ -1,0 +1,126 @@
+#include "registry/api.h"
+
+#include "oci/name.h"
+#include "registry/errors.h"
+
+namespace berth::registry {
+using boost::beast::http::verb;
+
+RegistryApi::RegistryApi(storage::StorageDriver& driver, RegistryOptions options)
+    : driver_(driver), blobs_(driver), uploads_(driver, blobs_), manifests_(driver, blobs_), options_(options) {}
+
+std::string QueryParam(const Exchange& ex, std::string_view key) {
+  auto params = ex.url().params();
+  auto it = params.find(key);
+  if (it == params.end() || !(*it).has_value) return "";
+  return (*it).value;
+}
+
+bool HasQueryParam(const Exchange& ex, std::string_view key) { return ex.url().params().contains(key); }
+
+http::Response MethodNotAllowed() {
+  return ErrorResponse(405, code::kUnsupported, "method not allowed for this endpoint");
+}
+
+std::string UploadLocation(const std::string& name, const std::string& uuid) {
+  return "/v2/" + name + "/blobs/uploads/" + uuid;
+}
+
+std::string RangeHeader(int64_t size) { return "0-" + std::to_string(size > 0 ? size - 1 : 0); }
+
+Task<void> RegistryApi::Handle(Exchange& ex) {
+  std::vector<std::string> segments;
+  for (auto seg : ex.url().segments()) segments.push_back(seg);
+  Route route = MatchRoute(segments);
+  if (route.endpoint == Endpoint::kNotFound) {
+    co_await ex.Send(ErrorResponse(404, code::kUnsupported, "no such endpoint"));
+    co_return;
+  }
+  if (route.endpoint != Endpoint::kBase && route.endpoint != Endpoint::kCatalog) {
+    if (!oci::IsValidRepositoryName(route.name)) {
+      co_await ex.Send(ErrorResponse(400, code::kNameInvalid, "invalid repository name",
+                                     "name", route.name.substr(0, oci::kMaxNameLength + 1)));
+      co_return;
+    }
+  }
+  co_await Dispatch(ex, route);
+}
+
+Task<void> RegistryApi::Dispatch(Exchange& ex, const Route& route) {
+  const verb m = ex.method();
+  const bool read = m == verb::get || m == verb::head;
+  switch (route.endpoint) {
+    case Endpoint::kBase:
+      if (!read) break;
+      {
+        http::Response r(200);
+        r.Set("Content-Type", "application/json");
+        r.body = "{}";
+        co_await ex.Send(std::move(r));
+      }
+      co_return;
+    case Endpoint::kCatalog:
+      if (!read) break;
+      co_await ListCatalog(ex);
+      co_return;
+    case Endpoint::kTags:
+      if (!read) break;
+      co_await ListTags(ex, route.name);
+      co_return;
+    case Endpoint::kReferrers:
+      if (!read) break;
+      co_await ListReferrers(ex, route.name, route.arg);
+      co_return;
+    case Endpoint::kManifest:
+      if (read) {
+        co_await GetManifest(ex, route.name, route.arg);
+      } else if (m == verb::put) {
+        co_await PutManifest(ex, route.name, route.arg);
+      } else if (m == verb::delete_) {
+        co_await DeleteManifest(ex, route.name, route.arg);
+      } else {
+        break;
+      }
+      co_return;
+    case Endpoint::kBlob: {
+      if (!read && m != verb::delete_) break;
+      auto digest = oci::Digest::Parse(route.arg);
+      if (!digest.ok()) {
+        co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, digest.status().message(), "digest", route.arg));
+        co_return;
+      }
+      if (read) {
+        co_await GetBlob(ex, route.name, *digest);
+      } else {
+        co_await DeleteBlob(ex, route.name, *digest);
+      }
+      co_return;
+    }
+    case Endpoint::kUploadStart:
+      if (m != verb::post) break;
+      co_await StartUpload(ex, route.name);
+      co_return;
+    case Endpoint::kUpload:
+      if (!storage::IsValidUploadId(route.arg)) {
+        co_await ex.Send(ErrorResponse(404, code::kBlobUploadUnknown, "upload unknown"));
+        co_return;
+      }
+      if (m == verb::get) {
+        co_await GetUploadStatus(ex, route.name, route.arg);
+      } else if (m == verb::patch) {
+        co_await PatchUpload(ex, route.name, route.arg);
+      } else if (m == verb::put) {
+        co_await PutUpload(ex, route.name, route.arg);
+      } else if (m == verb::delete_) {
+        co_await CancelUpload(ex, route.name, route.arg);
+      } else {
+        break;
+      }
+      co_return;
+    case Endpoint::kNotFound:
+      break;
+  }
+  co_await ex.Send(MethodNotAllowed());
+}
+
+}  // namespace berth::registry

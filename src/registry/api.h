@@ -1,0 +1,73 @@
+// RegistryApi: the OCI distribution API (v1.1) over the storage layer.
+//
+// Handle() routes a request, validates every name, reference, digest and upload
+// id before anything touches storage, and dispatches to one endpoint handler.
+// The handlers live in one file per resource: blobs.cpp, uploads.cpp,
+// manifests.cpp, listings.cpp (tags, catalog), referrers.cpp.
+// Thread-safe: one instance serves all connections.
+#pragma once
+
+#include <string>
+
+#include "http/server.h"
+#include "oci/digest.h"
+#include "registry/router.h"
+#include "storage/blob_store.h"
+#include "storage/driver.h"
+#include "storage/manifest_store.h"
+#include "storage/upload_store.h"
+
+namespace berth::registry {
+
+using http::Exchange;
+using http::Task;
+
+struct RegistryOptions {
+  bool delete_enabled = true;
+};
+
+class RegistryApi final : public http::Handler {
+ public:
+  RegistryApi(storage::StorageDriver& driver, RegistryOptions options);
+
+  Task<void> Handle(Exchange& ex) override;
+
+ private:
+  // blobs.cpp
+  Task<void> GetBlob(Exchange& ex, const std::string& name, const oci::Digest& digest);
+  Task<void> DeleteBlob(Exchange& ex, const std::string& name, const oci::Digest& digest);
+  // uploads.cpp
+  Task<void> StartUpload(Exchange& ex, const std::string& name);
+  Task<void> GetUploadStatus(Exchange& ex, const std::string& name, const std::string& uuid);
+  Task<void> PatchUpload(Exchange& ex, const std::string& name, const std::string& uuid);
+  Task<void> PutUpload(Exchange& ex, const std::string& name, const std::string& uuid);
+  Task<void> CancelUpload(Exchange& ex, const std::string& name, const std::string& uuid);
+  // Streams the request body into `session`; responds itself and returns false on failure.
+  Task<bool> ReceiveBody(Exchange& ex, storage::UploadSession& session);
+  // manifests.cpp
+  Task<void> GetManifest(Exchange& ex, const std::string& name, const std::string& reference);
+  Task<void> PutManifest(Exchange& ex, const std::string& name, const std::string& reference);
+  Task<void> DeleteManifest(Exchange& ex, const std::string& name, const std::string& reference);
+  // listings.cpp
+  Task<void> ListTags(Exchange& ex, const std::string& name);
+  Task<void> ListCatalog(Exchange& ex);
+  // referrers.cpp
+  Task<void> ListReferrers(Exchange& ex, const std::string& name, const std::string& digest);
+
+  Task<void> Dispatch(Exchange& ex, const Route& route);
+
+  storage::StorageDriver& driver_;
+  storage::BlobStore blobs_;
+  storage::UploadStore uploads_;
+  storage::ManifestStore manifests_;
+  RegistryOptions options_;
+};
+
+// Helpers shared by the endpoint files.
+std::string QueryParam(const Exchange& ex, std::string_view key);  // decoded; empty when absent
+bool HasQueryParam(const Exchange& ex, std::string_view key);
+http::Response MethodNotAllowed();
+std::string UploadLocation(const std::string& name, const std::string& uuid);
+std::string RangeHeader(int64_t size);  // "0-<size-1>" ("0-0" when empty, as distribution)
+
+}  // namespace berth::registry

@@ -1,0 +1,81 @@
+// GET/HEAD/DELETE /v2/<name>/blobs/<digest>
+#include "http/range.h"
+#include "registry/api.h"
+#include "registry/errors.h"
+
+namespace berth::registry {
+
+Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {
+  auto size = blobs_.StatInRepository(name, digest);
+  if (!size.ok()) {
+    if (size.status().IsNotFound()) {
+      co_await ex.Send(ErrorResponse(404, code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
+    } else {
+      co_await ex.Send(StorageErrorResponse(size.status()));
+    }
+    co_return;
+  }
+  const std::string etag = "\"" + digest.str() + "\"";
+  http::Response r(200);
+  r.Set("Docker-Content-Digest", digest.str());
+  r.Set("ETag", etag);
+  r.Set("Accept-Ranges", "bytes");
+  r.Set("Cache-Control", "max-age=31536000");
+  if (ex.header("If-None-Match") == etag) {
+    r.status = 304;
+    co_await ex.Send(std::move(r));
+    co_return;
+  }
+  r.Set("Content-Type", "application/octet-stream");
+  http::ByteRange range{0, *size - 1};
+  switch (http::ParseRangeHeader(ex.header("Range"), *size, &range)) {
+    case http::RangeResult::kSatisfiable:
+      r.status = 206;
+      r.Set("Content-Range",
+            "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" + std::to_string(*size));
+      break;
+    case http::RangeResult::kUnsatisfiable: {
+      auto e = ErrorResponse(416, code::kBlobUnknown, "requested range not satisfiable");
+      e.Set("Content-Range", "bytes */" + std::to_string(*size));
+      co_await ex.Send(std::move(e));
+      co_return;
+    }
+    case http::RangeResult::kNone:
+    case http::RangeResult::kMalformed:  // RFC 9110: an unusable Range is ignored
+      range = {0, *size - 1};
+      break;
+  }
+  const int64_t length = *size == 0 ? 0 : range.length();
+  if (ex.is_head()) {
+    co_await ex.SendStream(std::move(r), length, nullptr);
+    co_return;
+  }
+  auto reader = blobs_.Open(digest, range.first);
+  if (!reader.ok()) {
+    co_await ex.Send(StorageErrorResponse(reader.status()));
+    co_return;
+  }
+  storage::FileReader* raw = reader->get();
+  co_await ex.SendStream(std::move(r), length, [raw](char* buf, size_t n) { return raw->Read(buf, n); });
+}
+
+Task<void> RegistryApi::DeleteBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {
+  if (!options_.delete_enabled) {
+    co_await ex.Send(ErrorResponse(405, code::kUnsupported, "deletes are disabled on this registry"));
+    co_return;
+  }
+  Status s = blobs_.Unlink(name, digest);
+  if (s.IsNotFound()) {
+    co_await ex.Send(ErrorResponse(404, code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
+    co_return;
+  }
+  if (!s.ok()) {
+    co_await ex.Send(StorageErrorResponse(s));
+    co_return;
+  }
+  http::Response r(202);
+  r.Set("Docker-Content-Digest", digest.str());
+  co_await ex.Send(std::move(r));
+}
+
+}  // namespace berth::registry

@@ -1,0 +1,119 @@
+// GET/HEAD/PUT/DELETE /v2/<name>/manifests/<reference>
+#include "oci/manifest.h"
+#include "oci/name.h"
+#include "registry/api.h"
+#include "registry/errors.h"
+
+namespace berth::registry {
+namespace {
+
+// Parses a reference; on failure returns the error response to send.
+std::optional<http::Response> ParseReference(const std::string& text, oci::Reference* out) {
+  auto ref = oci::Reference::Parse(text);
+  if (ref.ok()) {
+    *out = std::move(*ref);
+    return std::nullopt;
+  }
+  if (text.find(':') != std::string::npos) {
+    return ErrorResponse(400, code::kDigestInvalid, ref.status().message(), "digest", text);
+  }
+  return ErrorResponse(400, code::kManifestInvalid, "invalid tag", "tag", text.substr(0, 200));
+}
+
+http::Response ManifestUnknown(const std::string& reference) {
+  return ErrorResponse(404, code::kManifestUnknown, "manifest unknown to registry", "reference", reference);
+}
+
+}  // namespace
+
+Task<void> RegistryApi::GetManifest(Exchange& ex, const std::string& name, const std::string& reference) {
+  oci::Reference ref;
+  if (auto err = ParseReference(reference, &ref)) {
+    co_await ex.Send(std::move(*err));
+    co_return;
+  }
+  auto m = manifests_.Get(name, ref);
+  if (!m.ok()) {
+    co_await ex.Send(m.status().IsNotFound() ? ManifestUnknown(reference) : StorageErrorResponse(m.status()));
+    co_return;
+  }
+  const std::string etag = "\"" + m->digest.str() + "\"";
+  http::Response r(200);
+  r.Set("Content-Type", m->media_type);
+  r.Set("Docker-Content-Digest", m->digest.str());
+  r.Set("ETag", etag);
+  if (ex.header("If-None-Match") == etag) {
+    r.status = 304;
+    co_await ex.Send(std::move(r));
+    co_return;
+  }
+  if (ex.is_head()) r.content_length = static_cast<int64_t>(m->body.size());
+  r.body = std::move(m->body);
+  co_await ex.Send(std::move(r));
+}
+
+Task<void> RegistryApi::PutManifest(Exchange& ex, const std::string& name, const std::string& reference) {
+  oci::Reference ref;
+  if (auto err = ParseReference(reference, &ref)) {
+    co_await ex.Send(std::move(*err));
+    co_return;
+  }
+  auto body = co_await ex.ReadBodyToString(oci::kMaxManifestBytes);
+  if (!body.ok()) {
+    if (body.status().code() == StatusCode::kOutOfRange) {
+      co_await ex.Send(ErrorResponse(413, code::kManifestInvalid, "manifest is larger than 4 MiB"));
+    } else if (!ex.broken()) {
+      co_await ex.Send(ErrorResponse(400, code::kManifestInvalid, body.status().message()));
+    }
+    co_return;
+  }
+  auto manifest = oci::ParseManifest(*body, ex.header("Content-Type"));
+  if (!manifest.ok()) {
+    co_await ex.Send(ErrorResponse(400, code::kManifestInvalid, manifest.status().message()));
+    co_return;
+  }
+  oci::Digest digest = oci::DigestOf(*body, ref.is_digest() ? ref.digest.algorithm() : oci::DigestAlgorithm::kSha256);
+  if (ref.is_digest() && digest != ref.digest) {
+    nlohmann::json detail = {{"digest", ref.digest.str()}, {"actual", digest.str()}};
+    auto r = ErrorResponse(400, code::kDigestInvalid, "manifest content does not match the digest in the URL", detail);
+    co_await ex.Send(std::move(r));
+    co_return;
+  }
+  if (Status s = manifests_.CheckReferences(name, *manifest); !s.ok()) {
+    co_await ex.Send(ErrorResponse(400, code::kManifestBlobUnknown, s.message()));
+    co_return;
+  }
+  if (Status s = manifests_.Put(name, *body, *manifest, digest, ref.tag); !s.ok()) {
+    co_await ex.Send(StorageErrorResponse(s));
+    co_return;
+  }
+  http::Response r(201);
+  r.Set("Location", "/v2/" + name + "/manifests/" + digest.str());
+  r.Set("Docker-Content-Digest", digest.str());
+  if (manifest->subject) r.Set("OCI-Subject", manifest->subject->digest.str());
+  co_await ex.Send(std::move(r));
+}
+
+Task<void> RegistryApi::DeleteManifest(Exchange& ex, const std::string& name, const std::string& reference) {
+  if (!options_.delete_enabled) {
+    co_await ex.Send(ErrorResponse(405, code::kUnsupported, "deletes are disabled on this registry"));
+    co_return;
+  }
+  oci::Reference ref;
+  if (auto err = ParseReference(reference, &ref)) {
+    co_await ex.Send(std::move(*err));
+    co_return;
+  }
+  Status s = ref.is_digest() ? manifests_.DeleteByDigest(name, ref.digest) : manifests_.DeleteTag(name, ref.tag);
+  if (s.IsNotFound()) {
+    co_await ex.Send(ManifestUnknown(reference));
+    co_return;
+  }
+  if (!s.ok()) {
+    co_await ex.Send(StorageErrorResponse(s));
+    co_return;
+  }
+  co_await ex.Send(http::Response(202));
+}
+
+}  // namespace berth::registry

@@ -1,0 +1,188 @@
+// Blob uploads: POST (start, monolithic, mount), GET (status), PATCH (chunk),
+// PUT (finish), DELETE (cancel) under /v2/<name>/blobs/uploads/.
+#include "http/range.h"
+#include "registry/api.h"
+#include "registry/errors.h"
+
+namespace berth::registry {
+namespace {
+
+http::Response UploadStateResponse(unsigned status, const std::string& name, const std::string& uuid, int64_t size) {
+  http::Response r(status);
+  r.Set("Location", UploadLocation(name, uuid));
+  r.Set("Range", RangeHeader(size));
+  r.Set("Docker-Upload-UUID", uuid);
+  return r;
+}
+
+http::Response BlobCreated(const std::string& name, const oci::Digest& d) {
+  http::Response r(201);
+  r.Set("Location", "/v2/" + name + "/blobs/" + d.str());
+  r.Set("Docker-Content-Digest", d.str());
+  return r;
+}
+
+http::Response UploadUnknown() { return ErrorResponse(404, code::kBlobUploadUnknown, "blob upload unknown to registry"); }
+
+http::Response SessionError(const Status& s) {
+  if (s.IsNotFound()) return UploadUnknown();
+  if (s.code() == StatusCode::kBusy) {
+    return ErrorResponse(409, code::kBlobUploadInvalid, "the upload is being written by another request");
+  }
+  return StorageErrorResponse(s);
+}
+
+}  // namespace
+
+Task<bool> RegistryApi::ReceiveBody(Exchange& ex, storage::UploadSession& session) {
+  while (true) {
+    auto piece = co_await ex.ReadBody();
+    if (!piece.ok()) {
+      // The client went away or sent broken framing: what arrived is kept and
+      // the upload can be resumed from its current size.
+      if (!ex.broken()) {
+        co_await ex.Send(ErrorResponse(400, code::kBlobUploadInvalid, piece.status().message()));
+      }
+      co_return false;
+    }
+    if (piece->empty()) co_return true;
+    if (Status s = session.Append(piece->data(), piece->size()); !s.ok()) {
+      co_await ex.Send(StorageErrorResponse(s));
+      co_return false;
+    }
+  }
+}
+
+Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name) {
+  // Cross-repository mount: link an existing blob without any data transfer.
+  if (HasQueryParam(ex, "mount")) {
+    auto digest = oci::Digest::Parse(QueryParam(ex, "mount"));
+    std::string from = QueryParam(ex, "from");
+    if (digest.ok() && oci::IsValidRepositoryName(from) && blobs_.StatInRepository(from, *digest).ok()) {
+      if (Status s = blobs_.Link(name, *digest); !s.ok()) {
+        co_await ex.Send(StorageErrorResponse(s));
+        co_return;
+      }
+      co_await ex.Send(BlobCreated(name, *digest));
+      co_return;
+    }
+    // Not mountable: fall back to a normal upload session, as the spec says.
+  }
+  std::optional<oci::Digest> monolithic;
+  if (HasQueryParam(ex, "digest")) {
+    auto d = oci::Digest::Parse(QueryParam(ex, "digest"));
+    if (!d.ok()) {
+      co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, d.status().message()));
+      co_return;
+    }
+    monolithic = *d;
+  }
+  auto uuid = uploads_.Start(name);
+  if (!uuid.ok()) {
+    co_await ex.Send(StorageErrorResponse(uuid.status()));
+    co_return;
+  }
+  if (!monolithic) {
+    co_await ex.Send(UploadStateResponse(202, name, *uuid, 0));
+    co_return;
+  }
+  auto session = uploads_.Acquire(name, *uuid);
+  if (!session.ok()) {
+    co_await ex.Send(SessionError(session.status()));
+    co_return;
+  }
+  if (!co_await ReceiveBody(ex, **session)) co_return;
+  Status s = (*session)->Commit(*monolithic);
+  if (s.code() == StatusCode::kInvalidArgument) {
+    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, s.message(), "digest", monolithic->str()));
+  } else if (!s.ok()) {
+    co_await ex.Send(StorageErrorResponse(s));
+  } else {
+    co_await ex.Send(BlobCreated(name, *monolithic));
+  }
+}
+
+Task<void> RegistryApi::GetUploadStatus(Exchange& ex, const std::string& name, const std::string& uuid) {
+  auto size = uploads_.Size(name, uuid);
+  if (!size.ok()) {
+    co_await ex.Send(SessionError(size.status()));
+    co_return;
+  }
+  co_await ex.Send(UploadStateResponse(204, name, uuid, *size));
+}
+
+Task<void> RegistryApi::PatchUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
+  auto session = uploads_.Acquire(name, uuid);
+  if (!session.ok()) {
+    co_await ex.Send(SessionError(session.status()));
+    co_return;
+  }
+  storage::UploadSession& up = **session;
+  std::string_view content_range = ex.header("Content-Range");
+  if (!content_range.empty()) {
+    auto range = http::ParseUploadContentRange(content_range);
+    if (!range) {
+      co_await ex.Send(ErrorResponse(400, code::kBlobUploadInvalid, "malformed Content-Range"));
+      co_return;
+    }
+    if (range->first != up.size()) {
+      // Out-of-order chunk: tell the client where the upload really is.
+      auto r = ErrorResponse(416, code::kBlobUploadInvalid, "chunk does not start at the end of the upload");
+      r.Set("Location", UploadLocation(name, uuid));
+      r.Set("Range", RangeHeader(up.size()));
+      r.Set("Docker-Upload-UUID", uuid);
+      co_await ex.Send(std::move(r));
+      co_return;
+    }
+    if (ex.content_length() && static_cast<int64_t>(*ex.content_length()) != range->length()) {
+      co_await ex.Send(ErrorResponse(400, code::kSizeInvalid, "Content-Length does not match Content-Range"));
+      co_return;
+    }
+  }
+  if (!co_await ReceiveBody(ex, up)) co_return;
+  co_await ex.Send(UploadStateResponse(202, name, uuid, up.size()));
+}
+
+Task<void> RegistryApi::PutUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
+  auto digest = oci::Digest::Parse(QueryParam(ex, "digest"));
+  if (!digest.ok()) {
+    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, "the digest query parameter is missing or invalid"));
+    co_return;
+  }
+  auto session = uploads_.Acquire(name, uuid);
+  if (!session.ok()) {
+    co_await ex.Send(SessionError(session.status()));
+    co_return;
+  }
+  storage::UploadSession& up = **session;
+  std::string_view content_range = ex.header("Content-Range");
+  if (!content_range.empty() && ex.has_body()) {
+    auto range = http::ParseUploadContentRange(content_range);
+    if (!range || range->first != up.size()) {
+      auto r = ErrorResponse(416, code::kBlobUploadInvalid, "chunk does not start at the end of the upload");
+      r.Set("Range", RangeHeader(up.size()));
+      co_await ex.Send(std::move(r));
+      co_return;
+    }
+  }
+  if (!co_await ReceiveBody(ex, up)) co_return;
+  Status s = up.Commit(*digest);
+  if (s.code() == StatusCode::kInvalidArgument) {
+    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, s.message(), "digest", digest->str()));
+  } else if (!s.ok()) {
+    co_await ex.Send(StorageErrorResponse(s));
+  } else {
+    co_await ex.Send(BlobCreated(name, *digest));
+  }
+}
+
+Task<void> RegistryApi::CancelUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
+  Status s = uploads_.Cancel(name, uuid);
+  if (!s.ok()) {
+    co_await ex.Send(SessionError(s));
+    co_return;
+  }
+  co_await ex.Send(http::Response(204));
+}
+
+}  // namespace berth::registry

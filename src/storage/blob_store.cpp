@@ -1,0 +1,43 @@
+#include "storage/blob_store.h"
+
+#include "storage/layout.h"
+
+namespace berth::storage {
+
+Result<int64_t> BlobStore::Stat(const oci::Digest& d) {
+  auto info = driver_.Stat(layout::BlobData(d));
+  if (!info.ok()) return info.status();
+  if (info->is_dir) return Status::IoError("blob data is a directory");
+  return info->size;
+}
+
+Result<int64_t> BlobStore::StatInRepository(std::string_view name, const oci::Digest& d) {
+  if (!IsLinked(name, d)) return Status::NotFound("blob not linked in repository");
+  return Stat(d);
+}
+
+Result<std::unique_ptr<FileReader>> BlobStore::Open(const oci::Digest& d, int64_t offset) {
+  return driver_.Reader(layout::BlobData(d), offset);
+}
+
+Status BlobStore::Link(std::string_view name, const oci::Digest& d) {
+  return driver_.PutContent(layout::LayerLink(name, d), d.str());
+}
+
+Status BlobStore::Unlink(std::string_view name, const oci::Digest& d) {
+  // Remove the link's directory (<alg>/<hex>), as distribution does.
+  std::string link = layout::LayerLink(name, d);
+  return driver_.Delete(link.substr(0, link.rfind('/')));
+}
+
+bool BlobStore::IsLinked(std::string_view name, const oci::Digest& d) {
+  return driver_.Stat(layout::LayerLink(name, d)).ok();
+}
+
+Status BlobStore::PutSmall(const oci::Digest& d, std::string_view content) {
+  return driver_.PutContent(layout::BlobData(d), content);
+}
+
+Result<std::string> BlobStore::GetSmall(const oci::Digest& d) { return driver_.GetContent(layout::BlobData(d)); }
+
+}  // namespace berth::storage

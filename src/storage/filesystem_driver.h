@@ -1,0 +1,39 @@
+// FilesystemDriver: StorageDriver on a local directory.
+// Durability: PutContent and Move fsync the file and its directory; Writer::Commit
+// fsyncs the file. Temporary files live in <root>/_berth_tmp (same filesystem, so
+// renames are atomic) and are swept at start-up. Thread-safe.
+#pragma once
+
+#include <string>
+
+#include "storage/driver.h"
+
+namespace berth::storage {
+
+class FilesystemDriver final : public StorageDriver {
+ public:
+  // Creates `root` when missing.
+  static Result<std::unique_ptr<FilesystemDriver>> Open(const std::string& root);
+
+  std::string Name() const override { return "filesystem"; }
+  Result<std::string> GetContent(const std::string& path) override;
+  Status PutContent(const std::string& path, std::string_view content) override;
+  Result<std::unique_ptr<FileReader>> Reader(const std::string& path, int64_t offset) override;
+  Result<std::unique_ptr<FileWriter>> Writer(const std::string& path) override;
+  Result<FileInfo> Stat(const std::string& path) override;
+  Result<std::vector<std::string>> List(const std::string& path) override;
+  Status Move(const std::string& from, const std::string& to) override;
+  Status Delete(const std::string& path) override;
+  Status CheckWritable() override;
+
+  const std::string& root() const { return root_; }
+
+ private:
+  explicit FilesystemDriver(std::string root) : root_(std::move(root)) {}
+  Result<std::string> FullPath(const std::string& path) const;
+  std::string TempPath() const;
+
+  std::string root_;
+};
+
+}  // namespace berth::storage

@@ -1,0 +1,68 @@
+// ManifestStore: manifests, tags and the referrers index of each repository.
+//
+// A manifest's bytes are stored as a blob; the repository holds a revision link
+// to it, a tag is a link to a revision, and a manifest with a `subject` adds a
+// link under _referrers/<subject>. Writes go content first, links last, so a
+// crash leaves at worst unreferenced content for gc, never a dangling tag.
+// Thread-safe (concurrent writers of one tag: the last rename wins).
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "oci/manifest.h"
+#include "oci/name.h"
+#include "storage/blob_store.h"
+#include "storage/driver.h"
+
+namespace berth::storage {
+
+struct StoredManifest {
+  std::string body;
+  oci::Digest digest;
+  std::string media_type;
+};
+
+class ManifestStore {
+ public:
+  ManifestStore(StorageDriver& driver, BlobStore& blobs) : driver_(driver), blobs_(blobs) {}
+
+  Result<oci::Digest> ResolveTag(std::string_view name, std::string_view tag);
+  // NotFound when the reference is unknown in this repository.
+  Result<StoredManifest> Get(std::string_view name, const oci::Reference& ref);
+
+  // Returns NotFound naming the first referenced blob or child manifest that the
+  // repository lacks (MANIFEST_BLOB_UNKNOWN).
+  Status CheckReferences(std::string_view name, const oci::Manifest& m);
+  // Stores a validated manifest under its digest and, when `tag` is non-empty, tags it.
+  Status Put(std::string_view name, std::string_view body, const oci::Manifest& m, const oci::Digest& digest,
+             std::string_view tag);
+
+  // Removes the revision, every tag pointing at it and its referrers entry.
+  Status DeleteByDigest(std::string_view name, const oci::Digest& digest);
+  Status DeleteTag(std::string_view name, std::string_view tag);
+
+  // Sorted tag names. NotFound when the repository does not exist.
+  Result<std::vector<std::string>> Tags(std::string_view name);
+  bool RepositoryExists(std::string_view name);
+
+  // Descriptors of the manifests whose subject is `subject`.
+  Result<std::vector<oci::Descriptor>> Referrers(std::string_view name, const oci::Digest& subject);
+
+ private:
+  std::string MediaTypeOf(const oci::Digest& d, std::string_view body);
+
+  StorageDriver& driver_;
+  BlobStore& blobs_;
+  // Manifests are immutable, so their media type can be cached by digest.
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, std::string> media_type_cache_;
+};
+
+// Every repository name in the store, sorted.
+Result<std::vector<std::string>> ListRepositories(StorageDriver& driver);
+
+}  // namespace berth::storage

@@ -1,0 +1,176 @@
+#include "storage/upload_store.h"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include "storage/layout.h"
+
+namespace berth::storage {
+namespace {
+
+// Bound on cached hash states; past it the oldest-keyed entries are dropped and
+// recomputed from disk if their upload continues.
+constexpr size_t kMaxCachedHashes = 4096;
+constexpr size_t kRehashBuffer = 1 << 20;
+
+std::string NewUuid() {
+  unsigned char b[16];
+  RAND_bytes(b, sizeof b);
+  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3f) | 0x80;  // variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += kHex[b[i] >> 4];
+    s += kHex[b[i] & 15];
+  }
+  return s;
+}
+
+}  // namespace
+
+bool IsValidUploadId(std::string_view id) {
+  // Our ids are UUIDs; registry:2 uses the same form. Accept [0-9a-f-] only.
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
+    bool dash = (i == 8 || i == 13 || i == 18 || i == 23);
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+UploadSession::UploadSession(UploadStore& store, std::string name, std::string uuid,
+                             std::unique_ptr<FileWriter> writer, oci::Hasher hasher)
+    : store_(store), name_(std::move(name)), uuid_(std::move(uuid)), writer_(std::move(writer)),
+      hasher_(std::move(hasher)) {}
+
+UploadSession::~UploadSession() { store_.Release(uuid_, writer_->Size(), finished_ ? nullptr : &hasher_); }
+
+Status UploadSession::Append(const char* data, size_t n) {
+  Status s = writer_->Write(data, n);
+  if (s.ok()) hasher_.Update(data, n);
+  return s;
+}
+
+Status UploadSession::Commit(const oci::Digest& expected) {
+  if (Status s = writer_->Commit(); !s.ok()) return s;
+  const std::string data = layout::UploadData(name_, uuid_);
+  oci::Digest actual;
+  if (expected.algorithm() == hasher_.algorithm()) {
+    actual = hasher_.Current();
+  } else {
+    auto h = store_.Rehash(data, expected.algorithm(), writer_->Size());
+    if (!h.ok()) return h.status();
+    actual = h->Current();
+  }
+  finished_ = true;
+  if (actual != expected) {
+    (void)store_.Remove(name_, uuid_);
+    return Status::Invalid("digest mismatch: content is " + actual.str());
+  }
+  // Replacing an existing blob with identical bytes is harmless, and avoids a
+  // check-then-act race between two uploads of the same blob.
+  if (Status s = store_.driver_.Move(data, layout::BlobData(expected)); !s.ok()) return s;
+  if (Status s = store_.blobs_.Link(name_, expected); !s.ok()) return s;
+  (void)store_.Remove(name_, uuid_);
+  return Status::Ok();
+}
+
+Result<std::string> UploadStore::Start(std::string_view name) {
+  std::string uuid = NewUuid();
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  std::string started = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  if (Status s = driver_.PutContent(layout::UploadStartedAt(name, uuid), started); !s.ok()) return s;
+  return uuid;
+}
+
+Result<int64_t> UploadStore::Size(std::string_view name, std::string_view uuid) {
+  if (!driver_.Stat(layout::UploadStartedAt(name, uuid)).ok()) return Status::NotFound("upload unknown");
+  auto info = driver_.Stat(layout::UploadData(name, uuid));
+  if (!info.ok()) return info.status().IsNotFound() ? Result<int64_t>(int64_t{0}) : info.status();
+  return info->size;
+}
+
+Result<std::unique_ptr<UploadSession>> UploadStore::Acquire(std::string_view name, std::string_view uuid_sv) {
+  std::string uuid(uuid_sv);
+  {
+    std::lock_guard lock(mu_);
+    if (!busy_.insert(uuid).second) return Status::Busy("upload is in use by another request");
+  }
+  auto fail = [&](Status s) -> Result<std::unique_ptr<UploadSession>> {
+    std::lock_guard lock(mu_);
+    busy_.erase(uuid);
+    return s;
+  };
+  if (!driver_.Stat(layout::UploadStartedAt(name, uuid)).ok()) return fail(Status::NotFound("upload unknown"));
+  auto writer = driver_.Writer(layout::UploadData(name, uuid));
+  if (!writer.ok()) return fail(writer.status());
+  const int64_t size = (*writer)->Size();
+  std::optional<oci::Hasher> hasher;
+  {
+    std::lock_guard lock(mu_);
+    auto it = hashes_.find(uuid);
+    if (it != hashes_.end()) {
+      if (it->second.size == size) hasher.emplace(std::move(it->second.hasher));
+      hashes_.erase(it);
+    }
+  }
+  if (!hasher) {
+    auto h = Rehash(layout::UploadData(name, uuid), oci::DigestAlgorithm::kSha256, size);
+    if (!h.ok()) return fail(h.status());
+    hasher.emplace(std::move(*h));
+  }
+  return std::unique_ptr<UploadSession>(
+      new UploadSession(*this, std::string(name), uuid, std::move(*writer), std::move(*hasher)));
+}
+
+void UploadStore::Release(const std::string& uuid, int64_t size, oci::Hasher* hasher) {
+  std::lock_guard lock(mu_);
+  busy_.erase(uuid);
+  if (hasher == nullptr) return;
+  if (hashes_.size() >= kMaxCachedHashes) hashes_.erase(hashes_.begin());
+  hashes_.insert_or_assign(uuid, CachedHash{size, std::move(*hasher)});
+}
+
+Result<oci::Hasher> UploadStore::Rehash(const std::string& path, oci::DigestAlgorithm a, int64_t expected_size) {
+  oci::Hasher h(a);
+  if (expected_size == 0) return h;
+  auto reader = driver_.Reader(path, 0);
+  if (!reader.ok()) return reader.status();
+  std::vector<char> buf(kRehashBuffer);
+  int64_t total = 0;
+  while (total < expected_size) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(buf.size(), expected_size - total));
+    auto n = (*reader)->Read(buf.data(), want);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Status::IoError("upload data shorter than expected");
+    h.Update(buf.data(), *n);
+    total += static_cast<int64_t>(*n);
+  }
+  return h;
+}
+
+Status UploadStore::Remove(std::string_view name, std::string_view uuid) {
+  {
+    std::lock_guard lock(mu_);
+    hashes_.erase(std::string(uuid));
+  }
+  return driver_.Delete(layout::Upload(name, uuid));
+}
+
+Status UploadStore::Cancel(std::string_view name, std::string_view uuid) {
+  std::string id(uuid);
+  {
+    std::lock_guard lock(mu_);
+    if (busy_.count(id) != 0) return Status::Busy("upload is in use by another request");
+  }
+  if (!driver_.Stat(layout::UploadStartedAt(name, uuid)).ok()) return Status::NotFound("upload unknown");
+  return Remove(name, uuid);
+}
+
+}  // namespace berth::storage

@@ -1,0 +1,86 @@
+// UploadStore: blob upload sessions (POST/PATCH/PUT of the distribution API).
+//
+// An upload's bytes are appended to _uploads/<uuid>/data as they arrive and hashed
+// on the way. The running hash is cached in memory between requests; when it is
+// missing (after a restart) or stale, it is recomputed from the data file, so an
+// upload survives a restart and can be resumed. A session is held by at most
+// one request at a time (Acquire returns Busy otherwise).
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "oci/digest.h"
+#include "storage/blob_store.h"
+#include "storage/driver.h"
+
+namespace berth::storage {
+
+class UploadStore;
+
+bool IsValidUploadId(std::string_view id);
+
+// An upload held by one request. Releasing it (destruction) keeps the upload for later requests.
+class UploadSession {
+ public:
+  ~UploadSession();
+  UploadSession(const UploadSession&) = delete;
+  UploadSession& operator=(const UploadSession&) = delete;
+
+  const std::string& uuid() const { return uuid_; }
+  int64_t size() const { return writer_->Size(); }
+  // Appends and hashes; on error nothing of this call is acknowledged.
+  Status Append(const char* data, size_t n);
+  // Verifies everything appended against `expected`, makes the blob durable and
+  // visible, links it into the repository and removes the upload. On a digest
+  // mismatch (InvalidArgument) the upload is removed and nothing is stored.
+  Status Commit(const oci::Digest& expected);
+
+ private:
+  friend class UploadStore;
+  UploadSession(UploadStore& store, std::string name, std::string uuid, std::unique_ptr<FileWriter> writer,
+                oci::Hasher hasher);
+
+  UploadStore& store_;
+  std::string name_;
+  std::string uuid_;
+  std::unique_ptr<FileWriter> writer_;
+  oci::Hasher hasher_;
+  bool finished_ = false;
+};
+
+class UploadStore {
+ public:
+  UploadStore(StorageDriver& driver, BlobStore& blobs) : driver_(driver), blobs_(blobs) {}
+
+  // Creates a new upload in repository `name` and returns its id.
+  Result<std::string> Start(std::string_view name);
+  // Bytes received so far. NotFound for an unknown upload.
+  Result<int64_t> Size(std::string_view name, std::string_view uuid);
+  Result<std::unique_ptr<UploadSession>> Acquire(std::string_view name, std::string_view uuid);
+  Status Cancel(std::string_view name, std::string_view uuid);
+
+ private:
+  friend class UploadSession;
+  struct CachedHash {
+    int64_t size;
+    oci::Hasher hasher;
+  };
+  void Release(const std::string& uuid, int64_t size, oci::Hasher* hasher);
+  Result<oci::Hasher> Rehash(const std::string& path, oci::DigestAlgorithm a, int64_t expected_size);
+  Status Remove(std::string_view name, std::string_view uuid);
+
+  StorageDriver& driver_;
+  BlobStore& blobs_;
+  std::mutex mu_;
+  std::set<std::string> busy_;
+  std::map<std::string, CachedHash> hashes_;  // uuid -> hash of the first `size` bytes
+};
+
+}  // namespace berth::storage

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every end-to-end test script, prints PASS/FAIL per script and ends
+# with "N passed, M failed".  Exits non-zero if any script failed.
+#
+#   BERTH_BIN=build/berth tests/e2e/run_all.sh
+#   E2E_IMPL=distribution tests/e2e/run_all.sh      # against docker-registry
+#   tests/e2e/run_all.sh skopeo_test.sh              # a subset
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+if (($# > 0)); then
+  tests=("$@")
+else
+  tests=(skopeo_test.sh podman_buildah_test.sh interchange_test.sh)
+fi
+
+passed=0
+failed=0
+summary=()
+for t in "${tests[@]}"; do
+  t=$(basename "$t")
+  printf '=== %s (E2E_IMPL=%s)\n' "$t" "${E2E_IMPL:-berth}"
+  start=$(date +%s)
+  bash "$here/$t" </dev/null
+  rc=$?
+  secs=$(($(date +%s) - start))
+  if ((rc == 0)); then
+    passed=$((passed + 1))
+    summary+=("PASS $t (${secs}s)")
+  else
+    failed=$((failed + 1))
+    summary+=("FAIL $t (exit $rc, ${secs}s)")
+  fi
+  printf '%s\n' "${summary[-1]}"
+done
+
+printf '\n'
+printf '%s\n' "${summary[@]}"
+printf '%d passed, %d failed\n' "$passed" "$failed"
+((failed == 0))
