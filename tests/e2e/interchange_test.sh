@@ -5,7 +5,7 @@
 #  (c) the registry under test adds a tag to D1; docker-registry serves it.
 # With E2E_IMPL=distribution both sides are docker-registry.
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 SRC=$E2E_DIR/src

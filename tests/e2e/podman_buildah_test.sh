@@ -4,7 +4,7 @@
 # manifest list is pushed and resolved per architecture.  Every digest is
 # compared with the registry's Docker-Content-Digest.
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_registry "$E2E_DIR/data"

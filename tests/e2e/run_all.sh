@@ -5,7 +5,8 @@
 #   BERTH_BIN=build/berth tests/e2e/run_all.sh
 #   E2E_IMPL=distribution tests/e2e/run_all.sh      # against docker-registry
 #   tests/e2e/run_all.sh skopeo_test.sh              # a subset
-set -uo pipefail
+# Knobs (E2E_BIG_LAYER_MB, E2E_KEEP_TMP, E2E_TRACE, ...) are listed in lib.sh.
+set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 if (($# > 0)); then
@@ -21,8 +22,8 @@ for t in "${tests[@]}"; do
   t=$(basename "$t")
   printf '=== %s (E2E_IMPL=%s)\n' "$t" "${E2E_IMPL:-berth}"
   start=$(date +%s)
-  bash "$here/$t" </dev/null
-  rc=$?
+  rc=0
+  bash "$here/$t" </dev/null || rc=$?
   secs=$(($(date +%s) - start))
   if ((rc == 0)); then
     passed=$((passed + 1))

@@ -3,7 +3,7 @@
 # index, a big (E2E_BIG_LAYER_MB, default 500) incompressible layer, docker
 # v2s2 manifests, list-tags, delete, registry->registry copy (blob mount).
 set -euo pipefail
-# shellcheck source=tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 BIG_MB=${E2E_BIG_LAYER_MB:-500}

@@ -1,0 +1,30 @@
+# Shared by scripts/run and scripts/test: install Debian packages idempotently, build.
+# shellcheck shell=bash
+
+BERTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-url1.81-dev libssl-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libcrypt-dev)
+
+# Installs the packages that are not installed yet; quiet, and a no-op when all are there.
+ensure_packages() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "installing: ${missing[*]}" >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Configures and builds into build/ (release, static).
+build_berth() {
+  local jobs
+  jobs="$(nproc)"
+  cmake -S "$BERTH_ROOT" -B "$BERTH_ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+  cmake --build "$BERTH_ROOT/build" -j "$jobs" 2>&1 | grep -vE "requires at runtime the shared libraries|in function|^\[" >&2 || true
+  test -x "$BERTH_ROOT/build/berth" || { echo "build failed" >&2; return 1; }
+}
