@@ -7,6 +7,7 @@
 // Thread-safe: one instance serves all connections.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "http/server.h"
@@ -42,8 +43,9 @@ class RegistryApi final : public http::Handler {
   Task<void> PatchUpload(Exchange& ex, const std::string& name, const std::string& uuid);
   Task<void> PutUpload(Exchange& ex, const std::string& name, const std::string& uuid);
   Task<void> CancelUpload(Exchange& ex, const std::string& name, const std::string& uuid);
-  // Streams the request body into `session`; responds itself and returns false on failure.
-  Task<bool> ReceiveBody(Exchange& ex, storage::UploadSession& session);
+  // Streams the request body into `session`. On failure returns the response to
+  // send (status 0 when the client is gone), so the caller can release the upload first.
+  Task<std::optional<http::Response>> ReceiveBody(Exchange& ex, storage::UploadSession& session);
   // manifests.cpp
   Task<void> GetManifest(Exchange& ex, const std::string& name, const std::string& reference);
   Task<void> PutManifest(Exchange& ex, const std::string& name, const std::string& reference);

@@ -34,7 +34,9 @@ Task<void> RegistryApi::GetManifest(Exchange& ex, const std::string& name, const
   }
   auto m = manifests_.Get(name, ref);
   if (!m.ok()) {
-    co_await ex.Send(m.status().IsNotFound() ? ManifestUnknown(reference) : StorageErrorResponse(m.status()));
+    // (Not a ?: inside co_await: GCC 12 destroys such temporaries twice.)
+    http::Response err = m.status().IsNotFound() ? ManifestUnknown(reference) : StorageErrorResponse(m.status());
+    co_await ex.Send(std::move(err));
     co_return;
   }
   const std::string etag = "\"" + m->digest.str() + "\"";

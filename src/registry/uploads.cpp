@@ -22,6 +22,11 @@ http::Response BlobCreated(const std::string& name, const oci::Digest& d) {
   return r;
 }
 
+// A status of 0 stands for "the connection is gone, nothing to answer".
+Task<void> SendUnlessBroken(Exchange& ex, http::Response r) {
+  if (r.status != 0 && !ex.broken()) co_await ex.Send(std::move(r));
+}
+
 http::Response UploadUnknown() { return ErrorResponse(404, code::kBlobUploadUnknown, "blob upload unknown to registry"); }
 
 http::Response SessionError(const Status& s) {
@@ -34,22 +39,17 @@ http::Response SessionError(const Status& s) {
 
 }  // namespace
 
-Task<bool> RegistryApi::ReceiveBody(Exchange& ex, storage::UploadSession& session) {
+Task<std::optional<http::Response>> RegistryApi::ReceiveBody(Exchange& ex, storage::UploadSession& session) {
   while (true) {
     auto piece = co_await ex.ReadBody();
     if (!piece.ok()) {
       // The client went away or sent broken framing: what arrived is kept and
       // the upload can be resumed from its current size.
-      if (!ex.broken()) {
-        co_await ex.Send(ErrorResponse(400, code::kBlobUploadInvalid, piece.status().message()));
-      }
-      co_return false;
+      if (ex.broken()) co_return http::Response(0);
+      co_return ErrorResponse(400, code::kBlobUploadInvalid, piece.status().message());
     }
-    if (piece->empty()) co_return true;
-    if (Status s = session.Append(piece->data(), piece->size()); !s.ok()) {
-      co_await ex.Send(StorageErrorResponse(s));
-      co_return false;
-    }
+    if (piece->empty()) co_return std::nullopt;
+    if (Status s = session.Append(piece->data(), piece->size()); !s.ok()) co_return StorageErrorResponse(s);
   }
 }
 
@@ -91,8 +91,13 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name) {
     co_await ex.Send(SessionError(session.status()));
     co_return;
   }
-  if (!co_await ReceiveBody(ex, **session)) co_return;
+  if (auto failed = co_await ReceiveBody(ex, **session)) {
+    session->reset();
+    co_await SendUnlessBroken(ex, std::move(*failed));
+    co_return;
+  }
   Status s = (*session)->Commit(*monolithic);
+  session->reset();
   if (s.code() == StatusCode::kInvalidArgument) {
     co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, s.message(), "digest", monolithic->str()));
   } else if (!s.ok()) {
@@ -139,8 +144,16 @@ Task<void> RegistryApi::PatchUpload(Exchange& ex, const std::string& name, const
       co_return;
     }
   }
-  if (!co_await ReceiveBody(ex, up)) co_return;
-  co_await ex.Send(UploadStateResponse(202, name, uuid, up.size()));
+  if (auto failed = co_await ReceiveBody(ex, up)) {
+    session->reset();
+    co_await SendUnlessBroken(ex, std::move(*failed));
+    co_return;
+  }
+  const int64_t size = up.size();
+  // Release the upload before answering: the client's next request (often on
+  // another connection) may arrive the moment it reads the response.
+  session->reset();
+  co_await ex.Send(UploadStateResponse(202, name, uuid, size));
 }
 
 Task<void> RegistryApi::PutUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
@@ -165,8 +178,13 @@ Task<void> RegistryApi::PutUpload(Exchange& ex, const std::string& name, const s
       co_return;
     }
   }
-  if (!co_await ReceiveBody(ex, up)) co_return;
+  if (auto failed = co_await ReceiveBody(ex, up)) {
+    session->reset();
+    co_await SendUnlessBroken(ex, std::move(*failed));
+    co_return;
+  }
   Status s = up.Commit(*digest);
+  session->reset();
   if (s.code() == StatusCode::kInvalidArgument) {
     co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, s.message(), "digest", digest->str()));
   } else if (!s.ok()) {

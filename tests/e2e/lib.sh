@@ -83,6 +83,10 @@ assert_fails() {
   if "$@" >"$out" 2>&1; then
     fail "$msg: command unexpectedly succeeded: $*"
   fi
+  # an expected failure must not come from a dead server
+  if [[ -n $REG_PID ]] && ! kill -0 "$REG_PID" 2>/dev/null; then
+    fail "$msg: the registry (pid $REG_PID) died during this check (crash?)"
+  fi
   ok "$msg"
 }
 

@@ -1,0 +1,75 @@
+// Acl: the ordered access-control list from the config.
+//
+// Entries are checked in file order; the FIRST entry whose conditions all match
+// decides, and grants the intersection of what was asked and its `actions`.
+// `actions: []` is an explicit deny; no matching entry is a deny.
+// Conditions: account, name, type (repository|registry), ip (address or CIDR),
+// service. An absent condition matches anything, except that the anonymous
+// user is only ever matched by `account: ""` (so `account: "*"` means "any
+// signed-in user", never "anyone"). Immutable once built; thread-safe.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/pattern.h"
+#include "util/status.h"
+
+namespace berth::auth {
+
+// An address range: v4 addresses are stored v4-mapped in v6 form.
+struct IpRange {
+  std::array<unsigned char, 16> addr{};
+  int prefix = 128;
+  static Result<IpRange> Parse(std::string_view text);  // "10.0.0.0/8", "::1", "1.2.3.4"
+  bool Contains(std::string_view address) const;        // false for an unparsable address
+};
+
+struct AclEntry {
+  std::optional<Pattern> account;  // nullopt: any signed-in user
+  bool anonymous_only = false;     // account: ""
+  std::optional<Pattern> name;
+  std::optional<std::string> type;  // "repository" | "registry"
+  std::vector<IpRange> ips;         // empty: any address
+  std::optional<Pattern> service;
+  std::set<std::string> actions;    // may contain "*"
+  std::string comment;
+  int line = 0;  // where it stands in the config file (for explain)
+};
+
+struct AccessRequest {
+  std::string account;  // empty = anonymous
+  std::string type;     // "repository" | "registry"
+  std::string name;     // repository name, or "catalog"
+  std::string ip;       // real client address
+  std::string service;
+};
+
+struct AclDecision {
+  int entry = -1;                 // index of the deciding entry, -1 when none matched
+  std::set<std::string> granted;  // subset of what was requested
+};
+
+class Acl {
+ public:
+  Acl() = default;
+  explicit Acl(std::vector<AclEntry> entries) : entries_(std::move(entries)) {}
+
+  // `requested` are the actions asked for ("pull", "push", "delete", "*").
+  AclDecision Authorize(const AccessRequest& req, const std::set<std::string>& requested) const;
+  const std::vector<AclEntry>& entries() const { return entries_; }
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  bool EntryMatches(const AclEntry& e, const AccessRequest& req) const;
+  std::vector<AclEntry> entries_;
+};
+
+// Grant of `requested` by an entry's `allowed` actions ("*" allows everything).
+std::set<std::string> IntersectActions(const std::set<std::string>& requested, const std::set<std::string>& allowed);
+
+}  // namespace berth::auth

@@ -1,0 +1,60 @@
+// SigningKey: the token signing key (RSA 2048 -> RS256, or EC P-256 -> ES256)
+// and its self-signed certificate. The certificate goes into each token's x5c
+// header and is what a CNCF distribution configured with
+// auth.token.rootcertbundle trusts. kid is libtrust's key id (what Docker's
+// registry expects). Immutable once loaded; thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "util/status.h"
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace berth::auth {
+
+enum class KeyType { kRsa, kEc };
+
+class SigningKey {
+ public:
+  ~SigningKey();
+
+  // Loads the PEM private key at `key_path`, or creates one (mode 0600) when the
+  // file is missing. The certificate is kept next to it (CertificatePathFor).
+  static Result<std::shared_ptr<const SigningKey>> LoadOrCreate(const std::string& key_path, KeyType new_key_type);
+  // From PEM text, with a fresh in-memory certificate (tests).
+  static Result<std::shared_ptr<const SigningKey>> FromPem(std::string_view private_key_pem);
+  static Result<std::shared_ptr<const SigningKey>> Generate(KeyType type);
+
+  std::string_view alg() const { return type_ == KeyType::kRsa ? "RS256" : "ES256"; }
+  KeyType type() const { return type_; }
+  const std::string& kid() const { return kid_; }
+  const std::string& certificate_der_base64() const { return cert_der_b64_; }
+  const std::string& certificate_pem() const { return cert_pem_; }
+  std::string PrivateKeyPem() const;
+
+  // JWS signature bytes (raw r||s for ES256).
+  Result<std::string> Sign(std::string_view data) const;
+  bool Verify(std::string_view data, std::string_view signature) const;
+
+ private:
+  SigningKey() = default;
+  Status Init(EVP_PKEY* key, std::string cert_pem);  // takes ownership of key
+
+  EVP_PKEY* key_ = nullptr;
+  KeyType type_ = KeyType::kRsa;
+  std::string kid_;
+  std::string cert_der_b64_;
+  std::string cert_pem_;
+};
+
+// "<dir>/token-key.pem" -> "<dir>/token-key.crt"
+std::string CertificatePathFor(const std::string& key_path);
+
+std::string Base64Encode(std::string_view data);
+std::string Base64UrlEncode(std::string_view data);
+Result<std::string> Base64UrlDecode(std::string_view text);
+
+}  // namespace berth::auth

@@ -1,0 +1,113 @@
+// TestServer: runs the real `berth` binary (BERTH_BINARY) on 127.0.0.1 for the
+// HTTP API tests, in its own temporary directory:
+//
+//   <tmp>/config.yaml   generated configuration
+//   <tmp>/data          storage root
+//   <tmp>/server.log    the server's stderr (and stdout)
+//
+// The port is chosen by binding 127.0.0.1:0, reading the port and closing the
+// socket; a start that loses that race is retried on a new port. Stop() sends
+// SIGTERM and reports how the process ended, so tests can assert a graceful
+// shutdown (exit code 0). Restart() stops and starts again on the same data
+// directory. The destructor stops a running server (SIGKILL after a grace
+// period) and removes the temporary directory.
+//
+// ServerSuite<T> is a GoogleTest fixture base that shares one server per test
+// suite (SetUpTestSuite/TearDownTestSuite) and hands each test a fresh client.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "http/client.h"
+
+namespace berth::apitest {
+
+struct TestServerOptions {
+  bool delete_enabled = true;
+};
+
+class TestServer {
+ public:
+  explicit TestServer(TestServerOptions options = {});
+  ~TestServer();
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
+
+  // Starts the server and waits (10 s at most) until GET /v2/ answers 200.
+  // Returns "" on success, otherwise a description of the failure including the log.
+  std::string Start();
+  // SIGTERM, then waits up to `timeout_ms` for the process to exit. Returns its
+  // exit code; -1000 - signal when it died of a signal, -1 when it had to be
+  // killed after the timeout (or was not running).
+  int Stop(int timeout_ms = 15000);
+  // Stop() + Start() on the same data directory. Returns "" on success.
+  std::string Restart(int* exit_code = nullptr);
+
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  uint16_t port() const { return port_; }
+  const std::string& dir() const { return dir_; }
+  std::string data_dir() const { return dir_ + "/data"; }
+  std::string log_path() const { return dir_ + "/server.log"; }
+  std::string Log() const;
+
+  // A new client connected to this server.
+  std::unique_ptr<http::HttpClient> Client() const;
+
+ private:
+  std::string StartOnce(bool* port_in_use);
+  void WriteConfig();
+
+  TestServerOptions options_;
+  std::string dir_;
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// A currently unused TCP port on 127.0.0.1 (bind to port 0, read it, close).
+uint16_t PickFreePort();
+
+// GoogleTest fixture sharing one server per suite. `Derived` may define
+//   static TestServerOptions ServerOptions();
+// to configure it.
+template <class Derived>
+class ServerSuite : public ::testing::Test {
+ public:
+  static TestServerOptions ServerOptions() { return {}; }
+
+  static void SetUpTestSuite() {
+    server_ = std::make_unique<TestServer>(Derived::ServerOptions());
+    std::string err = server_->Start();
+    if (!err.empty()) {
+      ADD_FAILURE() << "cannot start berth: " << err;
+      server_.reset();
+    }
+  }
+
+  static void TearDownTestSuite() {
+    if (!server_) return;
+    const int code = server_->Stop();
+    EXPECT_EQ(code, 0) << "berth did not shut down gracefully on SIGTERM; log:\n" << server_->Log();
+    server_.reset();
+  }
+
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_ && server_->running()) << "the suite's berth server is not running";
+    client_ = server_->Client();
+  }
+
+  http::HttpClient& client() { return *client_; }
+  static TestServer& server() { return *server_; }
+
+  static inline std::unique_ptr<TestServer> server_;
+  std::unique_ptr<http::HttpClient> client_;
+};
+
+}  // namespace berth::apitest
