@@ -1,13 +1,26 @@
-// berth: a container registry in one binary.
-//   berth serve [--config FILE]      run the registry (CONFIG_PATH also names the file)
-//   berth check-config FILE          validate a config file
-//   berth version                    print the version
+// berth: a container registry with a built-in token server, in one binary.
+//   berth serve [--config FILE]          run the registry (CONFIG_PATH also names the file)
+//   berth check-config FILE              validate a config file
+//   berth hash-password [--cost N]       bcrypt a password (prompt without echo, or stdin)
+//   berth acl explain --config FILE --user U --repo R [--action A]
+//   berth version
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <condition_variable>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
+#include <boost/asio/thread_pool.hpp>
 #include <CLI/CLI.hpp>
 
+#include "auth/access_controller.h"
+#include "auth/bootstrap.h"
+#include "auth/password.h"
+#include "auth/signing_key.h"
 #include "config/config.h"
 #include "http/server.h"
 #include "registry/api.h"
@@ -29,16 +42,72 @@ log::Level ParseLevel(const std::string& s) {
   return log::Level::kInfo;
 }
 
-Result<config::Config> LoadConfig(const std::string& path) {
-  if (path.empty()) return config::DefaultConfig();
-  return config::LoadConfigFile(path);
+void AnnounceAdminPassword(const std::string& password) {
+  // Printed once, straight to stderr (not through the logger): the only copy of the password.
+  std::cerr << "\n"
+               "  No users or ACL are configured, so Berth created the user 'admin'.\n"
+               "  Its password (shown only this once; its bcrypt hash is kept in the data directory):\n\n"
+               "      "
+            << password
+            << "\n\n"
+               "  Log in with: docker login -u admin <this registry>\n\n";
 }
+
+// Polls the config file and calls `on_change` when it changes (editors replace files, so inode counts).
+class ConfigWatcher {
+ public:
+  ConfigWatcher(std::string path, std::function<void()> on_change)
+      : path_(std::move(path)), on_change_(std::move(on_change)) {
+    Snapshot(&last_);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ConfigWatcher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  struct State {
+    ino_t ino = 0;
+    off_t size = 0;
+    timespec mtime{};
+    bool operator==(const State& o) const {
+      return ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec;
+    }
+  };
+  void Snapshot(State* s) {
+    struct stat st;
+    if (::stat(path_.c_str(), &st) == 0) *s = State{st.st_ino, st.st_size, st.st_mtim};
+  }
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(2), [this] { return stop_; })) {
+      State now;
+      Snapshot(&now);
+      if (!(now == last_)) {
+        last_ = now;
+        on_change_();
+      }
+    }
+  }
+  std::string path_;
+  std::function<void()> on_change_;
+  State last_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 int Serve(std::string config_path) {
   if (config_path.empty()) {
     if (const char* env = std::getenv("CONFIG_PATH"); env != nullptr) config_path = env;
   }
-  auto cfg = LoadConfig(config_path);
+  auto cfg = config_path.empty() ? Result<config::Config>(config::DefaultConfig()) : config::LoadConfigFile(config_path);
   if (!cfg.ok()) {
     std::cerr << "berth: " << cfg.status().message() << "\n";
     return 2;
@@ -49,7 +118,67 @@ int Serve(std::string config_path) {
     log::Error("cannot open storage", {{"error", driver.status().message()}});
     return 1;
   }
-  registry::RegistryApi api(**driver, registry::RegistryOptions{cfg->storage.delete_enabled});
+
+  // --- auth ---
+  std::unique_ptr<auth::AuthService> auth_service;
+  std::unique_ptr<auth::AccessController> access;
+  boost::asio::thread_pool blocking(2);  // bcrypt runs here, never on the I/O threads
+  if (cfg->auth.mode == "none") {
+    log::Warn("authentication is DISABLED (auth.mode: none): anyone who can reach this port can push and delete");
+  } else {
+    const std::string key_path = config::TokenKeyPath(*cfg);
+    auto key = auth::SigningKey::LoadOrCreate(
+        key_path, cfg->auth.token.key_type == "ec" ? auth::KeyType::kEc : auth::KeyType::kRsa);
+    if (!key.ok()) {
+      log::Error("cannot load the token key", {{"error", key.status().message()}});
+      return 1;
+    }
+    auto policy = auth::MakePolicy(cfg->users, cfg->acl, cfg->storage.filesystem_root, AnnounceAdminPassword);
+    if (!policy.ok()) {
+      log::Error("cannot set up users", {{"error", policy.status().message()}});
+      return 1;
+    }
+    if (!cfg->users.empty() && cfg->acl.empty()) {
+      log::Warn("users are configured but the acl is empty: every request will be denied");
+    }
+    auth::AuthSettings settings;
+    settings.service = cfg->auth.token.service;
+    settings.issuer = cfg->auth.token.issuer;
+    settings.expiration = cfg->auth.token.expiration;
+    settings.refresh_expiration = cfg->auth.token.refresh_expiration;
+    auth_service = std::make_unique<auth::AuthService>(settings, *key, *policy);
+    auth::AccessOptions aopts{cfg->server.public_url, cfg->server.trusted_proxy_ranges, cfg->server.tls.enabled};
+    access = std::make_unique<auth::AccessController>(*auth_service, aopts, blocking);
+    log::Info("token auth enabled", {{"service", settings.service},
+                                     {"issuer", settings.issuer},
+                                     {"alg", std::string((*key)->alg())},
+                                     {"kid", (*key)->kid()},
+                                     {"certificate", auth::CertificatePathFor(key_path)},
+                                     {"users", std::to_string((*policy)->users.size())},
+                                     {"acl_entries", std::to_string((*policy)->acl.entries().size())}});
+  }
+  // Users and ACL reload on SIGHUP and when the file changes; a bad file is rejected.
+  std::mutex reload_mu;
+  auto reload = [&] {
+    std::lock_guard lock(reload_mu);
+    if (config_path.empty() || !auth_service) return;
+    auto fresh = config::LoadConfigFile(config_path);
+    if (!fresh.ok()) {
+      log::Error("config reload rejected, the running configuration stays", {{"error", fresh.status().message()}});
+      return;
+    }
+    auto policy = auth::MakePolicy(fresh->users, fresh->acl, cfg->storage.filesystem_root, AnnounceAdminPassword);
+    if (!policy.ok()) {
+      log::Error("config reload rejected, the running configuration stays", {{"error", policy.status().message()}});
+      return;
+    }
+    auth_service->SetPolicy(*policy);
+    log::Info("users and acl reloaded (other settings change at restart)",
+              {{"users", std::to_string((*policy)->users.size())},
+               {"acl_entries", std::to_string((*policy)->acl.entries().size())}});
+  };
+
+  registry::RegistryApi api(**driver, registry::RegistryOptions{cfg->storage.delete_enabled}, access.get());
   http::ServerOptions opts;
   opts.addr = cfg->server.addr;
   opts.tls = cfg->server.tls.enabled;
@@ -57,11 +186,14 @@ int Serve(std::string config_path) {
   opts.tls_key = cfg->server.tls.key;
   opts.access_log = cfg->log.accesslog;
   opts.extra_headers = "Docker-Distribution-API-Version: registry/2.0\r\n";
+  opts.on_reload = reload;
   http::Server server(opts, api);
   if (Status s = server.Listen(); !s.ok()) {
     log::Error("cannot start", {{"error", s.message()}});
     return 1;
   }
+  std::unique_ptr<ConfigWatcher> watcher;
+  if (!config_path.empty() && auth_service) watcher = std::make_unique<ConfigWatcher>(config_path, reload);
   // Disk I/O runs on the I/O threads; a few more threads than cores keep an
   // fsync from stalling other connections.
   int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()) * 2);
@@ -69,9 +201,12 @@ int Serve(std::string config_path) {
                                 {"addr", opts.addr},
                                 {"port", std::to_string(server.port())},
                                 {"tls", opts.tls ? "on" : "off"},
+                                {"auth", cfg->auth.mode},
                                 {"storage", (*driver)->root()},
                                 {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
   server.Run(threads);
+  watcher.reset();
+  blocking.join();
   log::Info("berth stopped");
   return 0;
 }
@@ -82,8 +217,105 @@ int CheckConfig(const std::string& path) {
     std::cerr << cfg.status().message() << "\n";
     return 1;
   }
-  std::cout << path << ": OK\n";
+  std::cout << path << ": OK (" << cfg->users.size() << " users, " << cfg->acl.size() << " acl entries)\n";
   return 0;
+}
+
+std::string ReadPassword(bool confirm) {
+  if (!::isatty(STDIN_FILENO)) {
+    std::string line;
+    std::getline(std::cin, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+  }
+  termios old{};
+  ::tcgetattr(STDIN_FILENO, &old);
+  termios quiet = old;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::string a, b;
+  std::cerr << "Password: " << std::flush;
+  std::getline(std::cin, a);
+  std::cerr << "\n";
+  if (confirm) {
+    std::cerr << "Again: " << std::flush;
+    std::getline(std::cin, b);
+    std::cerr << "\n";
+  }
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  if (confirm && a != b) return std::string("\n");  // sentinel: mismatch
+  return a;
+}
+
+int HashPasswordCommand(int cost) {
+  std::string password = ReadPassword(true);
+  if (password == "\n") {
+    std::cerr << "berth: the passwords do not match\n";
+    return 1;
+  }
+  if (password.empty()) {
+    std::cerr << "berth: empty password\n";
+    return 1;
+  }
+  auto hash = auth::HashPassword(password, cost);
+  if (!hash.ok()) {
+    std::cerr << "berth: " << hash.status().message() << "\n";
+    return 1;
+  }
+  std::cout << *hash << "\n";
+  return 0;
+}
+
+std::string DescribeEntry(const auth::AclEntry& e) {
+  std::string s = "account=";
+  s += e.anonymous_only ? "\"\" (anonymous)" : e.account ? e.account->text() : "(any signed-in user)";
+  s += " name=" + (e.name ? e.name->text() : std::string("(any)"));
+  if (e.type) s += " type=" + *e.type;
+  if (e.service) s += " service=" + e.service->text();
+  if (!e.ips.empty()) s += " ip=(" + std::to_string(e.ips.size()) + " ranges)";
+  s += " actions=[";
+  bool first = true;
+  for (const auto& a : e.actions) {
+    s += (first ? "" : ",") + a;
+    first = false;
+  }
+  s += "]";
+  if (!e.comment.empty()) s += " # " + e.comment;
+  return s;
+}
+
+int AclExplain(const std::string& path, const std::string& user, const std::string& repo, const std::string& action,
+               const std::string& ip, std::string service) {
+  auto cfg = config::LoadConfigFile(path);
+  if (!cfg.ok()) {
+    std::cerr << cfg.status().message() << "\n";
+    return 1;
+  }
+  auth::Acl acl(cfg->acl);
+  if (cfg->users.empty() && cfg->acl.empty()) {
+    std::cout << "no users and no acl: the bootstrap default applies (admin may do everything, nobody else anything)\n";
+    return 0;
+  }
+  if (service.empty()) service = cfg->auth.token.service;
+  const bool catalog = repo == "catalog" || repo == "_catalog";
+  std::vector<std::string> actions = action.empty() ? std::vector<std::string>{"pull", "push", "delete"}
+                                                     : std::vector<std::string>{action};
+  if (catalog && action.empty()) actions = {"*"};
+  int status = 1;
+  for (const auto& a : actions) {
+    auth::AccessRequest req{user, catalog ? "registry" : "repository", catalog ? "catalog" : repo, ip, service};
+    auto d = acl.Authorize(req, {a});
+    std::cout << (user.empty() ? "(anonymous)" : user) << " " << a << " " << (catalog ? "registry:catalog" : repo)
+              << ": " << (d.granted.empty() ? "DENIED" : "ALLOWED");
+    if (d.entry < 0) {
+      std::cout << " (no entry matches: deny by default)\n";
+    } else {
+      const auto& e = acl.entries()[static_cast<size_t>(d.entry)];
+      std::cout << " by acl[" << d.entry << "] (" << path << ":" << e.line << "): " << DescribeEntry(e) << "\n";
+    }
+    if (!d.granted.empty()) status = 0;
+  }
+  return status;
 }
 
 }  // namespace
@@ -100,11 +332,28 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "Validate a config file and exit non-zero if it is wrong");
   check->add_option("file", check_path, "Config file")->required();
 
+  int cost = 10;
+  auto* hash = app.add_subcommand("hash-password", "Read a password (no echo, or one line from stdin), print its bcrypt hash");
+  hash->add_option("--cost", cost, "bcrypt cost (4-31)")->check(CLI::Range(4, 31));
+
+  auto* acl = app.add_subcommand("acl", "ACL tools");
+  acl->require_subcommand(1);
+  std::string acl_config, acl_user, acl_repo, acl_action, acl_ip, acl_service;
+  auto* explain = acl->add_subcommand("explain", "Show which ACL entry decides a request and what it grants");
+  explain->add_option("--config", acl_config, "Config file")->required();
+  explain->add_option("--user", acl_user, "Account (\"\" for anonymous)")->required();
+  explain->add_option("--repo", acl_repo, "Repository name, or 'catalog'")->required();
+  explain->add_option("--action", acl_action, "pull, push, delete or * (default: each of pull, push, delete)");
+  explain->add_option("--ip", acl_ip, "Client address, for ip conditions");
+  explain->add_option("--service", acl_service, "Service (default: auth.token.service)");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
   if (*serve) return Serve(serve_config);
   if (*check) return CheckConfig(check_path);
+  if (*hash) return HashPasswordCommand(cost);
+  if (*explain) return AclExplain(acl_config, acl_user, acl_repo, acl_action, acl_ip, acl_service);
   if (*version) {
     std::cout << "berth " << BERTH_VERSION << "\n";
     return 0;

@@ -6,6 +6,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "auth/password.h"
+#include "auth/pattern.h"
 #include "http/server.h"
 
 namespace berth::config {
@@ -58,6 +60,36 @@ class Reader {
     return Status::Ok();
   }
 
+  Status GetInt(const YAML::Node& parent, const char* key, const std::string& path, int64_t min, int64_t max,
+                int64_t* out) {
+    YAML::Node n = parent[key];
+    if (!n || n.IsNull()) return Status::Ok();
+    long long v;
+    if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v) || v < min || v > max) {
+      return Error(n.Mark(), path + "." + key + " must be an integer from " + std::to_string(min) + " to " +
+                                 std::to_string(max));
+    }
+    *out = v;
+    return Status::Ok();
+  }
+
+  // A string or a list of strings.
+  Status GetStringList(const YAML::Node& parent, const char* key, const std::string& path,
+                       std::vector<std::string>* out) {
+    YAML::Node n = parent[key];
+    if (!n || n.IsNull()) return Status::Ok();
+    if (n.IsScalar()) {
+      out->push_back(n.Scalar());
+      return Status::Ok();
+    }
+    if (!n.IsSequence()) return Error(n.Mark(), path + "." + key + " must be a string or a list of strings");
+    for (const auto& item : n) {
+      if (!item.IsScalar()) return Error(item.Mark(), path + "." + key + " must contain strings");
+      out->push_back(item.Scalar());
+    }
+    return Status::Ok();
+  }
+
   Status OneOf(const YAML::Node& parent, const char* key, const std::string& value,
                std::initializer_list<std::string_view> allowed) {
     for (auto a : allowed) {
@@ -76,8 +108,23 @@ class Reader {
   } while (0)
 
 Status ParseServer(Reader& r, const YAML::Node& n, ServerConfig* out) {
-  BERTH_TRY(r.CheckMap(n, "server", {"addr", "tls"}));
+  BERTH_TRY(r.CheckMap(n, "server", {"addr", "public_url", "trusted_proxies", "tls"}));
   BERTH_TRY(r.GetString(n, "addr", "server", &out->addr));
+  BERTH_TRY(r.GetString(n, "public_url", "server", &out->public_url));
+  while (!out->public_url.empty() && out->public_url.back() == '/') out->public_url.pop_back();
+  if (!out->public_url.empty() && out->public_url.rfind("http://", 0) != 0 &&
+      out->public_url.rfind("https://", 0) != 0) {
+    return r.Error(n["public_url"].Mark(), "server.public_url must start with http:// or https://");
+  }
+  if (out->public_url.find_first_of("\"\r\n ") != std::string::npos) {
+    return r.Error(n["public_url"].Mark(), "server.public_url must not contain spaces or quotes");
+  }
+  BERTH_TRY(r.GetStringList(n, "trusted_proxies", "server", &out->trusted_proxies));
+  for (const auto& p : out->trusted_proxies) {
+    auto range = auth::IpRange::Parse(p);
+    if (!range.ok()) return r.Error(n["trusted_proxies"].Mark(), "server.trusted_proxies: " + range.status().message());
+    out->trusted_proxy_ranges.push_back(*range);
+  }
   std::string host;
   uint16_t port;
   if (Status s = http::ParseListenAddress(out->addr, &host, &port); !s.ok()) {
@@ -121,7 +168,123 @@ Status ParseLog(Reader& r, const YAML::Node& n, LogConfig* out) {
   return Status::Ok();
 }
 
+Status ParseAuth(Reader& r, const YAML::Node& n, AuthConfig* out) {
+  BERTH_TRY(r.CheckMap(n, "auth", {"mode", "token"}));
+  BERTH_TRY(r.GetString(n, "mode", "auth", &out->mode));
+  BERTH_TRY(r.OneOf(n, "mode", out->mode, {"token", "none"}));
+  if (YAML::Node t = n["token"]; t && !t.IsNull()) {
+    BERTH_TRY(r.CheckMap(t, "auth.token", {"service", "issuer", "key", "key_type", "expiration", "refresh_expiration"}));
+    BERTH_TRY(r.GetString(t, "service", "auth.token", &out->token.service));
+    BERTH_TRY(r.GetString(t, "issuer", "auth.token", &out->token.issuer));
+    BERTH_TRY(r.GetString(t, "key", "auth.token", &out->token.key));
+    BERTH_TRY(r.GetString(t, "key_type", "auth.token", &out->token.key_type));
+    BERTH_TRY(r.OneOf(t, "key_type", out->token.key_type, {"rsa", "ec"}));
+    BERTH_TRY(r.GetInt(t, "expiration", "auth.token", 10, 86400, &out->token.expiration));
+    BERTH_TRY(r.GetInt(t, "refresh_expiration", "auth.token", 60, 365LL * 86400, &out->token.refresh_expiration));
+    for (const std::string* v : {&out->token.service, &out->token.issuer}) {
+      if (v->empty() || v->find_first_of("\"\\\r\n") != std::string::npos) {
+        return r.Error(t.Mark(), "auth.token.service and issuer must be non-empty and contain no quotes");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseUsers(Reader& r, const YAML::Node& n, auth::UserTable* out) {
+  if (!n.IsMap()) return r.Error(n.Mark(), "users must be a mapping of user name to {password: <bcrypt hash>}");
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const std::string name = it->first.Scalar();
+    if (name.empty() || name.size() > 128 || name.find(':') != std::string::npos ||
+        name.find_first_of(" \t\r\n") != std::string::npos) {
+      return r.Error(it->first.Mark(), "user name '" + name + "' must be 1-128 characters without ':' or spaces");
+    }
+    const std::string path = "users." + name;
+    BERTH_TRY(r.CheckMap(it->second, path, {"password"}));
+    std::string hash;
+    BERTH_TRY(r.GetString(it->second, "password", path, &hash));
+    if (!auth::IsBcryptHash(hash)) {
+      return r.Error(it->second["password"] ? it->second["password"].Mark() : it->second.Mark(),
+                     path + ".password must be a bcrypt hash ($2y$, $2b$ or $2a$; make one with `berth hash-password`)");
+    }
+    (*out)[name] = hash;
+  }
+  return Status::Ok();
+}
+
+Result<auth::Pattern> CompilePattern(Reader& r, const YAML::Node& entry, const char* key, const std::string& path) {
+  auto p = auth::Pattern::Compile(entry[key].Scalar());
+  if (!p.ok()) return r.Error(entry[key].Mark(), path + "." + key + ": " + p.status().message());
+  return p;
+}
+
+Status ParseAcl(Reader& r, const YAML::Node& n, std::vector<auth::AclEntry>* out) {
+  if (!n.IsSequence()) return r.Error(n.Mark(), "acl must be a list of entries");
+  int index = 0;
+  for (const auto& e : n) {
+    const std::string path = "acl[" + std::to_string(index++) + "]";
+    BERTH_TRY(r.CheckMap(e, path, {"account", "name", "type", "ip", "service", "actions", "comment"}));
+    auth::AclEntry entry;
+    entry.line = e.Mark().line + 1;
+    for (const char* key : {"account", "name", "service", "type", "comment"}) {
+      if (e[key] && !e[key].IsNull() && !e[key].IsScalar()) return r.Error(e[key].Mark(), path + "." + key + " must be a string");
+    }
+    if (e["account"] && !e["account"].IsNull()) {
+      if (e["account"].Scalar().empty()) {
+        entry.anonymous_only = true;
+      } else {
+        auto p = CompilePattern(r, e, "account", path);
+        if (!p.ok()) return p.status();
+        entry.account = std::move(*p);
+      }
+    }
+    if (e["name"] && !e["name"].IsNull()) {
+      auto p = CompilePattern(r, e, "name", path);
+      if (!p.ok()) return p.status();
+      entry.name = std::move(*p);
+    }
+    if (e["service"] && !e["service"].IsNull()) {
+      auto p = CompilePattern(r, e, "service", path);
+      if (!p.ok()) return p.status();
+      entry.service = std::move(*p);
+    }
+    if (e["type"] && !e["type"].IsNull()) {
+      std::string type = e["type"].Scalar();
+      BERTH_TRY(r.OneOf(e, "type", type, {"repository", "registry"}));
+      entry.type = type;
+    }
+    std::vector<std::string> ips;
+    BERTH_TRY(r.GetStringList(e, "ip", path, &ips));
+    for (const auto& ip : ips) {
+      auto range = auth::IpRange::Parse(ip);
+      if (!range.ok()) return r.Error(e["ip"].Mark(), path + ".ip: " + range.status().message());
+      entry.ips.push_back(*range);
+    }
+    YAML::Node actions = e["actions"];
+    if (!actions || !actions.IsSequence()) {
+      return r.Error(actions ? actions.Mark() : e.Mark(),
+                     path + ".actions must be a list (of pull, push, delete, *; [] denies)");
+    }
+    for (const auto& a : actions) {
+      std::string v = a.IsScalar() ? a.Scalar() : "";
+      if (v != "pull" && v != "push" && v != "delete" && v != "*") {
+        return r.Error(a.Mark(), path + ".actions: '" + v + "' is not one of pull, push, delete, *");
+      }
+      entry.actions.insert(v);
+    }
+    BERTH_TRY(r.GetString(e, "comment", path, &entry.comment));
+    out->push_back(std::move(entry));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::string TokenKeyPath(const Config& c) {
+  if (!c.auth.token.key.empty()) return c.auth.token.key;
+  std::string root = c.storage.filesystem_root;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root + "/token-key.pem";
+}
 
 Config DefaultConfig() { return Config{}; }
 
@@ -131,10 +294,13 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
     if (!root || root.IsNull()) return cfg;  // an empty file means all defaults
-    BERTH_TRY(r.CheckMap(root, "the top level", {"version", "server", "storage", "log"}));
+    BERTH_TRY(r.CheckMap(root, "the top level", {"version", "server", "storage", "log", "auth", "users", "acl"}));
     if (YAML::Node n = root["server"]; n && !n.IsNull()) BERTH_TRY(ParseServer(r, n, &cfg.server));
     if (YAML::Node n = root["storage"]; n && !n.IsNull()) BERTH_TRY(ParseStorage(r, n, &cfg.storage));
     if (YAML::Node n = root["log"]; n && !n.IsNull()) BERTH_TRY(ParseLog(r, n, &cfg.log));
+    if (YAML::Node n = root["auth"]; n && !n.IsNull()) BERTH_TRY(ParseAuth(r, n, &cfg.auth));
+    if (YAML::Node n = root["users"]; n && !n.IsNull()) BERTH_TRY(ParseUsers(r, n, &cfg.users));
+    if (YAML::Node n = root["acl"]; n && !n.IsNull()) BERTH_TRY(ParseAcl(r, n, &cfg.acl));
   } catch (const YAML::Exception& e) {
     return r.Error(e.mark, e.msg);
   }

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "auth/acl.h"
+#include "auth/credentials.h"
 #include "util/status.h"
 
 namespace berth::config {
@@ -18,7 +20,24 @@ struct TlsConfig {
 
 struct ServerConfig {
   std::string addr = ":5000";
+  std::string public_url;  // how clients reach us, e.g. https://registry.example.com (token realm)
+  std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-* headers are believed
+  std::vector<auth::IpRange> trusted_proxy_ranges;
   TlsConfig tls;
+};
+
+struct TokenConfig {
+  std::string service = "berth";  // JWT audience
+  std::string issuer = "berth";
+  std::string key;                // default: <storage root>/token-key.pem
+  std::string key_type = "rsa";   // rsa (RS256, 2048 bits) | ec (ES256, P-256) for a new key
+  int64_t expiration = 300;       // seconds
+  int64_t refresh_expiration = 30LL * 24 * 3600;
+};
+
+struct AuthConfig {
+  std::string mode = "token";  // token | none (no authentication at all)
+  TokenConfig token;
 };
 
 struct StorageConfig {
@@ -36,7 +55,13 @@ struct Config {
   ServerConfig server;
   StorageConfig storage;
   LogConfig log;
+  AuthConfig auth;
+  auth::UserTable users;               // name -> bcrypt hash
+  std::vector<auth::AclEntry> acl;     // in file order
 };
+
+// Where the token key lives when auth.token.key is not set.
+std::string TokenKeyPath(const Config& c);
 
 // The embedded default: listen on :5000, filesystem storage under ./data.
 Config DefaultConfig();

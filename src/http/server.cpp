@@ -281,6 +281,18 @@ struct Server::Impl {
     }
   }
 
+  void WaitForSignal() {
+    signals.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        if (opts.on_reload) opts.on_reload();
+        WaitForSignal();
+        return;
+      }
+      Stop();
+    });
+  }
+
   void Stop() {
     if (stopping.exchange(true)) return;
     asio::post(accept_strand, [this] {
@@ -359,9 +371,8 @@ uint16_t Server::port() const {
 void Server::Run(int threads) {
   impl_->signals.add(SIGINT);
   impl_->signals.add(SIGTERM);
-  impl_->signals.async_wait([this](boost::system::error_code ec, int) {
-    if (!ec) Stop();
-  });
+  impl_->signals.add(SIGHUP);
+  impl_->WaitForSignal();
   asio::co_spawn(impl_->accept_strand, impl_->Accept(), asio::detached);
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });

@@ -38,6 +38,8 @@ struct ServerOptions {
   bool access_log = true;
   // Header lines ("Name: value\r\n") added to every response.
   std::string extra_headers;
+  // Called on SIGHUP (from an I/O thread).
+  std::function<void()> on_reload;
   // Seconds in-flight requests get to finish after a shutdown signal.
   int shutdown_grace_seconds = 30;
 };
@@ -55,7 +57,7 @@ class Server {
   // Binds and listens (and loads TLS material). Port 0 picks a free port.
   Status Listen();
   uint16_t port() const;
-  // Serves on `threads` threads until stopped; installs SIGINT/SIGTERM handlers.
+  // Serves on `threads` threads until stopped; handles SIGINT/SIGTERM (stop) and SIGHUP (on_reload).
   void Run(int threads);
   // Thread-safe.
   void Stop();

@@ -6,8 +6,11 @@
 namespace berth::registry {
 using boost::beast::http::verb;
 
-RegistryApi::RegistryApi(storage::StorageDriver& driver, RegistryOptions options)
-    : driver_(driver), blobs_(driver), uploads_(driver, blobs_), manifests_(driver, blobs_), options_(options) {}
+RegistryApi::RegistryApi(storage::StorageDriver& driver, RegistryOptions options, auth::AccessController* access)
+    : driver_(driver), blobs_(driver), uploads_(driver, blobs_), manifests_(driver, blobs_), options_(options),
+      access_(access) {
+  if (access_ != nullptr) token_endpoint_ = std::make_unique<auth::TokenEndpoint>(*access_);
+}
 
 std::string QueryParam(const Exchange& ex, std::string_view key) {
   auto params = ex.url().params();
@@ -31,6 +34,12 @@ std::string RangeHeader(int64_t size) { return "0-" + std::to_string(size > 0 ? 
 Task<void> RegistryApi::Handle(Exchange& ex) {
   std::vector<std::string> segments;
   for (auto seg : ex.url().segments()) segments.push_back(seg);
+  const bool token_path = (segments.size() == 2 && segments[0] == "v2" && segments[1] == "token") ||
+                          (segments.size() == 1 && segments[0] == "token");
+  if (token_path && token_endpoint_) {
+    co_await token_endpoint_->Serve(ex);
+    co_return;
+  }
   Route route = MatchRoute(segments);
   if (route.endpoint == Endpoint::kNotFound) {
     co_await ex.Send(ErrorResponse(404, code::kUnsupported, "no such endpoint"));
@@ -38,15 +47,32 @@ Task<void> RegistryApi::Handle(Exchange& ex) {
   }
   if (route.endpoint != Endpoint::kBase && route.endpoint != Endpoint::kCatalog) {
     if (!oci::IsValidRepositoryName(route.name)) {
-      co_await ex.Send(ErrorResponse(400, code::kNameInvalid, "invalid repository name",
-                                     "name", route.name.substr(0, oci::kMaxNameLength + 1)));
+      co_await ex.Send(
+          ErrorResponse(400, code::kNameInvalid, "invalid repository name", "name", route.name.substr(0, 256)));
       co_return;
     }
   }
-  co_await Dispatch(ex, route);
+  if (access_ == nullptr) {
+    co_await Dispatch(ex, route, nullptr);
+    co_return;
+  }
+  const std::vector<auth::Scope> needed = NeededScopes(ex, route);
+  auto identity = co_await access_->Authorize(ex, needed);
+  if (!identity) co_return;  // the access controller has answered
+  co_await Dispatch(ex, route, &*identity);
 }
 
-Task<void> RegistryApi::Dispatch(Exchange& ex, const Route& route) {
+std::vector<auth::Scope> RegistryApi::NeededScopes(const Exchange& ex, const Route& route) const {
+  if (route.endpoint == Endpoint::kBase) return {};
+  if (route.endpoint == Endpoint::kCatalog) return {auth::Scope{"registry", "catalog", {"*"}}};
+  const verb m = ex.method();
+  std::string action = "push";
+  if (m == verb::get || m == verb::head) action = "pull";
+  if (m == verb::delete_) action = "delete";
+  return {auth::Scope{"repository", route.name, {action}}};
+}
+
+Task<void> RegistryApi::Dispatch(Exchange& ex, const Route& route, const auth::Identity* identity) {
   const verb m = ex.method();
   const bool read = m == verb::get || m == verb::head;
   switch (route.endpoint) {
@@ -98,7 +124,12 @@ Task<void> RegistryApi::Dispatch(Exchange& ex, const Route& route) {
     }
     case Endpoint::kUploadStart:
       if (m != verb::post) break;
-      co_await StartUpload(ex, route.name);
+      {
+        // A mount also reads the source repository: without pull there, no mount.
+        const std::string from = QueryParam(ex, "from");
+        const bool may_mount = identity == nullptr || identity->Can("repository", from, "pull");
+        co_await StartUpload(ex, route.name, may_mount);
+      }
       co_return;
     case Endpoint::kUpload:
       if (!storage::IsValidUploadId(route.arg)) {

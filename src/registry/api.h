@@ -7,9 +7,12 @@
 // Thread-safe: one instance serves all connections.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "auth/access_controller.h"
+#include "auth/token_endpoint.h"
 #include "http/server.h"
 #include "oci/digest.h"
 #include "registry/router.h"
@@ -29,7 +32,9 @@ struct RegistryOptions {
 
 class RegistryApi final : public http::Handler {
  public:
-  RegistryApi(storage::StorageDriver& driver, RegistryOptions options);
+  // With `access` null the registry is open (auth.mode: none); otherwise every
+  // request is authorised by it and /v2/token is served.
+  RegistryApi(storage::StorageDriver& driver, RegistryOptions options, auth::AccessController* access = nullptr);
 
   Task<void> Handle(Exchange& ex) override;
 
@@ -38,7 +43,8 @@ class RegistryApi final : public http::Handler {
   Task<void> GetBlob(Exchange& ex, const std::string& name, const oci::Digest& digest);
   Task<void> DeleteBlob(Exchange& ex, const std::string& name, const oci::Digest& digest);
   // uploads.cpp
-  Task<void> StartUpload(Exchange& ex, const std::string& name);
+  // `may_mount`: whether the client may read the ?from= repository of a mount.
+  Task<void> StartUpload(Exchange& ex, const std::string& name, bool may_mount);
   Task<void> GetUploadStatus(Exchange& ex, const std::string& name, const std::string& uuid);
   Task<void> PatchUpload(Exchange& ex, const std::string& name, const std::string& uuid);
   Task<void> PutUpload(Exchange& ex, const std::string& name, const std::string& uuid);
@@ -56,13 +62,17 @@ class RegistryApi final : public http::Handler {
   // referrers.cpp
   Task<void> ListReferrers(Exchange& ex, const std::string& name, const std::string& digest);
 
-  Task<void> Dispatch(Exchange& ex, const Route& route);
+  Task<void> Dispatch(Exchange& ex, const Route& route, const auth::Identity* identity);
+  // The scopes a request needs (empty for /v2/ itself).
+  std::vector<auth::Scope> NeededScopes(const Exchange& ex, const Route& route) const;
 
   storage::StorageDriver& driver_;
   storage::BlobStore blobs_;
   storage::UploadStore uploads_;
   storage::ManifestStore manifests_;
   RegistryOptions options_;
+  auth::AccessController* access_;
+  std::unique_ptr<auth::TokenEndpoint> token_endpoint_;
 };
 
 // Helpers shared by the endpoint files.

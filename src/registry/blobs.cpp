@@ -56,7 +56,8 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci
     co_return;
   }
   storage::FileReader* raw = reader->get();
-  co_await ex.SendStream(std::move(r), length, [raw](char* buf, size_t n) { return raw->Read(buf, n); });
+  http::BodySource source = [raw](char* buf, size_t n) { return raw->Read(buf, n); };
+  co_await ex.SendStream(std::move(r), length, std::move(source));
 }
 
 Task<void> RegistryApi::DeleteBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {

@@ -53,9 +53,9 @@ Task<std::optional<http::Response>> RegistryApi::ReceiveBody(Exchange& ex, stora
   }
 }
 
-Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name) {
+Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name, bool may_mount) {
   // Cross-repository mount: link an existing blob without any data transfer.
-  if (HasQueryParam(ex, "mount")) {
+  if (may_mount && HasQueryParam(ex, "mount")) {
     auto digest = oci::Digest::Parse(QueryParam(ex, "mount"));
     std::string from = QueryParam(ex, "from");
     if (digest.ok() && oci::IsValidRepositoryName(from) && blobs_.StatInRepository(from, *digest).ok()) {

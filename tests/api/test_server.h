@@ -46,7 +46,13 @@ class TestServer {
   // exit code; -1000 - signal when it died of a signal, -1 when it had to be
   // killed after the timeout (or was not running).
   int Stop(int timeout_ms = 15000);
-  // Stop() + Start() on the same data directory. Returns "" on success.
+  // Sends `sig` to the server process.
+  void Signal(int sig);
+  // Waits up to `timeout_ms` for the process to exit by itself (no signal sent).
+  // Returns its exit code as Stop() does, or -2 when it is still running.
+  int WaitForExit(int timeout_ms);
+  // Stop() + Start() on the same data directory, on the same port when it is
+  // still free. Returns "" on success.
   std::string Restart(int* exit_code = nullptr);
 
   bool running() const { return pid_ > 0; }
@@ -61,7 +67,7 @@ class TestServer {
   std::unique_ptr<http::HttpClient> Client() const;
 
  private:
-  std::string StartOnce(bool* port_in_use);
+  std::string StartOnce(bool pick_port, bool* port_in_use);
   void WriteConfig();
 
   TestServerOptions options_;
@@ -92,6 +98,10 @@ class ServerSuite : public ::testing::Test {
 
   static void TearDownTestSuite() {
     if (!server_) return;
+    if (!server_->running()) {  // a test already stopped (and checked) it
+      server_.reset();
+      return;
+    }
     const int code = server_->Stop();
     EXPECT_EQ(code, 0) << "berth did not shut down gracefully on SIGTERM; log:\n" << server_->Log();
     server_.reset();

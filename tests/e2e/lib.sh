@@ -268,6 +268,7 @@ server:
 storage:
   filesystem: {rootdirectory: "$datadir"}
   delete: {enabled: true}
+auth: {mode: none}
 EOF
 }
 

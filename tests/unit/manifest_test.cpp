@@ -225,6 +225,29 @@ TEST(ManifestTest, ArtifactTypeFallsBackToConfigMediaType) {
   EXPECT_EQ(m->artifact_type, "application/vnd.example.signature.config+json");
 }
 
+// OCI distribution-spec v1.1, "Listing Referrers": "If the artifactType is empty or
+// missing in the image manifest, the value of artifactType MUST be set to the config
+// descriptor mediaType value." An empty string must fall back like a missing key.
+TEST(ManifestTest, EmptyArtifactTypeFallsBackToConfigMediaType) {
+  json j{{"schemaVersion", 2},
+         {"mediaType", std::string(media::kOciManifest)},
+         {"artifactType", ""},
+         {"config", Desc("application/vnd.example.signature.config+json", D('c'), 2)},
+         {"layers", json::array()}};
+  auto m = Parse(j);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->artifact_type, "application/vnd.example.signature.config+json");
+}
+
+TEST(ManifestTest, EmptyArtifactTypeOnIndexStaysEmpty) {
+  // "If the artifactType is empty or missing in an index, the artifactType MUST be omitted."
+  json j = OciIndex();
+  j["artifactType"] = "";
+  auto m = Parse(j);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->artifact_type, "");
+}
+
 TEST(ManifestTest, ExtractsSubject) {
   json j = OciImage();
   json subject = Desc(std::string(media::kOciManifest), D('e'), 7682);

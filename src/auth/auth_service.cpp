@@ -1,0 +1,158 @@
+#include "auth/auth_service.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "auth/jwt.h"
+#include "oci/name.h"
+
+namespace berth::auth {
+namespace {
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+// A string member, or "" when absent or of another type (never throws on hostile input).
+std::string StringField(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string Rfc3339(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+AuthService::AuthService(AuthSettings settings, std::shared_ptr<const SigningKey> key,
+                         std::shared_ptr<const AuthPolicy> policy)
+    : settings_(std::move(settings)), key_(std::move(key)), policy_(std::move(policy)) {}
+
+std::shared_ptr<const AuthPolicy> AuthService::policy() const {
+  std::lock_guard lock(mu_);
+  return policy_;
+}
+
+void AuthService::SetPolicy(std::shared_ptr<const AuthPolicy> policy) {
+  std::lock_guard lock(mu_);
+  policy_ = std::move(policy);
+}
+
+std::vector<Scope> AuthService::Authorize(const AuthPolicy& policy, const std::string& account, const std::string& ip,
+                                          const std::string& service, const std::vector<Scope>& requested) const {
+  std::vector<Scope> out;
+  for (const auto& want : requested) {
+    Scope grant{want.type, want.name, {}};
+    const bool valid = (want.type == "repository" && oci::IsValidRepositoryName(want.name)) ||
+                       (want.type == "registry" && want.name == "catalog");
+    if (valid) {
+      AccessRequest req{account, want.type, want.name, ip, service};
+      grant.actions = policy.acl.Authorize(req, want.actions).granted;
+    }
+    out.push_back(std::move(grant));
+  }
+  return out;
+}
+
+Result<IssuedToken> AuthService::IssueAccessToken(const std::string& account, const std::string& service,
+                                                  const std::vector<Scope>& grants, int64_t now) const {
+  nlohmann::json access = nlohmann::json::array();
+  for (const auto& g : grants) {
+    access.push_back({{"type", g.type}, {"name", g.name}, {"actions", g.actions}});
+  }
+  nlohmann::json claims = {{"iss", settings_.issuer},
+                           {"sub", account},
+                           {"aud", service},
+                           {"exp", now + settings_.expiration},
+                           {"nbf", now},
+                           {"iat", now},
+                           {"jti", RandomHex(16)},
+                           {"access", access}};
+  auto jwt = SignJwt(*key_, claims);
+  if (!jwt.ok()) return jwt.status();
+  return IssuedToken{*jwt, settings_.expiration, Rfc3339(now)};
+}
+
+std::string AuthService::PasswordBinding(const std::string& hash) const {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(hash.data()), hash.size(), d);
+  return Base64UrlEncode(std::string_view(reinterpret_cast<char*>(d), 16));
+}
+
+Result<std::string> AuthService::IssueRefreshToken(const AuthPolicy& policy, const std::string& account,
+                                                   const std::string& service, int64_t now) const {
+  auto user = policy.users.find(account);
+  if (user == policy.users.end()) return Status::NotFound("unknown user");
+  nlohmann::json claims = {{"iss", settings_.issuer},
+                           {"sub", account},
+                           {"aud", service},
+                           {"exp", now + settings_.refresh_expiration},
+                           {"nbf", now},
+                           {"iat", now},
+                           {"jti", RandomHex(16)},
+                           {"berth_use", "refresh"},
+                           {"berth_pwb", PasswordBinding(user->second)}};
+  return SignJwt(*key_, claims);
+}
+
+Result<std::string> AuthService::VerifyRefreshToken(const AuthPolicy& policy, std::string_view token,
+                                                    const std::string& service, int64_t now) const {
+  auto claims = VerifyJwt(*key_, token, {settings_.issuer, service, now, settings_.leeway});
+  if (!claims.ok()) return claims.status();
+  if (StringField(*claims, "berth_use") != "refresh") return Status::Invalid("not a refresh token");
+  std::string account = StringField(*claims, "sub");
+  auto user = policy.users.find(account);
+  if (user == policy.users.end()) return Status::Invalid("refresh token for an unknown user");
+  if (StringField(*claims, "berth_pwb") != PasswordBinding(user->second)) {
+    return Status::Invalid("refresh token revoked by a password change");
+  }
+  return account;
+}
+
+Result<std::vector<Scope>> AuthService::VerifyAccessToken(std::string_view token, int64_t now,
+                                                          std::string* subject) const {
+  auto claims = VerifyJwt(*key_, token, {settings_.issuer, settings_.service, now, settings_.leeway});
+  if (!claims.ok()) return claims.status();
+  if (claims->contains("berth_use")) return Status::Invalid("a refresh token is not an access token");
+  std::vector<Scope> held;
+  auto access = claims->find("access");
+  if (access != claims->end() && access->is_array()) {
+    for (const auto& a : *access) {
+      if (!a.is_object()) continue;
+      Scope s;
+      s.type = StringField(a, "type");
+      s.name = StringField(a, "name");
+      if (auto acts = a.find("actions"); acts != a.end() && acts->is_array()) {
+        for (const auto& x : *acts) {
+          if (x.is_string()) s.actions.insert(x.get<std::string>());
+        }
+      }
+      held.push_back(std::move(s));
+    }
+  }
+  if (subject != nullptr) *subject = StringField(*claims, "sub");
+  return held;
+}
+
+}  // namespace berth::auth

@@ -1,0 +1,86 @@
+// AuthService: Berth's built-in Docker token server and the checks the
+// registry makes against its tokens, without any HTTP (see token_endpoint.h
+// and access_controller.h for that).
+//
+// It owns the signing key, the settings, and the reloadable policy (users +
+// ACL, swapped whole on SIGHUP or config change). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "auth/acl.h"
+#include "auth/credentials.h"
+#include "auth/login_throttle.h"
+#include "auth/scope.h"
+#include "auth/signing_key.h"
+#include "util/status.h"
+
+namespace berth::auth {
+
+struct AuthSettings {
+  std::string service = "berth";  // audience of the tokens this registry accepts
+  std::string issuer = "berth";
+  int64_t expiration = 300;                        // access token lifetime, seconds
+  int64_t refresh_expiration = 30LL * 24 * 3600;   // refresh token lifetime, seconds
+  int64_t leeway = 60;                             // clock skew tolerated on exp/nbf
+};
+
+struct AuthPolicy {
+  UserTable users;
+  Acl acl;
+};
+
+struct IssuedToken {
+  std::string token;
+  int64_t expires_in = 0;
+  std::string issued_at;  // RFC 3339
+};
+
+class AuthService {
+ public:
+  AuthService(AuthSettings settings, std::shared_ptr<const SigningKey> key, std::shared_ptr<const AuthPolicy> policy);
+
+  std::shared_ptr<const AuthPolicy> policy() const;
+  void SetPolicy(std::shared_ptr<const AuthPolicy> policy);
+  const AuthSettings& settings() const { return settings_; }
+  const SigningKey& key() const { return *key_; }
+  CredentialVerifier& credentials() { return credentials_; }
+  LoginThrottle& throttle() { return throttle_; }
+
+  // What the ACL grants `account` ("" = anonymous) of each requested scope
+  // (same order; a scope may come back with no actions).
+  std::vector<Scope> Authorize(const AuthPolicy& policy, const std::string& account, const std::string& ip,
+                               const std::string& service, const std::vector<Scope>& requested) const;
+
+  Result<IssuedToken> IssueAccessToken(const std::string& account, const std::string& service,
+                                       const std::vector<Scope>& grants, int64_t now) const;
+  // A refresh token is bound to the user's current password hash: changing the
+  // password revokes it.
+  Result<std::string> IssueRefreshToken(const AuthPolicy& policy, const std::string& account,
+                                        const std::string& service, int64_t now) const;
+  // The account a refresh token belongs to, if it is still valid.
+  Result<std::string> VerifyRefreshToken(const AuthPolicy& policy, std::string_view token, const std::string& service,
+                                         int64_t now) const;
+
+  // The access a bearer token carries, after checking signature, alg, iss, aud (our service), exp and nbf.
+  Result<std::vector<Scope>> VerifyAccessToken(std::string_view token, int64_t now, std::string* subject) const;
+
+ private:
+  std::string PasswordBinding(const std::string& hash) const;
+
+  AuthSettings settings_;
+  std::shared_ptr<const SigningKey> key_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const AuthPolicy> policy_;
+  CredentialVerifier credentials_;
+  LoginThrottle throttle_;
+};
+
+int64_t UnixNow();
+std::string Rfc3339(int64_t unix_seconds);
+
+}  // namespace berth::auth

@@ -1,0 +1,42 @@
+// CredentialVerifier: checks user name + password against the configured
+// bcrypt hashes, with a short-lived cache of successful checks so that a
+// client asking for 50 tokens pays for bcrypt once.
+//
+// The cache key is HMAC-SHA256(per-process random key, user, password, stored
+// hash): the password itself is never kept, and changing a user's hash
+// invalidates its entries. Unknown users are checked against a dummy hash so
+// timing does not reveal whether a user exists. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace berth::auth {
+
+// user name -> bcrypt hash
+using UserTable = std::map<std::string, std::string, std::less<>>;
+
+class CredentialVerifier {
+ public:
+  static constexpr std::chrono::seconds kCacheTtl{300};
+
+  CredentialVerifier();
+  // Slow (bcrypt) on a cache miss: call it off the I/O threads.
+  bool Verify(const UserTable& users, std::string_view user, std::string_view password);
+  // True when Verify would answer from the cache (no bcrypt needed).
+  bool IsCached(const UserTable& users, std::string_view user, std::string_view password);
+
+ private:
+  std::string CacheKey(std::string_view user, std::string_view password, std::string_view hash) const;
+
+  unsigned char hmac_key_[32];
+  std::string dummy_hash_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> cache_;  // key -> expiry
+};
+
+}  // namespace berth::auth

@@ -1,0 +1,250 @@
+// Blobs: GET/HEAD/DELETE /v2/<name>/blobs/<digest>, range requests, large blobs.
+#include <cstring>
+
+#include "api_helpers.h"
+#include "oci/digest.h"
+#include "test_server.h"
+
+namespace berth::apitest {
+namespace {
+
+class BlobTest : public ServerSuite<BlobTest> {};
+
+TEST_F(BlobTest, MonolithicPostWithDigestCreatesBlob) {
+  const std::string content = RandomBytes(1000, 1);
+  const std::string digest = Sha256(content);
+  auto r = Do(client(), "POST", "/v2/blob/mono/blobs/uploads/?digest=" + digest,
+              {{"Content-Type", "application/octet-stream"}}, content);
+  EXPECT_EQ(r.status, 201u) << r.body;
+  EXPECT_EQ(r.header("Location"), "/v2/blob/mono/blobs/" + digest);
+  EXPECT_EQ(r.header("Docker-Content-Digest"), digest);
+
+  auto g = Do(client(), "GET", r.header("Location"));
+  EXPECT_EQ(g.status, 200u);
+  EXPECT_TRUE(g.body == content);
+}
+
+TEST_F(BlobTest, GetReturnsContentAndHeaders) {
+  const std::string content = RandomBytes(4096, 2);
+  const std::string digest = PushBlob(client(), "blob/get", content);
+  auto r = Do(client(), "GET", "/v2/blob/get/blobs/" + digest);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("Content-Length"), "4096");
+  EXPECT_EQ(r.header("Docker-Content-Digest"), digest);
+  EXPECT_EQ(r.header("ETag"), "\"" + digest + "\"");
+  EXPECT_EQ(r.header("Content-Type"), "application/octet-stream");
+  EXPECT_EQ(r.body.size(), content.size());
+  EXPECT_TRUE(r.body == content);
+  EXPECT_EQ(Sha256(r.body), digest);
+}
+
+TEST_F(BlobTest, HeadReturnsHeadersWithoutBody) {
+  const std::string content = RandomBytes(777, 3);
+  const std::string digest = PushBlob(client(), "blob/head", content);
+  auto r = Do(client(), "HEAD", "/v2/blob/head/blobs/" + digest);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header("Content-Length"), "777");
+  EXPECT_EQ(r.header("Docker-Content-Digest"), digest);
+  EXPECT_EQ(r.header("ETag"), "\"" + digest + "\"");
+  EXPECT_TRUE(r.body.empty());
+  // The connection is still usable after a HEAD (no stray body bytes).
+  EXPECT_EQ(Do(client(), "GET", "/v2/").status, 200u);
+}
+
+TEST_F(BlobTest, EmptyBlob) {
+  const std::string digest = PushBlob(client(), "blob/empty", "");
+  EXPECT_EQ(digest, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  auto r = Do(client(), "GET", "/v2/blob/empty/blobs/" + digest);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header("Content-Length"), "0");
+  EXPECT_TRUE(r.body.empty());
+}
+
+TEST_F(BlobTest, RangeFirstTenBytes) {
+  const std::string content = RandomBytes(100, 4);
+  const std::string digest = PushBlob(client(), "blob/range", content);
+  auto r = Do(client(), "GET", "/v2/blob/range/blobs/" + digest, {{"Range", "bytes=0-9"}});
+  EXPECT_EQ(r.status, 206u);
+  EXPECT_EQ(r.header("Content-Range"), "bytes 0-9/100");
+  EXPECT_EQ(r.header("Content-Length"), "10");
+  EXPECT_TRUE(r.body == content.substr(0, 10));
+
+  auto mid = Do(client(), "GET", "/v2/blob/range/blobs/" + digest, {{"Range", "bytes=50-"}});
+  EXPECT_EQ(mid.status, 206u);
+  EXPECT_EQ(mid.header("Content-Range"), "bytes 50-99/100");
+  EXPECT_TRUE(mid.body == content.substr(50));
+}
+
+TEST_F(BlobTest, SuffixRange) {
+  const std::string content = RandomBytes(100, 5);
+  const std::string digest = PushBlob(client(), "blob/suffix", content);
+  auto r = Do(client(), "GET", "/v2/blob/suffix/blobs/" + digest, {{"Range", "bytes=-5"}});
+  EXPECT_EQ(r.status, 206u);
+  EXPECT_EQ(r.header("Content-Range"), "bytes 95-99/100");
+  EXPECT_EQ(r.header("Content-Length"), "5");
+  EXPECT_TRUE(r.body == content.substr(95));
+}
+
+TEST_F(BlobTest, UnsatisfiableRangeIs416) {
+  const std::string content = RandomBytes(100, 6);
+  const std::string digest = PushBlob(client(), "blob/unsat", content);
+  auto r = Do(client(), "GET", "/v2/blob/unsat/blobs/" + digest, {{"Range", "bytes=100-200"}});
+  EXPECT_EQ(r.status, 416u);
+  EXPECT_EQ(r.header("Content-Range"), "bytes */100");
+  // The connection stays usable.
+  EXPECT_EQ(Do(client(), "GET", "/v2/blob/unsat/blobs/" + digest).status, 200u);
+}
+
+TEST_F(BlobTest, UnknownBlobIs404BlobUnknown) {
+  const std::string digest = Sha256("never pushed");
+  auto r = Do(client(), "GET", "/v2/blob/unknown/blobs/" + digest);
+  EXPECT_EQ(r.status, 404u);
+  EXPECT_EQ(ErrorCode(r), "BLOB_UNKNOWN");
+  auto h = Do(client(), "HEAD", "/v2/blob/unknown/blobs/" + digest);
+  EXPECT_EQ(h.status, 404u);
+  EXPECT_TRUE(h.body.empty());
+}
+
+TEST_F(BlobTest, BlobOfAnotherRepositoryIsNotVisible) {
+  const std::string content = "owned by repository one";
+  const std::string digest = PushBlob(client(), "blob/owner", content);
+  auto r = Do(client(), "GET", "/v2/blob/other/blobs/" + digest);
+  EXPECT_EQ(r.status, 404u);
+  EXPECT_EQ(ErrorCode(r), "BLOB_UNKNOWN");
+  EXPECT_EQ(Do(client(), "HEAD", "/v2/blob/other/blobs/" + digest).status, 404u);
+  EXPECT_EQ(Do(client(), "GET", "/v2/blob/owner/blobs/" + digest).status, 200u);
+}
+
+TEST_F(BlobTest, DeleteBlob) {
+  const std::string digest = PushBlob(client(), "blob/delete", "delete me");
+  auto d = Do(client(), "DELETE", "/v2/blob/delete/blobs/" + digest);
+  EXPECT_EQ(d.status, 202u) << d.body;
+  auto g = Do(client(), "GET", "/v2/blob/delete/blobs/" + digest);
+  EXPECT_EQ(g.status, 404u);
+  EXPECT_EQ(ErrorCode(g), "BLOB_UNKNOWN");
+  auto again = Do(client(), "DELETE", "/v2/blob/delete/blobs/" + digest);
+  EXPECT_EQ(again.status, 404u);
+  EXPECT_EQ(ErrorCode(again), "BLOB_UNKNOWN");
+}
+
+TEST_F(BlobTest, DeleteInOneRepositoryKeepsItInAnother) {
+  const std::string content = "shared by two repositories";
+  const std::string digest = PushBlob(client(), "blob/shared-a", content);
+  PushBlob(client(), "blob/shared-b", content);
+  EXPECT_EQ(Do(client(), "DELETE", "/v2/blob/shared-a/blobs/" + digest).status, 202u);
+  EXPECT_EQ(Do(client(), "GET", "/v2/blob/shared-a/blobs/" + digest).status, 404u);
+  auto b = Do(client(), "GET", "/v2/blob/shared-b/blobs/" + digest);
+  EXPECT_EQ(b.status, 200u);
+  EXPECT_EQ(b.body, content);
+}
+
+// A deterministic byte stream, generated on the fly (never held whole in memory).
+class StreamGenerator {
+ public:
+  explicit StreamGenerator(uint64_t seed) : x_(seed * 0x9E3779B97F4A7C15ULL + 7) {}
+  void Fill(char* buf, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t v = Next();
+      std::memcpy(buf + i, &v, 8);
+    }
+    if (i < n) {
+      uint64_t v = Next();
+      std::memcpy(buf + i, &v, n - i);
+    }
+  }
+
+ private:
+  uint64_t Next() {
+    x_ ^= x_ << 13;
+    x_ ^= x_ >> 7;
+    x_ ^= x_ << 17;
+    return x_;
+  }
+  uint64_t x_;
+};
+
+TEST_F(BlobTest, LargeBlobStreamedUpAndDown) {
+  constexpr int64_t kSize = 64LL << 20;
+  constexpr size_t kPiece = 1 << 20;  // multiple of 8: the generator stays aligned
+  const std::string repo = "blob/large";
+  const std::string location = StartUpload(client(), repo);
+  ASSERT_FALSE(location.empty());
+
+  StreamGenerator gen(42);
+  oci::Hasher up_hash;
+  int64_t sent = 0;
+  auto patch = client().RequestStream(
+      "PATCH", location, {{"Content-Type", "application/octet-stream"}}, kSize, [&](char* buf, size_t n) -> size_t {
+        size_t k = static_cast<size_t>(std::min<int64_t>({static_cast<int64_t>(n), kSize - sent,
+                                                          static_cast<int64_t>(kPiece)}));
+        gen.Fill(buf, k);
+        up_hash.Update(buf, k);
+        sent += static_cast<int64_t>(k);
+        return k;
+      });
+  ASSERT_TRUE(patch.ok()) << patch.status().message();
+  ASSERT_EQ(patch->status, 202u) << patch->body;
+  EXPECT_EQ(patch->header("Range"), "0-" + std::to_string(kSize - 1));
+  const std::string digest = up_hash.Current().str();
+
+  auto put = Do(client(), "PUT", WithDigest(patch->header("Location"), digest));
+  ASSERT_EQ(put.status, 201u) << put.body;
+  EXPECT_EQ(put.header("Docker-Content-Digest"), digest);
+
+  auto head = Do(client(), "HEAD", "/v2/" + repo + "/blobs/" + digest);
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.header("Content-Length"), std::to_string(kSize));
+
+  oci::Hasher down_hash;
+  int64_t received = 0;
+  auto get = client().Download("GET", "/v2/" + repo + "/blobs/" + digest, {}, [&](const char* data, size_t n) {
+    down_hash.Update(data, n);
+    received += static_cast<int64_t>(n);
+  });
+  ASSERT_TRUE(get.ok()) << get.status().message();
+  EXPECT_EQ(get->status, 200u);
+  EXPECT_TRUE(get->body.empty());
+  EXPECT_EQ(received, kSize);
+  EXPECT_EQ(down_hash.Current().str(), digest);
+
+  // A range near the end of the large blob.
+  oci::Hasher tail_hash;
+  int64_t tail = 0;
+  auto ranged = client().Download("GET", "/v2/" + repo + "/blobs/" + digest,
+                                  {{"Range", "bytes=" + std::to_string(kSize - 1000) + "-"}},
+                                  [&](const char* data, size_t n) { tail += static_cast<int64_t>(n); });
+  ASSERT_TRUE(ranged.ok());
+  EXPECT_EQ(ranged->status, 206u);
+  EXPECT_EQ(tail, 1000);
+  EXPECT_EQ(ranged->header("Content-Range"),
+            "bytes " + std::to_string(kSize - 1000) + "-" + std::to_string(kSize - 1) + "/" + std::to_string(kSize));
+}
+
+// A second server with deletes disabled.
+class BlobDeleteDisabledTest : public ServerSuite<BlobDeleteDisabledTest> {
+ public:
+  static TestServerOptions ServerOptions() { return TestServerOptions{.delete_enabled = false}; }
+};
+
+TEST_F(BlobDeleteDisabledTest, DeleteBlobIs405Unsupported) {
+  const std::string digest = PushBlob(client(), "nodelete/blob", "keep me");
+  auto d = Do(client(), "DELETE", "/v2/nodelete/blob/blobs/" + digest);
+  EXPECT_EQ(d.status, 405u);
+  EXPECT_EQ(ErrorCode(d), "UNSUPPORTED");
+  EXPECT_EQ(Do(client(), "GET", "/v2/nodelete/blob/blobs/" + digest).status, 200u);
+}
+
+TEST_F(BlobDeleteDisabledTest, DeleteManifestIs405Unsupported) {
+  Image img = PushImage(client(), "nodelete/manifest", "v1", "nodelete");
+  auto by_tag = Do(client(), "DELETE", "/v2/nodelete/manifest/manifests/v1");
+  EXPECT_EQ(by_tag.status, 405u);
+  EXPECT_EQ(ErrorCode(by_tag), "UNSUPPORTED");
+  auto by_digest = Do(client(), "DELETE", "/v2/nodelete/manifest/manifests/" + img.digest);
+  EXPECT_EQ(by_digest.status, 405u);
+  EXPECT_EQ(ErrorCode(by_digest), "UNSUPPORTED");
+  EXPECT_EQ(Do(client(), "GET", "/v2/nodelete/manifest/manifests/v1").status, 200u);
+}
+
+}  // namespace
+}  // namespace berth::apitest

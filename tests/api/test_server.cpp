@@ -1,0 +1,201 @@
+#include "test_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#ifndef BERTH_BINARY
+#error "BERTH_BINARY must name the berth executable"
+#endif
+
+namespace berth::apitest {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// Decodes a waitpid status: exit code, or -1000 - signal.
+int DecodeStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return -1000 - WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+uint16_t PickFreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+TestServer::TestServer(TestServerOptions options) : options_(options) {
+  char tmpl[] = "/tmp/berth-api.XXXXXX";
+  if (const char* d = ::mkdtemp(tmpl); d != nullptr) dir_ = d;
+}
+
+TestServer::~TestServer() {
+  if (running()) Stop(5000);
+  if (!dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+void TestServer::WriteConfig() {
+  std::ofstream out(dir_ + "/config.yaml", std::ios::trunc);
+  out << "server:\n"
+      << "  addr: \"127.0.0.1:" << port_ << "\"\n"
+      << "storage:\n"
+      << "  filesystem: {rootdirectory: \"" << data_dir() << "\"}\n"
+      << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
+      << "log: {level: warn, accesslog: false}\n"
+      << "auth: {mode: none}\n";  // these tests cover the API; auth has its own tests
+}
+
+std::string TestServer::Log() const {
+  std::ifstream in(log_path());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::unique_ptr<http::HttpClient> TestServer::Client() const {
+  return std::make_unique<http::HttpClient>("127.0.0.1", port_);
+}
+
+std::string TestServer::Start() {
+  if (dir_.empty()) return "mkdtemp failed: " + std::string(std::strerror(errno));
+  if (running()) return "already running";
+  std::string last_error;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    bool port_in_use = false;
+    // A restart first tries the port it had before.
+    last_error = StartOnce(/*pick_port=*/port_ == 0 || attempt > 0, &port_in_use);
+    if (last_error.empty()) return "";
+    if (!port_in_use) break;  // only a lost port race is worth another try
+  }
+  return last_error;
+}
+
+std::string TestServer::StartOnce(bool pick_port, bool* port_in_use) {
+  if (pick_port) port_ = PickFreePort();
+  if (port_ == 0) return "cannot find a free port";
+  WriteConfig();
+  const std::string config = dir_ + "/config.yaml";
+  const std::string log = log_path();
+  const pid_t pid = ::fork();
+  if (pid < 0) return "fork failed: " + std::string(std::strerror(errno));
+  if (pid == 0) {
+    // Child: only async-signal-safe calls from here on.
+    int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int nullfd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (logfd >= 0) {
+      ::dup2(logfd, STDOUT_FILENO);
+      ::dup2(logfd, STDERR_FILENO);
+    }
+    if (nullfd >= 0) ::dup2(nullfd, STDIN_FILENO);
+    // Do not leak the test process's sockets (client connections) into the server.
+    ::close_range(3, ~0U, 0);
+    ::execl(BERTH_BINARY, "berth", "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  pid_ = pid;
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  http::HttpClient probe("127.0.0.1", port_);
+  while (Clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      std::string text = Log();
+      *port_in_use = text.find("in use") != std::string::npos;
+      return "berth exited during startup (status " + std::to_string(DecodeStatus(status)) + "); log:\n" + text;
+    }
+    auto r = probe.Request("GET", "/v2/");
+    if (r.ok() && r->status == 200) return "";
+    probe.Close();
+    SleepMs(20);
+  }
+  Stop(2000);
+  return "berth did not answer GET /v2/ with 200 within 10 s; log:\n" + Log();
+}
+
+void TestServer::Signal(int sig) {
+  if (running()) ::kill(pid_, sig);
+}
+
+int TestServer::WaitForExit(int timeout_ms) {
+  if (!running()) return -1;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return DecodeStatus(status);
+    }
+    if (r < 0 && errno != EINTR) {
+      pid_ = -1;
+      return -1;
+    }
+    if (Clock::now() >= deadline) return -2;
+    SleepMs(5);
+  }
+}
+
+int TestServer::Stop(int timeout_ms) {
+  if (!running()) return -1;
+  ::kill(pid_, SIGTERM);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  int status = 0;
+  while (true) {
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return DecodeStatus(status);
+    }
+    if (r < 0 && errno != EINTR) {
+      pid_ = -1;
+      return -1;
+    }
+    if (Clock::now() >= deadline) break;
+    SleepMs(5);
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return -1;
+}
+
+std::string TestServer::Restart(int* exit_code) {
+  int code = Stop();
+  if (exit_code != nullptr) *exit_code = code;
+  return Start();
+}
+
+}  // namespace berth::apitest

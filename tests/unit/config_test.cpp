@@ -1,0 +1,307 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "temp_dir.h"
+
+namespace berth::config {
+namespace {
+
+Config Parse(const std::string& yaml) {
+  auto c = ParseConfig(yaml, "source.yaml");
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return c.ok() ? *c : Config{};
+}
+
+// Parses expecting an error; returns its message.
+std::string Error(const std::string& yaml) {
+  auto c = ParseConfig(yaml, "source.yaml");
+  EXPECT_FALSE(c.ok()) << "accepted:\n" << yaml;
+  if (c.ok()) return "";
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  return c.status().message();
+}
+
+#define EXPECT_CONTAINS(haystack, needle) \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "'" << (haystack) << "' lacks '" << (needle) << "'"
+
+void ExpectDefaults(const Config& c) {
+  EXPECT_EQ(c.server.addr, ":5000");
+  EXPECT_FALSE(c.server.tls.enabled);
+  EXPECT_EQ(c.server.tls.certificate, "");
+  EXPECT_EQ(c.server.tls.key, "");
+  EXPECT_EQ(c.storage.filesystem_root, "./data");
+  EXPECT_TRUE(c.storage.delete_enabled);
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_EQ(c.log.format, "text");
+  EXPECT_TRUE(c.log.accesslog);
+}
+
+TEST(ConfigTest, Defaults) { ExpectDefaults(DefaultConfig()); }
+
+TEST(ConfigTest, EmptyDocumentMeansDefaults) {
+  ExpectDefaults(Parse(""));
+  ExpectDefaults(Parse("\n\n"));
+  ExpectDefaults(Parse("# just a comment\n"));
+  ExpectDefaults(Parse("---\n"));
+  ExpectDefaults(Parse("~\n"));
+}
+
+TEST(ConfigTest, EmptySectionsMeanDefaults) {
+  ExpectDefaults(Parse("server:\nstorage:\nlog:\n"));
+  ExpectDefaults(Parse("server: {}\nstorage: {}\nlog: {}\n"));
+  ExpectDefaults(Parse("version: 0.1\n"));
+}
+
+TEST(ConfigTest, ReadmeExample) {
+  Config c = Parse(R"(server:
+  addr: ":5000"                     # [host]:port; empty host = all interfaces
+  tls: {enabled: false, certificate: "", key: ""}
+storage:
+  filesystem: {rootdirectory: "/data/registry"}
+  delete: {enabled: true}
+log: {level: info, format: text, accesslog: true}
+)");
+  EXPECT_EQ(c.server.addr, ":5000");
+  EXPECT_FALSE(c.server.tls.enabled);
+  EXPECT_EQ(c.storage.filesystem_root, "/data/registry");
+  EXPECT_TRUE(c.storage.delete_enabled);
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_EQ(c.log.format, "text");
+  EXPECT_TRUE(c.log.accesslog);
+}
+
+TEST(ConfigTest, FullExampleEveryKeyChanged) {
+  Config c = Parse(R"(version: 0.1
+server:
+  addr: "127.0.0.1:5443"
+  tls:
+    enabled: true
+    certificate: /etc/berth/cert.pem
+    key: /etc/berth/key.pem
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: false
+log:
+  level: debug
+  format: json
+  accesslog: false
+)");
+  EXPECT_EQ(c.server.addr, "127.0.0.1:5443");
+  EXPECT_TRUE(c.server.tls.enabled);
+  EXPECT_EQ(c.server.tls.certificate, "/etc/berth/cert.pem");
+  EXPECT_EQ(c.server.tls.key, "/etc/berth/key.pem");
+  EXPECT_EQ(c.storage.filesystem_root, "/var/lib/registry");
+  EXPECT_FALSE(c.storage.delete_enabled);
+  EXPECT_EQ(c.log.level, "debug");
+  EXPECT_EQ(c.log.format, "json");
+  EXPECT_FALSE(c.log.accesslog);
+}
+
+TEST(ConfigTest, PartialConfigKeepsOtherDefaults) {
+  Config c = Parse("log:\n  level: warn\n");
+  EXPECT_EQ(c.log.level, "warn");
+  EXPECT_EQ(c.log.format, "text");
+  EXPECT_EQ(c.server.addr, ":5000");
+  EXPECT_EQ(c.storage.filesystem_root, "./data");
+  Config d = Parse("storage:\n  delete:\n    enabled: no\n");
+  EXPECT_FALSE(d.storage.delete_enabled);
+  EXPECT_EQ(d.storage.filesystem_root, "./data");
+}
+
+TEST(ConfigTest, AcceptsListenAddressForms) {
+  EXPECT_EQ(Parse("server:\n  addr: \"[::1]:5000\"\n").server.addr, "[::1]:5000");
+  EXPECT_EQ(Parse("server:\n  addr: localhost:8080\n").server.addr, "localhost:8080");
+  EXPECT_EQ(Parse("server:\n  addr: \":0\"\n").server.addr, ":0");
+}
+
+TEST(ConfigTest, AllLogLevels) {
+  for (const char* level : {"debug", "info", "warn", "error"}) {
+    EXPECT_EQ(Parse(std::string("log:\n  level: ") + level + "\n").log.level, level);
+  }
+}
+
+TEST(ConfigTest, UnknownTopLevelKey) {
+  std::string e = Error("server:\n  addr: \":5000\"\nstorage:\n  delete: {enabled: true}\nfoo: 1\n");
+  EXPECT_CONTAINS(e, "source.yaml:5:1");
+  EXPECT_CONTAINS(e, "'foo'");
+}
+
+TEST(ConfigTest, UnknownTopLevelKeyFirstLine) {
+  std::string e = Error("bogus: true\n");
+  EXPECT_CONTAINS(e, "source.yaml:1:1:");
+  EXPECT_CONTAINS(e, "bogus");
+}
+
+TEST(ConfigTest, UnknownNestedKey) {
+  std::string e = Error("server:\n  adr: \":5000\"\n");
+  EXPECT_CONTAINS(e, "source.yaml:2:3");
+  EXPECT_CONTAINS(e, "'adr'");
+  EXPECT_CONTAINS(e, "server");
+  EXPECT_CONTAINS(e, "addr");  // the expected keys are listed
+}
+
+TEST(ConfigTest, UnknownDeeplyNestedKeys) {
+  std::string tls = Error("server:\n  tls:\n    enable: true\n");
+  EXPECT_CONTAINS(tls, "source.yaml:3:5");
+  EXPECT_CONTAINS(tls, "'enable'");
+  std::string fs = Error("storage:\n  filesystem:\n    root: /x\n");
+  EXPECT_CONTAINS(fs, "source.yaml:3:5");
+  EXPECT_CONTAINS(fs, "'root'");
+  std::string st = Error("storage:\n  s3: {}\n");
+  EXPECT_CONTAINS(st, "source.yaml:2:3");
+  std::string lg = Error("log:\n  level: info\n  colour: true\n");
+  EXPECT_CONTAINS(lg, "source.yaml:3:3");
+  EXPECT_CONTAINS(lg, "'colour'");
+  std::string del = Error("storage:\n  delete: {enabled: true, force: true}\n");
+  EXPECT_CONTAINS(del, "source.yaml:2:");
+  EXPECT_CONTAINS(del, "'force'");
+}
+
+TEST(ConfigTest, WrongBoolType) {
+  std::string e = Error("storage:\n  delete:\n    enabled: \"maybe\"\n");
+  EXPECT_CONTAINS(e, "source.yaml:3:");
+  EXPECT_CONTAINS(e, "storage.delete.enabled");
+  std::string f = Error("log:\n  accesslog: sometimes\n");
+  EXPECT_CONTAINS(f, "source.yaml:2:");
+  EXPECT_CONTAINS(f, "log.accesslog");
+  std::string g = Error("server:\n  tls:\n    enabled: [true]\n");
+  EXPECT_CONTAINS(g, "source.yaml:3:");
+  EXPECT_CONTAINS(g, "server.tls.enabled");
+}
+
+TEST(ConfigTest, WrongStringType) {
+  std::string e = Error("log:\n  level: [debug]\n");
+  EXPECT_CONTAINS(e, "source.yaml:2:");
+  EXPECT_CONTAINS(e, "log.level");
+  std::string f = Error("storage:\n  filesystem:\n    rootdirectory: {a: b}\n");
+  EXPECT_CONTAINS(f, "source.yaml:3:");
+  EXPECT_CONTAINS(f, "rootdirectory");
+}
+
+TEST(ConfigTest, SectionsMustBeMappings) {
+  std::string e = Error("server: \":5000\"\n");
+  EXPECT_CONTAINS(e, "source.yaml:1:");
+  EXPECT_CONTAINS(e, "server");
+  std::string f = Error("log:\n  - info\n");
+  EXPECT_CONTAINS(f, "source.yaml:2:");
+  EXPECT_CONTAINS(f, "log");
+  std::string g = Error("storage:\n  delete: true\n");
+  EXPECT_CONTAINS(g, "source.yaml:2:");
+  EXPECT_CONTAINS(g, "storage.delete");
+}
+
+TEST(ConfigTest, TopLevelMustBeMapping) {
+  EXPECT_CONTAINS(Error("- a\n- b\n"), "source.yaml:1:1");
+  EXPECT_CONTAINS(Error("just a string\n"), "source.yaml:1:1");
+}
+
+TEST(ConfigTest, InvalidLogLevelAndFormat) {
+  std::string e = Error("log:\n  level: verbose\n");
+  EXPECT_CONTAINS(e, "source.yaml:2:");
+  EXPECT_CONTAINS(e, "verbose");
+  EXPECT_CONTAINS(e, "level");
+  EXPECT_CONTAINS(Error("log:\n  level: INFO\n"), "INFO");
+  EXPECT_CONTAINS(Error("log:\n  level: \"\"\n"), "level");
+  std::string f = Error("log:\n  format: xml\n");
+  EXPECT_CONTAINS(f, "source.yaml:2:");
+  EXPECT_CONTAINS(f, "xml");
+}
+
+TEST(ConfigTest, TlsEnabledNeedsCertificateAndKey) {
+  std::string e = Error("server:\n  tls:\n    enabled: true\n");
+  EXPECT_CONTAINS(e, "source.yaml:");
+  EXPECT_CONTAINS(e, "certificate");
+  EXPECT_CONTAINS(Error("server:\n  tls:\n    enabled: true\n    certificate: /c.pem\n"), "key");
+  EXPECT_CONTAINS(Error("server:\n  tls:\n    enabled: true\n    key: /k.pem\n"), "certificate");
+  EXPECT_CONTAINS(Error("server:\n  tls: {enabled: true, certificate: \"\", key: /k.pem}\n"), "source.yaml:2:");
+  // Disabled TLS needs neither.
+  Config c = Parse("server:\n  tls:\n    enabled: false\n    certificate: /c.pem\n");
+  EXPECT_FALSE(c.server.tls.enabled);
+  EXPECT_EQ(c.server.tls.certificate, "/c.pem");
+}
+
+TEST(ConfigTest, BadServerAddr) {
+  std::string e = Error("server:\n  addr: host.example:80\n");
+  EXPECT_CONTAINS(e, "source.yaml:2:9");
+  EXPECT_CONTAINS(e, "server.addr");
+  EXPECT_CONTAINS(Error("server:\n  addr: \"5000\"\n"), "server.addr");
+  EXPECT_CONTAINS(Error("server:\n  addr: \":99999\"\n"), "server.addr");
+  EXPECT_CONTAINS(Error("server:\n  addr: \"\"\n"), "server.addr");
+  EXPECT_CONTAINS(Error("server:\n  addr: 5000\n"), "source.yaml:2:");
+}
+
+TEST(ConfigTest, EmptyRootDirectory) {
+  std::string e = Error("storage:\n  filesystem:\n    rootdirectory: \"\"\n");
+  EXPECT_CONTAINS(e, "source.yaml:");
+  EXPECT_CONTAINS(e, "rootdirectory");
+}
+
+TEST(ConfigTest, MalformedYaml) {
+  std::string e = Error("server:\n  addr: \":5000\"\n   bad indentation: [\n");
+  EXPECT_CONTAINS(e, "source.yaml:");
+  std::string f = Error("server: {addr: \":5000\"\nlog: {}\n");
+  EXPECT_CONTAINS(f, "source.yaml:");
+  std::string g = Error("log:\n  level: \"unterminated\n");
+  EXPECT_CONTAINS(g, "source.yaml:");
+  std::string h = Error("a: b\n\tc: d\n");
+  EXPECT_CONTAINS(h, "source.yaml:");
+}
+
+TEST(ConfigTest, MalformedYamlNamesTheLine) {
+  // A tab where indentation is expected on line 3.
+  std::string e = Error("log:\n  level: info\n  format: [text\n");
+  EXPECT_TRUE(e.find("source.yaml:3:") != std::string::npos || e.find("source.yaml:4:") != std::string::npos)
+      << e;
+  std::string f = Error("server:\n  addr: \":5000\"\nstorage: ]\n");
+  EXPECT_CONTAINS(f, "source.yaml:3:");
+}
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  testing_util::TempDir tmp_{"berth-config"};
+  const std::string dir_ = tmp_.path();
+};
+
+TEST_F(ConfigFileTest, MissingFile) {
+  auto c = LoadConfigFile(dir_ + "/missing.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kNotFound);
+  EXPECT_CONTAINS(c.status().message(), dir_ + "/missing.yaml");
+}
+
+TEST_F(ConfigFileTest, LoadsFile) {
+  const std::string path = dir_ + "/config.yaml";
+  std::ofstream(path) << "storage:\n  filesystem:\n    rootdirectory: /srv/registry\n";
+  auto c = LoadConfigFile(path);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->storage.filesystem_root, "/srv/registry");
+  EXPECT_EQ(c->server.addr, ":5000");
+}
+
+TEST_F(ConfigFileTest, ErrorsNameTheFile) {
+  const std::string path = dir_ + "/bad.yaml";
+  std::ofstream(path) << "log:\n  level: info\n  nope: 1\n";
+  auto c = LoadConfigFile(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_CONTAINS(c.status().message(), path + ":3:3");
+  EXPECT_CONTAINS(c.status().message(), "nope");
+}
+
+TEST_F(ConfigFileTest, EmptyFileMeansDefaults) {
+  const std::string path = dir_ + "/empty.yaml";
+  std::ofstream(path) << "";
+  auto c = LoadConfigFile(path);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ExpectDefaults(*c);
+}
+
+}  // namespace
+}  // namespace berth::config
