@@ -88,6 +88,7 @@ Result<ChunkedDecoder::Step> ChunkedDecoder::Decode(std::string_view in, char* o
         break;
       case State::kTrailerStart:
         // Either the final CRLF or a trailer field line.
+        if (c == '\n') return bad("bare LF at end of body");
         if (c == '\r') {
           state_ = State::kTrailerLf;
           line_length_ = 0;

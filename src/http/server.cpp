@@ -83,7 +83,12 @@ Status ParseListenAddress(std::string_view addr, std::string* host, uint16_t* po
   if (colon == std::string_view::npos) return Status::Invalid("listen address must be [host]:port");
   std::string_view h = addr.substr(0, colon);
   std::string_view p = addr.substr(colon + 1);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+    h = h.substr(1, h.size() - 2);
+    if (h.find(':') == std::string_view::npos) return Status::Invalid("only IPv6 addresses go in brackets");
+  } else if (h.find(':') != std::string_view::npos) {
+    return Status::Invalid("write IPv6 listen addresses as [addr]:port");
+  }
   unsigned v = 0;
   auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
   if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || v > 65535) {

@@ -144,9 +144,10 @@ Result<Manifest> ParseManifest(std::string_view body, std::string_view content_t
   if (auto at = doc.find("artifactType"); at != doc.end()) {
     if (!at->is_string()) return Status::Invalid("artifactType must be a string");
     m.artifact_type = at->get<std::string>();
-  } else if (m.config) {
-    m.artifact_type = m.config->media_type;  // the spec's fallback for referrers
   }
+  // The spec: an image manifest with an empty or missing artifactType is
+  // listed by the referrers API under its config media type.
+  if (m.artifact_type.empty() && m.config) m.artifact_type = m.config->media_type;
   if (auto an = doc.find("annotations"); an != doc.end()) {
     if (!an->is_object()) return Status::Invalid("annotations must be an object");
     m.annotations = *an;

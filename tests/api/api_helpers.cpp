@@ -29,13 +29,19 @@ ClientResponse Do(HttpClient& c, std::string_view method, std::string_view targe
 
 std::string ErrorCode(const ClientResponse& r) {
   json doc = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return "<body is not JSON: " + r.body.substr(0, 200) + ">";
+  if (doc.is_discarded()) return std::string("<body is not JSON: ").append(r.body, 0, 200).append(">");
   if (!doc.is_object() || !doc.contains("errors") || !doc["errors"].is_array() || doc["errors"].empty()) {
-    return "<no errors array: " + r.body.substr(0, 200) + ">";
+    return std::string("<no errors array: ").append(r.body, 0, 200).append(">");
   }
   const json& e = doc["errors"][0];
   if (!e.is_object() || !e.contains("code") || !e["code"].is_string()) return "<errors[0] has no code>";
   return e["code"].get<std::string>();
+}
+
+std::string Repeat(std::string_view prefix, size_t n, char c) {
+  std::string s(prefix);
+  s.append(n, c);
+  return s;
 }
 
 std::string Sha256(std::string_view data) { return oci::DigestOf(data).str(); }

@@ -39,6 +39,9 @@ ClientResponse Do(HttpClient& c, std::string_view method, std::string_view targe
 // errors[0].code of a spec error body, or a "<...>" description of what is wrong with the body.
 std::string ErrorCode(const ClientResponse& r);
 
+// `prefix` followed by `n` copies of `c`.
+std::string Repeat(std::string_view prefix, size_t n, char c);
+
 // "sha256:<hex>" / "sha512:<hex>" of `data`.
 std::string Sha256(std::string_view data);
 std::string Sha512(std::string_view data);

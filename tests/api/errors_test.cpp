@@ -11,7 +11,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kDigest = "sha256:" + std::string(64, 'a');
+const std::string kDigest = Repeat("sha256:", 64, 'a');
 constexpr char kUuid[] = "0f0f0f0f-1111-4222-8333-444444444444";
 
 class ErrorsTest : public ServerSuite<ErrorsTest> {
@@ -52,7 +52,9 @@ class ErrorsTest : public ServerSuite<ErrorsTest> {
       auto r = Do(client(), c.method, c.target, {}, c.body);
       const std::string what = std::string(c.method) + " " + c.target.substr(0, 120);
       EXPECT_EQ(r.status, 400u) << what << ": " << r.body;
-      if (std::string_view(c.method) != "HEAD") EXPECT_EQ(ErrorCode(r), "NAME_INVALID") << what;
+      if (std::string_view(c.method) != "HEAD") {
+        EXPECT_EQ(ErrorCode(r), "NAME_INVALID") << what;
+      }
     }
   }
 };
@@ -86,10 +88,10 @@ TEST_F(ErrorsTest, OtherMalformedNamesAreNameInvalid) {
 TEST_F(ErrorsTest, OverlongNameIsNameInvalid) {
   const std::string long_one(256, 'a');
   ExpectNameInvalidEverywhere(long_one);
-  const std::string long_nested = std::string(128, 'a') + "/" + std::string(127, 'b');  // 256 characters
+  const std::string long_nested = std::string(128, 'a') + Repeat("/", 127, 'b');  // 256 characters
   ExpectError(Do(client(), "GET", "/v2/" + long_nested + "/tags/list"), 400, "NAME_INVALID", "256 chars nested");
   // 255 characters is still a valid name: just unknown.
-  const std::string max = std::string(128, 'a') + "/" + std::string(126, 'b');
+  const std::string max = std::string(128, 'a') + Repeat("/", 126, 'b');
   ExpectError(Do(client(), "GET", "/v2/" + max + "/tags/list"), 404, "NAME_UNKNOWN", "255 chars");
   EXPECT_EQ(Do(client(), "POST", "/v2/" + max + "/blobs/uploads/").status, 202u);
 }
@@ -123,14 +125,14 @@ TEST_F(ErrorsTest, TraversalAttemptsCreateNothingOutsideTheDataDirectory) {
 TEST_F(ErrorsTest, BadDigestsAreDigestInvalid) {
   const std::vector<std::string> bad = {
       "sha256:abc",                                   // too short
-      "sha256:" + std::string(65, 'a'),               // too long
-      "sha512:" + std::string(64, 'a'),               // wrong length for the algorithm
-      "md5:" + std::string(32, 'a'),                  // unknown algorithm
-      "sha256:" + std::string(64, 'z'),               // not hex
-      "sha256:" + std::string(64, 'A'),               // upper-case hex
+      Repeat("sha256:", 65, 'a'),               // too long
+      Repeat("sha512:", 64, 'a'),               // wrong length for the algorithm
+      Repeat("md5:", 32, 'a'),                  // unknown algorithm
+      Repeat("sha256:", 64, 'z'),               // not hex
+      Repeat("sha256:", 64, 'A'),               // upper-case hex
       "sha256:",                                      // empty hex
-      ":" + std::string(64, 'a'),                     // empty algorithm
-      "sha256%3A" + std::string(63, 'a') + "%00",     // NUL byte
+      Repeat(":", 64, 'a'),                     // empty algorithm
+      Repeat("sha256%3A", 63, 'a') + "%00",     // NUL byte
   };
   PushBlob(client(), "errors/digests", "exists");
   for (const auto& d : bad) {
@@ -143,12 +145,13 @@ TEST_F(ErrorsTest, BadDigestsAreDigestInvalid) {
     ExpectError(Do(client(), "PUT", WithDigest(loc, d), {}, "x"), 400, "DIGEST_INVALID", "PUT ?digest=" + d);
   }
   // Blob digests without an algorithm at all.
-  ExpectError(Do(client(), "GET", "/v2/errors/digests/blobs/" + std::string(64, 'a')), 400, "DIGEST_INVALID",
+  ExpectError(Do(client(), "GET", Repeat("/v2/errors/digests/blobs/", 64, 'a')), 400, "DIGEST_INVALID",
               "no algorithm");
 }
 
 TEST_F(ErrorsTest, BadManifestDigestReferenceIsDigestInvalid) {
-  for (const std::string d : {std::string("sha256:abc"), "md5:" + std::string(32, 'a'), "sha256:" + std::string(64, 'Z')}) {
+  for (const std::string& d :
+       {std::string("sha256:abc"), Repeat("md5:", 32, 'a'), Repeat("sha256:", 64, 'Z')}) {
     ExpectError(Do(client(), "GET", "/v2/errors/mref/manifests/" + d), 400, "DIGEST_INVALID", "GET " + d);
     ExpectError(Do(client(), "PUT", "/v2/errors/mref/manifests/" + d, {{"Content-Type", std::string(kOciManifest)}},
                    "{}"),

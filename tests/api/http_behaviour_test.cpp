@@ -199,7 +199,7 @@ TEST_F(HttpBehaviourTest, TlsClientHelloOnPlainPortGetsHttp400) {
 }
 
 TEST_F(HttpBehaviourTest, MalformedRequestLineIs400) {
-  for (const std::string req : {std::string("GARBAGE\r\n\r\n"), std::string("GET /v2/\r\n\r\n"),
+  for (const std::string& req : {std::string("GARBAGE\r\n\r\n"), std::string("GET /v2/\r\n\r\n"),
                                 std::string("GET /v2/ HTTP/1.1 extra\r\n\r\n"),
                                 "GET /v2/ HTTP/1.1\r\n" + Host() + "Header Without Colon\r\n\r\n",
                                 "GET v2/ HTTP/1.1\r\n" + Host() + "\r\n"}) {
@@ -210,14 +210,14 @@ TEST_F(HttpBehaviourTest, MalformedRequestLineIs400) {
 }
 
 TEST_F(HttpBehaviourTest, OversizedHeaderIs431) {
-  const std::string req = "GET /v2/ HTTP/1.1\r\n" + Host() + "X-Big: " + std::string(100 * 1024, 'a') + "\r\n\r\n";
+  const std::string req = "GET /v2/ HTTP/1.1\r\n" + Host() + Repeat("X-Big: ", 100 * 1024, 'a') + "\r\n\r\n";
   for (int i = 0; i < 5; ++i) {  // repeated: the response must not be lost to a connection reset
     std::string out = Raw(req);
     EXPECT_TRUE(StartsWith(out, "HTTP/1.1 431")) << "attempt " << i << ": " << out.substr(0, 200);
   }
   // Many small headers adding up past the limit, too.
   std::string many = "GET /v2/ HTTP/1.1\r\n" + Host();
-  for (int i = 0; i < 2000; ++i) many += "X-H" + std::to_string(i) + ": " + std::string(40, 'b') + "\r\n";
+  for (int i = 0; i < 2000; ++i) many += "X-H" + std::to_string(i) + Repeat(": ", 40, 'b') + "\r\n";
   many += "\r\n";
   std::string out = Raw(many);
   EXPECT_TRUE(StartsWith(out, "HTTP/1.1 431")) << out.substr(0, 200);

@@ -15,7 +15,7 @@ TEST_F(ManifestTest, PutByTagThenGetByTagAndDigest) {
   EXPECT_EQ(put.header("Location"), "/v2/man/basic/manifests/" + img.digest);
   EXPECT_EQ(put.header("OCI-Subject"), "");
 
-  for (const std::string ref : {std::string("v1"), img.digest}) {
+  for (const std::string& ref : {std::string("v1"), img.digest}) {
     auto g = Do(client(), "GET", "/v2/man/basic/manifests/" + ref, {{"Accept", std::string(kOciManifest)}});
     EXPECT_EQ(g.status, 200u) << ref;
     EXPECT_EQ(g.body, img.body) << ref;
@@ -42,7 +42,7 @@ TEST_F(ManifestTest, StoresExactBytes) {
 
 TEST_F(ManifestTest, HeadReturnsHeadersWithoutBody) {
   Image img = PushImage(client(), "man/head", "v1", "head");
-  for (const std::string ref : {std::string("v1"), img.digest}) {
+  for (const std::string& ref : {std::string("v1"), img.digest}) {
     auto h = Do(client(), "HEAD", "/v2/man/head/manifests/" + ref);
     EXPECT_EQ(h.status, 200u) << ref;
     EXPECT_EQ(h.header("Content-Type"), kOciManifest);
@@ -67,6 +67,18 @@ TEST_F(ManifestTest, PutByDigest) {
   auto tags = Do(client(), "GET", "/v2/man/bydigest/tags/list");
   EXPECT_EQ(tags.status, 200u);
   EXPECT_EQ(json::parse(tags.body, nullptr, false).value("tags", json::array()), json::array());
+}
+
+TEST_F(ManifestTest, PutBySha512Digest) {
+  Image img = MakeImage(client(), "man/sha512", "sha512");
+  const std::string digest = Sha512(img.body);
+  auto put = PutManifest(client(), "man/sha512", digest, img.body);
+  ASSERT_EQ(put.status, 201u) << put.body;
+  EXPECT_EQ(put.header("Docker-Content-Digest"), digest);
+  auto g = Do(client(), "GET", "/v2/man/sha512/manifests/" + digest);
+  EXPECT_EQ(g.status, 200u);
+  EXPECT_EQ(g.header("Docker-Content-Digest"), digest);
+  EXPECT_EQ(g.body, img.body);
 }
 
 TEST_F(ManifestTest, PutWithWrongDigestInUrl) {
@@ -104,7 +116,7 @@ TEST_F(ManifestTest, BlobsOfAnotherRepositoryDoNotCount) {
 }
 
 TEST_F(ManifestTest, MalformedJsonIsManifestInvalid) {
-  for (const std::string body : {std::string("{\"schemaVersion\": 2, "), std::string("not json at all"),
+  for (const std::string& body : {std::string("{\"schemaVersion\": 2, "), std::string("not json at all"),
                                  std::string("[1,2,3]"), std::string(""), std::string(100, '[')}) {
     auto put = PutManifest(client(), "man/malformed", "v1", body);
     EXPECT_EQ(put.status, 400u) << body;

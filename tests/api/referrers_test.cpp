@@ -164,8 +164,8 @@ TEST_F(ReferrersTest, IndexWithSubject) {
 }
 
 TEST_F(ReferrersTest, BadDigestIsDigestInvalid) {
-  for (const std::string bad : {std::string("sha256:abc"), std::string("latest"), "md5:" + std::string(32, 'a'),
-                                "sha256:" + std::string(64, 'G')}) {
+  for (const std::string& bad : {std::string("sha256:abc"), std::string("latest"), Repeat("md5:", 32, 'a'),
+                                Repeat("sha256:", 64, 'G')}) {
     auto r = Do(client(), "GET", "/v2/ref/bad/referrers/" + bad);
     EXPECT_EQ(r.status, 400u) << bad;
     EXPECT_EQ(ErrorCode(r), "DIGEST_INVALID") << bad;

@@ -74,8 +74,10 @@ void TestServer::WriteConfig() {
       << "storage:\n"
       << "  filesystem: {rootdirectory: \"" << data_dir() << "\"}\n"
       << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
-      << "log: {level: warn, accesslog: false}\n"
-      << "auth: {mode: none}\n";  // these tests cover the API; auth has its own tests
+      << "log: {level: warn, accesslog: false}\n";
+  // These tests cover the registry API; authentication has its own tests.
+  if (options_.auth_none) out << "auth: {mode: none}\n";
+  out << options_.extra_config;
 }
 
 std::string TestServer::Log() const {
@@ -166,6 +168,22 @@ int TestServer::WaitForExit(int timeout_ms) {
     if (Clock::now() >= deadline) return -2;
     SleepMs(5);
   }
+}
+
+int TestServer::CheckAlive() {
+  if (!running()) return -1;
+  http::HttpClient probe("127.0.0.1", port_);
+  auto r = probe.Request("GET", "/v2/");
+  if (r.ok() && r->status == 200) {
+    // It answered, but it may have been hit a moment ago: a crash shows up as an exit.
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) return -2;
+    pid_ = -1;
+    return DecodeStatus(status);
+  }
+  const int code = WaitForExit(2000);
+  if (code != -2) return code;
+  return Stop(5000) == 0 ? -3 : -1;  // alive but not answering: treat as broken
 }
 
 int TestServer::Stop(int timeout_ms) {

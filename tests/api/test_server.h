@@ -30,6 +30,11 @@ namespace berth::apitest {
 
 struct TestServerOptions {
   bool delete_enabled = true;
+  // The API tests speak to the registry anonymously: "auth: {mode: none}".
+  // Set to false to get the default (token) authentication.
+  bool auth_none = true;
+  // Extra top-level YAML appended to the generated config.
+  std::string extra_config;
 };
 
 class TestServer {
@@ -51,6 +56,9 @@ class TestServer {
   // Waits up to `timeout_ms` for the process to exit by itself (no signal sent).
   // Returns its exit code as Stop() does, or -2 when it is still running.
   int WaitForExit(int timeout_ms);
+  // -2 while the server answers GET /v2/; otherwise waits for the process to
+  // end and returns its exit status as Stop() does.
+  int CheckAlive();
   // Stop() + Start() on the same data directory, on the same port when it is
   // still free. Returns "" on success.
   std::string Restart(int* exit_code = nullptr);
@@ -111,6 +119,20 @@ class ServerSuite : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(server_ && server_->running()) << "the suite's berth server is not running";
     client_ = server_->Client();
+  }
+
+  // A server that died during a test (a crash) fails that test, and is
+  // restarted on the same data so that the rest of the suite still runs.
+  void TearDown() override {
+    client_.reset();
+    if (!server_ || !server_->running()) return;  // stopped on purpose by the test
+    const int code = server_->CheckAlive();
+    if (code == -2) return;
+    ADD_FAILURE() << "berth died during this test (exit status " << code
+                  << "; -1000-N = killed by signal N); log:\n"
+                  << server_->Log();
+    const std::string err = server_->Start();
+    if (!err.empty()) ADD_FAILURE() << "cannot restart berth: " << err;
   }
 
   http::HttpClient& client() { return *client_; }

@@ -172,6 +172,26 @@ TEST_F(UploadTest, FirstChunkMustStartAtZero) {
   EXPECT_EQ(r.header("Range"), "0-0");
 }
 
+TEST_F(UploadTest, MalformedContentRangeIsRejected) {
+  const std::string loc = StartUpload(client(), "up/badrange");
+  ASSERT_EQ(Do(client(), "PATCH", loc, {{"Content-Range", "0-3"}}, "abcd").status, 202u);
+  for (const char* range : {"garbage", "4-", "-7", "7-4", "4-7-9"}) {
+    auto r = Do(client(), "PATCH", loc, {{"Content-Range", range}}, "efgh");
+    EXPECT_TRUE(r.status == 400u || r.status == 416u) << range << ": " << r.status;
+    EXPECT_TRUE(IsSpecErrorCode(ErrorCode(r))) << range << ": " << r.body;
+  }
+  // Nothing of the refused chunks was appended.
+  EXPECT_EQ(Do(client(), "GET", loc).header("Range"), "0-3");
+}
+
+TEST_F(UploadTest, ContentLengthMustMatchContentRange) {
+  const std::string loc = StartUpload(client(), "up/lengthrange");
+  auto r = Do(client(), "PATCH", loc, {{"Content-Range", "0-9"}}, "only five");
+  EXPECT_TRUE(r.status == 400u || r.status == 416u) << r.status;
+  EXPECT_TRUE(IsSpecErrorCode(ErrorCode(r))) << r.body;
+  EXPECT_EQ(Do(client(), "GET", loc).header("Range"), "0-0");
+}
+
 TEST_F(UploadTest, UploadStatus) {
   const std::string loc = StartUpload(client(), "up/status");
   auto s0 = Do(client(), "GET", loc);
@@ -281,7 +301,7 @@ TEST_F(UploadTest, UploadIdOfAnotherRepositoryIsUnknown) {
 }
 
 TEST_F(UploadTest, UnknownAndMalformedUploadIds) {
-  for (const std::string id : {std::string(kUnknownUuid), std::string("not-a-uuid"), std::string("..")}) {
+  for (const std::string& id : {std::string(kUnknownUuid), std::string("not-a-uuid"), std::string("..")}) {
     auto r = Do(client(), "GET", "/v2/up/unknown/blobs/uploads/" + id);
     EXPECT_EQ(r.status, 404u) << id;
     EXPECT_EQ(ErrorCode(r), "BLOB_UPLOAD_UNKNOWN") << id;

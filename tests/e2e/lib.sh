@@ -35,6 +35,8 @@ E2E_SERVER_SEQ=0
 REG=""           # host:port of the most recently started registry
 REG_PID=""       # pid of the most recently started registry
 REG_LOG=""       # log file of the most recently started registry
+REG_PORT=""      # its real port (REG may point at a trace proxy)
+REG_CFG=""       # its config file
 declare -A E2E_PROXY_OF=()  # registry pid -> socat trace proxy pid
 
 # ---------------------------------------------------------------- output ---
@@ -202,10 +204,21 @@ http_status() {
 
 # ------------------------------------------------------------- registries ---
 
-# _e2e_launch KIND CONFIG_WRITER DATADIR: start a server, wait for /v2/.
+# _e2e_answers READY PORT: does 127.0.0.1:PORT answer GET /v2/ (see _e2e_launch)?
+_e2e_answers() {
+  if [[ $1 == any ]]; then
+    [[ $(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$2/v2/" 2>/dev/null) != 000 ]]
+  else
+    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$2/v2/" 2>/dev/null
+  fi
+}
+
+# _e2e_launch KIND CONFIG_WRITER DATADIR [READY]: start a server, wait for /v2/.
 # Retries with another port when the log says the address is in use.
+# READY (optional): "ok" (default) waits for a 2xx answer to GET /v2/, "any"
+# for any HTTP answer (a registry with auth answers 401).
 _e2e_launch() {
-  local kind=$1 writer=$2 datadir=$3
+  local kind=$1 writer=$2 datadir=$3 ready=${4:-ok}
   local attempt port cfg log pid i
   mkdir -p "$datadir"
   for ((attempt = 1; attempt <= 3; attempt++)); do
@@ -233,9 +246,11 @@ _e2e_launch() {
       if ! kill -0 "$pid" 2>/dev/null; then
         break
       fi
-      if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/v2/" 2>/dev/null; then
+      if _e2e_answers "$ready" "$port"; then
         REG=127.0.0.1:$port
         REG_PID=$pid
+        REG_PORT=$port
+        REG_CFG=$cfg
         # shellcheck disable=SC2034 # REG_LOG is for the test scripts
         REG_LOG=$log
         note "$kind listening on $REG (pid $pid, data $datadir)"
@@ -546,4 +561,142 @@ pm() {
   mkdir -p "$s/tmp"
   in_private_ns podman --root "$s/root" --runroot "$s/run" --storage-driver vfs \
     --cgroup-manager cgroupfs --events-backend file --tmpdir "$s/tmp" "$@"
+}
+
+# ------------------------------------------------------------ token auth ---
+# For the tests of Berth's built-in token auth (auth_test.sh,
+# token_interop_test.sh).
+
+# E2E_BERTH_AUTH: YAML appended to the server/storage part of the config
+# written by start_berth_auth (auth:, users:, acl:); empty = no users or ACL,
+# i.e. Berth's secure default (a generated admin password).
+E2E_BERTH_AUTH=${E2E_BERTH_AUTH:-}
+
+# write_berth_auth_config CFG DATADIR PORT: server + storage + $E2E_BERTH_AUTH
+write_berth_auth_config() {
+  local cfg=$1 datadir=$2 port=$3
+  {
+    cat <<EOF2
+server:
+  addr: "127.0.0.1:$port"
+storage:
+  filesystem: {rootdirectory: "$datadir"}
+  delete: {enabled: true}
+EOF2
+    [[ -z $E2E_BERTH_AUTH ]] || printf '%s\n' "$E2E_BERTH_AUTH"
+  } >"$cfg.tmp"
+  mv "$cfg.tmp" "$cfg"
+}
+
+# start_berth_auth DATADIR: Berth with the config of write_berth_auth_config;
+# ready as soon as /v2/ answers at all (401 without credentials).
+# Sets REG, REG_PID, REG_LOG, REG_PORT, REG_CFG.
+start_berth_auth() {
+  [[ -x $BERTH_BIN ]] || fail "BERTH_BIN=$BERTH_BIN is not an executable (build berth or set BERTH_BIN)"
+  _e2e_launch berth write_berth_auth_config "$1" any
+}
+
+# start_distribution_with WRITER DATADIR: docker-registry with the config
+# written by WRITER CFG DATADIR PORT; ready on any answer (401 with auth).
+start_distribution_with() {
+  command -v "$DISTRIBUTION_BIN" >/dev/null || fail "$DISTRIBUTION_BIN not found"
+  _e2e_launch distribution "$1" "$2" any
+}
+
+# require_berth_impl: the auth tests exercise Berth's own token server; under
+# E2E_IMPL=distribution there is nothing to test (exit 0 with a note).
+require_berth_impl() {
+  if [[ $E2E_IMPL != berth ]]; then
+    note "SKIP $(basename "$0"): Berth's token auth is not part of E2E_IMPL=$E2E_IMPL"
+    exit 0
+  fi
+}
+
+# berth_hash PASSWORD: a bcrypt hash (cost 5: fast, still a real bcrypt)
+berth_hash() {
+  printf '%s\n' "$1" | "$BERTH_BIN" hash-password --cost 5
+}
+
+# team_policy_yaml ADMIN_HASH DEVELOPER_HASH [EXTRA_ACL_YAML]: users admin
+# and developer and the ACL: admin everything; developer pull+push on
+# myorg/backend-*, pull on myorg/frontend; then EXTRA_ACL_YAML (list items).
+team_policy_yaml() {
+  cat <<EOF2
+users:
+  admin:     {password: "$1"}
+  developer: {password: "$2"}
+acl:
+  - account: "admin"
+    name: "*"
+    actions: ["*"]
+  - account: "developer"
+    name: "myorg/backend-*"
+    actions: ["pull", "push"]
+  - account: "developer"
+    name: "myorg/frontend"
+    actions: ["pull"]
+EOF2
+  [[ -z ${3:-} ]] || printf '%s\n' "$3"
+}
+
+# b64url_decode <DATA: base64url (no padding) to bytes
+b64url_decode() {
+  local s
+  s=$(tr -d '\n' | tr '_-' '/+')
+  case $((${#s} % 4)) in
+    2) s+='==' ;;
+    3) s+='=' ;;
+  esac
+  printf '%s' "$s" | base64 -d
+}
+
+# jwt_header TOKEN / jwt_payload TOKEN: the decoded JSON of a JWT part
+jwt_header() {
+  cut -d. -f1 <<<"$1" | b64url_decode
+}
+jwt_payload() {
+  cut -d. -f2 <<<"$1" | b64url_decode
+}
+
+# response_header NAME <HEADERS: a header's value from `curl -D -` output
+# (name case-insensitive, CR stripped; first occurrence)
+response_header() {
+  tr -d '\r' | awk -v n="$(tr '[:upper:]' '[:lower:]' <<<"$1")" '
+    index(tolower($0), n ":") == 1 { v = substr($0, length(n) + 2); sub(/^[ \t]+/, "", v); print v; exit }'
+}
+
+# wait_until SECONDS CMD [ARGS...]: retry CMD (quietly) every 0.25 s until it
+# succeeds; non-zero if it never did within SECONDS.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  while true; do
+    "$@" >/dev/null 2>&1 && return 0
+    ((SECONDS < deadline)) || return 1
+    sleep 0.25
+  done
+}
+
+# count_matches FILE EXTENDED_REGEX: number of matching lines (0 if none)
+count_matches() {
+  grep -cE -- "$2" "$1" 2>/dev/null || true
+}
+
+# assert_fails_with MESSAGE EXTENDED_REGEX CMD [ARGS...]: CMD must exit
+# non-zero and its output (stdout+stderr) must match the regex.
+assert_fails_with() {
+  local msg=$1 re=$2
+  shift 2
+  local out=$E2E_DIR/assert_fails.out
+  if "$@" >"$out" 2>&1; then
+    fail "$msg: command unexpectedly succeeded: $*"
+  fi
+  if [[ -n $REG_PID ]] && ! kill -0 "$REG_PID" 2>/dev/null; then
+    fail "$msg: the registry (pid $REG_PID) died during this check (crash?)"
+  fi
+  if ! grep -qE -- "$re" "$out"; then
+    sed 's/^/#   /' "$out" >&2
+    fail "$msg: output does not match /$re/"
+  fi
+  ok "$msg"
 }
