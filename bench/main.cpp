@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
   } else {
     out["setup_error"] = phases.status().message();
   }
+  out["info"] = ctx.info;
   out["errors"] = errors;
   out["ok"] = errors == 0;
   if (!o.json_path.empty()) {

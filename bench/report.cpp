@@ -72,7 +72,7 @@ void PrintRow(const std::string& label, const Phase& p) {
   }
   if (u.has_server) {
     std::snprintf(cpu, sizeof cpu, "%.2f", u.server_cpu_s);
-    if (p.bytes > 0) std::snprintf(per_gb, sizeof per_gb, "%.3f", u.server_cpu_s / (static_cast<double>(p.bytes) / 1e9));
+    if (p.bytes > 0 && p.unit == "MB/s") std::snprintf(per_gb, sizeof per_gb, "%.3f", u.server_cpu_s / (static_cast<double>(p.bytes) / 1e9));
     std::snprintf(rss, sizeof rss, "%.1f", static_cast<double>(u.rss_peak_kb) / 1024.0);
   }
   std::printf("%-28s %14s %9s %8s %8.2f %8s %10s %9s %8.2f %6lld\n", (label + (p.name.empty() ? "" : "/" + p.name)).c_str(),

@@ -22,6 +22,7 @@ struct Context {
   Url base;
   std::optional<Credentials> creds;
   std::shared_ptr<TokenCache> tokens = std::make_shared<TokenCache>();
+  nlohmann::json info = nlohmann::json::object();  // facts a scenario reports (e.g. the blob's digest)
 
   std::unique_ptr<RegistryClient> NewClient() const {
     return std::make_unique<RegistryClient>(base, creds, tokens);

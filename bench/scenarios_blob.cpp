@@ -86,6 +86,7 @@ Result<std::vector<Phase>> PullBlob(Context& ctx) {
   const BlobSpec spec{ctx.opt.seed, size};
   const oci::Digest digest = BlobDigest(spec);
   const std::string target = "/v2/" + ctx.opt.repo + "/blobs/" + digest.str();
+  ctx.info["blob_digest"] = digest.str();
   {
     auto setup = ctx.NewClient();
     if (Status s = setup->Authorize(ctx.opt.repo, "pull,push"); !s.ok()) return s;

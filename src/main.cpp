@@ -159,10 +159,16 @@ int Serve(std::string config_path) {
   }
   // Users and ACL reload on SIGHUP and when the file changes; a bad file is rejected.
   std::mutex reload_mu;
+  bool running_has_rules = !cfg->users.empty() || !cfg->acl.empty();  // guarded by reload_mu
   auto reload = [&] {
     std::lock_guard lock(reload_mu);
     if (config_path.empty() || !auth_service) return;
     auto fresh = config::LoadConfigFile(config_path);
+    if (fresh.ok() && fresh->users.empty() && fresh->acl.empty() && running_has_rules) {
+      // Most likely a file caught half-written by an editor: dropping every user
+      // and rule would lock everyone out, so keep the running ones.
+      fresh = Status::Invalid(config_path + ": has no users and no acl; refusing to drop the running ones");
+    }
     if (!fresh.ok()) {
       log::Error("config reload rejected, the running configuration stays", {{"error", fresh.status().message()}});
       return;
@@ -173,6 +179,7 @@ int Serve(std::string config_path) {
       return;
     }
     auth_service->SetPolicy(*policy);
+    running_has_rules = !fresh->users.empty() || !fresh->acl.empty();
     log::Info("users and acl reloaded (other settings change at restart)",
               {{"users", std::to_string((*policy)->users.size())},
                {"acl_entries", std::to_string((*policy)->acl.entries().size())}});

@@ -1,5 +1,6 @@
 #include "auth/token_endpoint.h"
 
+#include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse_query.hpp>
 #include <boost/url/params_view.hpp>
 
@@ -82,7 +83,8 @@ http::Task<void> TokenEndpoint::Serve(http::Exchange& ex) {
       co_await ex.Send(OAuthError(400, "invalid_request", "malformed form body"));
       co_return;
     }
-    ReadParams(boost::urls::params_view(*form), &req);
+    // Form bodies encode spaces as '+' (containerd's scope lists, passwords with spaces).
+    ReadParams(boost::urls::params_view(boost::urls::params_view(*form), boost::urls::encoding_opts(true)), &req);
   } else {
     ReadParams(ex.url().params(), &req);
     std::string user, password;

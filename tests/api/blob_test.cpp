@@ -224,7 +224,11 @@ TEST_F(BlobTest, LargeBlobStreamedUpAndDown) {
 // A second server with deletes disabled.
 class BlobDeleteDisabledTest : public ServerSuite<BlobDeleteDisabledTest> {
  public:
-  static TestServerOptions ServerOptions() { return TestServerOptions{.delete_enabled = false}; }
+  static TestServerOptions ServerOptions() {
+    TestServerOptions o;
+    o.delete_enabled = false;
+    return o;
+  }
 };
 
 TEST_F(BlobDeleteDisabledTest, DeleteBlobIs405Unsupported) {

@@ -223,7 +223,7 @@ TEST_P(AclIpRangeTest, Contains) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Cases, AclIpRangeTest,
+    AclIp, AclIpRangeTest,
     ::testing::Values(IpCase{"10.0.0.0/8", "10.1.2.3", true}, IpCase{"10.0.0.0/8", "10.255.255.255", true},
                       IpCase{"10.0.0.0/8", "11.0.0.0", false}, IpCase{"10.0.0.0/8", "9.255.255.255", false},
                       IpCase{"10.0.0.0/8", "::ffff:10.1.2.3", true}, IpCase{"10.0.0.0/8", "::ffff:11.1.2.3", false},
@@ -358,7 +358,7 @@ TEST_P(AclExampleTest, Decides) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Table, AclExampleTest,
+    AclExample, AclExampleTest,
     ::testing::Values(
         // admin: everything, everywhere
         ExampleRow{"admin", "repository", "myorg/backend-api", "push", true},

@@ -75,7 +75,7 @@ void ExpectError(const std::string& yaml, int line, const std::string& what) {
   auto c = ParseConfig(yaml, "auth.yaml");
   ASSERT_FALSE(c.ok()) << "accepted:\n" << yaml;
   EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
-  const std::string& m = c.status().message();
+  const std::string m = c.status().message();
   const std::string where = "auth.yaml:" + std::to_string(line) + ":";
   EXPECT_EQ(m.rfind(where, 0), 0u) << "'" << m << "' does not start with '" << where << "'";
   EXPECT_NE(m.find(what), std::string::npos) << "'" << m << "' lacks '" << what << "'";
@@ -163,6 +163,56 @@ TEST(AuthConfigTest, FullExampleParses) {
   EXPECT_EQ(ask("ci-bot", "other/build", "push", "10.4.4.4"), Actions{});
   EXPECT_EQ(ask("mallory", "public/tools", "pull"), Actions{});
   EXPECT_EQ(acl.Authorize({"admin", "registry", "catalog", "192.0.2.1", "x"}, {"*"}).granted, Actions{"*"});
+}
+
+// The ACL of docs/auth.md, verbatim.
+TEST(AuthConfigTest, DocsAclExample) {
+  const Config c = Parse(R"(acl:
+  - account: "admin"            # a glob over the user name
+    name: "*"                   # a glob over the repository name
+    actions: ["*"]
+  - account: "developer"
+    name: "myorg/backend-*"
+    actions: ["pull", "push"]
+  - account: ""                 # the anonymous user
+    name: "public/**"
+    actions: ["pull"]
+  - account: "/^ci-[0-9]+$/"    # a regular expression
+    name: "${account}/**"       # personal namespace
+    ip: ["10.0.0.0/8"]
+    actions: ["pull", "push"]
+    comment: "CI runners push to their own namespace from the office network"
+)");
+  ASSERT_EQ(c.acl.size(), 4u);
+  EXPECT_EQ(c.acl[3].line, 11);
+  EXPECT_EQ(c.acl[3].comment, "CI runners push to their own namespace from the office network");
+  auth::Acl acl(c.acl);
+  struct Row {
+    const char* user;
+    const char* name;
+    const char* ip;
+    const char* action;
+    bool allowed;
+  };
+  const Row rows[] = {
+      {"admin", "x/y/z", "192.0.2.1", "delete", true},
+      {"developer", "myorg/backend-api", "192.0.2.1", "push", true},
+      {"developer", "myorg/backend-api/sub", "192.0.2.1", "pull", false},
+      {"developer", "myorg/frontend", "192.0.2.1", "pull", false},
+      {"", "public/a/b", "192.0.2.1", "pull", true},
+      {"", "public/a/b", "192.0.2.1", "push", false},
+      {"ci-12", "ci-12/app", "10.1.1.1", "push", true},
+      {"ci-12", "ci-12/app", "::ffff:10.1.1.1", "push", true},
+      {"ci-12", "ci-12/app", "192.0.2.1", "push", false},
+      {"ci-12", "ci-13/app", "10.1.1.1", "push", false},
+      {"ci-12", "ci-12/app", "10.1.1.1", "delete", false},
+      {"ci-x", "ci-x/app", "10.1.1.1", "pull", false},
+  };
+  for (const Row& r : rows) {
+    auto granted = acl.Authorize({r.user, "repository", r.name, r.ip, "berth"}, {r.action}).granted;
+    EXPECT_EQ(granted, r.allowed ? Actions{r.action} : Actions{})
+        << "'" << r.user << "' " << r.name << " " << r.action << " from " << r.ip;
+  }
 }
 
 TEST(AuthConfigTest, AuthDefaults) {

@@ -412,7 +412,7 @@ TEST_P(JwtKeyTest, NonObjectPartsRefused) {
   ExpectRefused(key(), input + "." + Base64UrlEncode(*sig), Expect(), "array header");
 }
 
-INSTANTIATE_TEST_SUITE_P(Keys, JwtKeyTest, ::testing::Values(KeyType::kRsa, KeyType::kEc),
+INSTANTIATE_TEST_SUITE_P(JwtKeys, JwtKeyTest, ::testing::Values(KeyType::kRsa, KeyType::kEc),
                          [](const ::testing::TestParamInfo<KeyType>& i) {
                            return i.param == KeyType::kRsa ? std::string("Rsa") : std::string("Ec");
                          });
@@ -624,7 +624,7 @@ TEST_P(JwtLoadOrCreateTest, MissingCertificateIsRecreated) {
   EXPECT_EQ(ReadAll(dir.path() + "/k.crt"), (*loaded)->certificate_pem());
 }
 
-INSTANTIATE_TEST_SUITE_P(Keys, JwtLoadOrCreateTest, ::testing::Values(KeyType::kRsa, KeyType::kEc),
+INSTANTIATE_TEST_SUITE_P(JwtKeys, JwtLoadOrCreateTest, ::testing::Values(KeyType::kRsa, KeyType::kEc),
                          [](const ::testing::TestParamInfo<KeyType>& i) {
                            return i.param == KeyType::kRsa ? std::string("Rsa") : std::string("Ec");
                          });

@@ -34,7 +34,7 @@ TEST_P(PatternGlobTest, Matches) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Semantics, PatternGlobTest,
+    PatternGlob, PatternGlobTest,
     ::testing::Values(
         // literals
         GlobCase{"myorg/app", "myorg/app", true}, GlobCase{"myorg/app", "myorg/ap", false},
