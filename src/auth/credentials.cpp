@@ -11,11 +11,34 @@ namespace {
 constexpr size_t kMaxCacheEntries = 10000;
 }
 
-CredentialVerifier::CredentialVerifier() {
-  RAND_bytes(hmac_key_, sizeof hmac_key_);
-  // Same cost as htpasswd -B's default, so a miss costs what a real check costs.
-  auto h = HashPassword("dummy password for unknown users", 10);
-  dummy_hash_ = h.ok() ? *h : "";
+CredentialVerifier::CredentialVerifier() { RAND_bytes(hmac_key_, sizeof hmac_key_); }
+
+std::string CredentialVerifier::DummyHash(const UserTable& users) {
+  std::map<int, int> costs;
+  for (const auto& [name, hash] : users) {
+    if (hash.size() > 6) ++costs[(hash[4] - '0') * 10 + (hash[5] - '0')];
+  }
+  int cost = 10;
+  int most = 0;
+  for (const auto& [c, n] : costs) {
+    if (n > most) {
+      most = n;
+      cost = c;
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = dummy_hashes_.find(cost); it != dummy_hashes_.end()) return it->second;
+  }
+  unsigned char random[16];
+  RAND_bytes(random, sizeof random);
+  std::string secret;
+  for (unsigned char c : random) secret += "0123456789abcdef"[c & 15];
+  auto h = HashPassword(secret, cost);
+  std::string hash = h.ok() ? *h : std::string();
+  std::lock_guard lock(mu_);
+  dummy_hashes_[cost] = hash;
+  return hash;
 }
 
 std::string CredentialVerifier::CacheKey(std::string_view user, std::string_view password,
@@ -45,7 +68,7 @@ bool CredentialVerifier::IsCached(const UserTable& users, std::string_view user,
 bool CredentialVerifier::Verify(const UserTable& users, std::string_view user, std::string_view password) {
   auto it = users.find(user);
   if (it == users.end()) {
-    VerifyPassword(password, dummy_hash_);  // spend the same time as for a real user
+    VerifyPassword(password, DummyHash(users));  // spend the same time as for a real user
     return false;
   }
   std::string key = CacheKey(user, password, it->second);

@@ -32,9 +32,12 @@ class CredentialVerifier {
 
  private:
   std::string CacheKey(std::string_view user, std::string_view password, std::string_view hash) const;
+  // A hash to burn time on for unknown users, of the cost most users have,
+  // so an unknown user takes as long as a known one with a wrong password.
+  std::string DummyHash(const UserTable& users);
 
   unsigned char hmac_key_[32];
-  std::string dummy_hash_;
+  std::map<int, std::string> dummy_hashes_;  // bcrypt cost -> hash of a random password
   std::mutex mu_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> cache_;  // key -> expiry
 };

@@ -13,7 +13,9 @@ bool IsBcryptHash(std::string_view h) {
   // $2y$NN$ + 53 characters of salt and hash
   if (h.size() != 60 || h[0] != '$' || h[1] != '2' || h[3] != '$' || h[6] != '$') return false;
   if (h[2] != 'a' && h[2] != 'b' && h[2] != 'y') return false;
-  return h[4] >= '0' && h[4] <= '3' && h[5] >= '0' && h[5] <= '9';
+  if (!(h[4] >= '0' && h[4] <= '3' && h[5] >= '0' && h[5] <= '9')) return false;
+  const int cost = (h[4] - '0') * 10 + (h[5] - '0');
+  return cost >= 4 && cost <= 31;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

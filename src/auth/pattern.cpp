@@ -122,7 +122,13 @@ bool Expand(std::string_view text, const PatternVars* vars, bool regex, std::str
   return true;
 }
 
+// std::regex recurses once per character: a long hostile value would exhaust
+// the stack. Every value matched here (names, accounts, services) is short by
+// construction, so longer ones simply do not match.
+constexpr size_t kMaxRegexValue = 1024;
+
 bool RegexMatch(const std::regex& re, std::string_view value) {
+  if (value.size() > kMaxRegexValue) return false;
   return std::regex_match(value.begin(), value.end(), re);
 }
 

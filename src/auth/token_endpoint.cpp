@@ -1,6 +1,5 @@
 #include "auth/token_endpoint.h"
 
-#include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse_query.hpp>
 #include <boost/url/params_view.hpp>
 
@@ -78,13 +77,15 @@ http::Task<void> TokenEndpoint::Serve(http::Exchange& ex) {
       if (!ex.broken()) co_await ex.Send(OAuthError(400, "invalid_request", "unreadable form body"));
       co_return;
     }
-    auto form = boost::urls::parse_query(*body);
+    // Form bodies encode spaces as '+' (containerd's scope lists, passwords with spaces).
+    std::string& text = *body;
+    for (size_t i = text.find('+'); i != std::string::npos; i = text.find('+', i + 3)) text.replace(i, 1, "%20");
+    auto form = boost::urls::parse_query(text);
     if (!form) {
       co_await ex.Send(OAuthError(400, "invalid_request", "malformed form body"));
       co_return;
     }
-    // Form bodies encode spaces as '+' (containerd's scope lists, passwords with spaces).
-    ReadParams(boost::urls::params_view(boost::urls::params_view(*form), boost::urls::encoding_opts(true)), &req);
+    ReadParams(boost::urls::params_view(*form), &req);
   } else {
     ReadParams(ex.url().params(), &req);
     std::string user, password;
@@ -99,6 +100,10 @@ http::Task<void> TokenEndpoint::Serve(http::Exchange& ex) {
     }
   }
   if (req.service.empty()) req.service = auth.settings().service;
+  if (req.service.size() > 255 || req.service.find_first_of("\"\\\r\n") != std::string::npos) {
+    co_await ex.Send(JsonError(400, "UNSUPPORTED", "invalid service"));
+    co_return;
+  }
 
   std::vector<Scope> scopes;
   for (const auto& text : req.scope_texts) {

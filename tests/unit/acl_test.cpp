@@ -213,6 +213,10 @@ struct IpCase {
   bool contained;
 };
 
+std::ostream& operator<<(std::ostream& os, const IpCase& c) {
+  return os << "'" << c.range << "' " << (c.contained ? "contains" : "does not contain") << " '" << c.client << "'";
+}
+
 class AclIpRangeTest : public ::testing::TestWithParam<IpCase> {};
 
 TEST_P(AclIpRangeTest, Contains) {

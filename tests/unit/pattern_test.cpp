@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -240,6 +241,25 @@ TEST(PatternTest, HostileAccountValuesAreLiteralInRegexes) {
     EXPECT_EQ(p->Matches(c.value, PatternVars{c.account, ""}), c.match)
         << "account '" << c.account << "' value '" << c.value << "'";
   }
+}
+
+// BUG: regex patterns run std::regex_match, whose libstdc++ executor recurses once
+// per input character; a long value overflows the stack and kills the process
+// (SIGSEGV at ~30,000 characters here). The token endpoint passes the client's
+// `service` parameter (unbounded, up to the 64 KiB header limit, anonymous GET)
+// to every reached ACL entry's `service` pattern, so an ACL with a regex service
+// condition lets anyone crash the registry. Matching must not crash, whatever the
+// value's length (a death test, so enabling it cannot take the test binary down).
+TEST(PatternTest, RegexOnLongValueDoesNotCrash) {
+  auto p = Pattern::Compile("/mirror-.*/");
+  ASSERT_TRUE(p.ok());
+  const std::string value = "mirror-" + std::string(100000, 'a');
+  EXPECT_EXIT(
+      {
+        (void)p->Matches(value);
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 TEST(PatternTest, CompiledPatternIsReusable) {
