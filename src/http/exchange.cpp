@@ -34,9 +34,12 @@ std::string SerializeHead(const Response& r, int64_t content_length, bool keep_a
     out += "\r\n";
   }
   out += extra;
-  out += "Content-Length: ";
-  out += std::to_string(content_length);
-  out += "\r\n";
+  // RFC 9110: no Content-Length on 204, and on 304 only the real one (we omit it).
+  if (r.status != 204 && r.status != 304) {
+    out += "Content-Length: ";
+    out += std::to_string(content_length);
+    out += "\r\n";
+  }
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
   return out;
@@ -70,10 +73,22 @@ Task<Result<std::span<const char>>> Exchange::ReadBody() {
     }
   }
   if (!body_buf_) body_buf_.reset(new char[kBodyBuffer]);
-  auto n = chunked_ ? co_await FillFromChunked(body_buf_.get(), kBodyBuffer)
-                    : co_await FillFromLength(body_buf_.get(), kBodyBuffer);
+  // (An if/else, not ?: around co_await: GCC 12 destroys such temporaries twice.)
+  Result<size_t> n = size_t{0};
+  if (chunked_) {
+    n = co_await FillFromChunked(body_buf_.get(), kBodyBuffer);
+  } else {
+    n = co_await FillFromLength(body_buf_.get(), kBodyBuffer);
+  }
   if (!n.ok()) {
-    broken_ = true;
+    // Bad framing still deserves an answer (then the connection closes, since
+    // the rest of the body cannot be told from the next request); a transport
+    // failure leaves nobody to answer.
+    if (n.status().code() == StatusCode::kInvalidArgument) {
+      keep_alive_ = false;
+    } else {
+      broken_ = true;
+    }
     co_return n.status();
   }
   bytes_in_ += static_cast<int64_t>(*n);

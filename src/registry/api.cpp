@@ -21,8 +21,18 @@ std::string QueryParam(const Exchange& ex, std::string_view key) {
 
 bool HasQueryParam(const Exchange& ex, std::string_view key) { return ex.url().params().contains(key); }
 
-http::Response MethodNotAllowed() {
-  return ErrorResponse(405, code::kUnsupported, "method not allowed for this endpoint");
+http::Response MethodNotAllowed(Endpoint e) {
+  auto r = ErrorResponse(405, code::kUnsupported, "method not allowed for this endpoint");
+  const char* allow = "GET, HEAD";
+  switch (e) {
+    case Endpoint::kManifest: allow = "GET, HEAD, PUT, DELETE"; break;
+    case Endpoint::kBlob: allow = "GET, HEAD, DELETE"; break;
+    case Endpoint::kUploadStart: allow = "POST"; break;
+    case Endpoint::kUpload: allow = "GET, PATCH, PUT, DELETE"; break;
+    default: break;
+  }
+  r.Set("Allow", allow);
+  return r;
 }
 
 std::string UploadLocation(const std::string& name, const std::string& uuid) {
@@ -151,7 +161,7 @@ Task<void> RegistryApi::Dispatch(Exchange& ex, const Route& route, const auth::I
     case Endpoint::kNotFound:
       break;
   }
-  co_await ex.Send(MethodNotAllowed());
+  co_await ex.Send(MethodNotAllowed(route.endpoint));
 }
 
 }  // namespace berth::registry

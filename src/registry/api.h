@@ -78,7 +78,7 @@ class RegistryApi final : public http::Handler {
 // Helpers shared by the endpoint files.
 std::string QueryParam(const Exchange& ex, std::string_view key);  // decoded; empty when absent
 bool HasQueryParam(const Exchange& ex, std::string_view key);
-http::Response MethodNotAllowed();
+http::Response MethodNotAllowed(Endpoint endpoint);  // 405 with Allow
 std::string UploadLocation(const std::string& name, const std::string& uuid);
 std::string RangeHeader(int64_t size);  // "0-<size-1>" ("0-0" when empty, as distribution)
 

@@ -25,7 +25,6 @@ inline constexpr std::string_view kUnauthorized = "UNAUTHORIZED";
 inline constexpr std::string_view kDenied = "DENIED";
 inline constexpr std::string_view kUnsupported = "UNSUPPORTED";
 inline constexpr std::string_view kTooManyRequests = "TOOMANYREQUESTS";
-inline constexpr std::string_view kPaginationNumberInvalid = "PAGINATION_NUMBER_INVALID";
 inline constexpr std::string_view kUnknown = "UNKNOWN";
 }  // namespace code
 

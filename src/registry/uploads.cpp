@@ -126,21 +126,21 @@ Task<void> RegistryApi::PatchUpload(Exchange& ex, const std::string& name, const
   std::string_view content_range = ex.header("Content-Range");
   if (!content_range.empty()) {
     auto range = http::ParseUploadContentRange(content_range);
+    std::optional<http::Response> refusal;
     if (!range) {
-      co_await ex.Send(ErrorResponse(400, code::kBlobUploadInvalid, "malformed Content-Range"));
-      co_return;
-    }
-    if (range->first != up.size()) {
+      refusal = ErrorResponse(400, code::kBlobUploadInvalid, "malformed Content-Range");
+    } else if (range->first != up.size()) {
       // Out-of-order chunk: tell the client where the upload really is.
-      auto r = ErrorResponse(416, code::kBlobUploadInvalid, "chunk does not start at the end of the upload");
-      r.Set("Location", UploadLocation(name, uuid));
-      r.Set("Range", RangeHeader(up.size()));
-      r.Set("Docker-Upload-UUID", uuid);
-      co_await ex.Send(std::move(r));
-      co_return;
+      refusal = ErrorResponse(416, code::kBlobUploadInvalid, "chunk does not start at the end of the upload");
+      refusal->Set("Location", UploadLocation(name, uuid));
+      refusal->Set("Range", RangeHeader(up.size()));
+      refusal->Set("Docker-Upload-UUID", uuid);
+    } else if (ex.content_length() && static_cast<int64_t>(*ex.content_length()) != range->length()) {
+      refusal = ErrorResponse(400, code::kSizeInvalid, "Content-Length does not match Content-Range");
     }
-    if (ex.content_length() && static_cast<int64_t>(*ex.content_length()) != range->length()) {
-      co_await ex.Send(ErrorResponse(400, code::kSizeInvalid, "Content-Length does not match Content-Range"));
+    if (refusal) {
+      session->reset();  // free the upload before the client can retry
+      co_await ex.Send(std::move(*refusal));
       co_return;
     }
   }
@@ -174,6 +174,7 @@ Task<void> RegistryApi::PutUpload(Exchange& ex, const std::string& name, const s
     if (!range || range->first != up.size()) {
       auto r = ErrorResponse(416, code::kBlobUploadInvalid, "chunk does not start at the end of the upload");
       r.Set("Range", RangeHeader(up.size()));
+      session->reset();  // free the upload before the client can retry
       co_await ex.Send(std::move(r));
       co_return;
     }

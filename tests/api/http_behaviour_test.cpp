@@ -410,7 +410,7 @@ TEST_F(ShutdownTest, SigtermLetsAnInFlightUploadFinish) {
   EXPECT_EQ(result->header("Range"), "0-" + std::to_string(content.size() - 1));
 
   const int code = server().WaitForExit(10000);
-  EXPECT_EQ(code, 0) << "berth did not exit cleanly after SIGTERM; log:\n" << server().Log();
+  EXPECT_EQ(code, 0) << "berth did not exit cleanly after SIGTERM; log:\n" << server().LogSinceStart();
   if (code == -2) server().Stop();
 
   // Nothing was lost: a new server on the same data finishes the upload.
@@ -431,7 +431,7 @@ TEST_F(ShutdownTest, SigtermWithIdleKeepAliveConnectionsExitsPromptly) {
   const int code = server().WaitForExit(10000);
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_EQ(code, 0) << server().Log();
+  EXPECT_EQ(code, 0) << server().LogSinceStart();
   EXPECT_LT(ms, 3000) << "shutdown waited for idle connections";
   if (code == -2) server().Stop();
 }

@@ -87,6 +87,11 @@ std::string TestServer::Log() const {
   return ss.str();
 }
 
+std::string TestServer::LogSinceStart() const {
+  std::string all = Log();
+  return log_start_ <= all.size() ? all.substr(log_start_) : all;
+}
+
 std::unique_ptr<http::HttpClient> TestServer::Client() const {
   return std::make_unique<http::HttpClient>("127.0.0.1", port_);
 }
@@ -109,6 +114,7 @@ std::string TestServer::StartOnce(bool pick_port, bool* port_in_use) {
   if (pick_port) port_ = PickFreePort();
   if (port_ == 0) return "cannot find a free port";
   WriteConfig();
+  log_start_ = Log().size();
   const std::string config = dir_ + "/config.yaml";
   const std::string log = log_path();
   const pid_t pid = ::fork();
@@ -134,9 +140,10 @@ std::string TestServer::StartOnce(bool pick_port, bool* port_in_use) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      std::string text = Log();
+      std::string text = LogSinceStart();
       *port_in_use = text.find("in use") != std::string::npos;
-      return "berth exited during startup (status " + std::to_string(DecodeStatus(status)) + "); log:\n" + text;
+      return "berth exited during startup (status " + std::to_string(DecodeStatus(status)) + "); log:\n" +
+             LogSinceStart();
     }
     auto r = probe.Request("GET", "/v2/");
     if (r.ok() && r->status == 200) return "";
@@ -144,7 +151,7 @@ std::string TestServer::StartOnce(bool pick_port, bool* port_in_use) {
     SleepMs(20);
   }
   Stop(2000);
-  return "berth did not answer GET /v2/ with 200 within 10 s; log:\n" + Log();
+  return "berth did not answer GET /v2/ with 200 within 10 s; log:\n" + LogSinceStart();
 }
 
 void TestServer::Signal(int sig) {

@@ -70,6 +70,8 @@ class TestServer {
   std::string data_dir() const { return dir_ + "/data"; }
   std::string log_path() const { return dir_ + "/server.log"; }
   std::string Log() const;
+  // The log written since the last Start().
+  std::string LogSinceStart() const;
 
   // A new client connected to this server.
   std::unique_ptr<http::HttpClient> Client() const;
@@ -82,6 +84,7 @@ class TestServer {
   std::string dir_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
+  size_t log_start_ = 0;  // size of the log when the current process was started
 };
 
 // A currently unused TCP port on 127.0.0.1 (bind to port 0, read it, close).
@@ -111,7 +114,7 @@ class ServerSuite : public ::testing::Test {
       return;
     }
     const int code = server_->Stop();
-    EXPECT_EQ(code, 0) << "berth did not shut down gracefully on SIGTERM; log:\n" << server_->Log();
+    EXPECT_EQ(code, 0) << "berth did not shut down gracefully on SIGTERM; log:\n" << server_->LogSinceStart();
     server_.reset();
   }
 
@@ -130,7 +133,7 @@ class ServerSuite : public ::testing::Test {
     if (code == -2) return;
     ADD_FAILURE() << "berth died during this test (exit status " << code
                   << "; -1000-N = killed by signal N); log:\n"
-                  << server_->Log();
+                  << server_->LogSinceStart();
     const std::string err = server_->Start();
     if (!err.empty()) ADD_FAILURE() << "cannot restart berth: " << err;
   }

@@ -180,6 +180,10 @@ TEST_F(UploadTest, ResumingRightAfterA416IsNeverRefusedAsBusy) {
   for (int i = 0; i < 100; ++i) {
     const std::string bad = std::to_string(size + 5) + "-" + std::to_string(size + 5);
     auto refused = Do(client(), "PATCH", loc, {{"Content-Range", bad}}, "x");
+    if (refused.status == 409u) {  // still held by the previous refused request
+      ++busy;
+      continue;
+    }
     ASSERT_EQ(refused.status, 416u) << refused.body;
     const std::string good = std::to_string(size) + "-" + std::to_string(size);
     auto resumed = Do(client(), "PATCH", loc, {{"Content-Range", good}}, "y");
@@ -190,7 +194,8 @@ TEST_F(UploadTest, ResumingRightAfterA416IsNeverRefusedAsBusy) {
     ASSERT_EQ(resumed.status, 202u) << resumed.body;
     ++size;
   }
-  EXPECT_EQ(busy, 0) << busy << " of 100 resumes were refused with 409 (upload still held by the refused request)";
+  EXPECT_EQ(busy, 0) << busy << " of 200 requests were refused with 409: the upload was still held by the "
+                        "previous (refused) request although its response had been read";
 }
 
 TEST_F(UploadTest, FirstChunkMustStartAtZero) {
