@@ -71,6 +71,7 @@ void TestServer::WriteConfig() {
   std::ofstream out(dir_ + "/config.yaml", std::ios::trunc);
   out << "server:\n"
       << "  addr: \"127.0.0.1:" << port_ << "\"\n"
+      << options_.server_extra
       << "storage:\n"
       << "  filesystem: {rootdirectory: \"" << data_dir() << "\"}\n"
       << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
@@ -146,7 +147,8 @@ std::string TestServer::StartOnce(bool pick_port, bool* port_in_use) {
              LogSinceStart();
     }
     auto r = probe.Request("GET", "/v2/");
-    if (r.ok() && r->status == 200) return "";
+    // 401 is "up" too when authentication is on.
+    if (r.ok() && (r->status == 200 || (!options_.auth_none && r->status == 401))) return "";
     probe.Close();
     SleepMs(20);
   }
@@ -181,7 +183,7 @@ int TestServer::CheckAlive() {
   if (!running()) return -1;
   http::HttpClient probe("127.0.0.1", port_);
   auto r = probe.Request("GET", "/v2/");
-  if (r.ok() && r->status == 200) {
+  if (r.ok() && (r->status == 200 || r->status == 401)) {
     // It answered, but it may have been hit a moment ago: a crash shows up as an exit.
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) != pid_) return -2;

@@ -35,6 +35,8 @@ struct TestServerOptions {
   bool auth_none = true;
   // Extra top-level YAML appended to the generated config.
   std::string extra_config;
+  // Extra lines inside the server: section (indented two spaces).
+  std::string server_extra;
 };
 
 class TestServer {
