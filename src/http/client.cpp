@@ -32,7 +32,11 @@ struct HttpClient::Impl {
   asio::io_context ioc;
   tcp::socket sock{ioc};
   beast::flat_buffer buffer;
+  std::vector<char> chunk;  // response body pieces, allocated once
   bool connected = false;
+  // Set once a streamed body has been pulled from its source or pushed to its
+  // sink: such a request cannot be replayed on a fresh connection.
+  bool streamed = false;
 
   Status Connect() {
     if (connected) return Status::Ok();
@@ -81,9 +85,11 @@ struct HttpClient::Impl {
     beast::http::response_parser<beast::http::buffer_body> parser;
     parser.body_limit(boost::none);
     parser.skip(head_request);
+    // Large socket reads: Beast reads only as much as the buffer has room for.
+    buffer.reserve(256 << 10);
     beast::http::read_header(sock, buffer, parser, ec);
     if (ec) return Status::IoError("read header: " + ec.message());
-    std::vector<char> chunk(256 << 10);
+    if (chunk.empty()) chunk.resize(256 << 10);
     while (!parser.is_done()) {
       parser.get().body().data = chunk.data();
       parser.get().body().size = chunk.size();
@@ -92,6 +98,7 @@ struct HttpClient::Impl {
       if (ec) return Status::IoError("read body: " + ec.message());
       size_t n = chunk.size() - parser.get().body().size;
       if (sink != nullptr) {
+        streamed = true;
         (*sink)(chunk.data(), n);
       } else {
         out.body.append(chunk.data(), n);
@@ -107,8 +114,9 @@ struct HttpClient::Impl {
   template <class SendBody>
   Result<ClientResponse> Exchange(std::string_view method, const SendBody& send_body, const Sink* sink) {
     // One retry on a fresh connection when a kept-alive one turns out closed.
+    streamed = false;
     for (int attempt = 0; attempt < 2; ++attempt) {
-      const bool reused = connected;
+      const bool reused = connected && !streamed;
       if (Status s = Connect(); !s.ok()) return s;
       Status s = send_body();
       if (s.ok()) {
@@ -152,6 +160,7 @@ Result<ClientResponse> HttpClient::RequestStream(std::string_view method, std::s
     std::vector<char> buf(1 << 20);
     while (true) {
       size_t n = source(buf.data(), buf.size());
+      impl_->streamed = true;
       if (length < 0) {
         char size_line[32];
         int k = std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);

@@ -45,6 +45,7 @@ class StreamConnection final : public Connection {
 
   Task<Result<size_t>> ReadSome(asio::mutable_buffer b, std::chrono::steady_clock::duration timeout) override {
     beast::get_lowest_layer(s_).expires_after(timeout);
+    write_timer_set_ = {};  // the timer now serves the read
     auto [ec, n] = co_await s_.async_read_some(b, kTuple);
     if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) co_return size_t{0};
     if (ec) co_return Status::IoError(ec.message());
@@ -52,7 +53,14 @@ class StreamConnection final : public Connection {
   }
 
   Task<Status> Write(std::span<const asio::const_buffer> bufs, std::chrono::steady_clock::duration timeout) override {
-    beast::get_lowest_layer(s_).expires_after(timeout);
+    // Re-arming the timer costs a syscall; a streamed response writes many
+    // pieces, so refresh it at most once a second (the deadline drifts < 1 s).
+    const auto now = std::chrono::steady_clock::now();
+    if (now - write_timer_set_ > std::chrono::seconds(1) || timeout != write_timeout_) {
+      beast::get_lowest_layer(s_).expires_after(timeout);
+      write_timer_set_ = now;
+      write_timeout_ = timeout;
+    }
     auto [ec, n] = co_await asio::async_write(s_, bufs, kTuple);
     if (ec) co_return Status::IoError(ec.message());
     co_return Status::Ok();
@@ -60,6 +68,8 @@ class StreamConnection final : public Connection {
 
  private:
   Stream& s_;
+  std::chrono::steady_clock::time_point write_timer_set_{};
+  std::chrono::steady_clock::duration write_timeout_{};
 };
 
 // What Stop() needs to reach an idle connection: only touched on the connection's strand.
