@@ -52,6 +52,9 @@ class RegistryApi final : public http::Handler {
   // Streams the request body into `session`. On failure returns the response to
   // send (status 0 when the client is gone), so the caller can release the upload first.
   Task<std::optional<http::Response>> ReceiveBody(Exchange& ex, storage::UploadSession& session);
+  // Receives the rest of the body, verifies `digest` and answers 201 (or the error).
+  Task<void> ReceiveAndCommit(Exchange& ex, const std::string& name, std::unique_ptr<storage::UploadSession> session,
+                              const oci::Digest& digest);
   // manifests.cpp
   Task<void> GetManifest(Exchange& ex, const std::string& name, const std::string& reference);
   Task<void> PutManifest(Exchange& ex, const std::string& name, const std::string& reference);

@@ -53,6 +53,24 @@ Task<std::optional<http::Response>> RegistryApi::ReceiveBody(Exchange& ex, stora
   }
 }
 
+Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
+                                         std::unique_ptr<storage::UploadSession> session, const oci::Digest& digest) {
+  if (auto failed = co_await ReceiveBody(ex, *session)) {
+    session.reset();  // free the upload before the client can retry
+    co_await SendUnlessBroken(ex, std::move(*failed));
+    co_return;
+  }
+  Status s = session->Commit(digest);
+  session.reset();
+  if (s.code() == StatusCode::kInvalidArgument) {
+    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, s.message(), "digest", digest.str()));
+  } else if (!s.ok()) {
+    co_await ex.Send(StorageErrorResponse(s));
+  } else {
+    co_await ex.Send(BlobCreated(name, digest));
+  }
+}
+
 Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name, bool may_mount) {
   // Cross-repository mount: link an existing blob without any data transfer.
   if (may_mount && HasQueryParam(ex, "mount")) {
@@ -91,20 +109,7 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name, bool 
     co_await ex.Send(SessionError(session.status()));
     co_return;
   }
-  if (auto failed = co_await ReceiveBody(ex, **session)) {
-    session->reset();
-    co_await SendUnlessBroken(ex, std::move(*failed));
-    co_return;
-  }
-  Status s = (*session)->Commit(*monolithic);
-  session->reset();
-  if (s.code() == StatusCode::kInvalidArgument) {
-    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, s.message(), "digest", monolithic->str()));
-  } else if (!s.ok()) {
-    co_await ex.Send(StorageErrorResponse(s));
-  } else {
-    co_await ex.Send(BlobCreated(name, *monolithic));
-  }
+  co_await ReceiveAndCommit(ex, name, std::move(*session), *monolithic);
 }
 
 Task<void> RegistryApi::GetUploadStatus(Exchange& ex, const std::string& name, const std::string& uuid) {
@@ -179,20 +184,7 @@ Task<void> RegistryApi::PutUpload(Exchange& ex, const std::string& name, const s
       co_return;
     }
   }
-  if (auto failed = co_await ReceiveBody(ex, up)) {
-    session->reset();
-    co_await SendUnlessBroken(ex, std::move(*failed));
-    co_return;
-  }
-  Status s = up.Commit(*digest);
-  session->reset();
-  if (s.code() == StatusCode::kInvalidArgument) {
-    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, s.message(), "digest", digest->str()));
-  } else if (!s.ok()) {
-    co_await ex.Send(StorageErrorResponse(s));
-  } else {
-    co_await ex.Send(BlobCreated(name, *digest));
-  }
+  co_await ReceiveAndCommit(ex, name, std::move(*session), *digest);
 }
 
 Task<void> RegistryApi::CancelUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
