@@ -1,8 +1,8 @@
 #include "auth/access_controller.h"
+#include "util/ascii.h"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/beast/core/string.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -41,7 +41,7 @@ bool Holds(const std::vector<Scope>& held, const std::string& type, const std::s
 }  // namespace
 
 bool ParseBasicAuth(std::string_view header, std::string* user, std::string* password) {
-  if (header.size() < 6 || !boost::beast::iequals(header.substr(0, 6), "Basic ")) return false;
+  if (header.size() < 6 || !AsciiIEquals(header.substr(0, 6), "Basic ")) return false;
   std::string b64(Trim(header.substr(6)));
   while (!b64.empty() && b64.back() == '=') b64.pop_back();
   for (char& c : b64) {
@@ -177,7 +177,7 @@ http::Task<std::optional<Identity>> AccessController::Authorize(http::Exchange& 
   std::string_view header = ex.header("Authorization");
   std::optional<Identity> identity;
   bool had_token = false;
-  if (header.size() > 7 && boost::beast::iequals(header.substr(0, 7), "Bearer ")) {
+  if (header.size() > 7 && AsciiIEquals(header.substr(0, 7), "Bearer ")) {
     had_token = true;
     std::string subject;
     auto held = auth_.VerifyAccessToken(Trim(header.substr(7)), UnixNow(), &subject);

@@ -127,6 +127,44 @@ bool Expand(std::string_view text, const PatternVars* vars, bool regex, std::str
 // construction, so longer ones simply do not match.
 constexpr size_t kMaxRegexValue = 1024;
 
+// std::regex backtracks: a repeated group that itself repeats or alternates,
+// like (a+)+ or (a|aa)*, takes exponential time on a crafted value. Such
+// patterns are refused when the config is loaded.
+bool HasNestedQuantifier(std::string_view re) {
+  struct Group {
+    bool risky = false;  // contains a quantifier or an alternation
+  };
+  std::vector<Group> groups{{}};
+  bool in_class = false;
+  auto is_quantifier = [](char c) { return c == '*' || c == '+' || c == '?' || c == '{'; };
+  for (size_t i = 0; i < re.size(); ++i) {
+    char c = re[i];
+    if (c == '\\') {
+      ++i;
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+    } else if (c == '(') {
+      groups.push_back({});
+    } else if (c == ')') {
+      if (groups.size() < 2) continue;  // unbalanced: std::regex reports it
+      const bool risky = groups.back().risky;
+      groups.pop_back();
+      const bool repeated = i + 1 < re.size() && is_quantifier(re[i + 1]);
+      if (repeated && risky) return true;
+      if (risky || repeated) groups.back().risky = true;
+    } else if (is_quantifier(c) || c == '|') {
+      groups.back().risky = true;
+    }
+  }
+  return false;
+}
+
 bool RegexMatch(const std::regex& re, std::string_view value) {
   if (value.size() > kMaxRegexValue) return false;
   return std::regex_match(value.begin(), value.end(), re);
@@ -175,6 +213,11 @@ Result<Pattern> Pattern::Compile(std::string text) {
     return Status::Invalid("unknown placeholder in '" + text + "' (only ${account} and ${name} exist)");
   }
   if (p.is_regex_) {
+    if (HasNestedQuantifier(probe)) {
+      return Status::Invalid("regular expression '" + text +
+                             "' repeats a group that itself repeats or alternates (e.g. (a+)+): "
+                             "that can take exponential time; rewrite it without nesting");
+    }
     try {
       auto re = std::make_shared<const std::regex>(probe, std::regex::ECMAScript);
       if (!p.has_placeholders_) p.regex_ = std::move(re);

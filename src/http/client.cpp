@@ -1,4 +1,5 @@
 #include "http/client.h"
+#include "util/ascii.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -21,7 +22,7 @@ using tcp = asio::ip::tcp;
 
 std::string ClientResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (beast::iequals(k, name)) return v;
+    if (AsciiIEquals(k, name)) return v;
   }
   return "";
 }

@@ -1,4 +1,5 @@
 #include "http/exchange.h"
+#include "util/ascii.h"
 
 #include <algorithm>
 #include <array>
@@ -64,7 +65,7 @@ Task<Result<std::span<const char>>> Exchange::ReadBody() {
   if (body_done_) co_return std::span<const char>();
   if (!continue_sent_) {
     continue_sent_ = true;
-    if (boost::beast::iequals(header("Expect"), "100-continue")) {
+    if (AsciiIEquals(header("Expect"), "100-continue")) {
       std::array<asio::const_buffer, 1> b{asio::buffer(kContinue.data(), kContinue.size())};
       if (Status s = co_await conn_.Write(b, timeouts_.write); !s.ok()) {
         broken_ = true;

@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include <boost/beast/core/string.hpp>
+#include "util/ascii.h"
 
 namespace berth::http {
 namespace {
@@ -41,7 +41,7 @@ std::optional<ByteRange> ParseUploadContentRange(std::string_view value) {
 RangeResult ParseRangeHeader(std::string_view value, int64_t size, ByteRange* out) {
   value = Trim(value);
   if (value.empty()) return RangeResult::kNone;
-  if (value.size() < 6 || !boost::beast::iequals(value.substr(0, 6), "bytes=")) return RangeResult::kMalformed;
+  if (value.size() < 6 || !AsciiIEquals(value.substr(0, 6), "bytes=")) return RangeResult::kMalformed;
   value = Trim(value.substr(6));
   if (value.find(',') != std::string_view::npos) return RangeResult::kMalformed;
   auto dash = value.find('-');

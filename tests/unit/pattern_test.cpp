@@ -273,3 +273,19 @@ TEST(PatternTest, CompiledPatternIsReusable) {
 
 }  // namespace
 }  // namespace berth::auth
+
+namespace berth::auth {
+namespace {
+
+// Found by fuzz/acl_pattern: backtracking regexes take exponential time on crafted names.
+TEST(PatternRegexSafetyTest, NestedQuantifiersAreRefused) {
+  for (const char* bad : {"/(a*)+t/", "/(a+)+/", "/(a|aa)*/", "/([+a-x]*)+t/", "/((ab)*c)*/", "/(x{1,3})+/"}) {
+    EXPECT_FALSE(Pattern::Compile(bad).ok()) << bad;
+  }
+  for (const char* good : {"/^team-(a|b)$/", "/(ab)+/", "/mirror-.*/", "/[(]+x/", "/\\(a*\\)+/", "/^ci-[0-9]+$/"}) {
+    EXPECT_TRUE(Pattern::Compile(good).ok()) << good;
+  }
+}
+
+}  // namespace
+}  // namespace berth::auth

@@ -147,3 +147,22 @@ TEST(ByteRangeTest, Length) {
 
 }  // namespace
 }  // namespace berth::http
+
+namespace berth::http {
+namespace {
+
+// Found by fuzz/range: a unit that differs from "bytes=" only in case, at the
+// very end of the buffer, made the old comparison read past the end (ASan).
+TEST(RangeFuzzRegressionTest, CaseOnlyDifferenceAtEndOfBuffer) {
+  for (const char* text : {"Bytes=", "byteS="}) {
+    std::string exact(text);  // heap copy with nothing after it
+    ByteRange r;
+    EXPECT_EQ(ParseRangeHeader(std::string_view(exact.data(), exact.size()), 4096, &r), RangeResult::kMalformed);
+  }
+  ByteRange r;
+  EXPECT_EQ(ParseRangeHeader("BYTES=0-9", 100, &r), RangeResult::kSatisfiable);
+  EXPECT_EQ(r.last, 9);
+}
+
+}  // namespace
+}  // namespace berth::http
