@@ -50,6 +50,11 @@ Task<void> RegistryApi::Handle(Exchange& ex) {
     co_await token_endpoint_->Serve(ex);
     co_return;
   }
+  // Liveness and readiness probes: outside /v2/, no authentication.
+  if (segments.size() == 1 && (segments[0] == "healthz" || segments[0] == "readyz")) {
+    co_await ServeProbe(ex, segments[0] == "readyz");
+    co_return;
+  }
   Route route = MatchRoute(segments);
   if (route.endpoint == Endpoint::kNotFound) {
     co_await ex.Send(ErrorResponse(404, code::kUnsupported, "no such endpoint"));
@@ -70,6 +75,21 @@ Task<void> RegistryApi::Handle(Exchange& ex) {
   auto identity = co_await access_->Authorize(ex, needed);
   if (!identity) co_return;  // the access controller has answered
   co_await Dispatch(ex, route, &*identity);
+}
+
+Task<void> RegistryApi::ServeProbe(Exchange& ex, bool readiness) {
+  http::Response r(200);
+  r.Set("Content-Type", "text/plain; charset=utf-8");
+  r.Set("Cache-Control", "no-store");
+  r.body = "ok\n";
+  if (readiness) {
+    // Ready means the storage answers and takes writes.
+    if (Status s = driver_.CheckWritable(); !s.ok()) {
+      r.status = 503;
+      r.body = "storage not writable: " + s.message() + "\n";
+    }
+  }
+  co_await ex.Send(std::move(r));
 }
 
 std::vector<auth::Scope> RegistryApi::NeededScopes(const Exchange& ex, const Route& route) const {

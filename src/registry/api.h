@@ -66,6 +66,8 @@ class RegistryApi final : public http::Handler {
   Task<void> ListReferrers(Exchange& ex, const std::string& name, const std::string& digest);
 
   Task<void> Dispatch(Exchange& ex, const Route& route, const auth::Identity* identity);
+  // GET /healthz (the process answers) and /readyz (storage writable): 200 or 503.
+  Task<void> ServeProbe(Exchange& ex, bool readiness);
   // The scopes a request needs (empty for /v2/ itself).
   std::vector<auth::Scope> NeededScopes(const Exchange& ex, const Route& route) const;
 
