@@ -86,7 +86,7 @@ Task<void> RegistryApi::ServeProbe(Exchange& ex, bool readiness) {
     // Ready means the storage answers and takes writes.
     if (Status s = driver_.CheckWritable(); !s.ok()) {
       r.status = 503;
-      r.body = "storage not writable: " + s.message() + "\n";
+      r.body = s.message() + "\n";
     }
   }
   co_await ex.Send(std::move(r));
