@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <cstring>
 
 namespace berth::bench {
 namespace {
@@ -257,25 +259,16 @@ Status RegistryClient::PushBlob(const std::string& repo, const oci::Digest& dige
 
 Status RegistryClient::PushBlobBytes(const std::string& repo, const oci::Digest& digest, std::string_view bytes,
                                      bool single_post) {
-  const http::Headers h{{"Content-Type", kOctets}};
-  std::string put_target;
-  if (single_post) {
-    std::string target = AppendQuery("/v2/" + repo + "/blobs/uploads/", "digest", digest.str());
-    auto r = Call("POST", target, h, bytes);
-    if (!r.ok()) return r.status();
-    if (r->status == 201) return Status::Ok();
-    if (r->status != 202 || r->header("Location").empty()) return Unexpected("POST " + target, *r);
-    put_target = LocationTarget(r->header("Location"));
-  } else {
-    auto upload = StartUpload(repo);
-    if (!upload.ok()) return upload.status();
-    put_target = *upload;
-  }
-  put_target = AppendQuery(put_target, "digest", digest.str());
-  auto r = Call("PUT", put_target, h, bytes);
-  if (!r.ok()) return r.status();
-  if (r->status != 201) return Unexpected("PUT " + put_target, *r);
-  return Status::Ok();
+  // The same requests as a streamed push; the source just reads from `bytes`.
+  SourceFactory from_bytes = [bytes]() -> http::HttpClient::Source {
+    return [bytes, offset = size_t{0}](char* buf, size_t n) mutable {
+      size_t k = std::min(n, bytes.size() - offset);
+      std::memcpy(buf, bytes.data() + offset, k);
+      offset += k;
+      return k;
+    };
+  };
+  return PushBlob(repo, digest, static_cast<int64_t>(bytes.size()), from_bytes, single_post);
 }
 
 Status RegistryClient::PushBlobChunked(

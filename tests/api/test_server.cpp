@@ -198,22 +198,10 @@ int TestServer::CheckAlive() {
 int TestServer::Stop(int timeout_ms) {
   if (!running()) return -1;
   ::kill(pid_, SIGTERM);
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  int status = 0;
-  while (true) {
-    pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      pid_ = -1;
-      return DecodeStatus(status);
-    }
-    if (r < 0 && errno != EINTR) {
-      pid_ = -1;
-      return -1;
-    }
-    if (Clock::now() >= deadline) break;
-    SleepMs(5);
-  }
+  const int code = WaitForExit(timeout_ms);
+  if (code != -2) return code;
   ::kill(pid_, SIGKILL);
+  int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
   return -1;
