@@ -37,7 +37,8 @@ class Digest {
   std::string hex_;
 };
 
-// Streaming SHA-256/SHA-512 over OpenSSL's EVP interface.
+// Streaming SHA-256/SHA-512 (OpenSSL). The running state can be saved and
+// restored, so an upload can continue in another process. Not thread-safe.
 class Hasher {
  public:
   explicit Hasher(DigestAlgorithm a = DigestAlgorithm::kSha256);
@@ -52,6 +53,10 @@ class Hasher {
   // The digest of everything so far; the hasher can keep going afterwards.
   Digest Current() const;
   DigestAlgorithm algorithm() const { return algorithm_; }
+  // Serialises the running state (a few hundred bytes; not secret: it is a hash
+  // of data the server stores anyway). RestoreState is its inverse.
+  std::string SaveState() const;
+  static Result<Hasher> RestoreState(std::string_view state);
 
  private:
   DigestAlgorithm algorithm_;

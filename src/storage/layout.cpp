@@ -56,6 +56,10 @@ std::string UploadStartedAt(std::string_view name, std::string_view uuid) {
   return Upload(name, uuid) + "/startedat";
 }
 
+std::string UploadHashState(std::string_view name, std::string_view uuid) {
+  return Upload(name, uuid) + "/berth_hashstate";
+}
+
 std::string ReferrersDir(std::string_view name, const oci::Digest& subject) {
   return Repository(name) + "/_referrers/" + DigestPath(subject);
 }

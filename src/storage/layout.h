@@ -7,7 +7,7 @@
 //   /docker/registry/v2/repositories/<name>/_manifests/revisions/<alg>/<hex>/link
 //   /docker/registry/v2/repositories/<name>/_manifests/tags/<tag>/current/link
 //   /docker/registry/v2/repositories/<name>/_manifests/tags/<tag>/index/<alg>/<hex>/link
-//   /docker/registry/v2/repositories/<name>/_uploads/<uuid>/{data,startedat}
+//   /docker/registry/v2/repositories/<name>/_uploads/<uuid>/{data,startedat,berth_hashstate}
 // plus one Berth addition that registry:2 ignores:
 //   /docker/registry/v2/repositories/<name>/_referrers/<alg>/<subject hex>/<alg>/<hex>/link
 // Callers must pass validated names, tags, digests and upload ids.
@@ -37,6 +37,8 @@ std::string UploadsDir(std::string_view name);
 std::string Upload(std::string_view name, std::string_view uuid);
 std::string UploadData(std::string_view name, std::string_view uuid);
 std::string UploadStartedAt(std::string_view name, std::string_view uuid);
+// Berth's saved running hash of an upload (registry:2 keeps its own under hashstates/).
+std::string UploadHashState(std::string_view name, std::string_view uuid);
 std::string ReferrersDir(std::string_view name, const oci::Digest& subject);
 std::string ReferrerLink(std::string_view name, const oci::Digest& subject, const oci::Digest& referrer);
 

@@ -49,7 +49,19 @@ UploadSession::UploadSession(UploadStore& store, std::string name, std::string u
     : store_(store), name_(std::move(name)), uuid_(std::move(uuid)), writer_(std::move(writer)),
       hasher_(std::move(hasher)) {}
 
-UploadSession::~UploadSession() { store_.Release(uuid_, writer_->Size(), finished_ ? nullptr : &hasher_); }
+UploadSession::~UploadSession() {
+  if (!finished_) {
+    // Everything acknowledged so far becomes durable, and the running hash is
+    // saved next to it: the next request may be served by another process (a
+    // restart, or another replica on shared storage) that cannot re-read the
+    // bytes of an unfinished upload (an S3 multipart upload, say).
+    if (writer_->Commit().ok()) {
+      std::string state = std::to_string(writer_->Size()) + "\n" + hasher_.SaveState();
+      (void)store_.driver_.PutContent(layout::UploadHashState(name_, uuid_), state);
+    }
+  }
+  store_.Release(uuid_, writer_->Size(), finished_ ? nullptr : &hasher_);
+}
 
 Status UploadSession::Append(const char* data, size_t n) {
   Status s = writer_->Write(data, n);
@@ -120,6 +132,7 @@ Result<std::unique_ptr<UploadSession>> UploadStore::Acquire(std::string_view nam
       hashes_.erase(it);
     }
   }
+  if (!hasher) hasher = LoadHashState(name, uuid, size);
   if (!hasher) {
     auto h = Rehash(layout::UploadData(name, uuid), oci::DigestAlgorithm::kSha256, size);
     if (!h.ok()) return fail(h.status());
@@ -135,6 +148,17 @@ void UploadStore::Release(const std::string& uuid, int64_t size, oci::Hasher* ha
   if (hasher == nullptr) return;
   if (hashes_.size() >= kMaxCachedHashes) hashes_.erase(hashes_.begin());
   hashes_.insert_or_assign(uuid, CachedHash{size, std::move(*hasher)});
+}
+
+std::optional<oci::Hasher> UploadStore::LoadHashState(std::string_view name, std::string_view uuid, int64_t size) {
+  auto saved = driver_.GetContent(layout::UploadHashState(name, uuid));
+  if (!saved.ok()) return std::nullopt;
+  std::string_view text(*saved);
+  auto nl = text.find('\n');
+  if (nl == std::string_view::npos || text.substr(0, nl) != std::to_string(size)) return std::nullopt;  // stale
+  auto h = oci::Hasher::RestoreState(text.substr(nl + 1));
+  if (!h.ok()) return std::nullopt;
+  return std::move(*h);
 }
 
 Result<oci::Hasher> UploadStore::Rehash(const std::string& path, oci::DigestAlgorithm a, int64_t expected_size) {

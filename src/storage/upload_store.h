@@ -1,9 +1,11 @@
 // UploadStore: blob upload sessions (POST/PATCH/PUT of the distribution API).
 //
 // An upload's bytes are appended to _uploads/<uuid>/data as they arrive and hashed
-// on the way. The running hash is cached in memory between requests; when it is
-// missing (after a restart) or stale, it is recomputed from the data file, so an
-// upload survives a restart and can be resumed. A session is held by at most
+// on the way. Between requests the data is made durable and the running hash is
+// cached in memory and saved in _uploads/<uuid>/berth_hashstate, so another
+// process (after a restart, or another replica on shared storage) continues
+// the upload; when neither matches the data's size, the hash is recomputed
+// from the data (possible on a filesystem). A session is held by at most
 // one request at a time (Acquire returns Busy otherwise).
 // Thread-safe.
 #pragma once
@@ -12,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -73,6 +76,7 @@ class UploadStore {
     oci::Hasher hasher;
   };
   void Release(const std::string& uuid, int64_t size, oci::Hasher* hasher);
+  std::optional<oci::Hasher> LoadHashState(std::string_view name, std::string_view uuid, int64_t size);
   Result<oci::Hasher> Rehash(const std::string& path, oci::DigestAlgorithm a, int64_t expected_size);
   Status Remove(std::string_view name, std::string_view uuid);
 

@@ -500,6 +500,76 @@ TEST_F(UploadStoreTest, ResumeAfterRestart) {
   EXPECT_TRUE(blobs2.IsLinked("a/b", DigestOf("first half, second half")));
 }
 
+// A driver that cannot read an unfinished upload's bytes (like an S3 multipart
+// upload): continuing must rely on the saved hash state alone.
+class NoUploadReadsDriver final : public StorageDriver {
+ public:
+  explicit NoUploadReadsDriver(StorageDriver& inner) : inner_(inner) {}
+  std::string Name() const override { return "no-upload-reads"; }
+  Result<std::string> GetContent(const std::string& p) override { return inner_.GetContent(p); }
+  Status PutContent(const std::string& p, std::string_view c) override { return inner_.PutContent(p, c); }
+  Result<std::unique_ptr<FileReader>> Reader(const std::string& p, int64_t off) override {
+    if (p.find("/_uploads/") != std::string::npos) return Status::Unsupported("unfinished upload is not readable");
+    return inner_.Reader(p, off);
+  }
+  Result<std::unique_ptr<FileWriter>> Writer(const std::string& p) override { return inner_.Writer(p); }
+  Result<FileInfo> Stat(const std::string& p) override { return inner_.Stat(p); }
+  Result<std::vector<std::string>> List(const std::string& p) override { return inner_.List(p); }
+  Status Move(const std::string& f, const std::string& t) override { return inner_.Move(f, t); }
+  Status Delete(const std::string& p) override { return inner_.Delete(p); }
+  Status CheckWritable() override { return inner_.CheckWritable(); }
+
+ private:
+  StorageDriver& inner_;
+};
+
+TEST_F(UploadStoreTest, ResumeInAnotherProcessFromSavedHashState) {
+  NoUploadReadsDriver driver(*driver_);
+  BlobStore blobs(driver);
+  std::string id;
+  {
+    UploadStore replica_a(driver, blobs);
+    auto started = replica_a.Start("a/b");
+    ASSERT_TRUE(started.ok());
+    id = *started;
+    auto s = replica_a.Acquire("a/b", id);
+    ASSERT_TRUE(s.ok());
+    const std::string first(100000, 'x');  // not a multiple of the block size
+    ASSERT_TRUE((*s)->Append(first.data(), first.size()).ok());
+  }
+  EXPECT_TRUE(Exists(layout::UploadHashState("a/b", id)));
+  UploadStore replica_b(driver, blobs);
+  auto s = replica_b.Acquire("a/b", id);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ((*s)->size(), 100000);
+  ASSERT_TRUE((*s)->Append("tail", 4).ok());
+  const Digest d = DigestOf(std::string(100000, 'x') + "tail");
+  Status c = (*s)->Commit(d);
+  ASSERT_TRUE(c.ok()) << c.message();
+  EXPECT_TRUE(blobs.IsLinked("a/b", d));
+  EXPECT_FALSE(Exists(layout::Upload("a/b", id)));
+}
+
+TEST_F(UploadStoreTest, StaleSavedHashStateIsNotUsed) {
+  auto id = uploads_->Start("a");
+  ASSERT_TRUE(id.ok());
+  {
+    auto s = uploads_->Acquire("a", *id);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->Append("abc", 3).ok());
+  }
+  {  // bytes appended behind the saved state's back
+    auto w = driver_->Writer(layout::UploadData("a", *id));
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Write("def", 3).ok());
+  }
+  UploadStore fresh(*driver_, *blobs_);  // no cache: saved state says 3 bytes, data has 6
+  auto s = fresh.Acquire("a", *id);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->Append("g", 1).ok());
+  EXPECT_TRUE((*s)->Commit(DigestOf("abcdefg")).ok());
+}
+
 TEST_F(UploadStoreTest, ResumeAfterRestartVerifiesWholeContent) {
   auto id = uploads_->Start("a");
   ASSERT_TRUE(id.ok());
