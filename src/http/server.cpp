@@ -84,7 +84,7 @@ Result<std::shared_ptr<asio::ssl::context>> LoadTlsContext(const std::string& ce
   return ctx;
 }
 
-// "subject=..., serial=..., not_after=..." of the context's certificate, for the log.
+// "subject=... serial=... not_after=..." of the context's certificate, for the log.
 std::string DescribeCertificate(asio::ssl::context& ctx) {
   X509* x = SSL_CTX_get0_certificate(ctx.native_handle());
   if (x == nullptr) return "";
