@@ -194,6 +194,13 @@ int Serve(std::string config_path) {
   opts.tls = cfg->server.tls.enabled;
   opts.tls_certificate = cfg->server.tls.certificate;
   opts.tls_key = cfg->server.tls.key;
+  opts.tls_watch_seconds = static_cast<int>(cfg->server.tls.poll_interval);
+  opts.timeouts.header = std::chrono::seconds(cfg->server.timeouts.header);
+  opts.timeouts.idle = std::chrono::seconds(cfg->server.timeouts.idle);
+  opts.timeouts.body = std::chrono::seconds(cfg->server.timeouts.read);
+  opts.timeouts.write = std::chrono::seconds(cfg->server.timeouts.write);
+  opts.max_connections = static_cast<size_t>(cfg->server.max_connections);
+  opts.max_header_bytes = static_cast<size_t>(cfg->server.max_header_bytes);
   opts.access_log = cfg->log.accesslog;
   opts.extra_headers = "Docker-Distribution-API-Version: registry/2.0\r\n";
   opts.on_reload = reload;

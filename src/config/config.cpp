@@ -108,7 +108,8 @@ class Reader {
   } while (0)
 
 Status ParseServer(Reader& r, const YAML::Node& n, ServerConfig* out) {
-  BERTH_TRY(r.CheckMap(n, "server", {"addr", "public_url", "trusted_proxies", "tls"}));
+  BERTH_TRY(r.CheckMap(n, "server", {"addr", "public_url", "trusted_proxies", "tls", "timeouts",
+                                         "max_connections", "max_header_bytes"}));
   BERTH_TRY(r.GetString(n, "addr", "server", &out->addr));
   BERTH_TRY(r.GetString(n, "public_url", "server", &out->public_url));
   while (!out->public_url.empty() && out->public_url.back() == '/') out->public_url.pop_back();
@@ -131,7 +132,8 @@ Status ParseServer(Reader& r, const YAML::Node& n, ServerConfig* out) {
     return r.Error(n["addr"].Mark(), "server.addr: " + s.message());
   }
   if (YAML::Node tls = n["tls"]; tls && !tls.IsNull()) {
-    BERTH_TRY(r.CheckMap(tls, "server.tls", {"enabled", "certificate", "key"}));
+    BERTH_TRY(r.CheckMap(tls, "server.tls", {"enabled", "certificate", "key", "poll_interval"}));
+    BERTH_TRY(r.GetInt(tls, "poll_interval", "server.tls", 0, 3600, &out->tls.poll_interval));
     BERTH_TRY(r.GetBool(tls, "enabled", "server.tls", &out->tls.enabled));
     BERTH_TRY(r.GetString(tls, "certificate", "server.tls", &out->tls.certificate));
     BERTH_TRY(r.GetString(tls, "key", "server.tls", &out->tls.key));
@@ -139,6 +141,15 @@ Status ParseServer(Reader& r, const YAML::Node& n, ServerConfig* out) {
       return r.Error(tls.Mark(), "server.tls.enabled needs both certificate and key");
     }
   }
+  if (YAML::Node t = n["timeouts"]; t && !t.IsNull()) {
+    BERTH_TRY(r.CheckMap(t, "server.timeouts", {"header", "idle", "read", "write"}));
+    BERTH_TRY(r.GetInt(t, "header", "server.timeouts", 1, 3600, &out->timeouts.header));
+    BERTH_TRY(r.GetInt(t, "idle", "server.timeouts", 1, 3600, &out->timeouts.idle));
+    BERTH_TRY(r.GetInt(t, "read", "server.timeouts", 1, 3600, &out->timeouts.read));
+    BERTH_TRY(r.GetInt(t, "write", "server.timeouts", 1, 3600, &out->timeouts.write));
+  }
+  BERTH_TRY(r.GetInt(n, "max_connections", "server", 1, 1000000, &out->max_connections));
+  BERTH_TRY(r.GetInt(n, "max_header_bytes", "server", 4096, 1 << 20, &out->max_header_bytes));
   return Status::Ok();
 }
 

@@ -16,6 +16,15 @@ struct TlsConfig {
   bool enabled = false;
   std::string certificate;
   std::string key;
+  int64_t poll_interval = 2;  // seconds between checks of the files for changes; 0: reload only on SIGHUP
+};
+
+// Connection timeouts in seconds (see http::Timeouts for what each bounds).
+struct TimeoutsConfig {
+  int64_t header = 30;  // the whole request head, from its first byte (and the wait for it on a new connection)
+  int64_t idle = 120;   // keep-alive wait for the next request
+  int64_t read = 60;    // between two reads of a request body
+  int64_t write = 120;  // between two writes of a response
 };
 
 struct ServerConfig {
@@ -24,6 +33,9 @@ struct ServerConfig {
   std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-* headers are believed
   std::vector<auth::IpRange> trusted_proxy_ranges;
   TlsConfig tls;
+  TimeoutsConfig timeouts;
+  int64_t max_connections = 4096;       // more concurrent connections are closed on accept
+  int64_t max_header_bytes = 64 * 1024;  // a larger request head gets 431
 };
 
 struct TokenConfig {

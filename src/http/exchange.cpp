@@ -73,7 +73,10 @@ Task<Result<std::span<const char>>> Exchange::ReadBody() {
       }
     }
   }
-  if (!body_buf_) body_buf_.reset(new char[kBodyBuffer]);
+  if (!body_buf_) {
+    body_buf_.reset(new char[kBodyBuffer]);
+    body_start_ = std::chrono::steady_clock::now();
+  }
   // (An if/else, not ?: around co_await: GCC 12 destroys such temporaries twice.)
   Result<size_t> n = size_t{0};
   if (chunked_) {
@@ -106,10 +109,11 @@ Task<Result<size_t>> Exchange::FillFromLength(char* out, size_t cap) {
     buffer_.consume(n);
     fill += n;
     body_remaining_ -= n;
+    body_wire_bytes_ += n;
   }
   while (fill < cap && body_remaining_ > 0) {
     size_t want = std::min<uint64_t>(cap - fill, body_remaining_);
-    auto n = co_await conn_.ReadSome(asio::buffer(out + fill, want), timeouts_.body);
+    auto n = co_await ReadBodyBytes(asio::buffer(out + fill, want));
     if (!n.ok()) co_return n.status();
     if (*n == 0) co_return Status::IoError("client closed the connection mid-body");
     fill += *n;
@@ -124,7 +128,7 @@ Task<Result<size_t>> Exchange::FillFromChunked(char* out, size_t cap) {
   while (fill < cap && !chunked_decoder_.done()) {
     if (buffer_.size() == 0) {
       auto space = buffer_.prepare(std::min<size_t>(256 << 10, buffer_.max_size() - buffer_.size()));
-      auto n = co_await conn_.ReadSome(space, timeouts_.body);
+      auto n = co_await ReadBodyBytes(space);
       if (!n.ok()) co_return n.status();
       if (*n == 0) co_return Status::IoError("client closed the connection mid-body");
       buffer_.commit(*n);
@@ -138,6 +142,17 @@ Task<Result<size_t>> Exchange::FillFromChunked(char* out, size_t cap) {
   }
   if (chunked_decoder_.done()) body_done_ = true;
   co_return fill;
+}
+
+Task<Result<size_t>> Exchange::ReadBodyBytes(asio::mutable_buffer b) {
+  const auto elapsed = std::chrono::steady_clock::now() - body_start_;
+  if (elapsed > timeouts_.body) {
+    const auto seconds = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(elapsed).count());
+    if (body_wire_bytes_ < seconds * kMinBodyRate) co_return Status::IoError("request body arrives too slowly");
+  }
+  auto n = co_await conn_.ReadSome(b, timeouts_.body);
+  if (n.ok()) body_wire_bytes_ += *n;
+  co_return n;
 }
 
 bool Exchange::DecideKeepAlive() {

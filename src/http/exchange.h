@@ -41,9 +41,14 @@ class Connection {
 struct Timeouts {
   std::chrono::seconds header{30};  // whole request head (slow clients are cut off)
   std::chrono::seconds idle{120};   // keep-alive wait for the next request
-  std::chrono::seconds body{60};    // between body reads
+  std::chrono::seconds body{60};    // between body reads; after it, a body must also average kMinBodyRate
   std::chrono::seconds write{120};  // between response writes
 };
+
+// Bytes per second a request body must average once `Timeouts::body` has
+// passed since it started (as Apache's mod_reqtimeout MinRate): otherwise one
+// byte a second would hold a connection for as long as its Content-Length allows.
+inline constexpr uint64_t kMinBodyRate = 500;
 
 // Produces the next piece of a streamed response body into buf; 0 = end.
 using BodySource = std::function<Result<size_t>(char* buf, size_t n)>;
@@ -92,6 +97,8 @@ class Exchange {
  private:
   Task<Result<size_t>> FillFromLength(char* out, size_t cap);
   Task<Result<size_t>> FillFromChunked(char* out, size_t cap);
+  // The body's next read from the connection, cut off when the body is too slow (see kMinBodyRate).
+  Task<Result<size_t>> ReadBodyBytes(boost::asio::mutable_buffer b);
   bool DecideKeepAlive();
 
   Connection& conn_;
@@ -111,6 +118,8 @@ class Exchange {
   bool continue_sent_ = false;
   ChunkedDecoder chunked_decoder_;
   int64_t bytes_in_ = 0;
+  std::chrono::steady_clock::time_point body_start_{};
+  uint64_t body_wire_bytes_ = 0;  // read from the connection for the body (framing included)
 
   bool responded_ = false;
   bool broken_ = false;

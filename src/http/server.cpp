@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <sys/stat.h>
+
 #include <charconv>
 #include <list>
 #include <mutex>
@@ -23,6 +25,9 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "util/log.h"
 
@@ -37,6 +42,67 @@ namespace {
 constexpr std::string_view kTlsOnPlainPort =
     "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
     "400 Bad Request: this registry speaks plain HTTP on this port\n";
+
+// What Go's net/http answers, so a client pointed at http:// learns why it gets nothing.
+constexpr std::string_view kHttpOnTlsPort =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+    "Content-Length: 48\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+
+// Identifies a version of a file: editors and certbot replace files (new inode), cp rewrites them.
+struct FileStamp {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = -1;
+  timespec mtime{};
+  bool operator==(const FileStamp& o) const {
+    return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+           mtime.tv_nsec == o.mtime.tv_nsec;
+  }
+};
+
+FileStamp StampOf(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+}
+
+// A server context for TLS 1.2+ with the certificate chain and key from PEM files;
+// InvalidArgument when either cannot be read or the key does not match the certificate.
+Result<std::shared_ptr<asio::ssl::context>> LoadTlsContext(const std::string& cert, const std::string& key) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(cert, ec);
+  if (ec) return Status::Invalid("TLS certificate " + cert + ": " + ec.message());
+  ctx->use_private_key_file(key, asio::ssl::context::pem, ec);
+  if (ec) return Status::Invalid("TLS key " + key + ": " + ec.message());
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return Status::Invalid("TLS key " + key + " does not belong to the certificate " + cert);
+  }
+  return ctx;
+}
+
+// "subject=... serial=... not_after=..." of the context's certificate, for the log.
+std::string DescribeCertificate(asio::ssl::context& ctx) {
+  X509* x = SSL_CTX_get0_certificate(ctx.native_handle());
+  if (x == nullptr) return "";
+  std::string out;
+  if (BIO* bio = BIO_new(BIO_s_mem()); bio != nullptr) {
+    BIO_puts(bio, "subject=");
+    X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253);
+    BIO_puts(bio, " serial=");
+    i2a_ASN1_INTEGER(bio, X509_get_serialNumber(x));
+    BIO_puts(bio, " not_after=");
+    ASN1_TIME_print(bio, X509_get0_notAfter(x));
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    if (n > 0) out.assign(data, static_cast<size_t>(n));
+    BIO_free(bio);
+  }
+  return out;
+}
 
 template <class Stream>
 class StreamConnection final : public Connection {
@@ -120,7 +186,12 @@ struct Server::Impl {
   Handler& handler;
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
-  std::unique_ptr<asio::ssl::context> ssl_ctx;
+  // The context for new TLS connections; a session keeps the one it started with.
+  std::mutex ssl_mu;
+  std::shared_ptr<asio::ssl::context> ssl_ctx;  // guarded by ssl_mu
+  std::mutex reload_mu;
+  FileStamp cert_stamp, key_stamp;  // guarded by reload_mu: the files last loaded
+  asio::steady_timer tls_watch{ioc};
   asio::signal_set signals{ioc};
   asio::steady_timer grace{ioc};
   asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(ioc)};
@@ -165,11 +236,9 @@ struct Server::Impl {
       std::lock_guard lock(tracked_mu);
       tracked.push_back(tracked_conn);
     }
-    if (ssl_ctx) {
-      beast::ssl_stream<beast::tcp_stream&> tls(stream, *ssl_ctx);
-      stream.expires_after(opts.timeouts.header);
-      auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::server, kTuple);
-      if (!hec) co_await Serve(tls, remote, *tracked_conn, /*plain=*/false);
+    if (opts.tls) {
+      std::shared_ptr<asio::ssl::context> ctx = CurrentTlsContext();
+      co_await ServeTls(stream, *ctx, remote, *tracked_conn);
     } else {
       co_await Serve(stream, remote, *tracked_conn, /*plain=*/true);
     }
@@ -177,6 +246,70 @@ struct Server::Impl {
     stream.close();
     tracked_conn->lowest = nullptr;
     if (--active == 0 && stopping) asio::post(accept_strand, [this] { grace.cancel(); });
+  }
+
+  std::shared_ptr<asio::ssl::context> CurrentTlsContext() {
+    std::lock_guard lock(ssl_mu);
+    return ssl_ctx;
+  }
+
+  Task<void> ServeTls(beast::tcp_stream& stream, asio::ssl::context& ctx, const std::string& remote, Tracked& track) {
+    // Look at the first bytes before the handshake: a TLS handshake record
+    // starts with 0x16, a request line with a capital letter (a client that
+    // believes this port speaks plain HTTP deserves an answer, not silence).
+    stream.expires_after(opts.timeouts.header);  // covers the handshake too
+    std::array<char, 4096> first;
+    auto first_buf = asio::buffer(first);
+    auto [rec, n] = co_await stream.async_read_some(first_buf, kTuple);
+    if (rec || n == 0) co_return;
+    const auto c = static_cast<unsigned char>(first[0]);
+    if (c >= 'A' && c <= 'Z') {
+      StreamConnection<beast::tcp_stream> conn(stream);
+      std::array<asio::const_buffer, 1> b{asio::buffer(kHttpOnTlsPort.data(), kHttpOnTlsPort.size())};
+      Status written = co_await conn.Write(b, opts.timeouts.write);
+      if (written.ok()) co_await Linger(conn);
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream&> tls(stream, ctx);
+    auto hello = asio::buffer(first.data(), n);
+    auto [hec, used] = co_await tls.async_handshake(asio::ssl::stream_base::server, hello, kTuple);
+    if (hec) co_return;
+    co_await Serve(tls, remote, track, /*plain=*/false);
+  }
+
+  Status ReloadTls() {
+    if (!opts.tls) return Status::Ok();
+    std::lock_guard lock(reload_mu);
+    // Stamp before reading: a file changing while it is read is read again next time.
+    cert_stamp = StampOf(opts.tls_certificate);
+    key_stamp = StampOf(opts.tls_key);
+    auto ctx = LoadTlsContext(opts.tls_certificate, opts.tls_key);
+    if (!ctx.ok()) {
+      if (CurrentTlsContext()) {  // (at startup the caller reports it)
+        log::Error("TLS reload failed, new connections keep the previous certificate",
+                   {{"error", ctx.status().message()}});
+      }
+      return ctx.status();
+    }
+    log::Info("TLS certificate loaded for new connections", {{"certificate", DescribeCertificate(**ctx)}});
+    std::lock_guard ctx_lock(ssl_mu);
+    ssl_ctx = std::move(*ctx);
+    return Status::Ok();
+  }
+
+  // Polls the certificate and key files: renewals (certbot, cert-manager) need no signal.
+  Task<void> WatchTls() {
+    while (!stopping) {
+      tls_watch.expires_after(std::chrono::seconds(opts.tls_watch_seconds));
+      auto [ec] = co_await tls_watch.async_wait(kTuple);
+      if (ec || stopping) co_return;
+      bool changed;
+      {
+        std::lock_guard lock(reload_mu);
+        changed = !(StampOf(opts.tls_certificate) == cert_stamp) || !(StampOf(opts.tls_key) == key_stamp);
+      }
+      if (changed) ReloadTls();
+    }
   }
 
   template <class Stream>
@@ -300,6 +433,7 @@ struct Server::Impl {
     signals.async_wait([this](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
+        ReloadTls();
         if (opts.on_reload) opts.on_reload();
         WaitForSignal();
         return;
@@ -314,6 +448,7 @@ struct Server::Impl {
       boost::system::error_code ec;
       acceptor.close(ec);
       signals.cancel();
+      tls_watch.cancel();
       log::Info("shutting down: finishing in-flight requests");
       std::lock_guard lock(tracked_mu);
       for (auto& w : tracked) {
@@ -345,15 +480,7 @@ Status Server::Listen() {
   uint16_t port = 0;
   if (Status s = ParseListenAddress(impl_->opts.addr, &host, &port); !s.ok()) return s;
   if (impl_->opts.tls) {
-    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-    boost::system::error_code ec;
-    ctx->use_certificate_chain_file(impl_->opts.tls_certificate, ec);
-    if (ec) return Status::Invalid("TLS certificate " + impl_->opts.tls_certificate + ": " + ec.message());
-    ctx->use_private_key_file(impl_->opts.tls_key, asio::ssl::context::pem, ec);
-    if (ec) return Status::Invalid("TLS key " + impl_->opts.tls_key + ": " + ec.message());
-    impl_->ssl_ctx = std::move(ctx);
+    if (Status s = impl_->ReloadTls(); !s.ok()) return s;
   }
   boost::system::error_code ec;
   auto& acc = impl_->acceptor;
@@ -389,6 +516,9 @@ void Server::Run(int threads) {
   impl_->signals.add(SIGHUP);
   impl_->WaitForSignal();
   asio::co_spawn(impl_->accept_strand, impl_->Accept(), asio::detached);
+  if (impl_->opts.tls && impl_->opts.tls_watch_seconds > 0) {
+    asio::co_spawn(impl_->accept_strand, impl_->WatchTls(), asio::detached);
+  }
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
@@ -396,5 +526,7 @@ void Server::Run(int threads) {
 }
 
 void Server::Stop() { impl_->Stop(); }
+
+Status Server::ReloadTls() { return impl_->ReloadTls(); }
 
 }  // namespace berth::http

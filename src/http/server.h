@@ -7,6 +7,9 @@
 // an HTTP 400, as Go servers do: that is what makes docker fall back to HTTP for
 // an insecure registry. Stop() (or SIGINT/SIGTERM) stops accepting, lets
 // in-flight requests finish, closes idle connections and returns from Run().
+// With TLS, plain HTTP sent to the port gets a 400 (as from Go), and the
+// certificate and key are reloaded on SIGHUP and when the files change: new
+// connections get the new ones, a broken pair is logged and the old one stays.
 #pragma once
 
 #include <atomic>
@@ -32,13 +35,15 @@ struct ServerOptions {
   bool tls = false;
   std::string tls_certificate;  // PEM files, used when tls is true
   std::string tls_key;
+  // How often the certificate and key files are checked for changes (0: only on SIGHUP).
+  int tls_watch_seconds = 2;
   Timeouts timeouts;
   size_t max_header_bytes = 64 * 1024;
   size_t max_connections = 4096;
   bool access_log = true;
   // Header lines ("Name: value\r\n") added to every response.
   std::string extra_headers;
-  // Called on SIGHUP (from an I/O thread).
+  // Called on SIGHUP (from an I/O thread), after the TLS files are reloaded.
   std::function<void()> on_reload;
   // Seconds in-flight requests get to finish after a shutdown signal.
   int shutdown_grace_seconds = 30;
@@ -61,6 +66,9 @@ class Server {
   void Run(int threads);
   // Thread-safe.
   void Stop();
+  // Loads the TLS certificate and key again for new connections. On an error
+  // the running ones stay. Thread-safe; a no-op without TLS.
+  Status ReloadTls();
 
  private:
   struct Impl;

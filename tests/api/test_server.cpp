@@ -148,7 +148,10 @@ std::string TestServer::StartOnce(bool pick_port, bool* port_in_use) {
     }
     auto r = probe.Request("GET", "/v2/");
     // 401 is "up" too when authentication is on.
-    if (r.ok() && (r->status == 200 || (!options_.auth_none && r->status == 401))) return "";
+    if (r.ok() && (r->status == 200 || (!options_.auth_none && r->status == 401) ||
+                   (options_.tls && r->status == 400))) {
+      return "";
+    }
     probe.Close();
     SleepMs(20);
   }
@@ -183,7 +186,7 @@ int TestServer::CheckAlive() {
   if (!running()) return -1;
   http::HttpClient probe("127.0.0.1", port_);
   auto r = probe.Request("GET", "/v2/");
-  if (r.ok() && (r->status == 200 || r->status == 401)) {
+  if (r.ok() && (r->status == 200 || r->status == 401 || (options_.tls && r->status == 400))) {
     // It answered, but it may have been hit a moment ago: a crash shows up as an exit.
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) != pid_) return -2;

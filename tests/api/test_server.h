@@ -37,6 +37,9 @@ struct TestServerOptions {
   std::string extra_config;
   // Extra lines inside the server: section (indented two spaces).
   std::string server_extra;
+  // The server speaks TLS (server_extra configures it): it counts as up when
+  // plain HTTP gets its "HTTP request to an HTTPS server" 400.
+  bool tls = false;
 };
 
 class TestServer {

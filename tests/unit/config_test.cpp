@@ -228,6 +228,32 @@ TEST(ConfigTest, TlsEnabledNeedsCertificateAndKey) {
   EXPECT_EQ(c.server.tls.certificate, "/c.pem");
 }
 
+TEST(ConfigTest, ServerLimitsAndTimeouts) {
+  Config d = Parse("");
+  EXPECT_EQ(d.server.timeouts.header, 30);
+  EXPECT_EQ(d.server.timeouts.idle, 120);
+  EXPECT_EQ(d.server.timeouts.read, 60);
+  EXPECT_EQ(d.server.timeouts.write, 120);
+  EXPECT_EQ(d.server.max_connections, 4096);
+  EXPECT_EQ(d.server.max_header_bytes, 65536);
+  EXPECT_EQ(d.server.tls.poll_interval, 2);
+  Config c = Parse(
+      "server:\n  timeouts: {header: 5, idle: 6, read: 7, write: 8}\n  max_connections: 10\n"
+      "  max_header_bytes: 8192\n  tls: {poll_interval: 0}\n");
+  EXPECT_EQ(c.server.timeouts.header, 5);
+  EXPECT_EQ(c.server.timeouts.idle, 6);
+  EXPECT_EQ(c.server.timeouts.read, 7);
+  EXPECT_EQ(c.server.timeouts.write, 8);
+  EXPECT_EQ(c.server.max_connections, 10);
+  EXPECT_EQ(c.server.max_header_bytes, 8192);
+  EXPECT_EQ(c.server.tls.poll_interval, 0);
+  EXPECT_CONTAINS(Error("server:\n  timeouts: {header: 0}\n"), "server.timeouts.header");
+  EXPECT_CONTAINS(Error("server:\n  timeouts: {body: 3}\n"), "'body'");
+  EXPECT_CONTAINS(Error("server:\n  max_connections: 0\n"), "server.max_connections");
+  EXPECT_CONTAINS(Error("server:\n  max_header_bytes: 100\n"), "server.max_header_bytes");
+  EXPECT_CONTAINS(Error("server:\n  tls: {poll_interval: -1}\n"), "server.tls.poll_interval");
+}
+
 TEST(ConfigTest, BadServerAddr) {
   std::string e = Error("server:\n  addr: host.example:80\n");
   EXPECT_CONTAINS(e, "source.yaml:2:9");
