@@ -13,13 +13,14 @@
 //   - every listed tag resolves (no dangling tag);
 //   - an interrupted upload either resumes (GET shows at least the acknowledged
 //     bytes, and finishing it yields the right digest) or is 404 BLOB_UPLOAD_UNKNOWN;
-//   - no request ever gets a 5xx.
+//   - no request ever gets a 5xx;
+//   - `berth verify` run while the clients push (every 5th iteration) is clean too.
 // Each client owns one repository, so what each operation did is exact; the
 // clients share blob content (the same blobs are pushed by several of them).
 // Blob content is generated from (seed, size), so nothing big is kept in memory.
 //
 //   crash_harness [--iterations N (150)] [--clients K] [--seed S] [--fresh-every M]
-//                 [--min-delay-ms A] [--max-delay-ms B]
+//                 [--min-delay-ms A] [--max-delay-ms B] [--live-verify-every N (5)]
 // Exit 0 when every check passed; 1 with a description of the first failure.
 #include <signal.h>
 #include <stdio.h>
@@ -170,7 +171,7 @@ struct Stats {
   std::atomic<int64_t> bytes_pushed{0}, bytes_verified{0}, gets{0};
   std::atomic<int64_t> uploads_resumed{0}, uploads_gone{0}, inflight_at_kill{0};
   std::atomic<int64_t> uploads_committed_unanswered{0};
-  int64_t kills = 0, verify_runs = 0, fresh_stores = 0;
+  int64_t kills = 0, verify_runs = 0, live_verify_runs = 0, fresh_stores = 0;
 };
 Stats g_stats;
 
@@ -599,6 +600,7 @@ struct Options {
   int fresh_every = 25;
   int min_delay_ms = 20;
   int max_delay_ms = 300;
+  int live_verify_every = 5;  // also run verify while the clients push, every Nth iteration (0: never)
 };
 
 Options ParseArgs(int argc, char** argv) {
@@ -616,6 +618,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--fresh-every") o.fresh_every = static_cast<int>(next());
     else if (a == "--min-delay-ms") o.min_delay_ms = static_cast<int>(next());
     else if (a == "--max-delay-ms") o.max_delay_ms = static_cast<int>(next());
+    else if (a == "--live-verify-every") o.live_verify_every = static_cast<int>(next());
     else throw std::invalid_argument("unknown argument " + a);
   }
   if (o.iterations < 1 || o.clients < 1 || o.fresh_every < 1 || o.min_delay_ms < 0 || o.max_delay_ms < o.min_delay_ms) {
@@ -633,7 +636,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "crash_harness: " << e.what() << "\n"
               << "usage: crash_harness [--iterations N] [--clients K] [--seed S] [--fresh-every M]"
-                 " [--min-delay-ms A] [--max-delay-ms B]\n";
+                 " [--min-delay-ms A] [--max-delay-ms B] [--live-verify-every N]\n";
     return 2;
   }
   std::cout << "crash_harness: " << opt.iterations << " kills, " << opt.clients << " clients, seed " << opt.seed
@@ -672,7 +675,15 @@ int main(int argc, char** argv) {
       });
     }
     const int delay = static_cast<int>(std::uniform_int_distribution<int>(opt.min_delay_ms, opt.max_delay_ms)(rng));
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    if (opt.live_verify_every > 0 && it % opt.live_verify_every == opt.live_verify_every - 1) {
+      // `berth verify` is read-only and must not report a problem while pushes are under way.
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay / 2));
+      if (std::string v = RunVerify(server.dir() + "/config.yaml"); !v.empty()) Fail("live verify: " + v);
+      g_stats.live_verify_runs++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay - delay / 2));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    }
     server.Signal(SIGKILL);
     const int code = server.WaitForExit(10000);
     killed = true;
@@ -706,7 +717,8 @@ int main(int argc, char** argv) {
   }
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
   std::cout << "crash_harness summary: kills " << g_stats.kills << ", berth verify runs " << g_stats.verify_runs
-            << " (all clean: " << (g_failed.load() ? "no" : "yes") << "), fresh stores " << g_stats.fresh_stores
+            << " after kills + " << g_stats.live_verify_runs << " while pushing (all clean: "
+            << (g_failed.load() ? "no" : "yes") << "), fresh stores " << g_stats.fresh_stores
             << "\n  acknowledged: blob pushes " << g_stats.acked_blob_pushes << " (" << g_stats.acked_chunks
             << " PATCH chunks, " << g_stats.bytes_pushed << " bytes), manifest PUTs " << g_stats.acked_manifest_puts
             << ", deletes " << g_stats.acked_deletes << "\n  operations in flight at a kill "
