@@ -27,6 +27,11 @@ void WalkRepos(StorageDriver& driver, const std::string& path, const std::string
 
 }  // namespace
 
+bool IsFile(StorageDriver& driver, const std::string& path) {
+  auto info = driver.Stat(path);
+  return info.ok() && !info->is_dir;
+}
+
 std::vector<std::string> Repositories(StorageDriver& driver) {
   std::vector<std::string> out;
   WalkRepos(driver, layout::RepositoriesRoot(), "", 0, &out);
@@ -47,7 +52,7 @@ std::vector<DigestEntry> DigestDirs(StorageDriver& driver, const std::string& di
     }
     auto hexes = driver.List(alg_dir);
     if (!hexes.ok()) {
-      if (!hexes.status().IsNotFound() && strays) strays->push_back(alg_dir);
+      if (strays && IsFile(driver, alg_dir)) strays->push_back(alg_dir);
       continue;
     }
     std::sort(hexes->begin(), hexes->end());
@@ -81,14 +86,16 @@ std::vector<DigestEntry> BlobDirs(StorageDriver& driver, std::vector<std::string
       continue;
     }
     auto prefixes = driver.List(alg_dir);
-    if (!prefixes.ok()) continue;
+    if (!prefixes.ok()) {
+      if (strays && IsFile(driver, alg_dir)) strays->push_back(alg_dir);
+      continue;
+    }
     std::sort(prefixes->begin(), prefixes->end());
     for (const auto& prefix : *prefixes) {
       const std::string prefix_dir = alg_dir + "/" + prefix;
       auto hexes = driver.List(prefix_dir);
       if (!hexes.ok()) {
-        // A file where a prefix directory belongs (NotFound: removed meanwhile).
-        if (!hexes.status().IsNotFound() && strays) strays->push_back(prefix_dir);
+        if (strays && IsFile(driver, prefix_dir)) strays->push_back(prefix_dir);  // a file where a directory belongs
         continue;
       }
       std::sort(hexes->begin(), hexes->end());

@@ -27,6 +27,9 @@ struct DigestEntry {
 // or a valid hex for it go to `strays` (full paths). A missing `dir` is empty.
 std::vector<DigestEntry> DigestDirs(StorageDriver& driver, const std::string& dir, std::vector<std::string>* strays);
 
+// True when `path` exists and is not a directory (List reports such a path as NotFound).
+bool IsFile(StorageDriver& driver, const std::string& path);
+
 // Parses a link file's content: a digest, optionally followed by whitespace.
 Result<oci::Digest> ParseLink(std::string_view content);
 

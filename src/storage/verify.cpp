@@ -76,7 +76,7 @@ class Verifier {
   void CheckBlob(const walk::DigestEntry& e) {
     auto children = d_.List(e.dir);
     if (!children.ok()) {
-      if (!children.status().IsNotFound()) Problem("stray-file", e.dir, "a file where a blob directory belongs");
+      if (walk::IsFile(d_, e.dir)) Problem("stray-file", e.dir, "a file where a blob directory belongs");
       return;
     }
     bool has_data = false;
@@ -168,7 +168,7 @@ class Verifier {
     for (const auto& e : walk::DigestDirs(d_, dir, &strays)) {
       auto children = d_.List(e.dir);
       if (!children.ok()) {
-        if (!children.status().IsNotFound()) strays.push_back(e.dir);
+        if (walk::IsFile(d_, e.dir)) strays.push_back(e.dir);
         continue;
       }
       bool has_link = false;
@@ -243,7 +243,7 @@ class Verifier {
       const std::string tag_dir = dir + "/" + tag;
       auto children = d_.List(tag_dir);
       if (!children.ok()) {
-        if (!children.status().IsNotFound()) Problem("stray-file", tag_dir, "a file where a tag directory belongs");
+        if (walk::IsFile(d_, tag_dir)) Problem("stray-file", tag_dir, "a file where a tag directory belongs");
         continue;
       }
       bool has_current = false;
@@ -263,7 +263,10 @@ class Verifier {
   // True when the tag has a current link (whatever its state).
   bool CheckTagCurrent(const std::string& name, const std::string& dir) {
     auto children = d_.List(dir);
-    if (!children.ok()) return false;
+    if (!children.ok()) {
+      if (walk::IsFile(d_, dir)) Problem("stray-file", dir, "a file where a tag's current directory belongs");
+      return false;
+    }
     bool has_link = false;
     for (const auto& c : *children) {
       if (c == "link") has_link = true;

@@ -154,15 +154,17 @@ TEST_F(VerifyTest, StrayAndPartialFiles) {
   WriteFile(layout::BlobDir(layer_) + "/data.tmp", "half");
   WriteFile(layout::kRoot + "/blobs/sha256/zz/notahex/data", "x");
   WriteFile(layout::LayerLink("team/app", config_) + ".partial", "sha256:");
+  WriteFile(layout::Tag("team/app", "oops"), "a file where a tag directory belongs");
   VerifyReport r = Verify();
   auto strays = Of(r, "stray-file");
   std::set<std::string> paths;
   for (const auto& p : strays) paths.insert(p.path);
   EXPECT_EQ(paths, (std::set<std::string>{layout::BlobDir(layer_) + "/data.tmp",
                                           layout::kRoot + "/blobs/sha256/zz/notahex",
-                                          layout::LayerLink("team/app", config_) + ".partial"}))
+                                          layout::LayerLink("team/app", config_) + ".partial",
+                                          layout::Tag("team/app", "oops")}))
       << Dump(r);
-  EXPECT_EQ(r.problems.size(), 3u) << Dump(r);
+  EXPECT_EQ(r.problems.size(), 4u) << Dump(r);
 }
 
 TEST_F(VerifyTest, CrashLeftoversAreNotProblems) {
