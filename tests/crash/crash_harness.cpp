@@ -249,7 +249,7 @@ std::string ErrorCode(const ClientResponse& r) {
   return "";
 }
 
-// Parses "0-N" into N+1 (0 for "0-0", which is ambiguous: see Resume).
+// Parses "0-N" into N+1 ("0-0" gives 1, though it also stands for 0 bytes: see CheckRepo).
 int64_t RangeEnd(const std::string& range) {
   auto dash = range.find('-');
   if (dash == std::string::npos) return -1;
