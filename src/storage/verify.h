@@ -17,7 +17,7 @@
 // that nothing refers to, tag directories without a current link, temp files.
 // Safe to run next to a live server: anything that vanishes mid-walk is skipped,
 // and a problem is re-checked once before it is reported.
-// Thread-compatible: one Verify call at a time per instance.
+// VerifyStore keeps no state between calls; concurrent calls are safe.
 #pragma once
 
 #include <cstdint>
