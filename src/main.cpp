@@ -3,6 +3,8 @@
 //   berth check-config FILE              validate a config file
 //   berth hash-password [--cost N]       bcrypt a password (prompt without echo, or stdin)
 //   berth acl explain --config FILE --user U --repo R [--action A]
+//   berth verify [--config FILE]         check the store's consistency (read-only)
+//   berth du [--config FILE] [--json]    storage used per repository (read-only)
 //   berth version
 #include <malloc.h>
 #include <sys/stat.h>
@@ -26,6 +28,8 @@
 #include "http/server.h"
 #include "registry/api.h"
 #include "storage/filesystem_driver.h"
+#include "storage/usage.h"
+#include "storage/verify.h"
 #include "util/log.h"
 
 #ifndef BERTH_VERSION
@@ -335,6 +339,33 @@ int AclExplain(const std::string& path, const std::string& user, const std::stri
   return status;
 }
 
+// verify and du: read-only, so they may run next to `serve`. Exit 2 on a config error.
+int StoreTool(std::string config_path, bool verify, bool json) {
+  if (config_path.empty()) {
+    if (const char* env = std::getenv("CONFIG_PATH"); env != nullptr) config_path = env;
+  }
+  auto cfg = config_path.empty() ? Result<config::Config>(config::DefaultConfig()) : config::LoadConfigFile(config_path);
+  if (!cfg.ok()) {
+    std::cerr << "berth: " << cfg.status().message() << "\n";
+    return 2;
+  }
+  auto driver = storage::FilesystemDriver::OpenExisting(cfg->storage.filesystem_root);
+  if (!driver.ok()) {
+    std::cerr << "berth: cannot open storage: " << driver.status().message() << "\n";
+    return 2;
+  }
+  if (!verify) {
+    auto usage = storage::ComputeUsage(**driver);
+    std::cout << (json ? storage::FormatUsageJson(usage) : storage::FormatUsageTable(usage));
+    return 0;
+  }
+  std::cout << "verifying " << (*driver)->root() << "\n";
+  auto report = storage::VerifyStore(**driver);
+  for (const auto& p : report.problems) std::cout << storage::FormatProblem(p) << "\n";
+  std::cout << storage::FormatSummary(report);
+  return report.clean() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -364,9 +395,23 @@ int main(int argc, char** argv) {
   explain->add_option("--ip", acl_ip, "Client address, for ip conditions");
   explain->add_option("--service", acl_service, "Service (default: auth.token.service)");
 
+  std::string store_config;
+  bool du_json = false;
+  auto* verify = app.add_subcommand("verify", "Check the store: re-hash every blob, check links, tags and manifests");
+  verify->add_option("-c,--config", store_config, "Config file (default: $CONFIG_PATH, else embedded defaults)");
+  auto* du = app.add_subcommand("du", "Storage used per repository");
+  du->add_option("-c,--config", store_config, "Config file (default: $CONFIG_PATH, else embedded defaults)");
+  du->add_flag("--json", du_json, "Print JSON");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc != 0 && (verify->parsed() || du->parsed()) ? 2 : rc;  // verify/du: usage errors exit 2
+  }
+  if (*verify || *du) return StoreTool(store_config, verify->parsed(), du_json);
   if (*serve) return Serve(serve_config);
   if (*check) return CheckConfig(check_path);
   if (*hash) return HashPasswordCommand(cost);

@@ -170,6 +170,18 @@ Result<std::unique_ptr<FilesystemDriver>> FilesystemDriver::Open(const std::stri
   return std::unique_ptr<FilesystemDriver>(new FilesystemDriver(root));
 }
 
+Result<std::unique_ptr<FilesystemDriver>> FilesystemDriver::OpenExisting(const std::string& root_in) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(root_in, ec);
+  if (ec) return Status::IoError("cannot resolve " + root_in + ": " + ec.message());
+  std::string root = abs.lexically_normal().string();
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  struct stat st;
+  if (::stat(root.c_str(), &st) != 0) return ErrnoStatus(errno, root);
+  if (!S_ISDIR(st.st_mode)) return Status::Invalid(root + " is not a directory");
+  return std::unique_ptr<FilesystemDriver>(new FilesystemDriver(root));
+}
+
 Result<std::string> FilesystemDriver::FullPath(const std::string& path) const {
   if (!IsCleanStoragePath(path)) return Status::Invalid("unclean storage path");
   return root_ + path;

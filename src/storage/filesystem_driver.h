@@ -14,6 +14,9 @@ class FilesystemDriver final : public StorageDriver {
  public:
   // Creates `root` when missing.
   static Result<std::unique_ptr<FilesystemDriver>> Open(const std::string& root);
+  // Opens an existing `root` without writing anything (no temp dir, no sweep), for
+  // tools that only read while a server may be running (verify, du). NotFound when missing.
+  static Result<std::unique_ptr<FilesystemDriver>> OpenExisting(const std::string& root);
 
   std::string Name() const override { return "filesystem"; }
   Result<std::string> GetContent(const std::string& path) override;

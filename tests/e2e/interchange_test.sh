@@ -137,3 +137,13 @@ start_distribution "$D2"
 verify_set "(b) distribution serving D2" "$E2E_DIR/expected.snapshot"
 stop_registry
 ok "all registries stopped cleanly"
+
+# `berth verify` finds nothing wrong in either layout (D1 includes a manifest
+# deleted by docker-registry).
+if [[ -x $BERTH_BIN ]]; then
+  for d in "$D1" "$D2"; do
+    printf 'storage:\n  filesystem: {rootdirectory: "%s"}\n' "$d" >"$E2E_DIR/verify.yml"
+    out=$("$BERTH_BIN" verify --config "$E2E_DIR/verify.yml") || fail "berth verify on $(basename "$d"): $out"
+    ok "berth verify clean on $(basename "$d"): $(grep 'blobs checked' <<<"$out")"
+  done
+fi
