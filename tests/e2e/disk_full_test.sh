@@ -6,6 +6,7 @@
 # filesystem grows, pushes (including the one that failed) work again.
 # The temp area (_berth_tmp) is inside the data root, so it fills up too.
 set -euo pipefail
+[[ -n ${E2E_XTRACE:-} ]] && set -x
 if [[ -z ${E2E_IN_MOUNT_NS:-} ]]; then
   if ! command -v unshare >/dev/null || ! unshare --mount true 2>/dev/null; then
     echo "skip: cannot create a private mount namespace here"
@@ -24,6 +25,8 @@ mount -t tmpfs -o size=64m,mode=0755 tmpfs "$DATA" || {
   echo "skip: cannot mount a tmpfs here"
   exit 0
 }
+# Detach the tmpfs (lazily: the server may still hold it) before the temp dir is removed.
+trap 'rc=$?; umount -l "$DATA" 2>/dev/null; (exit $rc); _e2e_cleanup' EXIT
 start_registry "$DATA"
 REPO=full/test
 
@@ -91,7 +94,7 @@ for size in 256 16 1; do
   for ((i = 0; i < 300; i++)); do
     f=$E2E_DIR/small-$size-$i
     make_blob "$f" "$size"
-    status=$(push_blob "$f" 2>/dev/null || true)
+    status=$(push_blob "$f" 2>/dev/null) || status=""  # a POST refused for lack of space exits push_blob
     if [[ $status == 201 ]]; then
       pushed+=("$f")
     else
