@@ -182,7 +182,8 @@ http::Task<std::optional<Identity>> AccessController::Authorize(http::Exchange& 
     std::string subject;
     auto held = auth_.VerifyAccessToken(Trim(header.substr(7)), UnixNow(), &subject);
     if (!held.ok()) {
-      log::Info("token refused", {{"reason", held.status().message()}, {"ip", ClientIp(ex)}});
+      log::Write(log::Level::kInfo, "token refused", ex.context().LogFields(),
+                 {{"reason", held.status().message()}, {"ip", ClientIp(ex)}});
       auto r = Challenge(ex, needed, "invalid_token", "UNAUTHORIZED", "invalid or expired token");
       co_await ex.Send(std::move(r));
       co_return std::nullopt;
@@ -213,10 +214,12 @@ http::Task<std::optional<Identity>> AccessController::Authorize(http::Exchange& 
     co_await ex.Send(std::move(r));
     co_return std::nullopt;
   }
+  ex.context().user = identity->account();  // for the access log and audit lines, denied or not
   for (const auto& s : needed) {
     for (const auto& a : s.actions) {
       if (!identity->Can(s.type, s.name, a)) {
-        log::Info("access denied", {{"user", identity->account()}, {"scope", s.str()}, {"ip", ClientIp(ex)}});
+        log::Write(log::Level::kInfo, "access denied", ex.context().LogFields(),
+                   {{"scope", s.str()}, {"ip", ClientIp(ex)}});
         auto r = Challenge(ex, needed, had_token ? "insufficient_scope" : "", "DENIED",
                            "requested access to the resource is denied");
         co_await ex.Send(std::move(r));

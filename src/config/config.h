@@ -18,12 +18,21 @@ struct TlsConfig {
   std::string key;
 };
 
+struct MetricsConfig {
+  bool enabled = true;   // GET /metrics on the main port
+  bool is_public = false;  // YAML `public`: no credentials needed (otherwise registry:metrics:*)
+};
+
 struct ServerConfig {
   std::string addr = ":5000";
   std::string public_url;  // how clients reach us, e.g. https://registry.example.com (token realm)
   std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-* headers are believed
   std::vector<auth::IpRange> trusted_proxy_ranges;
   TlsConfig tls;
+  // A second, unauthenticated plain-HTTP listener for /metrics, /healthz and /readyz
+  // (bind it to localhost or an internal network). Empty: none.
+  std::string debug_addr;
+  MetricsConfig metrics;
 };
 
 struct TokenConfig {

@@ -21,6 +21,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "http/chunked_decoder.h"
+#include "http/request_context.h"
 #include "http/response.h"
 #include "util/status.h"
 
@@ -89,6 +90,10 @@ class Exchange {
   // Set by the server when it is shutting down: the connection closes after this exchange.
   void DisableKeepAlive() { keep_alive_ = false; }
 
+  // --- context (logs, audit, metrics); the id is echoed as X-Request-Id ---
+  RequestContext& context() { return context_; }
+  const RequestContext& context() const { return context_; }
+
  private:
   Task<Result<size_t>> FillFromLength(char* out, size_t cap);
   Task<Result<size_t>> FillFromChunked(char* out, size_t cap);
@@ -116,6 +121,8 @@ class Exchange {
   bool broken_ = false;
   unsigned status_ = 0;
   int64_t bytes_out_ = 0;
+
+  RequestContext context_;
 };
 
 }  // namespace berth::http
