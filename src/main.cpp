@@ -213,8 +213,7 @@ int Serve(std::string config_path) {
   if (!cfg->server.debug_addr.empty()) {
     http::ServerOptions dopts;
     dopts.addr = cfg->server.debug_addr;
-    dopts.access_log = false;  // scrapes every few seconds would drown the log
-    dopts.observer = &obs::Metrics();
+    dopts.access_log = false;  // scrapes every few seconds would drown the log; not counted either
     dopts.max_connections = 64;
     debug_server = std::make_unique<http::Server>(dopts, debug_api);
     if (Status s = debug_server->Listen(); !s.ok()) {

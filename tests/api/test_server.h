@@ -37,6 +37,8 @@ struct TestServerOptions {
   std::string extra_config;
   // Extra lines inside the server: section (indented two spaces).
   std::string server_extra;
+  // The log: section (its stderr lands in server.log either way).
+  std::string log = "{level: warn, accesslog: false}";
 };
 
 class TestServer {
