@@ -13,15 +13,14 @@ RegistryApi::RegistryApi(storage::StorageDriver& driver, RegistryOptions options
       access_(access) {
   if (access_ != nullptr) token_endpoint_ = std::make_unique<auth::TokenEndpoint>(*access_);
   obs::Metrics().SetUploadsInProgressSource([this] { return static_cast<int64_t>(uploads_.InProgress()); });
-  if (options_.metrics_enabled) {
-    storage_usage_ = std::make_unique<obs::StorageUsage>(driver_);
-    obs::Metrics().SetStorageUsage(storage_usage_.get());
-  }
+  // Always: the debug listener serves /metrics even when the main port does not.
+  storage_usage_ = std::make_unique<obs::StorageUsage>(driver_);
+  obs::Metrics().SetStorageUsage(storage_usage_.get());
 }
 
 RegistryApi::~RegistryApi() {
   obs::Metrics().SetUploadsInProgressSource(nullptr);
-  if (storage_usage_) obs::Metrics().SetStorageUsage(nullptr);
+  obs::Metrics().SetStorageUsage(nullptr);
 }
 
 std::string QueryParam(const Exchange& ex, std::string_view key) {

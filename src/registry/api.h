@@ -91,7 +91,7 @@ class RegistryApi final : public http::Handler {
   RegistryOptions options_;
   auth::AccessController* access_;
   std::unique_ptr<auth::TokenEndpoint> token_endpoint_;
-  std::unique_ptr<obs::StorageUsage> storage_usage_;  // for berth_storage_bytes, when metrics are on
+  std::unique_ptr<obs::StorageUsage> storage_usage_;  // for berth_storage_bytes
 };
 
 // The Handler of the debug listener: RegistryApi::HandleDebug.

@@ -1,7 +1,9 @@
 // GET /metrics: the Prometheus text format (checked by a strict parser written
 // here), counters that move by exactly what was done, the unauthenticated
 // server.debug_addr listener, and who may scrape the main port when auth is on.
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -319,6 +321,39 @@ TEST_F(MetricsTest, DebugListenerServesMetricsAndProbesOnly) {
   EXPECT_EQ(Do(debug, "GET", "/v2/").status, 404u);
   EXPECT_EQ(Do(debug, "GET", "/v2/_catalog").status, 404u);
   EXPECT_EQ(Do(debug, "POST", "/metrics").status, 405u);
+}
+
+TEST_F(MetricsTest, UploadsInProgressCountsSessionsBeingWritten) {
+  HttpClient debug("127.0.0.1", debug_port_);
+  const std::string location = StartUpload(client(), "metrics/inprogress");
+  ASSERT_FALSE(location.empty());
+  std::atomic<bool> release{false};
+  std::atomic<int> calls{0};
+  unsigned patch_status = 0;
+  // A PATCH whose chunked body stalls after its first piece, holding the session.
+  std::thread uploader([&] {
+    HttpClient c("127.0.0.1", server().port());
+    auto source = [&](char* buf, size_t n) -> size_t {
+      if (calls++ == 0) {
+        std::memset(buf, 'x', std::min<size_t>(n, 1000));
+        return std::min<size_t>(n, 1000);
+      }
+      for (int i = 0; i < 1000 && !release; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      return 0;
+    };
+    auto r = c.RequestStream("PATCH", location, {{"Content-Type", "application/octet-stream"}}, -1, source);
+    patch_status = r.ok() ? r->status : 0;
+  });
+  double held = -1;
+  for (int i = 0; i < 500 && held != 1; ++i) {
+    held = ScrapeOk(debug).Get("berth_uploads_in_progress");
+    if (held != 1) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  release = true;
+  uploader.join();
+  EXPECT_EQ(held, 1);
+  EXPECT_EQ(patch_status, 202u);
+  EXPECT_EQ(ScrapeOk(debug).Get("berth_uploads_in_progress"), 0);  // released before the 202
 }
 
 // --- berth_storage_bytes: walked at start-up ---
