@@ -146,10 +146,16 @@ http::Response AccessController::Challenge(const http::Exchange& ex, const std::
 }
 
 http::Task<AccessController::Login> AccessController::CheckLogin(const std::string& ip, const std::string& user,
-                                                                 const std::string& password) {
+                                                                 const std::string& password,
+                                                                 const http::RequestContext* request) {
   auto verdict = auth_.throttle().Check(ip, user);
   if (verdict.refuse) {
-    log::Warn("login refused: too many failures", {{"user", user}, {"ip", ip}});
+    if (request != nullptr) {
+      log::Write(log::Level::kWarn, "login refused: too many failures", request->LogFields(),
+                 {{"attempted_user", user}, {"ip", ip}});
+    } else {
+      log::Warn("login refused: too many failures", {{"user", user}, {"ip", ip}});
+    }
     co_return Login::kThrottled;
   }
   if (verdict.delay.count() > 0) {
@@ -166,7 +172,11 @@ http::Task<AccessController::Login> AccessController::CheckLogin(const std::stri
   }
   if (!ok) {
     auth_.throttle().RecordFailure(ip, user);
-    log::Warn("login failed", {{"user", user}, {"ip", ip}});
+    if (request != nullptr) {
+      log::Write(log::Level::kWarn, "login failed", request->LogFields(), {{"attempted_user", user}, {"ip", ip}});
+    } else {
+      log::Warn("login failed", {{"user", user}, {"ip", ip}});
+    }
     co_return Login::kBad;
   }
   auth_.throttle().RecordSuccess(ip, user);
@@ -193,7 +203,8 @@ http::Task<std::optional<Identity>> AccessController::Authorize(http::Exchange& 
     std::string user, password;
     const std::string ip = ClientIp(ex);
     if (ParseBasicAuth(header, &user, &password)) {
-      Login login = co_await CheckLogin(ip, user, password);
+      const http::RequestContext* context = &ex.context();
+      Login login = co_await CheckLogin(ip, user, password, context);
       if (login == Login::kThrottled) {
         http::Response r(429);
         r.Set("Content-Type", "application/json");

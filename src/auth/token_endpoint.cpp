@@ -160,7 +160,8 @@ http::Task<void> TokenEndpoint::Serve(http::Exchange& ex) {
     co_await ex.Send(OAuthError(400, "unsupported_grant_type", "grant_type must be password or refresh_token"));
     co_return;
   } else if (req.has_password || is_post) {
-    auto login = co_await access_.CheckLogin(ip, req.user, req.password);
+    const http::RequestContext* context = &ex.context();
+    auto login = co_await access_.CheckLogin(ip, req.user, req.password, context);
     if (login != AccessController::Login::kOk) Unauthorized(ex, ip, req.user);
     if (login == AccessController::Login::kThrottled) {
       http::Response r = JsonError(429, "TOOMANYREQUESTS", "too many failed logins, try again later");

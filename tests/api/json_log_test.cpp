@@ -92,6 +92,7 @@ TEST_F(JsonLogTest, RequestAndAuditLines) {
   ASSERT_FALSE(lines.empty());
   std::map<std::string, json> request_by_id;  // access log lines
   std::vector<json> audits;
+  int login_failures = 0;
   for (const json& j : lines) {
     if (j["msg"] == "request") {
       EXPECT_FALSE(Str(j, "request_id").empty()) << j.dump();
@@ -99,6 +100,11 @@ TEST_F(JsonLogTest, RequestAndAuditLines) {
       EXPECT_TRUE(j.contains("route")) << j.dump();
       request_by_id[Str(j, "request_id")] = j;
     }
+    // Handler and authentication lines are request-scoped too.
+    for (const char* scoped : {"login failed", "access denied", "token issued", "token refused", "request failed"}) {
+      if (j["msg"] == scoped) EXPECT_FALSE(Str(j, "request_id").empty()) << j.dump();
+    }
+    if (j["msg"] == "login failed") ++login_failures;
     if (j["msg"] == "audit") {
       EXPECT_EQ(j["level"], "info");
       EXPECT_EQ(Str(j, "audit"), "true");
@@ -164,6 +170,7 @@ TEST_F(JsonLogTest, RequestAndAuditLines) {
     }
   }
   EXPECT_EQ(token_denials, 1);
+  EXPECT_EQ(login_failures, 1);
   // Reads leave no audit line: these five, plus the anonymous GET /v2/ with
   // which TestServer waits for the server to come up (a denial too).
   int others = 0;
