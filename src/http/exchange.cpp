@@ -155,10 +155,15 @@ bool Exchange::DecideKeepAlive() {
   return keep_alive();
 }
 
+void Exchange::LogError(const Response& r) const {
+  log::Write(log::Level::kError, "request failed", context_.LogFields(),
+             {{"status", std::to_string(r.status)}, {"error", r.error_log}});
+}
+
 Task<void> Exchange::Send(Response r) {
   responded_ = true;
   status_ = r.status;
-  if (!r.error_log.empty()) log::Write(log::Level::kError, "request failed", context_.LogFields(), {{"error", r.error_log}});
+  if (!r.error_log.empty()) LogError(r);
   const int64_t length = r.content_length.value_or(static_cast<int64_t>(r.body.size()));
   std::string head = SerializeHead(r, length, DecideKeepAlive(), extra_headers_, context_.request_id());
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(r.body)};
@@ -174,7 +179,7 @@ Task<void> Exchange::Send(Response r) {
 Task<void> Exchange::SendStream(Response r, int64_t length, BodySource source) {
   responded_ = true;
   status_ = r.status;
-  if (!r.error_log.empty()) log::Write(log::Level::kError, "request failed", context_.LogFields(), {{"error", r.error_log}});
+  if (!r.error_log.empty()) LogError(r);
   std::string head = SerializeHead(r, length, DecideKeepAlive(), extra_headers_, context_.request_id());
   std::array<asio::const_buffer, 1> hb{asio::buffer(head)};
   if (Status s = co_await conn_.Write(hb, timeouts_.write); !s.ok()) {

@@ -98,6 +98,7 @@ class Exchange {
   Task<Result<size_t>> FillFromLength(char* out, size_t cap);
   Task<Result<size_t>> FillFromChunked(char* out, size_t cap);
   bool DecideKeepAlive();
+  void LogError(const Response& r) const;  // Response::error_log, with the request's context
 
   Connection& conn_;
   boost::beast::flat_buffer& buffer_;  // bytes read past the request head

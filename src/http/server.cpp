@@ -249,11 +249,15 @@ struct Server::Impl {
       try {
         co_await handler.Handle(ex);
       } catch (const std::exception& e) {
-        log::Write(log::Level::kError, "handler failed", ex.context().LogFields(), {{"error", e.what()}, {"path", std::string(req.target())}});
+        log::Write(log::Level::kError, "handler failed", ex.context().LogFields(),
+                   {{"error", e.what()}, {"path", std::string(req.target())}});
         failed = true;
       }
       if (!ex.responded() && !ex.broken()) {
-        if (!failed) log::Write(log::Level::kError, "handler sent no response", ex.context().LogFields(), {{"path", std::string(req.target())}});
+        if (!failed) {
+          log::Write(log::Level::kError, "handler sent no response", ex.context().LogFields(),
+                     {{"path", std::string(req.target())}});
+        }
         co_await ex.Send(PlainError(500, "internal error"));
       }
       const auto elapsed = std::chrono::steady_clock::now() - start;

@@ -88,8 +88,8 @@ std::string BerthMetrics::Render() {
     for (size_t r = 0; r < kRoutes; ++r) {
       const Histogram& h = durations_[m * kRoutes + r];
       if (h.count() == 0) continue;
-      t.HistogramSamples("berth_http_request_duration_seconds",
-                         {{"method", kMethodNames[m]}, {"route", http::RouteLabelName(static_cast<http::RouteLabel>(r))}},
+      const std::string_view route = http::RouteLabelName(static_cast<http::RouteLabel>(r));
+      t.HistogramSamples("berth_http_request_duration_seconds", {{"method", kMethodNames[m]}, {"route", route}},
                          kDurationBuckets, h.Read(kDurationBuckets));
     }
   }
