@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -207,6 +208,18 @@ Scrape ScrapeOk(HttpClient& c, const Headers& headers = {}) {
   return sc;
 }
 
+// The server counts a request just after sending its response, so a scrape on
+// another connection may not see it yet: scrape until `ready` holds (5 s at most).
+Scrape ScrapeWhen(HttpClient& c, const std::function<bool(const Scrape&)>& ready) {
+  Scrape sc;
+  for (int i = 0; i < 250; ++i) {
+    sc = ScrapeOk(c);
+    if (ready(sc)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return sc;
+}
+
 std::string Basic(const std::string& user, const std::string& password) {
   return "Basic " + auth::Base64UrlEncode(user + ":" + password);
 }
@@ -274,6 +287,7 @@ TEST_F(MetricsTest, CountersMoveByWhatWasDone) {
   ASSERT_EQ(get.status, 200u);
   EXPECT_EQ(Do(client(), "GET", "/v2/" + repo + "/manifests/nope").status, 404u);
   EXPECT_EQ(Do(client(), "GET", "/no/such/path/at/all").status, 404u);
+  // (On the same keep-alive connection, each request is counted before the next is read.)
   Scrape after = ScrapeOk(client());
 
   auto delta = [&](const std::string& name, const Labels& l) { return after.Get(name, l) - before.Get(name, l); };
@@ -296,7 +310,10 @@ TEST_F(MetricsTest, CountersMoveByWhatWasDone) {
   const std::string bad = Sha256("not the content");
   auto r = Do(client(), "POST", "/v2/" + repo + "/blobs/uploads/?digest=" + bad, {}, "the content");
   EXPECT_EQ(r.status, 400u);
-  Scrape last = ScrapeOk(client());
+  const Labels failures = {{"result", "failure"}};
+  Scrape last = ScrapeWhen(client(), [&](const Scrape& sc) {
+    return sc.Get("berth_blob_uploads_total", failures) > after.Get("berth_blob_uploads_total", failures);
+  });
   EXPECT_EQ(last.Get("berth_blob_uploads_total", {{"result", "failure"}}) -
                 after.Get("berth_blob_uploads_total", {{"result", "failure"}}),
             1);
@@ -441,7 +458,10 @@ TEST_F(MetricsAuthTest, GrantedUserScrapesWithBasicOrBearer) {
   EXPECT_EQ(r.status, 401u);
   // Wrong password at the token endpoint.
   EXPECT_EQ(Do(client(), "GET", "/v2/token?service=berth", {{"Authorization", Basic("prom", "wrong")}}).status, 401u);
-  Scrape after = ScrapeOk(debug);
+  const Labels token_401 = {{"method", "GET"}, {"route", "token"}, {"status", "401"}};
+  Scrape after = ScrapeWhen(debug, [&](const Scrape& sc) {
+    return sc.Get("berth_http_requests_total", token_401) > before.Get("berth_http_requests_total", token_401);
+  });
   auto delta = [&](const std::string& name, const Labels& l) { return after.Get(name, l) - before.Get(name, l); };
   EXPECT_EQ(delta("berth_token_requests_total", {{"result", "granted"}}), 1);
   EXPECT_EQ(delta("berth_token_requests_total", {{"result", "denied"}}), 1);
