@@ -26,6 +26,7 @@
 #include "auth/signing_key.h"
 #include "config/config.h"
 #include "http/server.h"
+#include "observability/berth_metrics.h"
 #include "registry/api.h"
 #include "storage/filesystem_driver.h"
 #include "storage/usage.h"
@@ -192,7 +193,9 @@ int Serve(std::string config_path) {
                {"acl_entries", std::to_string((*policy)->acl.entries().size())}});
   };
 
-  registry::RegistryApi api(**driver, registry::RegistryOptions{cfg->storage.delete_enabled}, access.get());
+  registry::RegistryOptions ropts{cfg->storage.delete_enabled, cfg->server.metrics.enabled,
+                                  cfg->server.metrics.is_public};
+  registry::RegistryApi api(**driver, ropts, access.get());
   http::ServerOptions opts;
   opts.addr = cfg->server.addr;
   opts.tls = cfg->server.tls.enabled;
@@ -208,10 +211,29 @@ int Serve(std::string config_path) {
   opts.access_log = cfg->log.accesslog;
   opts.extra_headers = "Docker-Distribution-API-Version: registry/2.0\r\n";
   opts.on_reload = reload;
+  opts.observer = &obs::Metrics();
   http::Server server(opts, api);
   if (Status s = server.Listen(); !s.ok()) {
     log::Error("cannot start", {{"error", s.message()}});
     return 1;
+  }
+  // server.debug_addr: /metrics, /healthz and /readyz without credentials, on its own thread.
+  registry::DebugApi debug_api(api);
+  std::unique_ptr<http::Server> debug_server;
+  std::thread debug_thread;
+  if (!cfg->server.debug_addr.empty()) {
+    http::ServerOptions dopts;
+    dopts.addr = cfg->server.debug_addr;
+    dopts.access_log = false;  // scrapes every few seconds would drown the log; not counted either
+    dopts.max_connections = 64;
+    debug_server = std::make_unique<http::Server>(dopts, debug_api);
+    if (Status s = debug_server->Listen(); !s.ok()) {
+      log::Error("cannot start the debug listener", {{"error", s.message()}});
+      return 1;
+    }
+    log::Info("debug listener (metrics, probes; no authentication)",
+              {{"addr", dopts.addr}, {"port", std::to_string(debug_server->port())}});
+    debug_thread = std::thread([&debug_server] { debug_server->Run(1); });
   }
   std::unique_ptr<ConfigWatcher> watcher;
   if (!config_path.empty() && auth_service) watcher = std::make_unique<ConfigWatcher>(config_path, reload);
@@ -226,6 +248,10 @@ int Serve(std::string config_path) {
                                 {"storage", (*driver)->root()},
                                 {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
   server.Run(threads);
+  if (debug_server) {
+    debug_server->Stop();
+    debug_thread.join();
+  }
   watcher.reset();
   blocking.join();
   log::Info("berth stopped");

@@ -146,10 +146,16 @@ http::Response AccessController::Challenge(const http::Exchange& ex, const std::
 }
 
 http::Task<AccessController::Login> AccessController::CheckLogin(const std::string& ip, const std::string& user,
-                                                                 const std::string& password) {
+                                                                 const std::string& password,
+                                                                 const http::RequestContext* request) {
   auto verdict = auth_.throttle().Check(ip, user);
   if (verdict.refuse) {
-    log::Warn("login refused: too many failures", {{"user", user}, {"ip", ip}});
+    if (request != nullptr) {
+      log::Write(log::Level::kWarn, "login refused: too many failures", request->LogFields(),
+                 {{"attempted_user", user}, {"ip", ip}});
+    } else {
+      log::Warn("login refused: too many failures", {{"user", user}, {"ip", ip}});
+    }
     co_return Login::kThrottled;
   }
   if (verdict.delay.count() > 0) {
@@ -166,7 +172,11 @@ http::Task<AccessController::Login> AccessController::CheckLogin(const std::stri
   }
   if (!ok) {
     auth_.throttle().RecordFailure(ip, user);
-    log::Warn("login failed", {{"user", user}, {"ip", ip}});
+    if (request != nullptr) {
+      log::Write(log::Level::kWarn, "login failed", request->LogFields(), {{"attempted_user", user}, {"ip", ip}});
+    } else {
+      log::Warn("login failed", {{"user", user}, {"ip", ip}});
+    }
     co_return Login::kBad;
   }
   auth_.throttle().RecordSuccess(ip, user);
@@ -182,7 +192,8 @@ http::Task<std::optional<Identity>> AccessController::Authorize(http::Exchange& 
     std::string subject;
     auto held = auth_.VerifyAccessToken(Trim(header.substr(7)), UnixNow(), &subject);
     if (!held.ok()) {
-      log::Info("token refused", {{"reason", held.status().message()}, {"ip", ClientIp(ex)}});
+      log::Write(log::Level::kInfo, "token refused", ex.context().LogFields(),
+                 {{"reason", held.status().message()}, {"ip", ClientIp(ex)}});
       auto r = Challenge(ex, needed, "invalid_token", "UNAUTHORIZED", "invalid or expired token");
       co_await ex.Send(std::move(r));
       co_return std::nullopt;
@@ -192,7 +203,8 @@ http::Task<std::optional<Identity>> AccessController::Authorize(http::Exchange& 
     std::string user, password;
     const std::string ip = ClientIp(ex);
     if (ParseBasicAuth(header, &user, &password)) {
-      Login login = co_await CheckLogin(ip, user, password);
+      const http::RequestContext* context = &ex.context();
+      Login login = co_await CheckLogin(ip, user, password, context);
       if (login == Login::kThrottled) {
         http::Response r(429);
         r.Set("Content-Type", "application/json");
@@ -213,10 +225,12 @@ http::Task<std::optional<Identity>> AccessController::Authorize(http::Exchange& 
     co_await ex.Send(std::move(r));
     co_return std::nullopt;
   }
+  ex.context().user = identity->account();  // for the access log and audit lines, denied or not
   for (const auto& s : needed) {
     for (const auto& a : s.actions) {
       if (!identity->Can(s.type, s.name, a)) {
-        log::Info("access denied", {{"user", identity->account()}, {"scope", s.str()}, {"ip", ClientIp(ex)}});
+        log::Write(log::Level::kInfo, "access denied", ex.context().LogFields(),
+                   {{"scope", s.str()}, {"ip", ClientIp(ex)}});
         auto r = Challenge(ex, needed, had_token ? "insufficient_scope" : "", "DENIED",
                            "requested access to the resource is denied");
         co_await ex.Send(std::move(r));

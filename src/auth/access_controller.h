@@ -56,7 +56,9 @@ class AccessController {
 
   enum class Login { kOk, kBad, kThrottled };
   // Password check with brute-force throttling; bcrypt runs off the I/O threads.
-  http::Task<Login> CheckLogin(const std::string& ip, const std::string& user, const std::string& password);
+  // `request` (optional) makes its log lines request-scoped.
+  http::Task<Login> CheckLogin(const std::string& ip, const std::string& user, const std::string& password,
+                               const http::RequestContext* request = nullptr);
 
   // The real client address (X-Forwarded-For honoured from trusted proxies only).
   std::string ClientIp(const http::Exchange& ex) const;

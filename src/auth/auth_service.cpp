@@ -65,7 +65,7 @@ std::vector<Scope> AuthService::Authorize(const AuthPolicy& policy, const std::s
   for (const auto& want : requested) {
     Scope grant{want.type, want.name, {}};
     const bool valid = (want.type == "repository" && oci::IsValidRepositoryName(want.name)) ||
-                       (want.type == "registry" && want.name == "catalog");
+                       (want.type == "registry" && (want.name == "catalog" || want.name == "metrics"));
     if (valid) {
       AccessRequest req{account, want.type, want.name, ip, service};
       grant.actions = policy.acl.Authorize(req, want.actions).granted;

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "observability/berth_metrics.h"
 #include "util/log.h"
 
 namespace berth::auth {
@@ -60,6 +61,29 @@ void ReadParams(const Params& params, TokenRequest* req) {
   }
 }
 
+// A token request refused for its credentials: counted, and audited as a denial.
+void Unauthorized(http::Exchange& ex, const std::string& ip, const std::string& attempted_user) {
+  obs::Metrics().CountTokenRequest(obs::TokenResult::kUnauthorized);
+  log::Write(log::Level::kInfo, "audit", ex.context().LogFields(),
+             {{"audit", "true"},
+              {"event", "denied"},
+              {"method", std::string(ex.method_string())},
+              {"route", "token"},
+              {"attempted_user", attempted_user},
+              {"client_ip", ip},
+              {"outcome", "unauthorized"}});
+}
+
+// True when every action asked for was granted (grants line up with `asked`).
+bool GrantedAll(const std::vector<Scope>& asked, const std::vector<Scope>& grants) {
+  for (size_t i = 0; i < asked.size(); ++i) {
+    for (const auto& a : asked[i].actions) {
+      if (i >= grants.size() || (grants[i].actions.count(a) == 0 && grants[i].actions.count("*") == 0)) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 http::Task<void> TokenEndpoint::Serve(http::Exchange& ex) {
@@ -91,6 +115,7 @@ http::Task<void> TokenEndpoint::Serve(http::Exchange& ex) {
     std::string user, password;
     if (!ex.header("Authorization").empty()) {
       if (!ParseBasicAuth(ex.header("Authorization"), &user, &password)) {
+        Unauthorized(ex, access_.ClientIp(ex), "");
         co_await ex.Send(JsonError(401, "UNAUTHORIZED", "malformed Basic credentials"));
         co_return;
       }
@@ -123,7 +148,9 @@ http::Task<void> TokenEndpoint::Serve(http::Exchange& ex) {
   if (is_post && req.grant_type == "refresh_token") {
     auto who = auth.VerifyRefreshToken(*policy, req.refresh_token, req.service, now);
     if (!who.ok()) {
-      log::Info("refresh token refused", {{"reason", who.status().message()}, {"ip", ip}});
+      log::Write(log::Level::kInfo, "refresh token refused", ex.context().LogFields(),
+                 {{"reason", who.status().message()}, {"ip", ip}});
+      Unauthorized(ex, ip, "");
       co_await ex.Send(OAuthError(401, "invalid_grant", "invalid refresh token"));
       co_return;
     }
@@ -133,7 +160,9 @@ http::Task<void> TokenEndpoint::Serve(http::Exchange& ex) {
     co_await ex.Send(OAuthError(400, "unsupported_grant_type", "grant_type must be password or refresh_token"));
     co_return;
   } else if (req.has_password || is_post) {
-    auto login = co_await access_.CheckLogin(ip, req.user, req.password);
+    const http::RequestContext* context = &ex.context();
+    auto login = co_await access_.CheckLogin(ip, req.user, req.password, context);
+    if (login != AccessController::Login::kOk) Unauthorized(ex, ip, req.user);
     if (login == AccessController::Login::kThrottled) {
       http::Response r = JsonError(429, "TOOMANYREQUESTS", "too many failed logins, try again later");
       r.Set("Retry-After", "300");
@@ -155,10 +184,14 @@ http::Task<void> TokenEndpoint::Serve(http::Exchange& ex) {
     co_return;
   }
 
+  ex.context().user = account;
   std::vector<Scope> grants = auth.Authorize(*policy, account, ip, req.service, scopes);
+  obs::Metrics().CountTokenRequest(GrantedAll(scopes, grants) ? obs::TokenResult::kGranted
+                                                              : obs::TokenResult::kDenied);
   auto token = auth.IssueAccessToken(account, req.service, grants, now);
   if (!token.ok()) {
-    log::Error("token signing failed", {{"error", token.status().message()}});
+    log::Write(log::Level::kError, "token signing failed", ex.context().LogFields(),
+               {{"error", token.status().message()}});
     co_await ex.Send(JsonError(500, "UNKNOWN", "token signing failed"));
     co_return;
   }
@@ -177,7 +210,7 @@ http::Task<void> TokenEndpoint::Serve(http::Exchange& ex) {
     granted += g.str();
   }
   if (is_post) out["scope"] = granted;
-  log::Info("token issued", {{"user", account.empty() ? "(anonymous)" : account}, {"granted", granted}, {"ip", ip}});
+  log::Write(log::Level::kInfo, "token issued", ex.context().LogFields(), {{"granted", granted}, {"ip", ip}});
   http::Response r(200);
   r.Set("Content-Type", "application/json");
   r.Set("Cache-Control", "no-store");

@@ -108,8 +108,8 @@ class Reader {
   } while (0)
 
 Status ParseServer(Reader& r, const YAML::Node& n, ServerConfig* out) {
-  BERTH_TRY(r.CheckMap(n, "server", {"addr", "public_url", "trusted_proxies", "tls", "timeouts",
-                                         "max_connections", "max_header_bytes"}));
+  BERTH_TRY(r.CheckMap(n, "server", {"addr", "public_url", "trusted_proxies", "tls", "timeouts", "max_connections",
+                                         "max_header_bytes", "debug_addr", "metrics"}));
   BERTH_TRY(r.GetString(n, "addr", "server", &out->addr));
   BERTH_TRY(r.GetString(n, "public_url", "server", &out->public_url));
   while (!out->public_url.empty() && out->public_url.back() == '/') out->public_url.pop_back();
@@ -130,6 +130,17 @@ Status ParseServer(Reader& r, const YAML::Node& n, ServerConfig* out) {
   uint16_t port;
   if (Status s = http::ParseListenAddress(out->addr, &host, &port); !s.ok()) {
     return r.Error(n["addr"].Mark(), "server.addr: " + s.message());
+  }
+  BERTH_TRY(r.GetString(n, "debug_addr", "server", &out->debug_addr));
+  if (!out->debug_addr.empty()) {
+    if (Status s = http::ParseListenAddress(out->debug_addr, &host, &port); !s.ok()) {
+      return r.Error(n["debug_addr"].Mark(), "server.debug_addr: " + s.message());
+    }
+  }
+  if (YAML::Node m = n["metrics"]; m && !m.IsNull()) {
+    BERTH_TRY(r.CheckMap(m, "server.metrics", {"enabled", "public"}));
+    BERTH_TRY(r.GetBool(m, "enabled", "server.metrics", &out->metrics.enabled));
+    BERTH_TRY(r.GetBool(m, "public", "server.metrics", &out->metrics.is_public));
   }
   if (YAML::Node tls = n["tls"]; tls && !tls.IsNull()) {
     BERTH_TRY(r.CheckMap(tls, "server.tls", {"enabled", "certificate", "key", "poll_interval"}));

@@ -27,6 +27,11 @@ struct TimeoutsConfig {
   int64_t write = 120;  // between two writes of a response
 };
 
+struct MetricsConfig {
+  bool enabled = true;   // GET /metrics on the main port
+  bool is_public = false;  // YAML `public`: no credentials needed (otherwise registry:metrics:*)
+};
+
 struct ServerConfig {
   std::string addr = ":5000";
   std::string public_url;  // how clients reach us, e.g. https://registry.example.com (token realm)
@@ -36,6 +41,10 @@ struct ServerConfig {
   TimeoutsConfig timeouts;
   int64_t max_connections = 4096;       // more concurrent connections are closed on accept
   int64_t max_header_bytes = 64 * 1024;  // a larger request head gets 431
+  // A second, unauthenticated plain-HTTP listener for /metrics, /healthz and /readyz
+  // (bind it to localhost or an internal network). Empty: none.
+  std::string debug_addr;
+  MetricsConfig metrics;
 };
 
 struct TokenConfig {

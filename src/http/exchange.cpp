@@ -7,6 +7,8 @@
 
 #include <boost/beast/http/status.hpp>
 
+#include "util/log.h"
+
 namespace berth::http {
 namespace asio = boost::asio;
 
@@ -20,7 +22,8 @@ constexpr size_t kSendBuffer = 256 << 10;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 }  // namespace
 
-std::string SerializeHead(const Response& r, int64_t content_length, bool keep_alive, std::string_view extra) {
+std::string SerializeHead(const Response& r, int64_t content_length, bool keep_alive, std::string_view extra,
+                          std::string_view request_id) {
   std::string out;
   out.reserve(256);
   out += "HTTP/1.1 ";
@@ -35,6 +38,11 @@ std::string SerializeHead(const Response& r, int64_t content_length, bool keep_a
     out += "\r\n";
   }
   out += extra;
+  if (!request_id.empty()) {
+    out += "X-Request-Id: ";
+    out += request_id;
+    out += "\r\n";
+  }
   // RFC 9110: no Content-Length on 204, and on 304 only the real one (we omit it).
   if (r.status != 204 && r.status != 304) {
     out += "Content-Length: ";
@@ -54,6 +62,7 @@ Exchange::Exchange(Connection& conn, boost::beast::flat_buffer& buffer, const He
       remote_(std::move(remote)), timeouts_(timeouts), extra_headers_(extra_headers) {
   body_remaining_ = content_length_.value_or(0);
   body_done_ = !has_body();
+  context_.AssignRequestId(header("X-Request-Id"));
 }
 
 std::string_view Exchange::header(std::string_view name) const {
@@ -161,11 +170,17 @@ bool Exchange::DecideKeepAlive() {
   return keep_alive();
 }
 
+void Exchange::LogError(const Response& r) const {
+  log::Write(log::Level::kError, "request failed", context_.LogFields(),
+             {{"status", std::to_string(r.status)}, {"error", r.error_log}});
+}
+
 Task<void> Exchange::Send(Response r) {
   responded_ = true;
   status_ = r.status;
+  if (!r.error_log.empty()) LogError(r);
   const int64_t length = r.content_length.value_or(static_cast<int64_t>(r.body.size()));
-  std::string head = SerializeHead(r, length, DecideKeepAlive(), extra_headers_);
+  std::string head = SerializeHead(r, length, DecideKeepAlive(), extra_headers_, context_.request_id());
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(r.body)};
   size_t count = is_head() || r.body.empty() ? 1 : 2;
   Status s = co_await conn_.Write(std::span(bufs.data(), count), timeouts_.write);
@@ -179,7 +194,8 @@ Task<void> Exchange::Send(Response r) {
 Task<void> Exchange::SendStream(Response r, int64_t length, BodySource source) {
   responded_ = true;
   status_ = r.status;
-  std::string head = SerializeHead(r, length, DecideKeepAlive(), extra_headers_);
+  if (!r.error_log.empty()) LogError(r);
+  std::string head = SerializeHead(r, length, DecideKeepAlive(), extra_headers_, context_.request_id());
   std::array<asio::const_buffer, 1> hb{asio::buffer(head)};
   if (Status s = co_await conn_.Write(hb, timeouts_.write); !s.ok()) {
     broken_ = true;

@@ -21,6 +21,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "http/chunked_decoder.h"
+#include "http/request_context.h"
 #include "http/response.h"
 #include "util/status.h"
 
@@ -94,12 +95,17 @@ class Exchange {
   // Set by the server when it is shutting down: the connection closes after this exchange.
   void DisableKeepAlive() { keep_alive_ = false; }
 
+  // --- context (logs, audit, metrics); the id is echoed as X-Request-Id ---
+  RequestContext& context() { return context_; }
+  const RequestContext& context() const { return context_; }
+
  private:
   Task<Result<size_t>> FillFromLength(char* out, size_t cap);
   Task<Result<size_t>> FillFromChunked(char* out, size_t cap);
   // The body's next read from the connection, cut off when the body is too slow (see kMinBodyRate).
   Task<Result<size_t>> ReadBodyBytes(boost::asio::mutable_buffer b);
   bool DecideKeepAlive();
+  void LogError(const Response& r) const;  // Response::error_log, with the request's context
 
   Connection& conn_;
   boost::beast::flat_buffer& buffer_;  // bytes read past the request head
@@ -125,6 +131,8 @@ class Exchange {
   bool broken_ = false;
   unsigned status_ = 0;
   int64_t bytes_out_ = 0;
+
+  RequestContext context_;
 };
 
 }  // namespace berth::http

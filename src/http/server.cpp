@@ -382,22 +382,30 @@ struct Server::Impl {
       try {
         co_await handler.Handle(ex);
       } catch (const std::exception& e) {
-        log::Error("handler failed", {{"error", e.what()}, {"path", std::string(req.target())}});
+        log::Write(log::Level::kError, "handler failed", ex.context().LogFields(),
+                   {{"error", e.what()}, {"path", std::string(req.target())}});
         failed = true;
       }
       if (!ex.responded() && !ex.broken()) {
-        if (!failed) log::Error("handler sent no response", {{"path", std::string(req.target())}});
+        if (!failed) {
+          log::Write(log::Level::kError, "handler sent no response", ex.context().LogFields(),
+                     {{"path", std::string(req.target())}});
+        }
         co_await ex.Send(PlainError(500, "internal error"));
       }
+      const auto elapsed = std::chrono::steady_clock::now() - start;
+      if (opts.observer != nullptr) opts.observer->OnRequest(ex, elapsed);
       if (opts.access_log) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
-        log::Info("request", {{"method", std::string(ex.method_string())},
-                              {"path", std::string(req.target())},
-                              {"status", std::to_string(ex.status())},
-                              {"bytes_in", std::to_string(ex.bytes_received())},
-                              {"bytes_out", std::to_string(ex.bytes_sent())},
-                              {"duration_ms", std::to_string(us.count() / 1000.0)},
-                              {"remote", remote}});
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
+        log::Write(log::Level::kInfo, "request", ex.context().LogFields(),
+                   {{"method", std::string(ex.method_string())},
+                    {"path", std::string(req.target())},
+                    {"route", std::string(RouteLabelName(ex.context().route))},
+                    {"status", std::to_string(ex.status())},
+                    {"bytes_in", std::to_string(ex.bytes_received())},
+                    {"bytes_out", std::to_string(ex.bytes_sent())},
+                    {"duration_ms", std::to_string(us.count() / 1000.0)},
+                    {"remote", remote}});
       }
       if (!ex.keep_alive()) {
         if (!ex.broken() && !ex.body_complete()) co_await Linger(conn);

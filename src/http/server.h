@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,6 +29,14 @@ class Handler {
   virtual ~Handler() = default;
   // Must respond (Send/SendStream); the server answers 500 for a handler that does not.
   virtual Task<void> Handle(Exchange& ex) = 0;
+};
+
+// Told about every finished request (metrics). Called on the I/O threads: must
+// be cheap (no locks, no allocation) and thread-safe.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void OnRequest(const Exchange& ex, std::chrono::steady_clock::duration elapsed) = 0;
 };
 
 struct ServerOptions {
@@ -47,6 +56,8 @@ struct ServerOptions {
   std::function<void()> on_reload;
   // Seconds in-flight requests get to finish after a shutdown signal.
   int shutdown_grace_seconds = 30;
+  // When set, told about every finished request.
+  RequestObserver* observer = nullptr;
 };
 
 // Splits "host:port" / ":port" / "[v6]:port". InvalidArgument when malformed.

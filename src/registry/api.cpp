@@ -1,5 +1,7 @@
 #include "registry/api.h"
 
+#include "observability/berth_metrics.h"
+#include "observability/metrics.h"
 #include "oci/name.h"
 #include "registry/errors.h"
 
@@ -10,6 +12,15 @@ RegistryApi::RegistryApi(storage::StorageDriver& driver, RegistryOptions options
     : driver_(driver), blobs_(driver), uploads_(driver, blobs_), manifests_(driver, blobs_), options_(options),
       access_(access) {
   if (access_ != nullptr) token_endpoint_ = std::make_unique<auth::TokenEndpoint>(*access_);
+  obs::Metrics().SetUploadsInProgressSource([this] { return static_cast<int64_t>(uploads_.InProgress()); });
+  // Always: the debug listener serves /metrics even when the main port does not.
+  storage_usage_ = std::make_unique<obs::StorageUsage>(driver_);
+  obs::Metrics().SetStorageUsage(storage_usage_.get());
+}
+
+RegistryApi::~RegistryApi() {
+  obs::Metrics().SetUploadsInProgressSource(nullptr);
+  obs::Metrics().SetStorageUsage(nullptr);
 }
 
 std::string QueryParam(const Exchange& ex, std::string_view key) {
@@ -41,18 +52,64 @@ std::string UploadLocation(const std::string& name, const std::string& uuid) {
 
 std::string RangeHeader(int64_t size) { return "0-" + std::to_string(size > 0 ? size - 1 : 0); }
 
+namespace {
+
+http::RouteLabel RouteLabelOf(Endpoint e) {
+  switch (e) {
+    case Endpoint::kBase: return http::RouteLabel::kBase;
+    case Endpoint::kCatalog: return http::RouteLabel::kCatalog;
+    case Endpoint::kTags: return http::RouteLabel::kTags;
+    case Endpoint::kManifest: return http::RouteLabel::kManifest;
+    case Endpoint::kBlob: return http::RouteLabel::kBlob;
+    case Endpoint::kUploadStart:
+    case Endpoint::kUpload: return http::RouteLabel::kUpload;
+    case Endpoint::kReferrers: return http::RouteLabel::kReferrers;
+    case Endpoint::kNotFound: break;
+  }
+  return http::RouteLabel::kOther;
+}
+
+// The ACL action a request exercises (as NeededScopes asks for it).
+std::string_view ActionOf(verb m, Endpoint e) {
+  if (e == Endpoint::kBase) return "";
+  if (e == Endpoint::kCatalog) return "catalog";
+  if (m == verb::get || m == verb::head) return "pull";
+  if (m == verb::delete_) return "delete";
+  return "push";
+}
+
+}  // namespace
+
 Task<void> RegistryApi::Handle(Exchange& ex) {
   std::vector<std::string> segments;
   for (auto seg : ex.url().segments()) segments.push_back(seg);
   const bool token_path = (segments.size() == 2 && segments[0] == "v2" && segments[1] == "token") ||
                           (segments.size() == 1 && segments[0] == "token");
+  http::RequestContext& ctx = ex.context();
   if (token_path && token_endpoint_) {
+    ctx.route = http::RouteLabel::kToken;
+    ctx.action = "token";
     co_await token_endpoint_->Serve(ex);
     co_return;
   }
   // Liveness and readiness probes: outside /v2/, no authentication.
   if (segments.size() == 1 && (segments[0] == "healthz" || segments[0] == "readyz")) {
+    ctx.route = segments[0] == "readyz" ? http::RouteLabel::kReadyz : http::RouteLabel::kHealthz;
     co_await ServeProbe(ex, segments[0] == "readyz");
+    co_return;
+  }
+  if (segments.size() == 1 && segments[0] == "metrics" && options_.metrics_enabled) {
+    ctx.route = http::RouteLabel::kMetrics;
+    ctx.action = "metrics";
+    if (access_ != nullptr && !options_.metrics_public) {
+      const std::vector<auth::Scope> needed = {auth::Scope{"registry", "metrics", {"*"}}};
+      auto identity = co_await access_->Authorize(ex, needed);
+      if (!identity) {
+        AuditDenied(ex);
+        co_return;
+      }
+    }
+    co_await ServeMetrics(ex);
     co_return;
   }
   Route route = MatchRoute(segments);
@@ -60,21 +117,60 @@ Task<void> RegistryApi::Handle(Exchange& ex) {
     co_await ex.Send(ErrorResponse(404, code::kUnsupported, "no such endpoint"));
     co_return;
   }
+  ctx.route = RouteLabelOf(route.endpoint);
   if (route.endpoint != Endpoint::kBase && route.endpoint != Endpoint::kCatalog) {
     if (!oci::IsValidRepositoryName(route.name)) {
       co_await ex.Send(
           ErrorResponse(400, code::kNameInvalid, "invalid repository name", "name", route.name.substr(0, 256)));
       co_return;
     }
+    ctx.repository = route.name;
   }
+  ctx.action = ActionOf(ex.method(), route.endpoint);
   if (access_ == nullptr) {
     co_await Dispatch(ex, route, nullptr);
+    AfterDispatch(ex, route);
     co_return;
   }
   const std::vector<auth::Scope> needed = NeededScopes(ex, route);
   auto identity = co_await access_->Authorize(ex, needed);
-  if (!identity) co_return;  // the access controller has answered
+  if (!identity) {  // the access controller has answered
+    AuditDenied(ex);
+    co_return;
+  }
   co_await Dispatch(ex, route, &*identity);
+  AfterDispatch(ex, route);
+}
+
+Task<void> RegistryApi::HandleDebug(Exchange& ex) {
+  const auto segs = ex.url().segments();
+  const std::string path = segs.size() == 1 ? std::string(*segs.begin()) : std::string();
+  if (path == "metrics") {
+    ex.context().route = http::RouteLabel::kMetrics;
+    co_await ServeMetrics(ex);
+  } else if (path == "healthz" || path == "readyz") {
+    ex.context().route = path == "readyz" ? http::RouteLabel::kReadyz : http::RouteLabel::kHealthz;
+    co_await ServeProbe(ex, path == "readyz");
+  } else {
+    http::Response r(404);
+    r.Set("Content-Type", "text/plain; charset=utf-8");
+    r.body = "not found: this listener serves only /metrics, /healthz and /readyz\n";
+    co_await ex.Send(std::move(r));
+  }
+}
+
+Task<void> RegistryApi::ServeMetrics(Exchange& ex) {
+  if (ex.method() != verb::get && ex.method() != verb::head) {
+    http::Response r(405);
+    r.Set("Allow", "GET, HEAD");
+    co_await ex.Send(std::move(r));
+    co_return;
+  }
+  http::Response r(200);
+  r.Set("Content-Type", std::string(obs::TextExposition::kContentType));
+  r.Set("Cache-Control", "no-store");
+  r.body = obs::Metrics().Render();
+  co_await ex.Send(std::move(r));
 }
 
 Task<void> RegistryApi::ServeProbe(Exchange& ex, bool readiness) {

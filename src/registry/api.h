@@ -14,6 +14,7 @@
 #include "auth/access_controller.h"
 #include "auth/token_endpoint.h"
 #include "http/server.h"
+#include "observability/storage_usage.h"
 #include "oci/digest.h"
 #include "registry/router.h"
 #include "storage/blob_store.h"
@@ -28,6 +29,9 @@ using http::Task;
 
 struct RegistryOptions {
   bool delete_enabled = true;
+  // GET /metrics on the main port; unless public, it needs registry:metrics:* when auth is on.
+  bool metrics_enabled = true;
+  bool metrics_public = false;
 };
 
 class RegistryApi final : public http::Handler {
@@ -35,8 +39,11 @@ class RegistryApi final : public http::Handler {
   // With `access` null the registry is open (auth.mode: none); otherwise every
   // request is authorised by it and /v2/token is served.
   RegistryApi(storage::StorageDriver& driver, RegistryOptions options, auth::AccessController* access = nullptr);
+  ~RegistryApi() override;
 
   Task<void> Handle(Exchange& ex) override;
+  // The debug listener (server.debug_addr): only /metrics, /healthz and /readyz, no authentication.
+  Task<void> HandleDebug(Exchange& ex);
 
  private:
   // blobs.cpp
@@ -68,6 +75,12 @@ class RegistryApi final : public http::Handler {
   Task<void> Dispatch(Exchange& ex, const Route& route, const auth::Identity* identity);
   // GET /healthz (the process answers) and /readyz (storage writable): 200 or 503.
   Task<void> ServeProbe(Exchange& ex, bool readiness);
+  // GET /metrics: the Prometheus text exposition.
+  Task<void> ServeMetrics(Exchange& ex);
+  // observe.cpp: audit lines and upload counters once a request is answered.
+  void AfterDispatch(Exchange& ex, const Route& route);
+  void AuditDenied(Exchange& ex);
+  std::string ClientIp(const Exchange& ex) const;
   // The scopes a request needs (empty for /v2/ itself).
   std::vector<auth::Scope> NeededScopes(const Exchange& ex, const Route& route) const;
 
@@ -78,6 +91,17 @@ class RegistryApi final : public http::Handler {
   RegistryOptions options_;
   auth::AccessController* access_;
   std::unique_ptr<auth::TokenEndpoint> token_endpoint_;
+  std::unique_ptr<obs::StorageUsage> storage_usage_;  // for berth_storage_bytes
+};
+
+// The Handler of the debug listener: RegistryApi::HandleDebug.
+class DebugApi final : public http::Handler {
+ public:
+  explicit DebugApi(RegistryApi& api) : api_(api) {}
+  Task<void> Handle(Exchange& ex) override { co_await api_.HandleDebug(ex); }
+
+ private:
+  RegistryApi& api_;
 };
 
 // Helpers shared by the endpoint files.

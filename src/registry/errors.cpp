@@ -1,6 +1,5 @@
 #include "registry/errors.h"
 
-#include "util/log.h"
 
 namespace berth::registry {
 
@@ -23,11 +22,12 @@ http::Response ErrorResponse(unsigned status, std::string_view code, std::string
 }
 
 http::Response StorageErrorResponse(const Status& s) {
-  log::Error("storage error", {{"error", s.message()}});
-  if (s.code() == StatusCode::kNoSpace) {
-    return ErrorResponse(507, code::kUnknown, "insufficient storage: the registry's disk is full");
-  }
-  return ErrorResponse(500, code::kUnknown, "storage error");
+  http::Response r = s.code() == StatusCode::kNoSpace
+                         ? ErrorResponse(507, code::kUnknown, "insufficient storage: the registry's disk is full")
+                         : ErrorResponse(500, code::kUnknown, "storage error");
+  // Logged with the request's id, user and repository when it is sent.
+  r.error_log = "storage error: " + s.message();
+  return r;
 }
 
 }  // namespace berth::registry

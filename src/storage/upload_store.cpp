@@ -108,6 +108,11 @@ Result<int64_t> UploadStore::Size(std::string_view name, std::string_view uuid) 
   return info->size;
 }
 
+size_t UploadStore::InProgress() {
+  std::lock_guard lock(mu_);
+  return busy_.size();
+}
+
 Result<std::unique_ptr<UploadSession>> UploadStore::Acquire(std::string_view name, std::string_view uuid_sv) {
   std::string uuid(uuid_sv);
   {

@@ -68,6 +68,8 @@ class UploadStore {
   Result<int64_t> Size(std::string_view name, std::string_view uuid);
   Result<std::unique_ptr<UploadSession>> Acquire(std::string_view name, std::string_view uuid);
   Status Cancel(std::string_view name, std::string_view uuid);
+  // Sessions currently held by a request (the uploads being written right now).
+  size_t InProgress();
 
  private:
   friend class UploadSession;

@@ -45,7 +45,23 @@ void Configure(Level level, Format format) {
 
 bool Enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed); }
 
-void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+namespace {
+
+void AppendText(std::string& line, std::string_view k, std::string_view v) {
+  line += ' ';
+  line += k;
+  line += '=';
+  bool quote = v.empty() || v.find_first_of(" \"=") != std::string::npos;
+  if (quote) line += '"';
+  for (char c : v) {
+    if (c == '"' || c == '\\') line += '\\';
+    line += (c == '\n' || c == '\r') ? ' ' : c;
+  }
+  if (quote) line += '"';
+}
+
+void WriteLine(Level level, std::string_view message, const RequestFields* request,
+               std::initializer_list<Field> fields) {
   if (!Enabled(level)) return;
   std::string line;
   if (g_format == Format::kJson) {
@@ -53,26 +69,37 @@ void Write(Level level, std::string_view message, std::initializer_list<Field> f
     j["time"] = Timestamp();
     j["level"] = LevelName(level);
     j["msg"] = message;
+    if (request != nullptr) {
+      j["request_id"] = request->request_id;
+      j["user"] = request->user;
+      if (!request->repository.empty()) j["repository"] = request->repository;
+      if (!request->action.empty()) j["action"] = request->action;
+    }
     for (const auto& [k, v] : fields) j[std::string(k)] = v;
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     line = Timestamp() + " " + LevelName(level) + " " + std::string(message);
-    for (const auto& [k, v] : fields) {
-      line += ' ';
-      line += k;
-      line += '=';
-      bool quote = v.empty() || v.find_first_of(" \"=") != std::string::npos;
-      if (quote) line += '"';
-      for (char c : v) {
-        if (c == '"' || c == '\\') line += '\\';
-        line += (c == '\n' || c == '\r') ? ' ' : c;
-      }
-      if (quote) line += '"';
+    if (request != nullptr) {
+      AppendText(line, "request_id", request->request_id);
+      AppendText(line, "user", request->user);
+      if (!request->repository.empty()) AppendText(line, "repository", request->repository);
+      if (!request->action.empty()) AppendText(line, "action", request->action);
     }
+    for (const auto& [k, v] : fields) AppendText(line, k, v);
   }
   line += '\n';
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
+}
+
+}  // namespace
+
+void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+  WriteLine(level, message, nullptr, fields);
+}
+
+void Write(Level level, std::string_view message, const RequestFields& request, std::initializer_list<Field> fields) {
+  WriteLine(level, message, &request, fields);
 }
 
 }  // namespace berth::log

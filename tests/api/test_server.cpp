@@ -75,7 +75,7 @@ void TestServer::WriteConfig() {
       << "storage:\n"
       << "  filesystem: {rootdirectory: \"" << data_dir() << "\"}\n"
       << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
-      << "log: {level: warn, accesslog: false}\n";
+      << "log: " << options_.log << "\n";
   // These tests cover the registry API; authentication has its own tests.
   if (options_.auth_none) out << "auth: {mode: none}\n";
   out << options_.extra_config;

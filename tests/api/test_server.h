@@ -40,6 +40,8 @@ struct TestServerOptions {
   // The server speaks TLS (server_extra configures it): it counts as up when
   // plain HTTP gets its "HTTP request to an HTTPS server" 400.
   bool tls = false;
+  // The log: section (its stderr lands in server.log either way).
+  std::string log = "{level: warn, accesslog: false}";
 };
 
 class TestServer {

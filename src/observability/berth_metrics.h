@@ -1,0 +1,78 @@
+// BerthMetrics: the registry's metrics (served at GET /metrics) and the
+// process-wide instance everything counts into.
+//
+//   berth_http_requests_total{method,route,status}        counter
+//   berth_http_request_duration_seconds{method,route}     histogram
+//   berth_http_request_bytes_total{route}                 counter (request bodies)
+//   berth_http_response_bytes_total{route}                counter (response bodies)
+//   berth_uploads_in_progress                             gauge (requests holding an upload session)
+//   berth_blob_uploads_total{result}                      counter
+//   berth_token_requests_total{result}                    counter (granted | denied | unauthorized)
+//   berth_auth_denials_total                              counter (requests refused by authentication/ACL)
+//   berth_storage_bytes, berth_storage_blobs              gauges (see storage_usage.h)
+//   process_*                                             from /proc/self
+//
+// Counting is lock-free and allocation-free (see metrics.h); only Render() and
+// the Set*Source wiring take a lock. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "http/server.h"
+#include "observability/metrics.h"
+#include "observability/storage_usage.h"
+
+namespace berth::obs {
+
+enum class TokenResult : uint8_t { kGranted, kDenied, kUnauthorized };
+enum class BlobUploadResult : uint8_t { kSuccess, kFailure, kMounted, kCancelled };
+
+class BerthMetrics final : public http::RequestObserver {
+ public:
+  static constexpr size_t kMethods = 8;  // GET HEAD POST PUT PATCH DELETE OPTIONS other
+  static constexpr size_t kRoutes = static_cast<size_t>(http::RouteLabel::kCount);
+
+  void OnRequest(const http::Exchange& ex, std::chrono::steady_clock::duration elapsed) override;
+  // The same, from plain values (what OnRequest extracts from the exchange).
+  void CountRequest(boost::beast::http::verb method, http::RouteLabel route, unsigned status, double seconds,
+                    int64_t bytes_in, int64_t bytes_out);
+  void CountTokenRequest(TokenResult r);
+  void CountAuthDenial();
+  void CountBlobUpload(BlobUploadResult r);
+
+  // Where the gauges come from (null/empty: not reported). Kept until replaced.
+  void SetUploadsInProgressSource(std::function<int64_t()> source);
+  void SetStorageUsage(StorageUsage* usage);
+
+  // The whole exposition document (text format 0.0.4).
+  std::string Render();
+
+  uint64_t RequestCount(boost::beast::http::verb method, http::RouteLabel route, unsigned status) const;
+
+ private:
+  static unsigned MethodIndex(boost::beast::http::verb m);
+  static uint32_t RequestKey(unsigned method, unsigned route, unsigned status) {
+    return 1 + (status << 8 | route << 3 | method);
+  }
+
+  LabeledCounters requests_;
+  std::array<Histogram, kMethods * kRoutes> durations_{};
+  std::array<std::atomic<uint64_t>, kRoutes> bytes_in_{};
+  std::array<std::atomic<uint64_t>, kRoutes> bytes_out_{};
+  std::array<std::atomic<uint64_t>, 3> token_{};
+  std::array<std::atomic<uint64_t>, 4> blob_uploads_{};
+  std::atomic<uint64_t> auth_denials_{0};
+
+  std::mutex mu_;  // guards the sources below
+  std::function<int64_t()> uploads_in_progress_;
+  StorageUsage* storage_usage_ = nullptr;
+};
+
+// The process-wide instance.
+BerthMetrics& Metrics();
+
+}  // namespace berth::obs

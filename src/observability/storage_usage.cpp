@@ -1,0 +1,82 @@
+#include "observability/storage_usage.h"
+
+#include "storage/layout.h"
+
+namespace berth::obs {
+namespace {
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+StorageUsage::StorageUsage(storage::StorageDriver& driver, std::chrono::seconds max_age)
+    : driver_(driver), max_age_(max_age) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+StorageUsage::~StorageUsage() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  stopping_ = true;
+  cv_.notify_all();
+  thread_.join();
+}
+
+StorageUsage::Value StorageUsage::Get() {
+  Value v{bytes_.load(), blobs_.load(), known_.load()};
+  if (v.known && NowNs() - walked_at_ns_.load() > std::chrono::nanoseconds(max_age_).count()) {
+    {
+      std::lock_guard lock(mu_);
+      wanted_ = true;
+    }
+    cv_.notify_all();
+  }
+  return v;
+}
+
+void StorageUsage::Loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || wanted_; });
+    if (stop_) return;
+    wanted_ = false;
+    lock.unlock();
+    int64_t bytes = 0, blobs = 0;
+    const bool done = Walk(&bytes, &blobs);
+    lock.lock();
+    if (!done) return;
+    bytes_ = bytes;
+    blobs_ = blobs;
+    walked_at_ns_ = NowNs();
+    known_ = true;
+  }
+}
+
+// blobs/<alg>/<hex[0:2]>/<hex>/data, as storage/layout.h places them.
+bool StorageUsage::Walk(int64_t* bytes, int64_t* blobs) {
+  const std::string root = storage::layout::kRoot + "/blobs";
+  auto algs = driver_.List(root);
+  if (!algs.ok()) return true;  // no blobs yet (or unreadable): 0
+  for (const auto& alg : *algs) {
+    auto prefixes = driver_.List(root + "/" + alg);
+    if (!prefixes.ok()) continue;
+    for (const auto& prefix : *prefixes) {
+      if (stopping_) return false;
+      const std::string dir = root + "/" + alg + "/" + prefix;
+      auto hexes = driver_.List(dir);
+      if (!hexes.ok()) continue;
+      for (const auto& hex : *hexes) {
+        auto info = driver_.Stat(dir + "/" + hex + "/data");
+        if (!info.ok() || info->is_dir) continue;
+        *bytes += info->size;
+        ++*blobs;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace berth::obs
