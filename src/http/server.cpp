@@ -308,7 +308,7 @@ struct Server::Impl {
         std::lock_guard lock(reload_mu);
         changed = !(StampOf(opts.tls_certificate) == cert_stamp) || !(StampOf(opts.tls_key) == key_stamp);
       }
-      if (changed) ReloadTls();
+      if (changed) (void)ReloadTls();  // failures are logged inside; the running pair stays
     }
   }
 
