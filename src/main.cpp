@@ -26,6 +26,7 @@
 #include "http/server.h"
 #include "registry/api.h"
 #include "storage/filesystem_driver.h"
+#include "storage/s3/s3_driver.h"
 #include "util/log.h"
 
 #ifndef BERTH_VERSION
@@ -104,6 +105,38 @@ class ConfigWatcher {
   std::thread thread_;
 };
 
+// The configured storage backend. S3 credentials fall back to the usual AWS
+// environment variables; the secret key is never logged.
+Result<std::unique_ptr<storage::StorageDriver>> OpenStorage(const config::Config& cfg) {
+  if (!cfg.storage.s3_enabled) {
+    auto fs = storage::FilesystemDriver::Open(cfg.storage.filesystem_root);
+    if (!fs.ok()) return fs.status();
+    return std::unique_ptr<storage::StorageDriver>(std::move(*fs));
+  }
+  const config::S3StorageConfig& c = cfg.storage.s3;
+  storage::s3::S3DriverOptions o;
+  o.client.endpoint = c.endpoint;
+  o.client.region = c.region;
+  o.client.bucket = c.bucket;
+  o.client.force_path_style = c.forcepathstyle;
+  o.client.credentials.access_key = c.accesskey;
+  o.client.credentials.secret_key = c.secretkey;
+  if (const char* e = std::getenv("AWS_ACCESS_KEY_ID"); o.client.credentials.access_key.empty() && e) {
+    o.client.credentials.access_key = e;
+  }
+  if (const char* e = std::getenv("AWS_SECRET_ACCESS_KEY"); o.client.credentials.secret_key.empty() && e) {
+    o.client.credentials.secret_key = e;
+  }
+  if (o.client.credentials.access_key.empty() || o.client.credentials.secret_key.empty()) {
+    return Status::Invalid("storage.s3 needs accesskey and secretkey (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+  }
+  o.root_directory = c.rootdirectory;
+  o.chunk_size = c.chunksize;
+  auto s3 = storage::s3::S3Driver::Open(std::move(o));
+  if (!s3.ok()) return s3.status();
+  return std::unique_ptr<storage::StorageDriver>(std::move(*s3));
+}
+
 int Serve(std::string config_path) {
   // Few malloc arenas: per-thread arenas keep freed buffers and RSS never comes down.
   mallopt(M_ARENA_MAX, 2);
@@ -116,11 +149,14 @@ int Serve(std::string config_path) {
     return 2;
   }
   log::Configure(ParseLevel(cfg->log.level), cfg->log.format == "json" ? log::Format::kJson : log::Format::kText);
-  auto driver = storage::FilesystemDriver::Open(cfg->storage.filesystem_root);
+  auto driver = OpenStorage(*cfg);
   if (!driver.ok()) {
     log::Error("cannot open storage", {{"error", driver.status().message()}});
     return 1;
   }
+  const std::string storage_desc =
+      cfg->storage.s3_enabled ? "s3 " + static_cast<storage::s3::S3Driver&>(**driver).Describe()
+                              : static_cast<storage::FilesystemDriver&>(**driver).root();
 
   // --- auth ---
   std::unique_ptr<auth::AuthService> auth_service;
@@ -188,7 +224,9 @@ int Serve(std::string config_path) {
                {"acl_entries", std::to_string((*policy)->acl.entries().size())}});
   };
 
-  registry::RegistryApi api(**driver, registry::RegistryOptions{cfg->storage.delete_enabled}, access.get());
+  registry::RegistryOptions ropts{cfg->storage.delete_enabled};
+  ropts.redirect_enabled = cfg->storage.redirect_enabled;
+  registry::RegistryApi api(**driver, ropts, access.get());
   http::ServerOptions opts;
   opts.addr = cfg->server.addr;
   opts.tls = cfg->server.tls.enabled;
@@ -204,15 +242,19 @@ int Serve(std::string config_path) {
   }
   std::unique_ptr<ConfigWatcher> watcher;
   if (!config_path.empty() && auth_service) watcher = std::make_unique<ConfigWatcher>(config_path, reload);
-  // One I/O thread per core (at least two, so a long fsync on one does not stall
-  // every connection): more threads only add cross-thread wake-ups (futex) per write.
+  // Filesystem: one I/O thread per core (at least two, so a long fsync on one
+  // does not stall every connection); more only add cross-thread wake-ups.
+  // S3: every storage call blocks its thread for a network round trip, so many more.
   int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  if (cfg->storage.s3_enabled) threads = 32;
+  if (cfg->server.threads > 0) threads = static_cast<int>(cfg->server.threads);
   log::Info("berth listening", {{"version", BERTH_VERSION},
                                 {"addr", opts.addr},
                                 {"port", std::to_string(server.port())},
                                 {"tls", opts.tls ? "on" : "off"},
                                 {"auth", cfg->auth.mode},
-                                {"storage", (*driver)->root()},
+                                {"storage", storage_desc},
+                                {"threads", std::to_string(threads)},
                                 {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
   server.Run(threads);
   watcher.reset();

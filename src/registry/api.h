@@ -28,6 +28,7 @@ using http::Task;
 
 struct RegistryOptions {
   bool delete_enabled = true;
+  bool redirect_enabled = false;  // GET blob: 307 to the storage's direct URL when it has one
 };
 
 class RegistryApi final : public http::Handler {
