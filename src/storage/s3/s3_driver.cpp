@@ -143,12 +143,27 @@ Result<FileInfo> S3Driver::Stat(const std::string& path) {
     auto info = bucket_.Head(*key);
     if (info.ok()) return FileInfo{info->size, false, info->modified_unix};
     if (!info.status().IsNotFound()) return info.status();
-    auto state = LoadState(*key);
-    if (!state.ok()) return state.status();
-    if (state->has_value()) return FileInfo{(*state)->Size(), false, static_cast<int64_t>(std::time(nullptr))};
+    // One listing tells an unfinished upload (<key>.s3state) and a directory
+    // (<key>/...) apart from nothing at all.
+    bool has_state = false;
+    bool is_dir = false;
+    std::string token;
+    do {
+      auto page = bucket_.List(*key, "/", token);
+      if (!page.ok()) return page.status();
+      for (const auto& o : page->objects) has_state = has_state || o.key == StateKey(*key);
+      for (const auto& p : page->prefixes) is_dir = is_dir || p == *key + "/";
+      token = (has_state || is_dir) ? "" : page->next_token;
+    } while (!token.empty());
+    if (has_state) {
+      auto state = LoadState(*key);
+      if (!state.ok()) return state.status();
+      if (state->has_value()) return FileInfo{(*state)->Size(), false, static_cast<int64_t>(std::time(nullptr))};
+    }
+    if (is_dir) return FileInfo{0, true, 0};
+    return Status::NotFound("stat " + path + ": not found");
   }
-  const std::string prefix = path == "/" ? root_ : *key + "/";
-  auto page = bucket_.List(prefix, "", "", 1);
+  auto page = bucket_.List(root_, "", "", 1);
   if (!page.ok()) return page.status();
   if (page->objects.empty()) return Status::NotFound("stat " + path + ": not found");
   return FileInfo{0, true, 0};
