@@ -37,6 +37,10 @@ struct TestServerOptions {
   std::string extra_config;
   // Extra lines inside the server: section (indented two spaces).
   std::string server_extra;
+  // Lines replacing the storage backend line ("  filesystem: {...}\n"), e.g. an s3: section.
+  std::string storage_backend;
+  // Extra lines inside the storage: section (indented two spaces).
+  std::string storage_extra;
 };
 
 class TestServer {

@@ -208,6 +208,12 @@ void S3Client::Return(std::unique_ptr<Connection> c) {
   if (pool_->idle.size() < options_.max_idle_connections) pool_->idle.push_back(std::move(c));
 }
 
+void S3Client::DropIdle() {
+  std::vector<std::unique_ptr<Connection>> doomed;
+  std::lock_guard lock(pool_->mu);
+  doomed.swap(pool_->idle);
+}
+
 std::string S3Client::Path(const std::string& key) const {
   std::string p = options_.force_path_style ? "/" + options_.bucket : "";
   p += "/" + key;
@@ -282,8 +288,12 @@ Result<S3Response> S3Client::Do(const S3Request& r) {
     if (!s.ok()) {
       last = s;
       // A reused connection the server closed while idle fails before the
-      // request is processed: retry even a non-idempotent request at once.
-      if (reused && attempt == 0) continue;
+      // request is processed: retry even a non-idempotent request at once,
+      // on a fresh connection.
+      if (reused) {
+        DropIdle();
+        if (attempt == 0) continue;
+      }
       if (!r.idempotent) return s;
       continue;
     }
@@ -323,11 +333,15 @@ class StreamImpl final : public ObjectStream {
       r.key = key_;
       if (offset_ > 0) r.headers.emplace_back("range", "bytes=" + std::to_string(offset_) + "-");
       last = client_.Send(*conn_, r);
-      if (!last.ok()) continue;
+      if (!last.ok()) {
+        if (conn_->reused) client_.DropIdle();
+        continue;
+      }
       parser_.emplace();
       parser_->body_limit(boost::none);
       if (error_code ec = conn_->ReadHeader(*parser_)) {
         last = Transport("GET " + key_, ec);
+        if (conn_->reused) client_.DropIdle();
         continue;
       }
       const int status = static_cast<int>(parser_->get().result_int());

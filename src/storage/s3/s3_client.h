@@ -90,6 +90,9 @@ class S3Client {
 
   Result<std::unique_ptr<Connection>> Checkout();
   void Return(std::unique_ptr<Connection> c);
+  // After a reused connection failed: the server has probably closed its
+  // other idle ones too (idle timeout, restart), so drop them all.
+  void DropIdle();
   std::string Path(const std::string& key) const;  // raw, before encoding
   // Writes request `r` (header and body) on `c`; a transport error otherwise.
   Status Send(Connection& c, const S3Request& r) const;
