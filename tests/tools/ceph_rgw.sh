@@ -2,7 +2,8 @@
 # A throw-away single-node Ceph cluster (monitor + memstore OSD + RADOS Gateway)
 # on 127.0.0.1, the real S3 engine the S3 driver tests run against.
 #
-#   ceph_rgw.sh start DIR PORT [BUCKET...]  # S3 on http://127.0.0.1:PORT, keys TESTACCESS/TESTSECRET
+#   ceph_rgw.sh start DIR PORT [BUCKET...]  # S3 on http://127.0.0.1:PORT, keys TESTACCESS/TESTSECRET,
+#                                           # and https://localhost:PORT+1 (self-signed DIR/tls/cert.pem)
 #   ceph_rgw.sh stop DIR
 #
 # Needs the Debian packages ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl.
@@ -28,12 +29,17 @@ stop() {
 if [ "$cmd" = stop ]; then stop; exit 0; fi
 [ "$cmd" = start ] || { echo "usage: $0 start|stop DIR [PORT [BUCKET...]]" >&2; exit 2; }
 P=${3:?port}; shift 3
-for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph-authtool monmaptool uuidgen curl; do
+for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph-authtool monmaptool uuidgen curl openssl; do
   command -v "$tool" >/dev/null || { echo "ceph_rgw.sh: $tool missing (apt-get install ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl)" >&2; exit 1; }
 done
 stop
 rm -rf "$D"; mkdir -p "$D"/run "$D"/log "$D"/mon.a "$D"/osd.0 "$D"/rgw
 FSID=$(uuidgen)
+# A self-signed certificate for "localhost" only (not 127.0.0.1), so tests can
+# check both a trusted connection and a host name mismatch.
+mkdir -p "$D"/tls
+openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=localhost -addext "subjectAltName=DNS:localhost" \
+  -keyout "$D"/tls/key.pem -out "$D"/tls/cert.pem 2>/dev/null
 cat > "$D"/ceph.conf <<CONF
 [global]
 fsid = $FSID
@@ -69,9 +75,8 @@ memstore device bytes = 4294967296
 osd max object name len = 460
 osd max object namespace len = 64
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$P
+rgw frontends = beast endpoint=127.0.0.1:$P ssl_endpoint=127.0.0.1:$((P+1)) ssl_certificate=$D/tls/cert.pem ssl_private_key=$D/tls/key.pem
 rgw data = $D/rgw
-rgw dns name = 127.0.0.1
 CONF
 C="-c $D/ceph.conf"
 trap 'echo "ceph_rgw.sh: start failed; logs in $D/log" >&2; stop' ERR
@@ -110,6 +115,8 @@ BERTH_TEST_S3_REGION=us-east-1
 BERTH_TEST_S3_BUCKET=${1:-}
 BERTH_TEST_S3_ACCESS_KEY=TESTACCESS
 BERTH_TEST_S3_SECRET_KEY=TESTSECRET
+BERTH_TEST_S3_TLS_ENDPOINT=https://localhost:$((P+1))
+BERTH_TEST_S3_CA_FILE=$D/tls/cert.pem
 ENV
 trap - ERR
 echo "rgw ready on http://127.0.0.1:$P (TESTACCESS/TESTSECRET)"

@@ -469,6 +469,46 @@ TEST(S3DriverStartup, ExplainsBadCredentialsAndMissingBucket) {
   EXPECT_NE(d.status().message().find("cannot connect"), std::string::npos) << d.status().message();
 }
 
+// HTTPS: the certificate must chain to a trusted CA and name the host. The test
+// CA is trusted through OpenSSL's SSL_CERT_FILE, which replaces the system bundle.
+TEST(S3DriverTls, VerifiesCertificateAndHostName) {
+  const std::string tls = Env("BERTH_TEST_S3_TLS_ENDPOINT");  // https://localhost:PORT
+  const std::string ca = Env("BERTH_TEST_S3_CA_FILE");
+  if (!S3Configured() || tls.empty() || ca.empty()) GTEST_SKIP() << "BERTH_TEST_S3_TLS_ENDPOINT/_CA_FILE not set";
+  const std::string saved = Env("SSL_CERT_FILE");
+  auto o = S3Options("/tls-" + RandomHex(4));
+  o.client.endpoint = tls;
+  o.client.max_attempts = 1;
+
+  ::unsetenv("SSL_CERT_FILE");
+  auto untrusted = s3::S3Driver::Open(o);
+  ASSERT_FALSE(untrusted.ok()) << "a self-signed certificate was accepted";
+  EXPECT_NE(untrusted.status().message().find("TLS handshake failed"), std::string::npos)
+      << untrusted.status().message();
+
+  ::setenv("SSL_CERT_FILE", ca.c_str(), 1);
+  auto d = s3::S3Driver::Open(o);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  const std::string big = Bytes(1 << 20, 9);
+  ASSERT_TRUE((*d)->PutContent("/f", big).ok());
+  auto r = (*d)->Reader("/f", 10);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(ReadAll(**r, 10000) == big.substr(10));
+  EXPECT_TRUE((*d)->Delete("/f").ok());
+
+  // The certificate names "localhost" only: 127.0.0.1 must not match it.
+  auto wrong_name = o;
+  wrong_name.client.endpoint = "https://127.0.0.1:" + tls.substr(tls.rfind(':') + 1);
+  auto mismatch = s3::S3Driver::Open(wrong_name);
+  EXPECT_FALSE(mismatch.ok()) << "a certificate for another host name was accepted";
+
+  if (saved.empty()) {
+    ::unsetenv("SSL_CERT_FILE");
+  } else {
+    ::setenv("SSL_CERT_FILE", saved.c_str(), 1);
+  }
+}
+
 TEST(S3DriverStartup, RejectsSmallChunkSize) {
   auto o = S3Options("/x");
   o.client.endpoint = "http://127.0.0.1:1";
