@@ -98,13 +98,21 @@ struct S3Client::Connection {
     });
   }
 
+  // In slices, each under its own deadline: the timeout bounds a stall, not
+  // the time a large part takes on a slow link.
   error_code WriteBody(std::string_view body) {
-    if (body.empty()) return {};
-    return Run([&](auto done) {
-      WithStream([&](auto& s) {
-        asio::async_write(s, asio::buffer(body.data(), body.size()), [done](error_code ec, size_t) { done(ec); });
+    constexpr size_t kSlice = 1 << 20;
+    while (!body.empty()) {
+      const std::string_view slice = body.substr(0, kSlice);
+      error_code ec = Run([&](auto done) {
+        WithStream([&](auto& s) {
+          asio::async_write(s, asio::buffer(slice.data(), slice.size()), [done](error_code e, size_t) { done(e); });
+        });
       });
-    });
+      if (ec) return ec;
+      body.remove_prefix(slice.size());
+    }
+    return {};
   }
 
   template <class Parser>
