@@ -10,8 +10,6 @@
 namespace berth::storage::s3 {
 namespace {
 
-constexpr int64_t kMaxCopy = 5LL << 30;       // CopyObject's limit
-constexpr int64_t kCopyPart = 512LL << 20;    // part size of a multipart copy
 constexpr size_t kSignedBodyLimit = 1 << 20;  // larger bodies go UNSIGNED-PAYLOAD
 
 std::string Base64(const unsigned char* data, size_t n) {
@@ -157,12 +155,12 @@ std::string Bucket::CopySource(const std::string& key) const {
 }
 
 Status Bucket::Copy(const std::string& from, const std::string& to, int64_t size) {
-  if (size > kMaxCopy) {
+  if (size > copy_max_single_) {
     auto id = InitiateMultipart(to);
     if (!id.ok()) return id.status();
     std::vector<CompletedPart> parts;
-    for (int64_t first = 0; first < size; first += kCopyPart) {
-      const int64_t last = std::min(size, first + kCopyPart) - 1;
+    for (int64_t first = 0; first < size; first += copy_part_) {
+      const int64_t last = std::min(size, first + copy_part_) - 1;
       auto etag = UploadPartCopy(to, *id, static_cast<int>(parts.size()) + 1, from, first, last);
       if (!etag.ok()) {
         (void)AbortMultipart(to, *id);

@@ -36,6 +36,13 @@ class Bucket {
  public:
   explicit Bucket(std::unique_ptr<S3Client> client) : client_(std::move(client)) {}
 
+  // Objects larger than `max_single` are copied in parts of `part` bytes
+  // (defaults: S3's 5 GiB CopyObject limit, 512 MiB parts; tests lower them).
+  void SetCopyLimits(int64_t max_single, int64_t part) {
+    copy_max_single_ = max_single;
+    copy_part_ = part;
+  }
+
   S3Client& client() { return *client_; }
 
   // HeadBucket: reachable, credentials accepted, bucket present.
@@ -67,6 +74,8 @@ class Bucket {
  private:
   std::string CopySource(const std::string& key) const;
   std::unique_ptr<S3Client> client_;
+  int64_t copy_max_single_ = 5LL << 30;
+  int64_t copy_part_ = 512LL << 20;
 };
 
 }  // namespace berth::storage::s3

@@ -33,6 +33,7 @@ S3Driver::S3Driver(S3DriverOptions options, std::unique_ptr<S3Client> client)
   while (!r.empty() && r.front() == '/') r.erase(r.begin());
   while (!r.empty() && r.back() == '/') r.pop_back();
   root_ = r.empty() ? "" : r + "/";
+  bucket_.SetCopyLimits(options_.copy_limit, options_.copy_part);
 }
 
 Result<std::unique_ptr<S3Driver>> S3Driver::Open(S3DriverOptions options) {
@@ -57,6 +58,7 @@ std::string S3Driver::Describe() const {
 }
 
 Result<std::string> S3Driver::Key(const std::string& path) const {
+  if (path == "/") return root_.empty() ? root_ : root_.substr(0, root_.size() - 1);  // the whole root
   if (!IsCleanStoragePath(path)) return Status::Invalid("unclean storage path");
   return root_ + path.substr(1);
 }

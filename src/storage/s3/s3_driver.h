@@ -29,6 +29,10 @@ struct S3DriverOptions {
   std::string root_directory;  // "/berth" or ""
   int64_t chunk_size = kDefaultChunkSize;
   int64_t redirect_seconds = 1200;
+  // Server-side copies of objects above this size go through multipart copy
+  // (S3's CopyObject limit; lowered only by tests).
+  int64_t copy_limit = 5LL << 30;
+  int64_t copy_part = 512LL << 20;
 };
 
 class S3Driver final : public StorageDriver {
