@@ -164,7 +164,12 @@ Result<std::unique_ptr<S3Client>> S3Client::Create(ClientOptions o) {
   std::string host(url->encoded_host());
   c->port_ = url->has_port() ? std::string(url->port()) : (c->tls_ ? "443" : "80");
   const bool default_port = c->port_ == (c->tls_ ? "443" : "80");
-  if (!o.force_path_style) host = o.bucket + "." + host;
+  // Virtual-hosted addressing cannot work with an IP address, nor over HTTPS
+  // with a dotted bucket name (the *.host certificate does not cover it).
+  const bool ip_host = url->host_type() == boost::urls::host_type::ipv4 ||
+                       url->host_type() == boost::urls::host_type::ipv6;
+  if (ip_host || (scheme == "https" && o.bucket.find('.') != std::string::npos)) c->options_.force_path_style = true;
+  if (!c->options_.force_path_style) host = o.bucket + "." + host;
   c->host_ = host;
   if (!c->host_.empty() && c->host_.front() == '[') c->host_ = c->host_.substr(1, c->host_.size() - 2);
   c->host_header_ = default_port ? host : host + ":" + c->port_;
