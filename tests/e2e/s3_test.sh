@@ -92,6 +92,9 @@ assert_eq "$(s3_keys "${ROOT#/}/docker/registry/v2/blobs/sha256/${BIGLAYER:7:2}/
   "${ROOT#/}/docker/registry/v2/blobs/sha256/${BIGLAYER:7:2}/${BIGLAYER#sha256:}/data" "the layer is one object at its layout path"
 
 # ------------------------------------------------ chunked upload via curl ---
+# A second replica on the same bucket sees the upload's progress.
+_e2e_launch berth _s3_write_config "$E2E_DIR/unused"
+A2=$REG
 head -c $((CHUNK + 3 * 1024 * 1024 + 77)) /dev/urandom >"$E2E_DIR/chunked.bin"
 DIGEST=sha256:$(sha256sum "$E2E_DIR/chunked.bin" | cut -d' ' -f1)
 SIZE=$(stat -c %s "$E2E_DIR/chunked.bin")
@@ -111,6 +114,8 @@ for piece in $((3 * 1024 * 1024)) $((3 * 1024 * 1024)) $((SIZE - 6 * 1024 * 1024
   # After every PATCH the upload is durable in the bucket (state object).
   assert_match "$(s3_keys "${ROOT#/}/docker/registry/v2/repositories/s3/chunked/_uploads/$UUID/")" "data\.s3state" \
     "upload state saved in the bucket after chunk $n"
+  assert_eq "$(curl -fsS -D - -o /dev/null "http://$A2$LOC" | tr -d '\r' | awk 'tolower($1)=="range:"{print $2}')" \
+    "0-$((offset - 1))" "another replica reports the upload's size after chunk $n"
 done
 status=$(curl -sS -o /dev/null -w '%{http_code}' "http://$A/v2/s3/chunked/blobs/uploads/$UUID")
 assert_eq "$status" "204" "GET upload status"
