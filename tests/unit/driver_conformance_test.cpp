@@ -446,7 +446,15 @@ TEST_P(DriverConformance, CheckWritableAndRedirect) {
   EXPECT_EQ(refused->status, 403u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Drivers, DriverConformance, ::testing::Values("filesystem", "s3"),
+// The s3 instances exist only when an S3 service is configured, so plain
+// unit runs (and ctest's unit.*) do not list a row of skipped tests.
+std::vector<std::string> DriverNames() {
+  std::vector<std::string> names{"filesystem"};
+  if (S3Configured()) names.push_back("s3");
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, DriverConformance, ::testing::ValuesIn(DriverNames()),
                          [](const auto& info) { return info.param; });
 
 // S3-only: the start-up check explains the usual configuration mistakes.
