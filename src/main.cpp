@@ -31,6 +31,7 @@
 #include "storage/filesystem_driver.h"
 #include "storage/usage.h"
 #include "storage/verify.h"
+#include "storage/s3/s3_driver.h"
 #include "util/log.h"
 
 #ifndef BERTH_VERSION
@@ -109,6 +110,38 @@ class ConfigWatcher {
   std::thread thread_;
 };
 
+// The configured storage backend. S3 credentials fall back to the usual AWS
+// environment variables; the secret key is never logged.
+Result<std::unique_ptr<storage::StorageDriver>> OpenStorage(const config::Config& cfg) {
+  if (!cfg.storage.s3_enabled) {
+    auto fs = storage::FilesystemDriver::Open(cfg.storage.filesystem_root);
+    if (!fs.ok()) return fs.status();
+    return std::unique_ptr<storage::StorageDriver>(std::move(*fs));
+  }
+  const config::S3StorageConfig& c = cfg.storage.s3;
+  storage::s3::S3DriverOptions o;
+  o.client.endpoint = c.endpoint;
+  o.client.region = c.region;
+  o.client.bucket = c.bucket;
+  o.client.force_path_style = c.forcepathstyle;
+  o.client.credentials.access_key = c.accesskey;
+  o.client.credentials.secret_key = c.secretkey;
+  if (const char* e = std::getenv("AWS_ACCESS_KEY_ID"); o.client.credentials.access_key.empty() && e) {
+    o.client.credentials.access_key = e;
+  }
+  if (const char* e = std::getenv("AWS_SECRET_ACCESS_KEY"); o.client.credentials.secret_key.empty() && e) {
+    o.client.credentials.secret_key = e;
+  }
+  if (o.client.credentials.access_key.empty() || o.client.credentials.secret_key.empty()) {
+    return Status::Invalid("storage.s3 needs accesskey and secretkey (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+  }
+  o.root_directory = c.rootdirectory;
+  o.chunk_size = c.chunksize;
+  auto s3 = storage::s3::S3Driver::Open(std::move(o));
+  if (!s3.ok()) return s3.status();
+  return std::unique_ptr<storage::StorageDriver>(std::move(*s3));
+}
+
 int Serve(std::string config_path) {
   // Few malloc arenas: per-thread arenas keep freed buffers and RSS never comes down.
   mallopt(M_ARENA_MAX, 2);
@@ -121,11 +154,14 @@ int Serve(std::string config_path) {
     return 2;
   }
   log::Configure(ParseLevel(cfg->log.level), cfg->log.format == "json" ? log::Format::kJson : log::Format::kText);
-  auto driver = storage::FilesystemDriver::Open(cfg->storage.filesystem_root);
+  auto driver = OpenStorage(*cfg);
   if (!driver.ok()) {
     log::Error("cannot open storage", {{"error", driver.status().message()}});
     return 1;
   }
+  const std::string storage_desc =
+      cfg->storage.s3_enabled ? "s3 " + static_cast<storage::s3::S3Driver&>(**driver).Describe()
+                              : static_cast<storage::FilesystemDriver&>(**driver).root();
 
   // --- auth ---
   std::unique_ptr<auth::AuthService> auth_service;
@@ -195,6 +231,7 @@ int Serve(std::string config_path) {
 
   registry::RegistryOptions ropts{cfg->storage.delete_enabled, cfg->server.metrics.enabled,
                                   cfg->server.metrics.is_public};
+  ropts.redirect_enabled = cfg->storage.redirect_enabled;
   registry::RegistryApi api(**driver, ropts, access.get());
   http::ServerOptions opts;
   opts.addr = cfg->server.addr;
@@ -237,15 +274,19 @@ int Serve(std::string config_path) {
   }
   std::unique_ptr<ConfigWatcher> watcher;
   if (!config_path.empty() && auth_service) watcher = std::make_unique<ConfigWatcher>(config_path, reload);
-  // One I/O thread per core (at least two, so a long fsync on one does not stall
-  // every connection): more threads only add cross-thread wake-ups (futex) per write.
+  // Filesystem: one I/O thread per core (at least two, so a long fsync on one
+  // does not stall every connection); more only add cross-thread wake-ups.
+  // S3: every storage call blocks its thread for a network round trip, so many more.
   int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  if (cfg->storage.s3_enabled) threads = 32;
+  if (cfg->server.threads > 0) threads = static_cast<int>(cfg->server.threads);
   log::Info("berth listening", {{"version", BERTH_VERSION},
                                 {"addr", opts.addr},
                                 {"port", std::to_string(server.port())},
                                 {"tls", opts.tls ? "on" : "off"},
                                 {"auth", cfg->auth.mode},
-                                {"storage", (*driver)->root()},
+                                {"storage", storage_desc},
+                                {"threads", std::to_string(threads)},
                                 {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
   server.Run(threads);
   if (debug_server) {
@@ -375,7 +416,21 @@ int StoreTool(std::string config_path, bool verify, bool json) {
     std::cerr << "berth: " << cfg.status().message() << "\n";
     return 2;
   }
-  auto driver = storage::FilesystemDriver::OpenExisting(cfg->storage.filesystem_root);
+  // Read-only: a filesystem store is opened without creating or sweeping anything.
+  Result<std::unique_ptr<storage::StorageDriver>> driver = Status::Invalid("unopened");
+  std::string where;
+  if (cfg->storage.s3_enabled) {
+    driver = OpenStorage(*cfg);
+    if (driver.ok()) where = "s3 " + static_cast<storage::s3::S3Driver&>(**driver).Describe();
+  } else {
+    auto fs = storage::FilesystemDriver::OpenExisting(cfg->storage.filesystem_root);
+    if (fs.ok()) {
+      where = (*fs)->root();
+      driver = std::unique_ptr<storage::StorageDriver>(std::move(*fs));
+    } else {
+      driver = fs.status();
+    }
+  }
   if (!driver.ok()) {
     std::cerr << "berth: cannot open storage: " << driver.status().message() << "\n";
     return 2;
@@ -385,7 +440,7 @@ int StoreTool(std::string config_path, bool verify, bool json) {
     std::cout << (json ? storage::FormatUsageJson(usage) : storage::FormatUsageTable(usage));
     return 0;
   }
-  std::cout << "verifying " << (*driver)->root() << "\n";
+  std::cout << "verifying " << where << "\n";
   auto report = storage::VerifyStore(**driver);
   for (const auto& p : report.problems) std::cout << storage::FormatProblem(p) << "\n";
   std::cout << storage::FormatSummary(report);

@@ -109,7 +109,8 @@ class Reader {
 
 Status ParseServer(Reader& r, const YAML::Node& n, ServerConfig* out) {
   BERTH_TRY(r.CheckMap(n, "server", {"addr", "public_url", "trusted_proxies", "tls", "timeouts", "max_connections",
-                                         "max_header_bytes", "debug_addr", "metrics"}));
+                                         "max_header_bytes", "debug_addr", "metrics", "threads"}));
+  BERTH_TRY(r.GetInt(n, "threads", "server", 0, 1024, &out->threads));
   BERTH_TRY(r.GetString(n, "addr", "server", &out->addr));
   BERTH_TRY(r.GetString(n, "public_url", "server", &out->public_url));
   while (!out->public_url.empty() && out->public_url.back() == '/') out->public_url.pop_back();
@@ -164,8 +165,67 @@ Status ParseServer(Reader& r, const YAML::Node& n, ServerConfig* out) {
   return Status::Ok();
 }
 
+// S3 bucket naming rules: 3-63 of [a-z0-9.-], starting and ending alphanumeric.
+bool IsValidBucketName(const std::string& b) {
+  if (b.size() < 3 || b.size() > 63) return false;
+  for (char c : b) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return false;
+  }
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  return alnum(b.front()) && alnum(b.back()) && b.find("..") == std::string::npos;
+}
+
+Status ParseS3(Reader& r, const YAML::Node& s3, S3StorageConfig* out) {
+  BERTH_TRY(r.CheckMap(s3, "storage.s3", {"endpoint", "region", "bucket", "rootdirectory", "accesskey", "secretkey",
+                                          "forcepathstyle", "chunksize"}));
+  for (auto [key, field] : {std::pair{"endpoint", &out->endpoint}, std::pair{"region", &out->region},
+                            std::pair{"bucket", &out->bucket}, std::pair{"rootdirectory", &out->rootdirectory},
+                            std::pair{"accesskey", &out->accesskey}, std::pair{"secretkey", &out->secretkey}}) {
+    BERTH_TRY(r.GetString(s3, key, "storage.s3", field));
+  }
+  BERTH_TRY(r.GetBool(s3, "forcepathstyle", "storage.s3", &out->forcepathstyle));
+  BERTH_TRY(r.GetInt(s3, "chunksize", "storage.s3", 5LL << 20, 5LL << 30, &out->chunksize));
+  if (!IsValidBucketName(out->bucket)) {
+    return r.Error(s3["bucket"] ? s3["bucket"].Mark() : s3.Mark(),
+                   "storage.s3.bucket must be a bucket name (3-63 of a-z, 0-9, '.', '-')");
+  }
+  while (!out->endpoint.empty() && out->endpoint.back() == '/') out->endpoint.pop_back();
+  if (!out->endpoint.empty()) {
+    const bool scheme = out->endpoint.rfind("http://", 0) == 0 || out->endpoint.rfind("https://", 0) == 0;
+    const std::string rest = out->endpoint.substr(out->endpoint.find("://") == std::string::npos
+                                                      ? 0
+                                                      : out->endpoint.find("://") + 3);
+    if (!scheme || rest.empty() || rest.find_first_of("/?#@ \"\r\n") != std::string::npos) {
+      return r.Error(s3["endpoint"].Mark(), "storage.s3.endpoint must be http(s)://host[:port] (no path)");
+    }
+  }
+  if (out->region.empty() || out->region.find_first_of("/ \r\n") != std::string::npos) {
+    return r.Error(s3["region"] ? s3["region"].Mark() : s3.Mark(), "storage.s3.region must be a region name");
+  }
+  if (!out->rootdirectory.empty() && out->rootdirectory.front() != '/') {
+    return r.Error(s3["rootdirectory"].Mark(), "storage.s3.rootdirectory must start with /");
+  }
+  if (out->rootdirectory.find("//") != std::string::npos || out->rootdirectory.find("/.") != std::string::npos) {
+    return r.Error(s3["rootdirectory"].Mark(), "storage.s3.rootdirectory must be a clean path like /berth");
+  }
+  return Status::Ok();
+}
+
 Status ParseStorage(Reader& r, const YAML::Node& n, StorageConfig* out) {
-  BERTH_TRY(r.CheckMap(n, "storage", {"filesystem", "delete"}));
+  BERTH_TRY(r.CheckMap(n, "storage", {"filesystem", "s3", "delete", "redirect"}));
+  YAML::Node fs_node = n["filesystem"];
+  YAML::Node s3_node = n["s3"];
+  if (fs_node && !fs_node.IsNull() && s3_node && !s3_node.IsNull()) {
+    return r.Error(s3_node.Mark(), "storage.filesystem and storage.s3 are exclusive: configure one storage backend");
+  }
+  if (s3_node && !s3_node.IsNull()) {
+    out->s3_enabled = true;
+    BERTH_TRY(ParseS3(r, s3_node, &out->s3));
+  }
+  if (YAML::Node red = n["redirect"]; red && !red.IsNull()) {
+    BERTH_TRY(r.CheckMap(red, "storage.redirect", {"enabled"}));
+    BERTH_TRY(r.GetBool(red, "enabled", "storage.redirect", &out->redirect_enabled));
+  }
   if (YAML::Node fs = n["filesystem"]; fs && !fs.IsNull()) {
     BERTH_TRY(r.CheckMap(fs, "storage.filesystem", {"rootdirectory"}));
     BERTH_TRY(r.GetString(fs, "rootdirectory", "storage.filesystem", &out->filesystem_root));

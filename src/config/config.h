@@ -45,6 +45,7 @@ struct ServerConfig {
   // (bind it to localhost or an internal network). Empty: none.
   std::string debug_addr;
   MetricsConfig metrics;
+  int64_t threads = 0;  // I/O threads; 0 = auto (cores for filesystem storage, 32 for s3)
 };
 
 struct TokenConfig {
@@ -61,9 +62,25 @@ struct AuthConfig {
   TokenConfig token;
 };
 
+struct S3StorageConfig {
+  std::string endpoint;  // empty: AWS, https://s3.<region>.amazonaws.com
+  std::string region = "us-east-1";
+  std::string bucket;
+  std::string rootdirectory;
+  std::string accesskey;  // empty: $AWS_ACCESS_KEY_ID
+  std::string secretkey;  // empty: $AWS_SECRET_ACCESS_KEY; never logged
+  bool forcepathstyle = false;
+  int64_t chunksize = 16LL << 20;
+};
+
 struct StorageConfig {
+  // Blob storage when s3 is off; with s3 still the local directory of the
+  // auth bootstrap files (admin password, default token key).
   std::string filesystem_root = "./data";
   bool delete_enabled = true;
+  bool s3_enabled = false;  // storage.s3 present (exclusive with storage.filesystem)
+  S3StorageConfig s3;
+  bool redirect_enabled = false;  // GET blob answers 307 to a presigned URL when the driver has them
 };
 
 struct LogConfig {

@@ -32,6 +32,7 @@ struct RegistryOptions {
   // GET /metrics on the main port; unless public, it needs registry:metrics:* when auth is on.
   bool metrics_enabled = true;
   bool metrics_public = false;
+  bool redirect_enabled = false;  // GET blob: 307 to the storage's direct URL when it has one
 };
 
 class RegistryApi final : public http::Handler {

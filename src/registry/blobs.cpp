@@ -2,6 +2,7 @@
 #include "http/range.h"
 #include "registry/api.h"
 #include "registry/errors.h"
+#include "storage/layout.h"
 
 namespace berth::registry {
 
@@ -25,6 +26,18 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci
     r.status = 304;
     co_await ex.Send(std::move(r));
     co_return;
+  }
+  if (options_.redirect_enabled && !ex.is_head()) {
+    // Let the client fetch the bytes from the storage itself (a presigned URL).
+    auto url = driver_.RedirectUrl(storage::layout::BlobData(digest));
+    if (url.ok()) {
+      http::Response redirect(307);
+      redirect.Set("Location", *url);
+      redirect.Set("Docker-Content-Digest", digest.str());
+      co_await ex.Send(std::move(redirect));
+      co_return;
+    }
+    // Unsupported by this driver: serve the bytes ourselves.
   }
   r.Set("Content-Type", "application/octet-stream");
   http::ByteRange range{0, *size - 1};

@@ -67,6 +67,11 @@ class StorageDriver {
   virtual Status Delete(const std::string& path) = 0;
   // Checks the backend can be written to (readiness).
   virtual Status CheckWritable() = 0;
+  // A URL from which a client can fetch `path` directly (an object store's
+  // presigned URL), for redirects. Unsupported by default.
+  virtual Result<std::string> RedirectUrl(const std::string& path) {
+    return Status::Unsupported(Name() + " storage has no redirect URLs");
+  }
 };
 
 // True for "/a/b" style paths without empty, "." or ".." components.

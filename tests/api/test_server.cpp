@@ -73,7 +73,9 @@ void TestServer::WriteConfig() {
       << "  addr: \"127.0.0.1:" << port_ << "\"\n"
       << options_.server_extra
       << "storage:\n"
-      << "  filesystem: {rootdirectory: \"" << data_dir() << "\"}\n"
+      << (options_.storage_backend.empty() ? "  filesystem: {rootdirectory: \"" + data_dir() + "\"}\n"
+                                            : options_.storage_backend)
+      << options_.storage_extra
       << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
       << "log: " << options_.log << "\n";
   // These tests cover the registry API; authentication has its own tests.

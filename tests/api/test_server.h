@@ -42,6 +42,10 @@ struct TestServerOptions {
   bool tls = false;
   // The log: section (its stderr lands in server.log either way).
   std::string log = "{level: warn, accesslog: false}";
+  // Lines replacing the storage backend line ("  filesystem: {...}\n"), e.g. an s3: section.
+  std::string storage_backend;
+  // Extra lines inside the storage: section (indented two spaces).
+  std::string storage_extra;
 };
 
 class TestServer {

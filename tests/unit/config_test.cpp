@@ -155,7 +155,7 @@ TEST(ConfigTest, UnknownDeeplyNestedKeys) {
   std::string fs = Error("storage:\n  filesystem:\n    root: /x\n");
   EXPECT_CONTAINS(fs, "source.yaml:3:5");
   EXPECT_CONTAINS(fs, "'root'");
-  std::string st = Error("storage:\n  s3: {}\n");
+  std::string st = Error("storage:\n  swift: {}\n");
   EXPECT_CONTAINS(st, "source.yaml:2:3");
   std::string lg = Error("log:\n  level: info\n  colour: true\n");
   EXPECT_CONTAINS(lg, "source.yaml:3:3");
@@ -327,6 +327,66 @@ TEST_F(ConfigFileTest, EmptyFileMeansDefaults) {
   auto c = LoadConfigFile(path);
   ASSERT_TRUE(c.ok()) << c.status().message();
   ExpectDefaults(*c);
+}
+
+}  // namespace
+}  // namespace berth::config
+
+namespace berth::config {
+namespace {
+
+TEST(ConfigS3Test, FullSection) {
+  Config c = Parse(R"(
+server: {threads: 48}
+storage:
+  s3:
+    endpoint: "http://127.0.0.1:7480/"
+    region: eu-west-1
+    bucket: registry
+    rootdirectory: /berth
+    accesskey: AK
+    secretkey: SK
+    forcepathstyle: true
+    chunksize: 8388608
+  redirect: {enabled: true}
+)");
+  EXPECT_TRUE(c.storage.s3_enabled);
+  EXPECT_EQ(c.storage.s3.endpoint, "http://127.0.0.1:7480");
+  EXPECT_EQ(c.storage.s3.region, "eu-west-1");
+  EXPECT_EQ(c.storage.s3.bucket, "registry");
+  EXPECT_EQ(c.storage.s3.rootdirectory, "/berth");
+  EXPECT_EQ(c.storage.s3.accesskey, "AK");
+  EXPECT_EQ(c.storage.s3.secretkey, "SK");
+  EXPECT_TRUE(c.storage.s3.forcepathstyle);
+  EXPECT_EQ(c.storage.s3.chunksize, 8388608);
+  EXPECT_TRUE(c.storage.redirect_enabled);
+  EXPECT_EQ(c.server.threads, 48);
+}
+
+TEST(ConfigS3Test, DefaultsAndAws) {
+  Config c = Parse("storage: {s3: {bucket: my.bucket-1}}");
+  EXPECT_TRUE(c.storage.s3_enabled);
+  EXPECT_EQ(c.storage.s3.endpoint, "");
+  EXPECT_EQ(c.storage.s3.region, "us-east-1");
+  EXPECT_EQ(c.storage.s3.chunksize, 16 << 20);
+  EXPECT_FALSE(c.storage.s3.forcepathstyle);
+  EXPECT_FALSE(c.storage.redirect_enabled);
+  EXPECT_EQ(c.server.threads, 0);
+  EXPECT_FALSE(Parse("").storage.s3_enabled);
+}
+
+TEST(ConfigS3Test, Rejects) {
+  EXPECT_CONTAINS(Error("storage: {filesystem: {rootdirectory: /d}, s3: {bucket: abc}}"), "exclusive");
+  EXPECT_CONTAINS(Error("storage: {s3: {bucket: abc, chunksize: 1048576}}"), "chunksize");
+  EXPECT_CONTAINS(Error("storage: {s3: {region: x}}"), "bucket");
+  EXPECT_CONTAINS(Error("storage: {s3: {bucket: Upper_Case}}"), "bucket");
+  EXPECT_CONTAINS(Error("storage: {s3: {bucket: ab}}"), "bucket");
+  EXPECT_CONTAINS(Error("storage: {s3: {bucket: abc, endpoint: ftp://x}}"), "endpoint");
+  EXPECT_CONTAINS(Error("storage: {s3: {bucket: abc, endpoint: http://x/path}}"), "endpoint");
+  EXPECT_CONTAINS(Error("storage: {s3: {bucket: abc, rootdirectory: relative}}"), "rootdirectory");
+  EXPECT_CONTAINS(Error("storage: {s3: {bucket: abc, secret: x}}"), "unknown key 'secret'");
+  EXPECT_CONTAINS(Error("storage: {redirect: {enabled: maybe}}"), "redirect");
+  EXPECT_CONTAINS(Error("server: {threads: -1}"), "threads");
 }
 
 }  // namespace
