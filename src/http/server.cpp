@@ -441,7 +441,7 @@ struct Server::Impl {
     signals.async_wait([this](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
-        ReloadTls();
+        (void)ReloadTls();  // failures are logged inside; the running pair stays
         if (opts.on_reload) opts.on_reload();
         WaitForSignal();
         return;
