@@ -105,7 +105,10 @@ class Exchange {
   const Timeouts& timeouts_;
   std::string_view extra_headers_;
 
-  std::unique_ptr<char[]> body_buf_;
+  struct FreeDeleter {
+    void operator()(char* p) const;
+  };
+  std::unique_ptr<char, FreeDeleter> body_buf_;  // page-aligned: storage can write it with O_DIRECT
   uint64_t body_remaining_ = 0;
   bool body_done_ = false;
   bool continue_sent_ = false;
