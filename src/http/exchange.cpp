@@ -171,7 +171,7 @@ Task<void> Exchange::Send(Response r) {
   if (count == 2) bytes_out_ += static_cast<int64_t>(r.body.size());
 }
 
-Task<void> Exchange::SendStream(Response r, int64_t length, BodySource source) {
+Task<void> Exchange::SendStream(Response r, int64_t length, BodySource source, std::optional<FileSpan> file) {
   responded_ = true;
   status_ = r.status;
   std::string head = SerializeHead(r, length, DecideKeepAlive(), extra_headers_);
@@ -181,6 +181,18 @@ Task<void> Exchange::SendStream(Response r, int64_t length, BodySource source) {
     co_return;
   }
   if (is_head()) co_return;
+  if (file && length > 0) {
+    Status s = co_await conn_.SendFile(file->fd, file->offset, length, timeouts_.write);
+    if (s.ok()) {
+      bytes_out_ += length;
+      co_return;
+    }
+    if (s.code() != StatusCode::kUnsupported) {
+      // Part of the body may be out: as below, only cutting the connection is honest.
+      broken_ = true;
+      co_return;
+    }
+  }
   std::unique_ptr<char[]> buf(new char[kSendBuffer]);
   int64_t left = length;
   while (left > 0) {

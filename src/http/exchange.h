@@ -36,6 +36,19 @@ class Connection {
   // Reads some bytes; 0 means the peer closed. Errors (timeouts included) are IoError.
   virtual Task<Result<size_t>> ReadSome(boost::asio::mutable_buffer b, std::chrono::steady_clock::duration timeout) = 0;
   virtual Task<Status> Write(std::span<const boost::asio::const_buffer> bufs, std::chrono::steady_clock::duration timeout) = 0;
+  // Sends n bytes of file `fd` from `offset` without copying them through user
+  // space (sendfile). Unsupported (before anything was sent) where the
+  // connection cannot (TLS); the caller then streams the bytes itself.
+  // `timeout` bounds each wait for the peer to accept more bytes.
+  virtual Task<Status> SendFile(int fd, int64_t offset, int64_t n, std::chrono::steady_clock::duration timeout) {
+    co_return Status::Unsupported("sendfile");
+  }
+};
+
+// A byte range of an open file a streamed response can be sent from directly.
+struct FileSpan {
+  int fd = -1;
+  int64_t offset = 0;
 };
 
 struct Timeouts {
@@ -76,8 +89,10 @@ class Exchange {
 
   // --- response ---
   Task<void> Send(Response r);
-  // Sends `head` announcing `length` bytes, then streams them from `source`.
-  Task<void> SendStream(Response head, int64_t length, BodySource source);
+  // Sends `head` announcing `length` bytes, then streams them from `source`;
+  // with `file`, sends them from the file with sendfile where the connection
+  // supports it (plain TCP), and from `source` otherwise.
+  Task<void> SendStream(Response head, int64_t length, BodySource source, std::optional<FileSpan> file = std::nullopt);
   bool responded() const { return responded_; }
   unsigned status() const { return status_; }
   int64_t bytes_sent() const { return bytes_out_; }

@@ -34,6 +34,10 @@ class FileReader {
   virtual ~FileReader() = default;
   // Reads up to n bytes; 0 means end of file.
   virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  // A descriptor the file can be sent from with sendfile, reading from
+  // Position(); -1 when the backend has none. The reader keeps ownership.
+  virtual int NativeFd() const { return -1; }
+  virtual int64_t Position() const { return 0; }
 };
 
 // Appending writer. Not thread-safe. Destroying an uncommitted writer keeps

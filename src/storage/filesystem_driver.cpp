@@ -107,6 +107,8 @@ class FsReader final : public FileReader {
       return static_cast<size_t>(r);
     }
   }
+  int NativeFd() const override { return fd_.get(); }
+  int64_t Position() const override { return offset_; }
 
  private:
   Fd fd_;
