@@ -77,19 +77,23 @@ Task<Result<std::span<const char>>> Exchange::ReadBody() {
       }
     }
   }
-  if (!body_buf_) {
+  auto& slot = body_buf_[body_turn_];
+  body_turn_ ^= 1;
+  if (!slot) {
     // Page-aligned, and filled to the full 1 MiB except at the end of the body,
     // so the filesystem driver writes it to disk without another copy (O_DIRECT).
+    // The second buffer is only allocated for bodies of more than one piece.
     void* p = nullptr;
     if (::posix_memalign(&p, 4096, kBodyBuffer) != 0) throw std::bad_alloc();
-    body_buf_.reset(static_cast<char*>(p));
+    slot.reset(static_cast<char*>(p));
   }
+  char* const buf = slot.get();
   // (An if/else, not ?: around co_await: GCC 12 destroys such temporaries twice.)
   Result<size_t> n = size_t{0};
   if (chunked_) {
-    n = co_await FillFromChunked(body_buf_.get(), kBodyBuffer);
+    n = co_await FillFromChunked(buf, kBodyBuffer);
   } else {
-    n = co_await FillFromLength(body_buf_.get(), kBodyBuffer);
+    n = co_await FillFromLength(buf, kBodyBuffer);
   }
   if (!n.ok()) {
     // Bad framing still deserves an answer (then the connection closes, since
@@ -103,8 +107,8 @@ Task<Result<std::span<const char>>> Exchange::ReadBody() {
     co_return n.status();
   }
   bytes_in_ += static_cast<int64_t>(*n);
-  // The buffer lives as long as the exchange, so the span stays valid until the next call.
-  co_return std::span<const char>(body_buf_.get(), *n);
+  // The buffers live as long as the exchange: the span stays valid until the call after next.
+  co_return std::span<const char>(buf, *n);
 }
 
 Task<Result<size_t>> Exchange::FillFromLength(char* out, size_t cap) {

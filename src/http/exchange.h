@@ -80,6 +80,8 @@ class Exchange {
   bool has_body() const { return chunked_ || content_length_.value_or(0) > 0; }
 
   // Next piece of the request body (up to 1 MiB); an empty span at the end.
+  // A piece stays valid until the second ReadBody after it (two buffers take
+  // turns), so it can be written to storage while the next one arrives.
   // IoError when the client goes away, InvalidArgument on bad framing.
   Task<Result<std::span<const char>>> ReadBody();
   // The whole body, refused with OutOfRange when longer than `limit`.
@@ -123,7 +125,8 @@ class Exchange {
   struct FreeDeleter {
     void operator()(char* p) const;
   };
-  std::unique_ptr<char, FreeDeleter> body_buf_;  // page-aligned: storage can write it with O_DIRECT
+  std::unique_ptr<char, FreeDeleter> body_buf_[2];  // page-aligned: storage can write them with O_DIRECT
+  int body_turn_ = 0;
   uint64_t body_remaining_ = 0;
   bool body_done_ = false;
   bool continue_sent_ = false;
