@@ -43,8 +43,8 @@ class UploadSession {
   // Append in two halves, for a caller that hashes one piece while the next is
   // written: WriteUnhashed stores the bytes (nothing of them on error; it may run
   // on another thread), HashWritten hashes them. Every successful WriteUnhashed
-  // must be followed by HashWritten of the same bytes, in order, before the next
-  // WriteUnhashed completes its successor's hash and before Commit or release.
+  // must be followed by HashWritten of the same bytes, in order (piece k may be
+  // hashed while piece k+1 is written), before Commit or release.
   Status WriteUnhashed(const char* data, size_t n) { return writer_->Write(data, n); }
   void HashWritten(const char* data, size_t n) { hasher_.Update(data, n); }
   // Verifies everything appended against `expected`, makes the blob durable and
