@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include <boost/beast/http/status.hpp>
 
@@ -21,6 +23,8 @@ constexpr size_t kBodyBuffer = 1 << 20;
 constexpr size_t kSendBuffer = 256 << 10;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 }  // namespace
+
+void Exchange::FreeDeleter::operator()(char* p) const { std::free(p); }
 
 std::string SerializeHead(const Response& r, int64_t content_length, bool keep_alive, std::string_view extra,
                           std::string_view request_id) {
@@ -82,16 +86,24 @@ Task<Result<std::span<const char>>> Exchange::ReadBody() {
       }
     }
   }
-  if (!body_buf_) {
-    body_buf_.reset(new char[kBodyBuffer]);
-    body_start_ = std::chrono::steady_clock::now();
+  if (!body_buf_[0]) body_start_ = std::chrono::steady_clock::now();  // the body's first read
+  auto& slot = body_buf_[body_turn_];
+  body_turn_ ^= 1;
+  if (!slot) {
+    // Page-aligned, and filled to the full 1 MiB except at the end of the body,
+    // so the filesystem driver writes it to disk without another copy (O_DIRECT).
+    // The second buffer is only allocated for bodies of more than one piece.
+    void* p = nullptr;
+    if (::posix_memalign(&p, 4096, kBodyBuffer) != 0) throw std::bad_alloc();
+    slot.reset(static_cast<char*>(p));
   }
+  char* const buf = slot.get();
   // (An if/else, not ?: around co_await: GCC 12 destroys such temporaries twice.)
   Result<size_t> n = size_t{0};
   if (chunked_) {
-    n = co_await FillFromChunked(body_buf_.get(), kBodyBuffer);
+    n = co_await FillFromChunked(buf, kBodyBuffer);
   } else {
-    n = co_await FillFromLength(body_buf_.get(), kBodyBuffer);
+    n = co_await FillFromLength(buf, kBodyBuffer);
   }
   if (!n.ok()) {
     // Bad framing still deserves an answer (then the connection closes, since
@@ -105,8 +117,8 @@ Task<Result<std::span<const char>>> Exchange::ReadBody() {
     co_return n.status();
   }
   bytes_in_ += static_cast<int64_t>(*n);
-  // The buffer lives as long as the exchange, so the span stays valid until the next call.
-  co_return std::span<const char>(body_buf_.get(), *n);
+  // The buffers live as long as the exchange: the span stays valid until the call after next.
+  co_return std::span<const char>(buf, *n);
 }
 
 Task<Result<size_t>> Exchange::FillFromLength(char* out, size_t cap) {
@@ -191,7 +203,7 @@ Task<void> Exchange::Send(Response r) {
   if (count == 2) bytes_out_ += static_cast<int64_t>(r.body.size());
 }
 
-Task<void> Exchange::SendStream(Response r, int64_t length, BodySource source) {
+Task<void> Exchange::SendStream(Response r, int64_t length, BodySource source, std::optional<FileSpan> file) {
   responded_ = true;
   status_ = r.status;
   if (!r.error_log.empty()) LogError(r);
@@ -202,6 +214,18 @@ Task<void> Exchange::SendStream(Response r, int64_t length, BodySource source) {
     co_return;
   }
   if (is_head()) co_return;
+  if (file && length > 0) {
+    Status s = co_await conn_.SendFile(file->fd, file->offset, length, timeouts_.write);
+    if (s.ok()) {
+      bytes_out_ += length;
+      co_return;
+    }
+    if (s.code() != StatusCode::kUnsupported) {
+      // Part of the body may be out: as below, only cutting the connection is honest.
+      broken_ = true;
+      co_return;
+    }
+  }
   std::unique_ptr<char[]> buf(new char[kSendBuffer]);
   int64_t left = length;
   while (left > 0) {

@@ -37,6 +37,19 @@ class Connection {
   // Reads some bytes; 0 means the peer closed. Errors (timeouts included) are IoError.
   virtual Task<Result<size_t>> ReadSome(boost::asio::mutable_buffer b, std::chrono::steady_clock::duration timeout) = 0;
   virtual Task<Status> Write(std::span<const boost::asio::const_buffer> bufs, std::chrono::steady_clock::duration timeout) = 0;
+  // Sends n bytes of file `fd` from `offset` without copying them through user
+  // space (sendfile). Unsupported (before anything was sent) where the
+  // connection cannot (TLS); the caller then streams the bytes itself.
+  // `timeout` bounds each wait for the peer to accept more bytes.
+  virtual Task<Status> SendFile(int fd, int64_t offset, int64_t n, std::chrono::steady_clock::duration timeout) {
+    co_return Status::Unsupported("sendfile");
+  }
+};
+
+// A byte range of an open file a streamed response can be sent from directly.
+struct FileSpan {
+  int fd = -1;
+  int64_t offset = 0;
 };
 
 struct Timeouts {
@@ -73,6 +86,8 @@ class Exchange {
   bool has_body() const { return chunked_ || content_length_.value_or(0) > 0; }
 
   // Next piece of the request body (up to 1 MiB); an empty span at the end.
+  // A piece stays valid until the second ReadBody after it (two buffers take
+  // turns), so it can be written to storage while the next one arrives.
   // IoError when the client goes away, InvalidArgument on bad framing.
   Task<Result<std::span<const char>>> ReadBody();
   // The whole body, refused with OutOfRange when longer than `limit`.
@@ -82,8 +97,10 @@ class Exchange {
 
   // --- response ---
   Task<void> Send(Response r);
-  // Sends `head` announcing `length` bytes, then streams them from `source`.
-  Task<void> SendStream(Response head, int64_t length, BodySource source);
+  // Sends `head` announcing `length` bytes, then streams them from `source`;
+  // with `file`, sends them from the file with sendfile where the connection
+  // supports it (plain TCP), and from `source` otherwise.
+  Task<void> SendStream(Response head, int64_t length, BodySource source, std::optional<FileSpan> file = std::nullopt);
   bool responded() const { return responded_; }
   unsigned status() const { return status_; }
   int64_t bytes_sent() const { return bytes_out_; }
@@ -118,7 +135,11 @@ class Exchange {
   const Timeouts& timeouts_;
   std::string_view extra_headers_;
 
-  std::unique_ptr<char[]> body_buf_;
+  struct FreeDeleter {
+    void operator()(char* p) const;
+  };
+  std::unique_ptr<char, FreeDeleter> body_buf_[2];  // page-aligned: storage can write them with O_DIRECT
+  int body_turn_ = 0;
   uint64_t body_remaining_ = 0;
   bool body_done_ = false;
   bool continue_sent_ = false;

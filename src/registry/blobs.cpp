@@ -70,7 +70,9 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci
   }
   storage::FileReader* raw = reader->get();
   http::BodySource source = [raw](char* buf, size_t n) { return raw->Read(buf, n); };
-  co_await ex.SendStream(std::move(r), length, std::move(source));
+  std::optional<http::FileSpan> file;
+  if (raw->NativeFd() >= 0) file = http::FileSpan{raw->NativeFd(), raw->Position()};
+  co_await ex.SendStream(std::move(r), length, std::move(source), file);
 }
 
 Task<void> RegistryApi::DeleteBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {

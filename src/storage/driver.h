@@ -34,6 +34,10 @@ class FileReader {
   virtual ~FileReader() = default;
   // Reads up to n bytes; 0 means end of file.
   virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  // A descriptor the file can be sent from with sendfile, reading from
+  // Position(); -1 when the backend has none. The reader keeps ownership.
+  virtual int NativeFd() const { return -1; }
+  virtual int64_t Position() const { return 0; }
 };
 
 // Appending writer. Not thread-safe. Destroying an uncommitted writer keeps
@@ -69,6 +73,10 @@ class StorageDriver {
   virtual Status CheckWritable() = 0;
   // A URL from which a client can fetch `path` directly (an object store's
   // presigned URL), for redirects. Unsupported by default.
+  // Whether Reader can read a file whose Writer has not finished (a local file:
+  // yes; an S3 multipart upload: no). When not, an upload's running hash is
+  // saved in storage between requests instead of being recomputed from its bytes.
+  virtual bool CanReadUnfinished() const { return true; }
   virtual Result<std::string> RedirectUrl(const std::string& path) {
     return Status::Unsupported(Name() + " storage has no redirect URLs");
   }

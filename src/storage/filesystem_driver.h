@@ -1,6 +1,6 @@
 // FilesystemDriver: StorageDriver on a local directory.
 // Durability: PutContent and Move fsync the file and its directory; Writer::Commit
-// fsyncs the file. Temporary files live in <root>/_berth_tmp (same filesystem, so
+// fsyncs the file; Writer data bypasses the page cache (O_DIRECT) where it can. Temporary files live in <root>/_berth_tmp (same filesystem, so
 // renames are atomic) and are swept at start-up. Thread-safe.
 #pragma once
 
@@ -30,6 +30,9 @@ class FilesystemDriver final : public StorageDriver {
   Status CheckWritable() override;
 
   const std::string& root() const { return root_; }
+  // Upload data is written with O_DIRECT where the filesystem supports it
+  // (default); off: always through the page cache (tests of the fallback).
+  void set_direct_io(bool on) { direct_io_ = on; }
 
  private:
   explicit FilesystemDriver(std::string root) : root_(std::move(root)) {}
@@ -37,6 +40,7 @@ class FilesystemDriver final : public StorageDriver {
   std::string TempPath() const;
 
   std::string root_;
+  bool direct_io_ = true;
 };
 
 }  // namespace berth::storage

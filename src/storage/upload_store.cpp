@@ -50,11 +50,12 @@ UploadSession::UploadSession(UploadStore& store, std::string name, std::string u
       hasher_(std::move(hasher)) {}
 
 UploadSession::~UploadSession() {
-  if (!finished_) {
-    // Everything acknowledged so far becomes durable, and the running hash is
-    // saved next to it: the next request may be served by another process (a
-    // restart, or another replica on shared storage) that cannot re-read the
-    // bytes of an unfinished upload (an S3 multipart upload, say).
+  if (!finished_ && !store_.driver_.CanReadUnfinished()) {
+    // The next request may be served by another process (a restart, or
+    // another replica sharing the bucket) that cannot re-read the bytes of an
+    // unfinished upload (an S3 multipart upload): everything acknowledged so
+    // far is made durable and the running hash is saved next to it. (A local
+    // file is re-read instead: no fsync and no extra file per PATCH.)
     if (writer_->Commit().ok()) {
       std::string state = std::to_string(writer_->Size()) + "\n" + hasher_.SaveState();
       (void)store_.driver_.PutContent(layout::UploadHashState(name_, uuid_), state);

@@ -1,11 +1,11 @@
 // UploadStore: blob upload sessions (POST/PATCH/PUT of the distribution API).
 //
 // An upload's bytes are appended to _uploads/<uuid>/data as they arrive and hashed
-// on the way. Between requests the data is made durable and the running hash is
-// cached in memory and saved in _uploads/<uuid>/berth_hashstate, so another
-// process (after a restart, or another replica on shared storage) continues
-// the upload; when neither matches the data's size, the hash is recomputed
-// from the data (possible on a filesystem). A session is held by at most
+// on the way. Between requests the running hash is cached in memory; on storage
+// that cannot read an unfinished upload (S3) the data is also made durable and
+// the hash saved in _uploads/<uuid>/berth_hashstate, so another process (after
+// a restart, or another replica sharing the bucket) continues the upload. When
+// neither matches the data's size, the hash is recomputed from the data. A session is held by at most
 // one request at a time (Acquire returns Busy otherwise).
 // Thread-safe.
 #pragma once
@@ -40,6 +40,13 @@ class UploadSession {
   int64_t size() const { return writer_->Size(); }
   // Appends and hashes; on error nothing of this call is acknowledged.
   Status Append(const char* data, size_t n);
+  // Append in two halves, for a caller that hashes one piece while the next is
+  // written: WriteUnhashed stores the bytes (nothing of them on error; it may run
+  // on another thread), HashWritten hashes them. Every successful WriteUnhashed
+  // must be followed by HashWritten of the same bytes, in order (piece k may be
+  // hashed while piece k+1 is written), before Commit or release.
+  Status WriteUnhashed(const char* data, size_t n) { return writer_->Write(data, n); }
+  void HashWritten(const char* data, size_t n) { hasher_.Update(data, n); }
   // Verifies everything appended against `expected`, makes the blob durable and
   // visible, links it into the repository and removes the upload. On a digest
   // mismatch (InvalidArgument) the upload is removed and nothing is stored.

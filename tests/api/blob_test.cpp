@@ -1,5 +1,13 @@
 // Blobs: GET/HEAD/DELETE /v2/<name>/blobs/<digest>, range requests, large blobs.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "api_helpers.h"
 #include "oci/digest.h"
@@ -49,6 +57,68 @@ TEST_F(BlobTest, HeadReturnsHeadersWithoutBody) {
   EXPECT_TRUE(r.body.empty());
   // The connection is still usable after a HEAD (no stray body bytes).
   EXPECT_EQ(Do(client(), "GET", "/v2/").status, 200u);
+}
+
+// Over plain HTTP, blob bodies go out with sendfile: a range from the middle of
+// a multi-MiB blob, to a client with a tiny receive buffer that reads slowly (the
+// server's socket fills up again and again, so it must wait for room and carry
+// on from the right offset), then a second request on the same connection.
+TEST_F(BlobTest, LargeRangeToSlowReaderThenKeepAlive) {
+  const std::string content = RandomBytes(3 << 20, 21);
+  const std::string digest = PushBlob(client(), "blob/slow", content);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  int rcvbuf = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(server().port());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto send_all = [fd](const std::string& req) {
+    return ::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
+  };
+  std::string in;
+  // Reads one response with a Content-Length body; `slow` sleeps between small reads.
+  auto read_response = [&](bool slow, std::string* head, std::string* body) {
+    size_t reads = 0;
+    while (true) {
+      size_t end = in.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        *head = in.substr(0, end + 4);
+        size_t pos = head->find("Content-Length: ");
+        if (pos == std::string::npos) return false;
+        size_t len = std::stoul(head->substr(pos + 16));
+        if (in.size() >= end + 4 + len) {
+          *body = in.substr(end + 4, len);
+          in.erase(0, end + 4 + len);
+          return true;
+        }
+      }
+      char buf[8192];
+      ssize_t n = ::recv(fd, buf, slow ? 1000 : sizeof buf, 0);
+      if (n <= 0) return false;
+      in.append(buf, static_cast<size_t>(n));
+      if (slow && ++reads % 64 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  const int64_t first = 1000001, last = 3000000;
+  ASSERT_TRUE(send_all("GET /v2/blob/slow/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\nRange: bytes=" +
+                       std::to_string(first) + "-" + std::to_string(last) + "\r\n\r\n"));
+  std::string head, body;
+  ASSERT_TRUE(read_response(true, &head, &body)) << head;
+  EXPECT_EQ(head.rfind("HTTP/1.1 206", 0), 0u) << head;
+  EXPECT_NE(head.find("Content-Range: bytes 1000001-3000000/3145728"), std::string::npos) << head;
+  ASSERT_EQ(body.size(), static_cast<size_t>(last - first + 1));
+  EXPECT_TRUE(body == content.substr(first, last - first + 1));
+  // The connection is still in step: the whole blob on the same connection.
+  ASSERT_TRUE(send_all("GET /v2/blob/slow/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(read_response(false, &head, &body)) << head;
+  EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  EXPECT_TRUE(body == content);
+  ::close(fd);
 }
 
 TEST_F(BlobTest, EmptyBlob) {

@@ -506,6 +506,7 @@ class NoUploadReadsDriver final : public StorageDriver {
  public:
   explicit NoUploadReadsDriver(StorageDriver& inner) : inner_(inner) {}
   std::string Name() const override { return "no-upload-reads"; }
+  bool CanReadUnfinished() const override { return false; }
   Result<std::string> GetContent(const std::string& p) override { return inner_.GetContent(p); }
   Status PutContent(const std::string& p, std::string_view c) override { return inner_.PutContent(p, c); }
   Result<std::unique_ptr<FileReader>> Reader(const std::string& p, int64_t off) override {
@@ -550,7 +551,8 @@ TEST_F(UploadStoreTest, ResumeInAnotherProcessFromSavedHashState) {
   EXPECT_FALSE(Exists(layout::Upload("a/b", id)));
 }
 
-TEST_F(UploadStoreTest, StaleSavedHashStateIsNotUsed) {
+TEST_F(UploadStoreTest, LocalUploadsKeepNoHashStateFile) {
+  // A filesystem upload is re-read after a restart: no extra file (and fsync) per PATCH.
   auto id = uploads_->Start("a");
   ASSERT_TRUE(id.ok());
   {
@@ -558,12 +560,27 @@ TEST_F(UploadStoreTest, StaleSavedHashStateIsNotUsed) {
     ASSERT_TRUE(s.ok());
     ASSERT_TRUE((*s)->Append("abc", 3).ok());
   }
+  EXPECT_FALSE(Exists(layout::UploadHashState("a", *id)));
+}
+
+TEST_F(UploadStoreTest, StaleSavedHashStateIsNotUsed) {
+  NoUploadReadsDriver saving(*driver_);  // saves the hash state after each request
+  BlobStore saving_blobs(saving);
+  UploadStore first(saving, saving_blobs);
+  auto id = first.Start("a");
+  ASSERT_TRUE(id.ok());
+  {
+    auto s = first.Acquire("a", *id);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->Append("abc", 3).ok());
+  }
+  ASSERT_TRUE(Exists(layout::UploadHashState("a", *id)));
   {  // bytes appended behind the saved state's back
     auto w = driver_->Writer(layout::UploadData("a", *id));
     ASSERT_TRUE(w.ok());
     ASSERT_TRUE((*w)->Write("def", 3).ok());
   }
-  UploadStore fresh(*driver_, *blobs_);  // no cache: saved state says 3 bytes, data has 6
+  UploadStore fresh(*driver_, *blobs_);  // no cache; the saved state says 3 bytes, the data has 6
   auto s = fresh.Acquire("a", *id);
   ASSERT_TRUE(s.ok());
   ASSERT_TRUE((*s)->Append("g", 1).ok());

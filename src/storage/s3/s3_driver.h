@@ -41,6 +41,7 @@ class S3Driver final : public StorageDriver {
   static Result<std::unique_ptr<S3Driver>> Open(S3DriverOptions options);
 
   std::string Name() const override { return "s3"; }
+  bool CanReadUnfinished() const override { return false; }  // multipart parts are not readable
   Result<std::string> GetContent(const std::string& path) override;
   Status PutContent(const std::string& path, std::string_view content) override;
   Result<std::unique_ptr<FileReader>> Reader(const std::string& path, int64_t offset) override;
