@@ -39,7 +39,7 @@ S3_SECRET=${BERTH_TEST_S3_SECRET_KEY:-TESTSECRET}
 S3_REGION=${BERTH_TEST_S3_REGION:-us-east-1}
 S3_BUCKET=${BERTH_TEST_S3_BUCKET:-berth-scale}
 # The bucket may exist already (shared fixture): 200 or 409 are both fine.
-code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+code=$(curl -sS -o /dev/null -w "%{http_code}" -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
   --user "$S3_ACCESS:$S3_SECRET" "$S3_ENDPOINT/$S3_BUCKET")
 [[ $code == 200 || $code == 409 ]] || fail "cannot create bucket $S3_BUCKET (HTTP $code)"
 # A fresh root per run, so reruns and other tests sharing the bucket never interfere.
