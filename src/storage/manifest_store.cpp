@@ -85,6 +85,10 @@ Status ManifestStore::Put(std::string_view name, std::string_view body, const oc
   if (!blobs_.Stat(digest).ok()) {
     if (Status s = blobs_.PutSmall(digest, body); !s.ok()) return s;
   }
+  // Links are written under the repository's lock: a DELETE of this manifest
+  // running at the same time either sees the new tag (and removes it) or runs
+  // after it; never a tag left pointing at a removed revision.
+  std::lock_guard lock(RepositoryLock(name));
   if (Status s = driver_.PutContent(layout::RevisionLink(name, digest), digest.str()); !s.ok()) return s;
   if (m.subject) {
     if (Status s = driver_.PutContent(layout::ReferrerLink(name, m.subject->digest, digest), digest.str()); !s.ok()) {
@@ -98,7 +102,12 @@ Status ManifestStore::Put(std::string_view name, std::string_view body, const oc
   return Status::Ok();
 }
 
+std::mutex& ManifestStore::RepositoryLock(std::string_view name) {
+  return repo_locks_[std::hash<std::string_view>{}(name) % repo_locks_.size()];
+}
+
 Status ManifestStore::DeleteByDigest(std::string_view name, const oci::Digest& digest) {
+  std::lock_guard lock(RepositoryLock(name));
   if (!driver_.Stat(layout::RevisionLink(name, digest)).ok()) return Status::NotFound("manifest unknown");
   // Tags first, so no tag ever points at a missing revision.
   auto tags = Tags(name);

@@ -4,9 +4,11 @@
 // to it, a tag is a link to a revision, and a manifest with a `subject` adds a
 // link under _referrers/<subject>. Writes go content first, links last, so a
 // crash leaves at worst unreferenced content for gc, never a dangling tag.
-// Thread-safe (concurrent writers of one tag: the last rename wins).
+// Thread-safe (concurrent writers of one tag: the last rename wins; a manifest
+// PUT and a DELETE of the same manifest are serialised per repository).
 #pragma once
 
+#include <array>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -54,12 +56,17 @@ class ManifestStore {
 
  private:
   std::string MediaTypeOf(const oci::Digest& d, std::string_view body);
+  // Serialises link writes (Put) against DeleteByDigest within one repository
+  // (striped by name). In-process only: replicas on shared storage can still
+  // interleave them, see docs/scale-out.md.
+  std::mutex& RepositoryLock(std::string_view name);
 
   StorageDriver& driver_;
   BlobStore& blobs_;
   // Manifests are immutable, so their media type can be cached by digest.
   std::mutex cache_mu_;
   std::unordered_map<std::string, std::string> media_type_cache_;
+  std::array<std::mutex, 64> repo_locks_;
 };
 
 // Every repository name in the store, sorted.

@@ -749,6 +749,26 @@ TEST_F(ManifestStoreTest, PutWithTagThenGetByTagAndDigest) {
   EXPECT_EQ(*resolved, p.digest);
 }
 
+// A tag PUT racing a DELETE of the same manifest: afterwards the tag is either
+// gone or resolves to a manifest that is still there, never dangling.
+TEST_F(ManifestStoreTest, TagPutRacingDeleteLeavesNoDanglingTag) {
+  Pushed p = Image("race/app", "1");
+  for (int round = 0; round < 200; ++round) {
+    std::thread putter([&] { EXPECT_TRUE(Put("race/app", p, "latest").ok()); });
+    std::thread deleter([&] {
+      Status s = manifests_->DeleteByDigest("race/app", p.digest);
+      EXPECT_TRUE(s.ok() || s.IsNotFound()) << s.message();
+    });
+    putter.join();
+    deleter.join();
+    auto tag = manifests_->ResolveTag("race/app", "latest");
+    if (tag.ok()) {
+      ASSERT_TRUE(Exists(layout::RevisionLink("race/app", *tag))) << "dangling tag in round " << round;
+      ASSERT_TRUE(manifests_->Get("race/app", Tag("latest")).ok()) << "round " << round;
+    }
+  }
+}
+
 TEST_F(ManifestStoreTest, PutWritesDistributionLayout) {
   Pushed p = Image("a/b", "1");
   ASSERT_TRUE(Put("a/b", p, "v1").ok());
