@@ -71,7 +71,10 @@ struct S3Client::Connection {
   std::chrono::milliseconds timeout;
   bool reused = false;
 
-  explicit Connection(std::chrono::milliseconds t) : timeout(t) {}
+  // Beast reads into the free capacity of `buffer` without growing it: a buffer
+  // left small by the response head made every body read ~2 KiB (one recvmsg
+  // and one client write each). 64 KiB is the most Beast reads at a time.
+  explicit Connection(std::chrono::milliseconds t) : timeout(t) { buffer.reserve(64 * 1024); }
 
   // Runs `start(done)`, where start begins one async operation that calls done(ec).
   template <class Start>
@@ -396,7 +399,24 @@ class StreamImpl final : public ObjectStream {
     return last;
   }
 
+  // Fills `buf` as far as the body allows (the caller sends what it gets to
+  // its client: few large writes, not one per socket read).
   Result<size_t> Read(char* buf, size_t n) override {
+    size_t total = 0;
+    while (total < n) {
+      auto got = ReadSomeBody(buf + total, n - total);
+      if (!got.ok()) {
+        if (total > 0) return total;  // report the error on the next call
+        return got;
+      }
+      if (*got == 0) break;
+      total += *got;
+    }
+    return total;
+  }
+
+ private:
+  Result<size_t> ReadSomeBody(char* buf, size_t n) {
     if (n == 0) return size_t{0};
     for (int resumes = 0;; ++resumes) {
       if (done_) return size_t{0};
@@ -414,7 +434,6 @@ class StreamImpl final : public ObjectStream {
     }
   }
 
- private:
   // Body bytes into buf; may be 0 while the parser consumes framing.
   Result<size_t> ReadRaw(char* buf, size_t n) {
     for (int spins = 0; spins < 64; ++spins) {
