@@ -3,9 +3,9 @@
 // upper case, over-long values, bad digests, bad Content-Range/Range headers,
 // huge and negative sizes, oversized and deeply nested manifests, mediaType vs
 // Content-Type, and upload ids of other repositories. Each row asserts the
-// status and the spec error code; afterwards the test directory is walked to
-// check that nothing was created outside the data root and nothing unexpected
-// inside it. (Names are also covered by errors_test.cpp; connection limits,
+// status and the spec error code; after every test the test directory is
+// walked to check that nothing was created outside the data root and nothing
+// unexpected inside it. (Names are also covered by errors_test.cpp; connection limits,
 // slow clients and oversized heads by limits_test.cpp.)
 #include <filesystem>
 #include <functional>
@@ -51,16 +51,48 @@ class HostileInputTest : public ServerSuite<HostileInputTest> {
     }
   }
 
-  // The same request with each value substituted for "{}" in the target.
-  static std::vector<Case> Each(const std::vector<std::string>& values, const Case& pattern) {
-    std::vector<Case> out;
-    for (const auto& v : values) {
-      Case c = pattern;
-      const size_t at = c.target.find("{}");
-      c.target.replace(at, 2, v);
-      out.push_back(c);
+  // After every test (each may run in its own process under ctest): nothing
+  // outside the data root, and only expected entries inside it.
+  void TearDown() override {
+    ServerSuite<HostileInputTest>::TearDown();
+    if (server_) CheckDirectories();
+  }
+
+  static void CheckDirectories() {
+    std::set<std::string> top;
+    for (const auto& e : fs::directory_iterator(server().dir())) top.insert(e.path().filename().string());
+    EXPECT_EQ(top, (std::set<std::string>{"config.yaml", "data", "server.log"}));
+    const fs::path data = server().data_dir();
+    const fs::path v2 = data / "docker/registry/v2";
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(data, ec)) {
+      const std::string n = e.path().filename().string();
+      EXPECT_TRUE(n == "docker" || n == "_berth_tmp" || n == "token-key.pem") << "unexpected " << e.path();
     }
-    return out;
+    for (const auto& e : fs::directory_iterator(v2, ec)) {
+      const std::string n = e.path().filename().string();
+      EXPECT_TRUE(n == "blobs" || n == "repositories") << "unexpected " << e.path();
+    }
+    // Repositories: only the ones this suite pushes to.
+    for (const auto& e : fs::directory_iterator(v2 / "repositories", ec)) {
+      EXPECT_EQ(e.path().filename().string(), "hostile") << "unexpected " << e.path();
+    }
+    for (const auto& e : fs::directory_iterator(v2 / "repositories/hostile", ec)) {
+      const std::string n = e.path().filename().string();
+      EXPECT_TRUE(n == "repo" || n == "other") << "unexpected " << e.path();
+    }
+    // No component anywhere looks like a traversal or carries an escape.
+    for (auto it = fs::recursive_directory_iterator(server().dir(), ec); it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      EXPECT_EQ(name.find("escape"), std::string::npos) << it->path();
+      EXPECT_EQ(name.find("passwd"), std::string::npos) << it->path();
+      EXPECT_EQ(name.find('%'), std::string::npos) << it->path();
+      EXPECT_NE(name, "..") << it->path();
+    }
+    EXPECT_FALSE(fs::exists("/tmp/escape"));
+    EXPECT_FALSE(fs::exists(fs::path(server().dir()).parent_path() / "escape"));
+    EXPECT_FALSE(fs::exists(data.parent_path() / "escape"));
   }
 
   static void Append(std::vector<Case>& to, const std::vector<Case>& more) { to.insert(to.end(), more.begin(), more.end()); }
@@ -355,47 +387,18 @@ TEST_F(HostileInputTest, HostileListingParameters) {
   }
 }
 
-// Runs last in this suite (gtest keeps file order): every hostile request above
-// must have left nothing outside the data root and only expected entries inside.
-TEST_F(HostileInputTest, ZzNothingOutsideTheDataRootAndNothingUnexpectedInside) {
-  // Run a traversal-shaped request of each kind once more, in this test itself.
+// Traversal-shaped requests of each kind; TearDown then walks the directories.
+TEST_F(HostileInputTest, TraversalShapedRequestsLeaveNothingOutsideTheRoot) {
   for (const std::string& n : {std::string("%2e%2e/%2e%2e/%2e%2e/escape"), std::string("..%2fescape")}) {
     Do(client(), "POST", "/v2/" + n + "/blobs/uploads/?digest=" + Sha256("e"), {}, "e");
+    Do(client(), "POST", "/v2/" + n + "/blobs/uploads/");
     Do(client(), "PUT", "/v2/" + n + "/manifests/escape", {{"Content-Type", std::string(kOciManifest)}}, "{}");
   }
-  std::set<std::string> top;
-  for (const auto& e : fs::directory_iterator(server().dir())) top.insert(e.path().filename().string());
-  EXPECT_EQ(top, (std::set<std::string>{"config.yaml", "data", "server.log"}));
-  const fs::path data = server().data_dir();
-  const fs::path v2 = data / "docker/registry/v2";
-  const std::set<std::string> allowed_data = {"docker", "_berth_tmp", "token-key.pem"};
-  for (const auto& e : fs::directory_iterator(data)) {
-    EXPECT_TRUE(allowed_data.count(e.path().filename().string())) << "unexpected " << e.path();
+  for (const std::string& ref : {std::string("..%2f..%2fescape"), std::string("sha256:..%2fescape")}) {
+    Do(client(), "PUT", std::string("/v2/") + kRepo + "/manifests/" + ref, {{"Content-Type", std::string(kOciManifest)}},
+       "{}");
   }
-  for (const auto& e : fs::directory_iterator(v2)) {
-    const std::string n = e.path().filename().string();
-    EXPECT_TRUE(n == "blobs" || n == "repositories") << "unexpected " << e.path();
-  }
-  // Repositories: only the ones this suite pushed to.
-  std::set<std::string> repos;
-  for (const auto& e : fs::directory_iterator(v2 / "repositories")) repos.insert(e.path().filename().string());
-  EXPECT_EQ(repos, (std::set<std::string>{"hostile"}));
-  std::set<std::string> hostile;
-  for (const auto& e : fs::directory_iterator(v2 / "repositories/hostile")) hostile.insert(e.path().filename().string());
-  EXPECT_EQ(hostile, (std::set<std::string>{"repo", "other"}));
-  // No component anywhere looks like a traversal or carries an escape.
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(server().dir(), ec); it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    EXPECT_EQ(name.find("escape"), std::string::npos) << it->path();
-    EXPECT_EQ(name.find("passwd"), std::string::npos) << it->path();
-    EXPECT_EQ(name.find('%'), std::string::npos) << it->path();
-    EXPECT_NE(name, "..") << it->path();
-  }
-  EXPECT_FALSE(fs::exists("/tmp/escape"));
-  EXPECT_FALSE(fs::exists(fs::path(server().dir()).parent_path() / "escape"));
-  EXPECT_FALSE(fs::exists(data.parent_path() / "escape"));
+  Do(client(), "PATCH", std::string("/v2/") + kRepo + "/blobs/uploads/..%2f..%2f..%2fescape", {}, "e");
 }
 
 }  // namespace
