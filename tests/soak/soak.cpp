@@ -394,13 +394,13 @@ int main(int argc, char** argv) {
   std::atomic<bool> sampling{true};
   const auto start = Clock::now();
   std::thread sampler([&] {
-    while (sampling) {
+    for (int n = 0; sampling; ++n) {
       Sample s{std::chrono::duration<double>(Clock::now() - start).count(), ReadRssKb(pid), CountFds(pid)};
       {
         std::lock_guard<std::mutex> lock(samples_mu);
         samples.push_back(s);
       }
-      if (static_cast<int64_t>(s.t) % 10 == 0 && s.t >= 1) {
+      if (n % 10 == 0 && n > 0) {
         std::printf("soak: t=%3.0fs RSS %.1f MiB, %d fds, %lld requests, %lld errors\n", s.t, s.rss_kb / 1024.0, s.fds,
                     static_cast<long long>(stats.requests.load()), static_cast<long long>(stats.errors.load()));
         std::fflush(stdout);
@@ -498,7 +498,8 @@ int main(int argc, char** argv) {
   } else {
     std::printf("soak: ok\n");
   }
-  if (!o.keep) {
+  std::fflush(stdout);
+  if (!o.keep) {  // can take a while after a long run: many small files
     std::error_code ec;
     fs::remove_all(dir, ec);
   } else {
