@@ -88,6 +88,9 @@ bool JsonTooDeep(std::string_view body, int max_depth) {
 Result<Manifest> ParseManifest(std::string_view body, std::string_view content_type) {
   if (body.size() > kMaxManifestBytes) return Status::Invalid("manifest is larger than 4 MiB");
   if (JsonTooDeep(body, kMaxJsonDepth)) return Status::Invalid("manifest JSON is nested too deeply");
+  // nlohmann::json skips a UTF-8 byte order mark, but other clients (Go's
+  // encoding/json) refuse it: such a manifest would be stored yet unusable.
+  if (body.substr(0, 3) == "\xEF\xBB\xBF") return Status::Invalid("manifest starts with a byte order mark");
   json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Status::Invalid("manifest is not valid JSON");
   if (!doc.is_object()) return Status::Invalid("manifest is not a JSON object");

@@ -52,6 +52,13 @@ void ExpectInvalid(const std::string& body, std::string_view content_type = "") 
 }
 void ExpectInvalid(const json& j, std::string_view content_type = "") { ExpectInvalid(j.dump(), content_type); }
 
+// Regression: nlohmann::json skips a UTF-8 BOM, so such a manifest was stored,
+// although Go clients cannot parse it.
+TEST(ManifestTest, RejectsByteOrderMark) {
+  ExpectInvalid("\xEF\xBB\xBF" + OciImage().dump(), media::kOciManifest);
+  ExpectInvalid(" \xEF\xBB\xBF" + OciImage().dump(), media::kOciManifest);
+}
+
 TEST(ManifestTest, ParsesOciImageManifest) {
   json j = OciImage();
   j["annotations"] = {{"org.opencontainers.image.created", "2024-01-01T00:00:00Z"}};
