@@ -142,13 +142,20 @@ Result<std::unique_ptr<storage::StorageDriver>> OpenStorage(const config::Config
   return std::unique_ptr<storage::StorageDriver>(std::move(*s3));
 }
 
+// The configuration of serve, verify and du: --config, else $CONFIG_PATH (the
+// path is filled in), else the embedded defaults.
+Result<config::Config> LoadConfigFor(std::string* config_path) {
+  if (config_path->empty()) {
+    if (const char* env = std::getenv("CONFIG_PATH"); env != nullptr) *config_path = env;
+  }
+  if (config_path->empty()) return config::DefaultConfig();
+  return config::LoadConfigFile(*config_path);
+}
+
 int Serve(std::string config_path) {
   // Few malloc arenas: per-thread arenas keep freed buffers and RSS never comes down.
   mallopt(M_ARENA_MAX, 2);
-  if (config_path.empty()) {
-    if (const char* env = std::getenv("CONFIG_PATH"); env != nullptr) config_path = env;
-  }
-  auto cfg = config_path.empty() ? Result<config::Config>(config::DefaultConfig()) : config::LoadConfigFile(config_path);
+  auto cfg = LoadConfigFor(&config_path);
   if (!cfg.ok()) {
     std::cerr << "berth: " << cfg.status().message() << "\n";
     return 2;
@@ -408,10 +415,7 @@ int AclExplain(const std::string& path, const std::string& user, const std::stri
 
 // verify and du: read-only, so they may run next to `serve`. Exit 2 on a config error.
 int StoreTool(std::string config_path, bool verify, bool json) {
-  if (config_path.empty()) {
-    if (const char* env = std::getenv("CONFIG_PATH"); env != nullptr) config_path = env;
-  }
-  auto cfg = config_path.empty() ? Result<config::Config>(config::DefaultConfig()) : config::LoadConfigFile(config_path);
+  auto cfg = LoadConfigFor(&config_path);
   if (!cfg.ok()) {
     std::cerr << "berth: " << cfg.status().message() << "\n";
     return 2;

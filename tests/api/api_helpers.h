@@ -32,6 +32,9 @@ inline constexpr std::string_view kDockerLayer = "application/vnd.docker.image.r
 // The error codes the distribution spec allows in an error body.
 bool IsSpecErrorCode(std::string_view code);
 
+// A blocking TCP socket connected to 127.0.0.1:port (close-on-exec), or -1.
+int ConnectLoopback(uint16_t port);
+
 // Sends a request; a transport failure is a test failure and yields status 0.
 ClientResponse Do(HttpClient& c, std::string_view method, std::string_view target, const Headers& headers = {},
                   std::string_view body = {});

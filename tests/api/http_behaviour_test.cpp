@@ -20,17 +20,7 @@ namespace {
 // A plain TCP connection for byte-exact HTTP exchanges.
 class RawSocket {
  public:
-  explicit RawSocket(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
+  explicit RawSocket(uint16_t port) : fd_(ConnectLoopback(port)) {}
   ~RawSocket() {
     if (fd_ >= 0) ::close(fd_);
   }

@@ -23,17 +23,7 @@ using Clock = std::chrono::steady_clock;
 // A raw TCP connection to 127.0.0.1 that notices when the server closes it.
 class Conn {
  public:
-  explicit Conn(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
+  explicit Conn(uint16_t port) : fd_(ConnectLoopback(port)) {}
   ~Conn() { Close(); }
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
