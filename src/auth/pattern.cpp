@@ -14,25 +14,32 @@ struct Tok {
   bool negated = false;
 };
 
+Tok TokOf(TokKind kind, char c = 0) {
+  Tok t;
+  t.kind = kind;
+  t.c = c;
+  return t;
+}
+
 // Splits a glob into tokens; false on bad syntax.
 bool Tokenize(std::string_view p, std::vector<Tok>* out) {
   for (size_t i = 0; i < p.size(); ++i) {
     char c = p[i];
     if (c == '\\') {
       if (++i == p.size()) return false;
-      out->push_back({TokKind::kLiteral, p[i]});
+      out->push_back(TokOf(TokKind::kLiteral, p[i]));
     } else if (c == '*') {
       if (i + 1 < p.size() && p[i + 1] == '*') {
         ++i;
         while (i + 1 < p.size() && p[i + 1] == '*') ++i;  // '***' is '**'
-        out->push_back({TokKind::kAny});
+        out->push_back(TokOf(TokKind::kAny));
       } else {
-        out->push_back({TokKind::kSegment});
+        out->push_back(TokOf(TokKind::kSegment));
       }
     } else if (c == '?') {
-      out->push_back({TokKind::kOne});
+      out->push_back(TokOf(TokKind::kOne));
     } else if (c == '[') {
-      Tok t{TokKind::kClass};
+      Tok t = TokOf(TokKind::kClass);
       size_t j = i + 1;
       if (j < p.size() && (p[j] == '!' || p[j] == '^')) {
         t.negated = true;
@@ -66,7 +73,7 @@ bool Tokenize(std::string_view p, std::vector<Tok>* out) {
       i = j;
       out->push_back(std::move(t));
     } else {
-      out->push_back({TokKind::kLiteral, c});
+      out->push_back(TokOf(TokKind::kLiteral, c));
     }
   }
   return true;
