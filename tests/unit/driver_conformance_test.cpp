@@ -16,6 +16,7 @@
 #include "http/client.h"
 #include "storage/filesystem_driver.h"
 #include "storage/s3/s3_driver.h"
+#include "read_all.h"
 #include "temp_dir.h"
 
 namespace berth::storage {
@@ -67,17 +68,7 @@ std::string Bytes(size_t n, uint32_t seed) {
   return s;
 }
 
-std::string ReadAll(FileReader& r, size_t buf_size = 64 * 1024) {
-  std::string out;
-  std::vector<char> buf(buf_size);
-  while (true) {
-    auto n = r.Read(buf.data(), buf.size());
-    EXPECT_TRUE(n.ok()) << n.status().message();
-    if (!n.ok() || *n == 0) break;
-    out.append(buf.data(), *n);
-  }
-  return out;
-}
+std::string ReadAll(FileReader& r, size_t buf_size = 64 * 1024) { return testing_util::ReadAll(r, buf_size); }
 
 // An empty directory may linger on a filesystem; on S3 it simply does not exist.
 bool GoneOrEmpty(StorageDriver& d, const std::string& path) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "temp_dir.h"
+#include "read_all.h"
 
 namespace berth::storage {
 namespace {
@@ -34,17 +35,7 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
   return v;
 }
 
-std::string ReadAll(FileReader& r, size_t buf_size = 7) {
-  std::string out;
-  std::vector<char> buf(buf_size);
-  while (true) {
-    auto n = r.Read(buf.data(), buf.size());
-    EXPECT_TRUE(n.ok()) << n.status().message();
-    if (!n.ok() || *n == 0) break;
-    out.append(buf.data(), *n);
-  }
-  return out;
-}
+std::string ReadAll(FileReader& r, size_t buf_size = 7) { return testing_util::ReadAll(r, buf_size); }
 
 class FilesystemDriverTest : public ::testing::Test {
  protected:
