@@ -31,7 +31,7 @@ nlohmann::json Params(const Options& o) {
   return {{"size", o.size},           {"min_size", o.min_size}, {"max_size", o.max_size},
           {"chunk_size", o.chunk_size}, {"count", o.count},     {"concurrency", o.concurrency},
           {"duration", o.duration},   {"seed", o.seed},         {"single_post", o.single_post},
-          {"verify", o.verify}};
+          {"verify", o.verify},       {"warm", o.warm}};
 }
 
 }  // namespace
@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "content generator seed (default 1)");
   app.add_flag("--single-post", o.single_post, "push with one POST ?digest= (falls back to PUT on 202)");
   app.add_flag("--verify", o.verify, "pull-blob, small-blobs: hash every downloaded blob");
+  app.add_flag("--warm", o.warm,
+               "pull-blob: GET the blob once, untimed, first (a server that uploads past the page cache serves "
+               "the first GET from disk)");
   CLI11_PARSE(app, argc, argv);
 
   auto base = ParseUrl(o.url);

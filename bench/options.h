@@ -24,6 +24,7 @@ struct Options {
   uint64_t seed = 1;               // blob content generator seed
   bool single_post = false;        // push with one POST ?digest= instead of POST + PUT
   bool verify = false;             // pull-blob/small-blobs: hash what comes back
+  bool warm = false;               // pull-blob: one untimed GET before the clock starts
 };
 
 }  // namespace berth::bench

@@ -100,6 +100,13 @@ Result<std::vector<Phase>> PullBlob(Context& ctx) {
     } else if (head->status != 200) {
       return Unexpected("HEAD " + target, *head);
     }
+    if (ctx.opt.warm) {
+      int64_t got = 0;
+      auto r = setup->CallDownload("GET", target, {}, [&](const char*, size_t n) { got += static_cast<int64_t>(n); });
+      if (!r.ok()) return r.status();
+      if (Status s = Expect(*r, 200, "GET " + target); !s.ok()) return s;
+      if (got != size) return Status::IoError("GET " + target + ": got " + std::to_string(got) + " bytes");
+    }
   }
   std::vector<std::unique_ptr<RegistryClient>> clients;
   for (int t = 0; t < threads; ++t) clients.push_back(ctx.NewClient());

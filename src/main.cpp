@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
@@ -155,6 +156,9 @@ Result<config::Config> LoadConfigFor(std::string* config_path) {
 int Serve(std::string config_path) {
   // Few malloc arenas: per-thread arenas keep freed buffers and RSS never comes down.
   mallopt(M_ARENA_MAX, 2);
+  // A peer that went away must fail the write (EPIPE), not end the process:
+  // sendfile() cannot be told MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
   auto cfg = LoadConfigFor(&config_path);
   if (!cfg.ok()) {
     std::cerr << "berth: " << cfg.status().message() << "\n";

@@ -15,6 +15,8 @@
 
 #include <poll.h>
 
+#include <algorithm>
+
 namespace berth::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -90,7 +92,29 @@ struct HttpClient::Impl {
     buffer.reserve(256 << 10);
     beast::http::read_header(sock, buffer, parser, ec);
     if (ec) return Status::IoError("read header: " + ec.message());
-    if (chunk.empty()) chunk.resize(256 << 10);
+    if (chunk.empty()) chunk.resize(1 << 20);
+    const unsigned status = parser.get().result_int();
+    const bool bodyless = head_request || status / 100 == 1 || status == 204 || status == 304;
+    if (sink != nullptr && !bodyless && !parser.chunked() && parser.content_length()) {
+      // A streamed body of known length: read it from the socket straight into
+      // `chunk` (one copy, as curl does), past the parser's buffer-to-body copy.
+      uint64_t left = *parser.content_length();
+      streamed = true;
+      const size_t buffered = static_cast<size_t>(std::min<uint64_t>(left, buffer.size()));
+      if (buffered > 0) {
+        (*sink)(static_cast<const char*>(buffer.data().data()), buffered);
+        buffer.consume(buffered);
+        left -= buffered;
+      }
+      while (left > 0) {
+        const size_t want = static_cast<size_t>(std::min<uint64_t>(left, chunk.size()));
+        const size_t n = sock.read_some(asio::buffer(chunk.data(), want), ec);
+        if (ec) return Status::IoError("read body: " + ec.message());
+        (*sink)(chunk.data(), n);
+        left -= n;
+      }
+      return Finish(parser.get(), std::move(out));
+    }
     while (!parser.is_done()) {
       parser.get().body().data = chunk.data();
       parser.get().body().size = chunk.size();
@@ -105,7 +129,11 @@ struct HttpClient::Impl {
         out.body.append(chunk.data(), n);
       }
     }
-    const auto& msg = parser.get();
+    return Finish(parser.get(), std::move(out));
+  }
+
+  template <class Message>
+  Result<ClientResponse> Finish(const Message& msg, ClientResponse out) {
     out.status = msg.result_int();
     for (const auto& f : msg) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     if (!msg.keep_alive()) Disconnect();

@@ -1,7 +1,6 @@
 #include "http/server.h"
 
 #include <sys/stat.h>
-#include <sys/sendfile.h>
 
 #include <cerrno>
 
@@ -34,6 +33,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "http/file_sender.h"
 #include "util/log.h"
 
 namespace berth::http {
@@ -109,70 +109,6 @@ std::string DescribeCertificate(asio::ssl::context& ctx) {
   return out;
 }
 
-// Sends n bytes of `fd` from `offset` on a plain socket. `timeout` bounds each
-// wait for the peer (re-armed at most once a second, as in Write).
-Task<Status> SendFilePlain(beast::tcp_stream& stream, int fd, int64_t offset, int64_t n,
-                           std::chrono::steady_clock::duration timeout) {
-  tcp::socket& sock = stream.socket();
-  boost::system::error_code ec;
-  sock.native_non_blocking(true, ec);
-  if (ec) co_return Status::Unsupported("non-blocking socket: " + ec.message());
-  // Shared with the timer's handler, which may run after this coroutine is gone.
-  struct TimerState {
-    bool fired = false;
-    bool done = false;
-  };
-  auto state = std::make_shared<TimerState>();
-  asio::steady_timer timer(stream.get_executor());
-  std::chrono::steady_clock::time_point armed{};
-  off_t off = static_cast<off_t>(offset);
-  bool sent_any = false;
-  Status result = Status::Ok();
-  while (n > 0) {
-    const size_t want = static_cast<size_t>(std::min<int64_t>(n, int64_t{1} << 30));
-    ssize_t w = ::sendfile(sock.native_handle(), fd, &off, want);
-    if (w > 0) {
-      n -= w;
-      sent_any = true;
-      continue;
-    }
-    if (w == 0) {
-      result = Status::IoError("file ended before the announced length");
-      break;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) {
-      const int err = errno;
-      if (!sent_any && (err == EINVAL || err == ENOSYS)) {
-        result = Status::Unsupported("sendfile");
-      } else {
-        result = Status::IoError(std::string("sendfile: ") + std::strerror(err));
-      }
-      break;
-    }
-    // The socket buffer is full: wait until the peer has taken some of it.
-    const auto now = std::chrono::steady_clock::now();
-    if (now - armed > std::chrono::seconds(1)) {
-      armed = now;
-      timer.expires_after(timeout);  // (cancels the previous wait, whose handler then does nothing)
-      timer.async_wait([state, &sock](boost::system::error_code tec) {
-        if (tec || state->done) return;
-        state->fired = true;
-        boost::system::error_code ignored;
-        sock.cancel(ignored);
-      });
-    }
-    auto [wec] = co_await sock.async_wait(tcp::socket::wait_write, kTuple);
-    if (wec) {
-      result = Status::IoError(state->fired ? std::string("write timed out") : wec.message());
-      break;
-    }
-  }
-  state->done = true;
-  timer.cancel();
-  co_return result;
-}
-
 template <class Stream>
 class StreamConnection final : public Connection {
  public:
@@ -201,14 +137,13 @@ class StreamConnection final : public Connection {
     co_return Status::Ok();
   }
 
-  // Plain TCP: the kernel copies file pages straight into the socket (what
-  // Go's ReadFrom does for distribution): non-blocking sendfile until the
-  // socket buffer is full, then wait for room. TLS streams keep the default.
+  // Plain TCP: file pages go to the socket without a copy through a user
+  // buffer (see file_sender.h). TLS streams keep the default.
   Task<Status> SendFile(int fd, int64_t offset, int64_t n, std::chrono::steady_clock::duration timeout) override {
     if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
       co_return Status::Unsupported("sendfile over TLS");
     } else {
-      co_return co_await SendFilePlain(s_, fd, offset, n, timeout);
+      co_return co_await SendFileRange(s_, fd, offset, n, timeout);
     }
   }
 

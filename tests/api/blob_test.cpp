@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "api_helpers.h"
 #include "oci/digest.h"
@@ -17,6 +18,43 @@ namespace berth::apitest {
 namespace {
 
 class BlobTest : public ServerSuite<BlobTest> {};
+
+// A raw loopback connection with a small receive buffer (so the server's
+// socket fills up and it must wait for room) and a 10 s receive timeout.
+int ConnectSmallBuffer(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int rcvbuf = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+bool SendAll(int fd, const std::string& data) {
+  return ::send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+}
+
+// Reads until the peer closes (or 10 s pass without data); returns everything read.
+std::string ReadToEnd(int fd, bool slow) {
+  std::string in;
+  char buf[8192];
+  size_t reads = 0;
+  while (true) {
+    ssize_t n = ::recv(fd, buf, slow ? 1000 : sizeof buf, 0);
+    if (n <= 0) return in;
+    in.append(buf, static_cast<size_t>(n));
+    if (slow && ++reads % 64 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
 
 TEST_F(BlobTest, MonolithicPostWithDigestCreatesBlob) {
   const std::string content = RandomBytes(1000, 1);
@@ -59,27 +97,18 @@ TEST_F(BlobTest, HeadReturnsHeadersWithoutBody) {
   EXPECT_EQ(Do(client(), "GET", "/v2/").status, 200u);
 }
 
-// Over plain HTTP, blob bodies go out with sendfile: a range from the middle of
-// a multi-MiB blob, to a client with a tiny receive buffer that reads slowly (the
-// server's socket fills up again and again, so it must wait for room and carry
-// on from the right offset), then a second request on the same connection.
+// Over plain HTTP, blob bodies go out from a mapping of the file (see
+// http/file_sender.h): a range from the middle of a multi-MiB blob, at an
+// offset that is no multiple of the page size and across 1 MiB write chunks,
+// to a client with a tiny receive buffer that reads slowly (the server's socket
+// fills up again and again, so it must wait for room and carry on from the
+// right offset), then a second request on the same connection.
 TEST_F(BlobTest, LargeRangeToSlowReaderThenKeepAlive) {
   const std::string content = RandomBytes(3 << 20, 21);
   const std::string digest = PushBlob(client(), "blob/slow", content);
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = ConnectSmallBuffer(server().port());
   ASSERT_GE(fd, 0);
-  int rcvbuf = 4096;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(server().port());
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  auto send_all = [fd](const std::string& req) {
-    return ::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
-  };
+  auto send_all = [fd](const std::string& req) { return SendAll(fd, req); };
   std::string in;
   // Reads one response with a Content-Length body; `slow` sleeps between small reads.
   auto read_response = [&](bool slow, std::string* head, std::string* body) {
@@ -119,6 +148,56 @@ TEST_F(BlobTest, LargeRangeToSlowReaderThenKeepAlive) {
   EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
   EXPECT_TRUE(body == content);
   ::close(fd);
+}
+
+// More slow readers at once than http::kMaxMappedStreams (8): the first streams
+// are sent from mappings, the rest with sendfile; every body must be exact.
+TEST_F(BlobTest, ManyConcurrentSlowReadersGetExactBodies) {
+  const std::string content = RandomBytes((2 << 20) + 12345, 22);
+  const std::string digest = PushBlob(client(), "blob/many", content);
+  constexpr int kReaders = 12;
+  std::vector<std::string> got(kReaders);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kReaders; ++i) {
+    threads.emplace_back([&, i] {
+      int fd = ConnectSmallBuffer(server().port());
+      if (fd < 0) return;
+      if (SendAll(fd, "GET /v2/blob/many/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) {
+        got[i] = ReadToEnd(fd, true);
+      }
+      ::close(fd);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kReaders; ++i) {
+    const size_t end = got[i].find("\r\n\r\n");
+    ASSERT_NE(end, std::string::npos) << "reader " << i;
+    EXPECT_EQ(got[i].rfind("HTTP/1.1 200", 0), 0u) << got[i].substr(0, end);
+    EXPECT_TRUE(got[i].substr(end + 4) == content) << "reader " << i << ": " << got[i].size() - end - 4 << " bytes";
+  }
+}
+
+// The blob file shrinks on disk while it is being sent (an operator's mistake,
+// a broken disk): the response is cut short and the server lives on. The
+// mapping is only read by the kernel, so this is an EFAULT, never a SIGBUS.
+TEST_F(BlobTest, FileTruncatedWhileSendingCutsTheConnection) {
+  const std::string content = RandomBytes(8 << 20, 23);
+  const std::string digest = PushBlob(client(), "blob/shrink", content);
+  const std::string path = server().dir() + "/data/docker/registry/v2/blobs/sha256/" + digest.substr(7, 2) + "/" +
+                           digest.substr(7) + "/data";
+  ASSERT_EQ(::access(path.c_str(), F_OK), 0) << path;
+  int fd = ConnectSmallBuffer(server().port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, "GET /v2/blob/shrink/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  char buf[4096];
+  ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);  // the server is sending
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(::truncate(path.c_str(), 4096), 0);
+  const std::string rest = ReadToEnd(fd, false);
+  ::close(fd);
+  EXPECT_LT(rest.size(), content.size());
+  EXPECT_EQ(server().CheckAlive(), -2) << "the server died";
+  EXPECT_EQ(Do(client(), "GET", "/v2/").status, 200u);
 }
 
 TEST_F(BlobTest, EmptyBlob) {
