@@ -63,6 +63,12 @@ Hasher::Hasher(DigestAlgorithm a) : algorithm_(a), ctx_(std::make_unique<Ctx>())
 
 Hasher::~Hasher() = default;
 Hasher::Hasher(Hasher&&) noexcept = default;
+
+Hasher Hasher::Clone() const {
+  Hasher copy(algorithm_);
+  *copy.ctx_ = *ctx_;
+  return copy;
+}
 Hasher& Hasher::operator=(Hasher&&) noexcept = default;
 
 void Hasher::Update(const void* data, size_t len) {

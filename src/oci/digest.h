@@ -57,6 +57,8 @@ class Hasher {
   // of data the server stores anyway). RestoreState is its inverse.
   std::string SaveState() const;
   static Result<Hasher> RestoreState(std::string_view state);
+  // An independent copy of the running state (cheap: a few hundred bytes).
+  Hasher Clone() const;
 
  private:
   DigestAlgorithm algorithm_;

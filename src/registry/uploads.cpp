@@ -57,37 +57,31 @@ http::Response SessionError(const Status& s) {
 }  // namespace
 
 Task<std::optional<http::Response>> RegistryApi::ReceiveBody(Exchange& ex, storage::UploadSession& session) {
-  // A three-stage pipeline for large bodies: while AppendPool writes piece k,
-  // this thread hashes piece k-1 and then receives piece k+1. ReadBody's two
-  // buffers take turns, so piece k-1 is intact until its hash is done. A piece
-  // is hashed only once its write succeeded, so the hash always covers exactly
-  // the acknowledged bytes.
+  // A pipeline for large bodies: while AppendPool writes piece k, this thread
+  // hashes piece k and then receives piece k+1. ReadBody's two buffers take
+  // turns, so piece k is intact until its write is done. The hash of a piece
+  // whose write fails is rolled back, so the hash always covers exactly the
+  // acknowledged bytes; and once the last write is done the hash is too.
   struct InFlight {
     storage::UploadSession& session;
     std::future<Status> write;
-    std::span<const char> piece;
-    bool unhashed = false;
-    // Waits for the write in flight; its piece is hashed by Hash() only if it succeeded.
+    // Waits for the write in flight and keeps or forgets its piece's hash.
     Status Wait() {
       if (!write.valid()) return Status::Ok();
       Status s = write.get();
-      unhashed = s.ok();
+      if (s.ok()) {
+        session.ConfirmHash();
+      } else {
+        session.RollBackHash();
+      }
       return s;
     }
-    void Hash() {
-      if (unhashed) session.HashWritten(piece.data(), piece.size());
-      unhashed = false;
-    }
-    ~InFlight() {  // the session must outlive the write, and the hash must match the data, whatever happens
-      (void)Wait();
-      Hash();
-    }
-  } prev{session, {}, {}};
+    ~InFlight() { (void)Wait(); }  // the session must outlive the write, and the hash must match the data
+  } prev{session, {}};
   while (true) {
     auto piece = co_await ex.ReadBody();
     if (Status s = prev.Wait(); !s.ok()) co_return StorageErrorResponse(s);
     if (!piece.ok() || piece->size() < kOffloadPiece) {
-      prev.Hash();
       if (!piece.ok()) {
         // The client went away or sent broken framing: what arrived is kept and
         // the upload can be resumed from its current size.
@@ -100,10 +94,9 @@ Task<std::optional<http::Response>> RegistryApi::ReceiveBody(Exchange& ex, stora
     }
     auto task = std::make_shared<std::packaged_task<Status()>>(
         [&session, data = piece->data(), n = piece->size()] { return session.WriteUnhashed(data, n); });
-    boost::asio::post(AppendPool(), [task] { (*task)(); });
-    prev.Hash();  // the previous piece, while the pool writes this one
     prev.write = task->get_future();
-    prev.piece = *piece;
+    boost::asio::post(AppendPool(), [task] { (*task)(); });
+    session.HashAhead(piece->data(), piece->size());  // while the pool writes it
   }
 }
 

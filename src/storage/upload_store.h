@@ -40,13 +40,22 @@ class UploadSession {
   int64_t size() const { return writer_->Size(); }
   // Appends and hashes; on error nothing of this call is acknowledged.
   Status Append(const char* data, size_t n);
-  // Append in two halves, for a caller that hashes one piece while the next is
-  // written: WriteUnhashed stores the bytes (nothing of them on error; it may run
-  // on another thread), HashWritten hashes them. Every successful WriteUnhashed
-  // must be followed by HashWritten of the same bytes, in order (piece k may be
-  // hashed while piece k+1 is written), before Commit or release.
+  // Append in parts, for a caller that hashes a piece while another thread
+  // writes it: WriteUnhashed stores the bytes (nothing of them on error; it
+  // may run on another thread), HashAhead hashes them meanwhile and keeps the
+  // state from before. Once the write has finished, ConfirmHash (it succeeded)
+  // or RollBackHash (it failed) must be called, before the next HashAhead,
+  // Append, Commit or release, so the hash covers exactly the stored bytes.
   Status WriteUnhashed(const char* data, size_t n) { return writer_->Write(data, n); }
-  void HashWritten(const char* data, size_t n) { hasher_.Update(data, n); }
+  void HashAhead(const char* data, size_t n) {
+    before_ahead_.emplace(hasher_.Clone());
+    hasher_.Update(data, n);
+  }
+  void ConfirmHash() { before_ahead_.reset(); }
+  void RollBackHash() {
+    if (before_ahead_) hasher_ = std::move(*before_ahead_);
+    before_ahead_.reset();
+  }
   // Verifies everything appended against `expected`, makes the blob durable and
   // visible, links it into the repository and removes the upload. On a digest
   // mismatch (InvalidArgument) the upload is removed and nothing is stored.
@@ -62,6 +71,7 @@ class UploadSession {
   std::string uuid_;
   std::unique_ptr<FileWriter> writer_;
   oci::Hasher hasher_;
+  std::optional<oci::Hasher> before_ahead_;  // the hash without the piece HashAhead added
   bool finished_ = false;
 };
 

@@ -170,6 +170,18 @@ TEST(DigestTest, SavedStateResumesToTheSameDigest) {
   }
 }
 
+TEST(DigestTest, CloneIsIndependent) {
+  for (auto a : {DigestAlgorithm::kSha256, DigestAlgorithm::kSha512}) {
+    Hasher h(a);
+    h.Update("hello ");
+    Hasher copy = h.Clone();
+    h.Update("world");
+    copy.Update("there");
+    EXPECT_EQ(h.Current(), DigestOf("hello world", a));
+    EXPECT_EQ(copy.Current(), DigestOf("hello there", a));
+  }
+}
+
 TEST(DigestTest, RestoreStateRejectsMalformedInput) {
   Hasher h;
   h.Update("abc");

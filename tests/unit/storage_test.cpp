@@ -381,6 +381,31 @@ TEST_F(UploadStoreTest, SessionsOfDifferentUploadsAreIndependent) {
   EXPECT_EQ(*blobs_->GetSmall(DigestOf("b")), "b");
 }
 
+// The pipeline in registry/uploads.cpp hashes a piece while another thread
+// writes it; when that write fails, the piece's hash must be forgotten.
+TEST_F(UploadStoreTest, HashAheadIsKeptOrRolledBack) {
+  auto id = uploads_->Start("a/b");
+  ASSERT_TRUE(id.ok());
+  const std::string first = "written and confirmed, ", lost = "never stored", rest = "the rest";
+  {
+    auto s = uploads_->Acquire("a/b", *id);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->WriteUnhashed(first.data(), first.size()).ok());
+    (*s)->HashAhead(first.data(), first.size());
+    (*s)->ConfirmHash();
+    (*s)->HashAhead(lost.data(), lost.size());  // as if its WriteUnhashed had failed
+    (*s)->RollBackHash();
+  }
+  {
+    auto s = uploads_->Acquire("a/b", *id);  // the cached hash continues
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->Append(rest.data(), rest.size()).ok());
+    Status c = (*s)->Commit(DigestOf(first + rest));
+    ASSERT_TRUE(c.ok()) << c.message();
+  }
+  EXPECT_EQ(ReadDisk(layout::BlobData(DigestOf(first + rest))), first + rest);
+}
+
 TEST_F(UploadStoreTest, CommitMakesBlobVisibleAndLinked) {
   auto id = uploads_->Start("library/app");
   ASSERT_TRUE(id.ok());
