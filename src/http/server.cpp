@@ -53,6 +53,16 @@ constexpr std::string_view kHttpOnTlsPort =
     "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
     "Content-Length: 48\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
 
+// What a connection over server.max_connections gets on a plain-HTTP port
+// (distribution's UNAVAILABLE error code, with its status).
+constexpr std::string_view kTooManyConnections =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+    "Connection: close\r\nContent-Length: 101\r\n\r\n"
+    "{\"errors\":[{\"code\":\"UNAVAILABLE\",\"message\":\"too many open connections, retry later\",\"detail\":null}]}\n";
+// At most this many over-the-limit connections are kept for the 503 (each for
+// at most a second); past it they are closed at once.
+constexpr int kMaxRejecting = 64;
+
 // Identifies a version of a file: editors and certbot replace files (new inode), cp rewrites them.
 struct FileStamp {
   dev_t dev = 0;
@@ -212,6 +222,7 @@ struct Server::Impl {
   asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(ioc)};
   std::atomic<bool> stopping{false};
   std::atomic<int> active{0};
+  std::atomic<int> rejecting{0};  // connections being answered 503 (see Reject)
   std::mutex tracked_mu;
   std::list<std::weak_ptr<Tracked>> tracked;
 
@@ -229,13 +240,39 @@ struct Server::Impl {
         continue;
       }
       if (static_cast<size_t>(active.load()) >= opts.max_connections) {
-        sock.close();
+        if (!opts.tls && rejecting.load() < kMaxRejecting) {
+          ++rejecting;
+          auto ex = sock.get_executor();
+          co_spawn(ex, Reject(std::move(sock)), asio::detached);
+        } else {
+          sock.close();
+        }
         continue;
       }
       ++active;
       auto ex = sock.get_executor();
       co_spawn(ex, Session(std::move(sock)), asio::detached);
     }
+  }
+
+  // Answers 503 and closes. The close waits (a second at most) for the
+  // client's request and FIN: closing with its request unread would send a
+  // reset, which can destroy the answer before the client reads it.
+  Task<void> Reject(tcp::socket sock) {
+    beast::tcp_stream stream(std::move(sock));
+    stream.expires_after(std::chrono::seconds(1));
+    auto [wec, written] = co_await asio::async_write(stream, asio::buffer(kTooManyConnections), kTuple);
+    boost::system::error_code ec;
+    if (!wec) {
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      char sink[4096];
+      while (true) {
+        auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+        if (rec) break;
+      }
+    }
+    stream.close();
+    --rejecting;
   }
 
   Task<void> Session(tcp::socket sock) {

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "api_helpers.h"
 #include "test_server.h"
 
@@ -258,7 +260,7 @@ class ConnectionLimitTest : public ServerSuite<ConnectionLimitTest> {
   }
 };
 
-TEST_F(ConnectionLimitTest, ConnectionsOverTheLimitAreClosedAndOthersKeepWorking) {
+TEST_F(ConnectionLimitTest, ConnectionsOverTheLimitGet503AndOthersKeepWorking) {
   std::vector<std::unique_ptr<Conn>> held;
   for (int i = 0; i < 3; ++i) {
     // (The start-up probe's connection may still be counted for a moment.)
@@ -274,13 +276,29 @@ TEST_F(ConnectionLimitTest, ConnectionsOverTheLimitAreClosedAndOthersKeepWorking
     }
     ASSERT_TRUE(up) << "connection " << i << " within the limit was not served";
   }
-  // The fourth one is closed without an answer.
+  // The fourth one gets a 503 with the spec's error body, and is closed.
   {
     Conn extra(server().port());
     ASSERT_TRUE(extra.ok());
     extra.Send(kGetV2);
     EXPECT_TRUE(extra.Poll(3000)) << "the connection over the limit was kept open";
-    EXPECT_EQ(extra.received().find("HTTP/1.1 200"), std::string::npos) << extra.received();
+    const std::string& got = extra.received();
+    EXPECT_EQ(got.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u) << got;
+    EXPECT_NE(got.find("Retry-After: 1\r\n"), std::string::npos) << got;
+    const size_t body = got.find("\r\n\r\n");
+    ASSERT_NE(body, std::string::npos) << got;
+    const auto json = nlohmann::json::parse(got.substr(body + 4), nullptr, false);
+    ASSERT_FALSE(json.is_discarded()) << got;
+    EXPECT_EQ(json["errors"][0]["code"], "UNAVAILABLE") << got;
+    EXPECT_NE(got.find("Content-Length: " + std::to_string(got.size() - body - 4) + "\r\n"), std::string::npos)
+        << got;
+  }
+  // One that sends nothing gets the same answer and is closed within a second or so.
+  {
+    Conn silent(server().port());
+    ASSERT_TRUE(silent.ok());
+    EXPECT_TRUE(silent.Poll(3000)) << "the silent connection over the limit was kept open";
+    EXPECT_EQ(silent.received().rfind("HTTP/1.1 503", 0), 0u) << silent.received();
   }
   // The three are still served.
   for (auto& c : held) EXPECT_TRUE(GetV2(*c));
