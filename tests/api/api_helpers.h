@@ -33,7 +33,8 @@ inline constexpr std::string_view kDockerLayer = "application/vnd.docker.image.r
 bool IsSpecErrorCode(std::string_view code);
 
 // A blocking TCP socket connected to 127.0.0.1:port (close-on-exec), or -1.
-int ConnectLoopback(uint16_t port);
+// rcvbuf > 0 sets SO_RCVBUF first (a small one makes the server wait for room).
+int ConnectLoopback(uint16_t port, int rcvbuf = 0);
 
 // Sends a request; a transport failure is a test failure and yields status 0.
 ClientResponse Do(HttpClient& c, std::string_view method, std::string_view target, const Headers& headers = {},
