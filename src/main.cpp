@@ -30,6 +30,7 @@
 #include "observability/berth_metrics.h"
 #include "registry/api.h"
 #include "storage/filesystem_driver.h"
+#include "storage/upload_purger.h"
 #include "storage/usage.h"
 #include "storage/verify.h"
 #include "storage/s3/s3_driver.h"
@@ -244,6 +245,12 @@ int Serve(std::string config_path) {
                                   cfg->server.metrics.is_public};
   ropts.redirect_enabled = cfg->storage.redirect_enabled;
   registry::RegistryApi api(**driver, ropts, access.get());
+  std::unique_ptr<storage::UploadPurger> purger;
+  if (cfg->storage.upload_purging) {
+    purger = std::make_unique<storage::UploadPurger>(api.uploads(), std::chrono::seconds(cfg->storage.upload_purge_age_s),
+                                                     std::chrono::seconds(cfg->storage.upload_purge_interval_s),
+                                                     cfg->storage.upload_purge_dry_run);
+  }
   http::ServerOptions opts;
   opts.addr = cfg->server.addr;
   opts.tls = cfg->server.tls.enabled;

@@ -74,6 +74,34 @@ class Reader {
   }
 
   // A string or a list of strings.
+  // A Go-style duration of whole seconds or more: "168h", "1h30m", "90s".
+  Status GetDuration(const YAML::Node& parent, const char* key, const std::string& path, int64_t* seconds) {
+    YAML::Node n = parent[key];
+    if (!n || n.IsNull()) return Status::Ok();
+    const Status bad = Error(n.Mark(), path + "." + key + " must be a duration like 168h, 30m or 90s (at least 1s)");
+    if (!n.IsScalar()) return bad;
+    std::string_view s = n.Scalar();
+    if (s.empty()) return bad;
+    int64_t total = 0;
+    while (!s.empty()) {
+      size_t digits = 0;
+      while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+      if (digits == 0 || digits > 9 || digits == s.size()) return bad;
+      int64_t v = std::stoll(std::string(s.substr(0, digits)));
+      int64_t unit = 0;
+      if (s[digits] == 'h') unit = 3600;
+      if (s[digits] == 'm') unit = 60;
+      if (s[digits] == 's') unit = 1;
+      if (unit == 0) return bad;
+      total += v * unit;
+      if (total > 100LL * 365 * 86400) return bad;
+      s.remove_prefix(digits + 1);
+    }
+    if (total < 1) return bad;
+    *seconds = total;
+    return Status::Ok();
+  }
+
   Status GetStringList(const YAML::Node& parent, const char* key, const std::string& path,
                        std::vector<std::string>* out) {
     YAML::Node n = parent[key];
@@ -212,7 +240,7 @@ Status ParseS3(Reader& r, const YAML::Node& s3, S3StorageConfig* out) {
 }
 
 Status ParseStorage(Reader& r, const YAML::Node& n, StorageConfig* out) {
-  BERTH_TRY(r.CheckMap(n, "storage", {"filesystem", "s3", "delete", "redirect"}));
+  BERTH_TRY(r.CheckMap(n, "storage", {"filesystem", "s3", "delete", "redirect", "maintenance"}));
   YAML::Node fs_node = n["filesystem"];
   YAML::Node s3_node = n["s3"];
   if (fs_node && !fs_node.IsNull() && s3_node && !s3_node.IsNull()) {
@@ -236,6 +264,17 @@ Status ParseStorage(Reader& r, const YAML::Node& n, StorageConfig* out) {
   if (YAML::Node del = n["delete"]; del && !del.IsNull()) {
     BERTH_TRY(r.CheckMap(del, "storage.delete", {"enabled"}));
     BERTH_TRY(r.GetBool(del, "enabled", "storage.delete", &out->delete_enabled));
+  }
+  if (YAML::Node m = n["maintenance"]; m && !m.IsNull()) {
+    BERTH_TRY(r.CheckMap(m, "storage.maintenance", {"uploadpurging"}));
+    if (YAML::Node p = m["uploadpurging"]; p && !p.IsNull()) {
+      const std::string path = "storage.maintenance.uploadpurging";
+      BERTH_TRY(r.CheckMap(p, path, {"enabled", "age", "interval", "dryrun"}));
+      BERTH_TRY(r.GetBool(p, "enabled", path, &out->upload_purging));
+      BERTH_TRY(r.GetDuration(p, "age", path, &out->upload_purge_age_s));
+      BERTH_TRY(r.GetDuration(p, "interval", path, &out->upload_purge_interval_s));
+      BERTH_TRY(r.GetBool(p, "dryrun", path, &out->upload_purge_dry_run));
+    }
   }
   return Status::Ok();
 }

@@ -81,6 +81,12 @@ struct StorageConfig {
   bool s3_enabled = false;  // storage.s3 present (exclusive with storage.filesystem)
   S3StorageConfig s3;
   bool redirect_enabled = false;  // GET blob answers 307 to a presigned URL when the driver has them
+  // storage.maintenance.uploadpurging (distribution's keys and defaults):
+  // uploads started more than `age` ago are removed every `interval`.
+  bool upload_purging = true;
+  int64_t upload_purge_age_s = 168 * 3600;
+  int64_t upload_purge_interval_s = 24 * 3600;
+  bool upload_purge_dry_run = false;
 };
 
 struct LogConfig {

@@ -45,6 +45,8 @@ class RegistryApi final : public http::Handler {
   Task<void> Handle(Exchange& ex) override;
   // The debug listener (server.debug_addr): only /metrics, /healthz and /readyz, no authentication.
   Task<void> HandleDebug(Exchange& ex);
+  // The uploads, for maintenance (storage::UploadPurger).
+  storage::UploadStore& uploads() { return uploads_; }
 
  private:
   // blobs.cpp

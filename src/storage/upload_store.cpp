@@ -2,11 +2,16 @@
 
 #include <openssl/rand.h>
 
+#include <time.h>
+
+#include <charconv>
+#include <ctime>
 #include <chrono>
 #include <optional>
 #include <vector>
 
 #include "storage/layout.h"
+#include "storage/store_walk.h"
 
 namespace berth::storage {
 namespace {
@@ -29,6 +34,25 @@ std::string NewUuid() {
     s += kHex[b[i] & 15];
   }
   return s;
+}
+
+// Seconds since the epoch from a startedat file: Berth writes them as such,
+// distribution (whose data directories Berth serves) as RFC 3339 in UTC,
+// "2024-05-01T10:20:30.123456789Z". -1 when neither.
+int64_t ParseStartedAt(std::string_view text) {
+  int64_t secs = -1;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), secs);
+  if (ec == std::errc() && p == text.data() + text.size()) return secs;
+  std::tm tm{};
+  const std::string s(text);
+  const char* rest = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return -1;
+  if (*rest == '.') {
+    ++rest;
+    while (*rest >= '0' && *rest <= '9') ++rest;
+  }
+  if (std::string_view(rest) != "Z") return -1;  // distribution writes UTC
+  return static_cast<int64_t>(::timegm(&tm));
 }
 
 }  // namespace
@@ -191,6 +215,45 @@ Status UploadStore::Remove(std::string_view name, std::string_view uuid) {
     hashes_.erase(std::string(uuid));
   }
   return driver_.Delete(layout::Upload(name, uuid));
+}
+
+UploadStore::PurgeResult UploadStore::PurgeStarted(std::chrono::system_clock::time_point cutoff, bool dry_run) {
+  PurgeResult out;
+  const int64_t cutoff_s =
+      std::chrono::duration_cast<std::chrono::seconds>(cutoff.time_since_epoch()).count();
+  for (const auto& name : walk::Repositories(driver_)) {
+    auto ids = driver_.List(layout::UploadsDir(name));
+    if (!ids.ok()) continue;  // no uploads (or unreadable: nothing to decide on)
+    for (const auto& id : *ids) {
+      if (!IsValidUploadId(id)) {
+        ++out.kept;
+        continue;
+      }
+      {
+        // Held for the check and the removal, so no request can acquire it meanwhile.
+        std::lock_guard lock(mu_);
+        if (!busy_.insert(id).second) {
+          ++out.kept;
+          continue;
+        }
+      }
+      auto started = driver_.GetContent(layout::UploadStartedAt(name, id));
+      const int64_t started_s = started.ok() ? ParseStartedAt(*started) : -1;
+      if (started_s < 0 || started_s >= cutoff_s) {
+        ++out.kept;
+      } else if (dry_run) {
+        ++out.removed;
+      } else if (Status s = Remove(name, id); s.ok() || s.IsNotFound()) {
+        ++out.removed;
+      } else {
+        ++out.failed;
+        out.errors.push_back(name + "/" + id + ": " + s.message());
+      }
+      std::lock_guard lock(mu_);
+      busy_.erase(id);
+    }
+  }
+  return out;
 }
 
 Status UploadStore::Cancel(std::string_view name, std::string_view uuid) {

@@ -14,9 +14,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <chrono>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "oci/digest.h"
@@ -87,6 +89,17 @@ class UploadStore {
   Status Cancel(std::string_view name, std::string_view uuid);
   // Sessions currently held by a request (the uploads being written right now).
   size_t InProgress();
+
+  struct PurgeResult {
+    int removed = 0;  // (would be, with dry_run) removed: started before the cutoff
+    int kept = 0;     // younger, in use, or without a readable start time
+    int failed = 0;   // removal failed (logged by the caller from `errors`)
+    std::vector<std::string> errors;
+  };
+  // Removes every upload of every repository that was started before `cutoff`
+  // and is not held by a request (distribution's upload purging). An upload
+  // whose start time cannot be read is kept. With dry_run nothing is removed.
+  PurgeResult PurgeStarted(std::chrono::system_clock::time_point cutoff, bool dry_run);
 
  private:
   friend class UploadSession;

@@ -453,6 +453,41 @@ TEST_F(UploadTest, MountDoesNotLeakBlobsFromRepositoriesThatDoNotLinkThem) {
 }
 
 // Own server: the test restarts it.
+// storage.maintenance.uploadpurging with a one-second age and interval: an
+// upload left alone disappears (404 BLOB_UPLOAD_UNKNOWN), pushes still work.
+class UploadPurgeTest : public ServerSuite<UploadPurgeTest> {
+ public:
+  static TestServerOptions ServerOptions() {
+    TestServerOptions o;
+    o.storage_extra = "  maintenance:\n    uploadpurging: {enabled: true, age: 1s, interval: 1s}\n";
+    return o;
+  }
+};
+
+TEST_F(UploadPurgeTest, AbandonedUploadIsPurged) {
+  const std::string loc = StartUpload(client(), "purge/old");
+  ASSERT_FALSE(loc.empty());
+  auto p = Do(client(), "PATCH", loc, {}, RandomBytes(1000, 31));
+  ASSERT_EQ(p.status, 202u) << p.body;
+  unsigned status = 0;
+  ClientResponse last;
+  for (int i = 0; i < 100 && status != 404; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    last = Do(client(), "GET", loc);
+    status = last.status;
+  }
+  ASSERT_EQ(status, 404u) << "the abandoned upload was not purged within 10 s";
+  EXPECT_NE(last.body.find("BLOB_UPLOAD_UNKNOWN"), std::string::npos) << last.body;
+  const std::string dir = server().dir() + "/data/docker/registry/v2/repositories/purge/old/_uploads/" + Uuid(loc);
+  EXPECT_NE(::access(dir.c_str(), F_OK), 0) << dir;
+  // A whole push right after is unaffected (it finishes well within the age).
+  const std::string content = RandomBytes(5000, 32);
+  const std::string digest = PushBlob(client(), "purge/new", content);
+  auto g = Do(client(), "GET", "/v2/purge/new/blobs/" + digest);
+  EXPECT_EQ(g.status, 200u);
+  EXPECT_TRUE(g.body == content);
+}
+
 class UploadRestartTest : public ServerSuite<UploadRestartTest> {};
 
 TEST_F(UploadRestartTest, ResumesAfterServerRestart) {

@@ -254,6 +254,26 @@ TEST(ConfigTest, ServerLimitsAndTimeouts) {
   EXPECT_CONTAINS(Error("server:\n  tls: {poll_interval: -1}\n"), "server.tls.poll_interval");
 }
 
+TEST(ConfigTest, UploadPurging) {
+  Config d = Parse("");
+  EXPECT_TRUE(d.storage.upload_purging);  // distribution's defaults
+  EXPECT_EQ(d.storage.upload_purge_age_s, 168 * 3600);
+  EXPECT_EQ(d.storage.upload_purge_interval_s, 24 * 3600);
+  EXPECT_FALSE(d.storage.upload_purge_dry_run);
+  Config c = Parse(
+      "storage:\n  maintenance:\n    uploadpurging: {enabled: true, age: 1h30m, interval: 90s, dryrun: true}\n");
+  EXPECT_EQ(c.storage.upload_purge_age_s, 5400);
+  EXPECT_EQ(c.storage.upload_purge_interval_s, 90);
+  EXPECT_TRUE(c.storage.upload_purge_dry_run);
+  EXPECT_FALSE(Parse("storage:\n  maintenance:\n    uploadpurging: {enabled: false}\n").storage.upload_purging);
+  for (const char* bad : {"1d", "0s", "h", "10", "-5m", "1.5h", "5m3", "\"\""}) {
+    std::string e = Error(std::string("storage:\n  maintenance:\n    uploadpurging: {age: ") + bad + "}\n");
+    EXPECT_CONTAINS(e, "storage.maintenance.uploadpurging.age must be a duration");
+    EXPECT_CONTAINS(e, "source.yaml:3:");
+  }
+  EXPECT_CONTAINS(Error("storage:\n  maintenance:\n    readonly: {enabled: true}\n"), "'readonly'");
+}
+
 TEST(ConfigTest, BadServerAddr) {
   std::string e = Error("server:\n  addr: host.example:80\n");
   EXPECT_CONTAINS(e, "source.yaml:2:9");

@@ -406,6 +406,55 @@ TEST_F(UploadStoreTest, HashAheadIsKeptOrRolledBack) {
   EXPECT_EQ(ReadDisk(layout::BlobData(DigestOf(first + rest))), first + rest);
 }
 
+// Upload purging: what started before the cutoff goes, unless a request holds
+// it or its start time cannot be read; distribution's RFC 3339 start times count.
+TEST_F(UploadStoreTest, PurgeStartedRemovesOnlyOldUnheldUploads) {
+  auto make = [&](const std::string& name, const std::string& started) {
+    auto id = uploads_->Start(name);
+    EXPECT_TRUE(id.ok());
+    {
+      auto s = uploads_->Acquire(name, *id);
+      EXPECT_TRUE(s.ok());
+      EXPECT_TRUE((*s)->Append("partial", 7).ok());
+    }
+    if (!started.empty()) EXPECT_TRUE(driver_->PutContent(layout::UploadStartedAt(name, *id), started).ok());
+    return *id;
+  };
+  const auto now = std::chrono::system_clock::now();
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const std::string old_berth = make("a/b", std::to_string(now_s - 8 * 86400));
+  const std::string old_dist = make("c", "2020-01-02T03:04:05.123456789Z");
+  const std::string fresh = make("a/b", "");  // Start's own time: now
+  const std::string garbage = make("c", "yesterday");
+  const std::string held_id = make("a/b", std::to_string(now_s - 8 * 86400));
+  auto held = uploads_->Acquire("a/b", held_id);
+  ASSERT_TRUE(held.ok());
+  const auto cutoff = now - std::chrono::hours(7 * 24);
+
+  auto dry = uploads_->PurgeStarted(cutoff, /*dry_run=*/true);
+  EXPECT_EQ(dry.removed, 2);
+  EXPECT_EQ(dry.kept, 3);
+  EXPECT_TRUE(Exists(layout::Upload("a/b", old_berth)));
+  EXPECT_TRUE(Exists(layout::Upload("c", old_dist)));
+
+  auto r = uploads_->PurgeStarted(cutoff, /*dry_run=*/false);
+  EXPECT_EQ(r.removed, 2);
+  EXPECT_EQ(r.kept, 3);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_FALSE(Exists(layout::Upload("a/b", old_berth)));
+  EXPECT_FALSE(Exists(layout::Upload("c", old_dist)));
+  EXPECT_EQ(uploads_->Size("a/b", old_berth).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*uploads_->Size("a/b", fresh), 7);
+  EXPECT_EQ(*uploads_->Size("c", garbage), 7);
+  EXPECT_EQ((*held)->size(), 7);  // still usable by the request that holds it
+  ASSERT_TRUE((*held)->Append("+", 1).ok());
+  held->reset();
+  EXPECT_EQ(*uploads_->Size("a/b", held_id), 8);
+  // Once released it is old and free: the next pass takes it.
+  EXPECT_EQ(uploads_->PurgeStarted(cutoff, false).removed, 1);
+  EXPECT_FALSE(Exists(layout::Upload("a/b", held_id)));
+}
+
 TEST_F(UploadStoreTest, CommitMakesBlobVisibleAndLinked) {
   auto id = uploads_->Start("library/app");
   ASSERT_TRUE(id.ok());
