@@ -275,6 +275,7 @@ _e2e_launch() {
   fail "$kind: could not find a free port after 3 attempts"
 }
 
+# E2E_BERTH_STORAGE_EXTRA: more lines for its storage: section (indented two spaces).
 _e2e_write_berth_config() {
   local cfg=$1 datadir=$2 port=$3
   cat >"$cfg" <<EOF
@@ -283,6 +284,7 @@ server:
 storage:
   filesystem: {rootdirectory: "$datadir"}
   delete: {enabled: true}
+${E2E_BERTH_STORAGE_EXTRA:-}
 auth: {mode: none}
 EOF
 }

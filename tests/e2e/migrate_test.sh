@@ -8,7 +8,8 @@
 #      config, serves the images byte-identical to the users the ACL allows,
 #      finishes the upload, and serves again after distribution's offline
 #      garbage collector ran on the directory;
-#  (c) the doc's shell snippets (schema 1 finder, stale upload removal) work.
+#  (c) the doc's schema 1 finder works, and Berth's upload purging removes an
+#      upload distribution started and left (its RFC 3339 start time).
 # On-disk interchange without auth is tests/e2e/interchange_test.sh.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -181,14 +182,30 @@ cp "$E2E_DIR/s1.json" "$S1/blobs/sha256/${S1D:7:2}/${S1D:7}/data"
 printf '%s' "$S1D" >"$S1/repositories/legacy/app/_manifests/revisions/sha256/${S1D:7}/link"
 assert_eq "$(cd "$S1" && bash -c "$finder")" "repositories/legacy/app" "(c) schema 1 finder names the repository"
 
-# Stale upload removal: an upload untouched for 10 days goes, a fresh one stays.
-purge=$(grep -oE "find <rootdirectory>[^\`]*xargs -r rm -rf" "$DOC")
-[[ -n $purge ]] || fail "(c) no upload removal command in the doc"
-U=$S1/repositories/acme/app/_uploads
-mkdir -p "$U/11111111-1111-1111-1111-111111111111" "$U/22222222-2222-2222-2222-222222222222"
-touch -d '10 days ago' "$U/11111111-1111-1111-1111-111111111111/data"
-touch "$U/22222222-2222-2222-2222-222222222222/data"
-bash -c "${purge//<rootdirectory>/$E2E_DIR/s1}"
-[[ ! -e $U/11111111-1111-1111-1111-111111111111 && -e $U/22222222-2222-2222-2222-222222222222/data ]] ||
-  fail "(c) the upload removal command removed the wrong uploads"
-ok "(c) the upload removal command removes only the stale upload"
+# Upload purging: distribution starts an upload and leaves it; its start time
+# is moved back to 2020 (same format); Berth's purge removes it, not a fresh one.
+P=$E2E_DIR/purge
+start_distribution "$P"
+loc=$(curl -sS -o /dev/null -D - -X POST "http://$REG/v2/acme/app/blobs/uploads/" | response_header location)
+curl -sS -o /dev/null -X PATCH -H 'Content-Type: application/octet-stream' --data-binary @"$E2E_DIR/blob.head" \
+  "http://$REG${loc#http://"$REG"}"
+stop_registry
+PU=$P/docker/registry/v2/repositories/acme/app/_uploads
+old=$(ls "$PU")
+[[ $old =~ ^[0-9a-f-]{36}$ && -s $PU/$old/data ]] || fail "(c) distribution left no upload in $PU"
+started=$(cat "$PU/$old/startedat")
+assert_match "$started" '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$' "(c) distribution writes RFC 3339 start times"
+printf '%s' "2020${started:4}" >"$PU/$old/startedat"
+E2E_BERTH_STORAGE_EXTRA='  maintenance: {uploadpurging: {enabled: true, age: 1h, interval: 1s}}' start_berth "$P"
+fresh=$(curl -sS -o /dev/null -D - -X POST "http://$REG/v2/acme/app/blobs/uploads/" | response_header location)
+[[ -n $fresh ]] || fail "(c) Berth gave no upload Location"
+for ((i = 0; i < 150; i++)); do
+  [[ -e $PU/$old ]] || break
+  sleep 0.1
+done
+[[ ! -e $PU/$old ]] || fail "(c) Berth did not purge distribution's abandoned upload within 15 s"
+code=$(curl -sS -o /dev/null -w '%{http_code}' "http://$REG${fresh}")
+assert_eq "$code" 204 "(c) the fresh upload is still there"
+grep -q 'upload purge: removed abandoned uploads' "$REG_LOG" || fail "(c) no purge log line in $REG_LOG"
+stop_registry
+ok "(c) Berth's upload purging removed distribution's old upload, kept the fresh one"
