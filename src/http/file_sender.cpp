@@ -175,16 +175,18 @@ asio::awaitable<Status> SendFileRange(boost::beast::tcp_stream& stream, int fd, 
   if (ec) co_return Status::Unsupported("non-blocking socket: " + ec.message());
   RoomWaiter room(sock, timeout);
 
-  MappedSlot slot;
-  if (slot.held() && n > 0) {
-    static const int64_t page = ::sysconf(_SC_PAGESIZE);
-    const int64_t base = offset / page * page;
-    const size_t len = static_cast<size_t>(offset - base + n);
-    void* p = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(base));
-    if (p != MAP_FAILED) {
-      Mapping map(p, len);
-      ::madvise(map.data(), map.size(), MADV_SEQUENTIAL);  // aggressive readahead when the file is not cached
-      co_return co_await SendMapped(sock, map, static_cast<size_t>(offset - base), room);
+  {
+    MappedSlot slot;  // (released before a sendfile fallback)
+    if (slot.held() && n > 0) {
+      static const int64_t page = ::sysconf(_SC_PAGESIZE);
+      const int64_t base = offset / page * page;
+      const size_t len = static_cast<size_t>(offset - base + n);
+      void* p = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(base));
+      if (p != MAP_FAILED) {
+        Mapping map(p, len);
+        ::madvise(map.data(), map.size(), MADV_SEQUENTIAL);  // aggressive readahead when the file is not cached
+        co_return co_await SendMapped(sock, map, static_cast<size_t>(offset - base), room);
+      }
     }
   }
   co_return co_await SendWithSendfile(sock, fd, offset, n, room);

@@ -140,13 +140,9 @@ size_t UploadStore::InProgress() {
 
 Result<std::unique_ptr<UploadSession>> UploadStore::Acquire(std::string_view name, std::string_view uuid_sv) {
   std::string uuid(uuid_sv);
-  {
-    std::lock_guard lock(mu_);
-    if (!busy_.insert(uuid).second) return Status::Busy("upload is in use by another request");
-  }
+  if (!Hold(uuid)) return Status::Busy("upload is in use by another request");
   auto fail = [&](Status s) -> Result<std::unique_ptr<UploadSession>> {
-    std::lock_guard lock(mu_);
-    busy_.erase(uuid);
+    Unhold(uuid);
     return s;
   };
   if (!driver_.Stat(layout::UploadStartedAt(name, uuid)).ok()) return fail(Status::NotFound("upload unknown"));
@@ -229,13 +225,9 @@ UploadStore::PurgeResult UploadStore::PurgeStarted(std::chrono::system_clock::ti
         ++out.kept;
         continue;
       }
-      {
-        // Held for the check and the removal, so no request can acquire it meanwhile.
-        std::lock_guard lock(mu_);
-        if (!busy_.insert(id).second) {
-          ++out.kept;
-          continue;
-        }
+      if (!Hold(id)) {  // held for the check and the removal, so no request can acquire it meanwhile
+        ++out.kept;
+        continue;
       }
       auto started = driver_.GetContent(layout::UploadStartedAt(name, id));
       const int64_t started_s = started.ok() ? ParseStartedAt(*started) : -1;
@@ -249,11 +241,20 @@ UploadStore::PurgeResult UploadStore::PurgeStarted(std::chrono::system_clock::ti
         ++out.failed;
         out.errors.push_back(name + "/" + id + ": " + s.message());
       }
-      std::lock_guard lock(mu_);
-      busy_.erase(id);
+      Unhold(id);
     }
   }
   return out;
+}
+
+bool UploadStore::Hold(const std::string& uuid) {
+  std::lock_guard lock(mu_);
+  return busy_.insert(uuid).second;
+}
+
+void UploadStore::Unhold(const std::string& uuid) {
+  std::lock_guard lock(mu_);
+  busy_.erase(uuid);
 }
 
 Status UploadStore::Cancel(std::string_view name, std::string_view uuid) {

@@ -11,15 +11,15 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <chrono>
 #include <optional>
 #include <set>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "oci/digest.h"
 #include "storage/blob_store.h"
@@ -107,6 +107,9 @@ class UploadStore {
     int64_t size;
     oci::Hasher hasher;
   };
+  // Marks an upload as held by one caller; false when another holds it.
+  bool Hold(const std::string& uuid);
+  void Unhold(const std::string& uuid);
   void Release(const std::string& uuid, int64_t size, oci::Hasher* hasher);
   std::optional<oci::Hasher> LoadHashState(std::string_view name, std::string_view uuid, int64_t size);
   Result<oci::Hasher> Rehash(const std::string& path, oci::DigestAlgorithm a, int64_t expected_size);
