@@ -135,8 +135,10 @@ bool Expand(std::string_view text, const PatternVars* vars, bool regex, std::str
 constexpr size_t kMaxRegexValue = 1024;
 
 // std::regex backtracks: a repeated group that itself repeats or alternates,
-// like (a+)+ or (a|aa)*, takes exponential time on a crafted value. Such
-// patterns are refused when the config is loaded.
+// like (a+)+ or (a|aa)*, takes exponential time on a crafted value, and so does
+// a quantifier stacked on another, like a+* or a?{2,} (libstdc++ reads them as
+// (a+)*). Such patterns are refused when the config is loaded. The lazy forms
+// a*?, a+?, a?? are one quantifier each.
 bool HasNestedQuantifier(std::string_view re) {
   struct Group {
     bool risky = false;  // contains a quantifier or an alternation
@@ -144,12 +146,26 @@ bool HasNestedQuantifier(std::string_view re) {
   std::vector<Group> groups{{}};
   bool in_class = false;
   auto is_quantifier = [](char c) { return c == '*' || c == '+' || c == '?' || c == '{'; };
+  bool after_quantifier = false;  // the previous token was a quantifier (or its lazy '?')
   for (size_t i = 0; i < re.size(); ++i) {
     char c = re[i];
+    const bool stacked = after_quantifier && !in_class && (c == '*' || c == '+' || c == '{');
+    if (stacked) return true;
     if (c == '\\') {
+      after_quantifier = false;
       ++i;
       continue;
     }
+    if (!in_class && c == '{') {
+      const size_t close = re.find('}', i);
+      if (close != std::string_view::npos) {
+        groups.back().risky = true;
+        i = close;
+        after_quantifier = true;
+        continue;
+      }
+    }
+    after_quantifier = !in_class && (c == '*' || c == '+' || c == '?') && i > 0;
     if (in_class) {
       if (c == ']') in_class = false;
       continue;

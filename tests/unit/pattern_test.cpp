@@ -287,5 +287,17 @@ TEST(PatternRegexSafetyTest, NestedQuantifiersAreRefused) {
   }
 }
 
+// Found by fuzz/acl_pattern (a 10 s timeout): a quantifier stacked on another
+// is a nested repetition too (libstdc++ reads a+* as (a+)*).
+TEST(PatternRegexSafetyTest, StackedQuantifiersAreRefused) {
+  for (const char* bad : {"/a+*/", "/a**/", "/a?*/", "/a{2}*/", "/a*?+/", "/x+{2,}/",
+                          "/:+a+****************a+//a/*a*********a+//a/*a*****/"}) {
+    EXPECT_FALSE(Pattern::Compile(bad).ok()) << bad;
+  }
+  for (const char* good : {"/a*?b/", "/a+?/", "/a??/", "/\\++/", "/[*+]+/", "/x{2,3}y/", "/(?:ab)c/", "/a{2}b+/"}) {
+    EXPECT_TRUE(Pattern::Compile(good).ok()) << good;
+  }
+}
+
 }  // namespace
 }  // namespace berth::auth
