@@ -74,7 +74,7 @@ UploadSession::UploadSession(UploadStore& store, std::string name, std::string u
       hasher_(std::move(hasher)) {}
 
 UploadSession::~UploadSession() {
-  if (!finished_ && !store_.driver_.CanReadUnfinished()) {
+  if (!finished_ && !store_.driver_.Info().can_read_unfinished) {
     // The next request may be served by another process (a restart, or
     // another replica sharing the bucket) that cannot re-read the bytes of an
     // unfinished upload (an S3 multipart upload): everything acknowledged so

@@ -579,8 +579,7 @@ TEST_F(UploadStoreTest, ResumeAfterRestart) {
 class NoUploadReadsDriver final : public StorageDriver {
  public:
   explicit NoUploadReadsDriver(StorageDriver& inner) : inner_(inner) {}
-  std::string Name() const override { return "no-upload-reads"; }
-  bool CanReadUnfinished() const override { return false; }
+  DriverInfo Info() const override { return DriverInfo{"no-upload-reads", "", false, false}; }
   Result<std::string> GetContent(const std::string& p) override { return inner_.GetContent(p); }
   Status PutContent(const std::string& p, std::string_view c) override { return inner_.PutContent(p, c); }
   Result<std::unique_ptr<FileReader>> Reader(const std::string& p, int64_t off) override {
