@@ -20,6 +20,7 @@
 #include "storage/filesystem_driver.h"
 #include "storage/layout.h"
 #include "storage/manifest_store.h"
+#include "storage/store_walk.h"
 #include "storage/upload_store.h"
 #include "temp_dir.h"
 
@@ -1194,6 +1195,63 @@ TEST_F(ManifestStoreTest, ListRepositoriesIncludesManifestlessAfterDelete) {
   auto tags = manifests_->Tags("gone");
   ASSERT_TRUE(tags.ok());
   EXPECT_TRUE(tags->empty());
+}
+
+// ---------------------------------------------------------------------------
+// What a repository is: one rule (walk::RepositoryDir) for the catalog, the
+// tags list and the store walks (verify, du, upload purging).
+
+using RepositoryRuleTest = ManifestStoreTest;
+
+TEST_F(RepositoryRuleTest, CatalogTagsAndWalksReadOneRule) {
+  Pushed p = Image("img", "1");
+  ASSERT_TRUE(Put("img", p, "1").ok());
+  PutBlob("blobsonly", "x");
+  ASSERT_TRUE(uploads_->Start("uploading").ok());
+  ASSERT_TRUE(driver_->PutContent(layout::Repository("refsonly") + "/_referrers/sha256/x/link", "x").ok());
+  ASSERT_TRUE(driver_->PutContent(layout::Repository("plain") + "/file", "x").ok());  // no marker: not a repository
+  ASSERT_TRUE(driver_->PutContent(layout::RepositoriesRoot() + "/_hidden/_layers/x", "x").ok());
+
+  const std::vector<std::string> all = {"blobsonly", "img", "refsonly", "uploading"};
+  EXPECT_EQ(walk::Repositories(*driver_), all);
+  auto catalog = ListRepositories(*driver_);
+  ASSERT_TRUE(catalog.ok());
+  EXPECT_EQ(*catalog, (std::vector<std::string>{"img"}));
+  EXPECT_TRUE(manifests_->RepositoryExists("img"));
+  EXPECT_TRUE(manifests_->RepositoryExists("blobsonly"));
+  EXPECT_FALSE(manifests_->RepositoryExists("uploading"));
+  EXPECT_FALSE(manifests_->RepositoryExists("refsonly"));
+  EXPECT_FALSE(manifests_->RepositoryExists("plain"));
+
+  // Each answer is the rule's, whether found by the walk or examined by name.
+  std::set<std::string> listed(catalog->begin(), catalog->end());
+  for (const auto& dir : walk::RepositoryDirs(*driver_)) {
+    EXPECT_TRUE(dir.IsRepository()) << dir.name;
+    EXPECT_EQ(dir.InCatalog(), listed.count(dir.name) == 1) << dir.name;
+    EXPECT_EQ(dir.HasContent(), manifests_->RepositoryExists(dir.name)) << dir.name;
+    const walk::RepositoryDir examined = walk::ExamineRepository(*driver_, dir.name);
+    EXPECT_EQ(examined.manifests, dir.manifests) << dir.name;
+    EXPECT_EQ(examined.layers, dir.layers) << dir.name;
+    EXPECT_EQ(examined.uploads, dir.uploads) << dir.name;
+    EXPECT_EQ(examined.referrers, dir.referrers) << dir.name;
+  }
+  EXPECT_FALSE(walk::ExamineRepository(*driver_, "plain").IsRepository());
+  EXPECT_FALSE(walk::ExamineRepository(*driver_, "nope").IsRepository());
+}
+
+TEST_F(RepositoryRuleTest, NamesLongerThanTheSpecAllowsAreNoRepositories) {
+  // 70 components (139 characters): a valid name, deeper than any fixed depth limit.
+  std::string deep = "a";
+  for (int i = 1; i < 70; ++i) deep += "/a";
+  Pushed p = Image(deep, "deep");
+  ASSERT_TRUE(Put(deep, p, "1").ok());
+  // 302 characters: not a repository name, whatever it holds.
+  const std::string too_long = std::string(100, 'x') + "/" + std::string(100, 'y') + "/" + std::string(100, 'z');
+  ASSERT_TRUE(driver_->PutContent(layout::Repository(too_long) + "/_manifests/x", "x").ok());
+  EXPECT_EQ(walk::Repositories(*driver_), (std::vector<std::string>{deep}));
+  auto catalog = ListRepositories(*driver_);
+  ASSERT_TRUE(catalog.ok());
+  EXPECT_EQ(*catalog, (std::vector<std::string>{deep}));
 }
 
 }  // namespace
