@@ -233,6 +233,67 @@ TEST_F(BlobStoreTest, LinkIsIdempotent) {
   EXPECT_EQ(ReadDisk(layout::LayerLink("a", d)), d.str());
 }
 
+// A FilesystemDriver that also hands out direct URLs, as an object store does.
+class RedirectingDriver final : public StorageDriver {
+ public:
+  explicit RedirectingDriver(StorageDriver& inner) : inner_(inner) {}
+  DriverInfo Info() const override { return DriverInfo{"redirecting", "", true, true}; }
+  Result<std::string> RedirectUrl(const std::string& p) override { return "https://direct.example" + p; }
+  Result<std::string> GetContent(const std::string& p) override { return inner_.GetContent(p); }
+  Status PutContent(const std::string& p, std::string_view c) override { return inner_.PutContent(p, c); }
+  Result<std::unique_ptr<FileReader>> Reader(const std::string& p, int64_t off) override {
+    return inner_.Reader(p, off);
+  }
+  Result<std::unique_ptr<FileWriter>> Writer(const std::string& p) override { return inner_.Writer(p); }
+  Result<FileInfo> Stat(const std::string& p) override { return inner_.Stat(p); }
+  Result<std::vector<std::string>> List(const std::string& p) override { return inner_.List(p); }
+  Status Move(const std::string& f, const std::string& t) override { return inner_.Move(f, t); }
+  Status Delete(const std::string& p) override { return inner_.Delete(p); }
+  Status CheckWritable() override { return inner_.CheckWritable(); }
+
+ private:
+  StorageDriver& inner_;
+};
+
+TEST_F(BlobStoreTest, FindGivesSizeAndAReaderFromAnOffset) {
+  Digest d = PutBlob("a/b", "0123456789");
+  auto blob = blobs_->Find("a/b", d);
+  ASSERT_TRUE(blob.ok()) << blob.status().message();
+  EXPECT_EQ(blob->size(), 10);
+  // A filesystem has no direct URLs: the bytes are served by the registry.
+  EXPECT_FALSE(driver_->Info().can_redirect);
+  EXPECT_EQ(blob->RedirectUrl().status().code(), StatusCode::kUnsupported);
+  auto r = blob->Open(4);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_GE((*r)->NativeFd(), 0);  // sendfile/mmap can send it
+  char buf[16];
+  auto n = (*r)->Read(buf, sizeof buf);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(buf, *n), "456789");
+}
+
+TEST_F(BlobStoreTest, FindGivesTheDriversDirectUrlOfTheBlobData) {
+  RedirectingDriver driver(*driver_);
+  BlobStore blobs(driver);
+  Digest d = PutBlob("a/b", "direct");
+  auto blob = blobs.Find("a/b", d);
+  ASSERT_TRUE(blob.ok()) << blob.status().message();
+  EXPECT_EQ(blob->size(), 6);
+  auto url = blob->RedirectUrl();
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(*url, "https://direct.example" + layout::BlobData(d));
+}
+
+TEST_F(BlobStoreTest, FindOnlyWhatTheRepositoryLinksAndTheStoreHolds) {
+  Digest d = PutBlob("a/b", "linked");
+  EXPECT_EQ(blobs_->Find("a", d).status().code(), StatusCode::kNotFound);      // content, but no link here
+  EXPECT_EQ(blobs_->Find("a/b/c", d).status().code(), StatusCode::kNotFound);  // nor in a nested repository
+  EXPECT_EQ(blobs_->Find("a/b", DigestOf("unknown")).status().code(), StatusCode::kNotFound);
+  Digest ghost = DigestOf("ghost");
+  ASSERT_TRUE(blobs_->Link("a/b", ghost).ok());  // a link, but no content
+  EXPECT_EQ(blobs_->Find("a/b", ghost).status().code(), StatusCode::kNotFound);
+}
+
 // ---------------------------------------------------------------------------
 // UploadStore
 
