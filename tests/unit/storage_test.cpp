@@ -443,29 +443,30 @@ TEST_F(UploadStoreTest, SessionsOfDifferentUploadsAreIndependent) {
   EXPECT_EQ(*blobs_->GetSmall(DigestOf("b")), "b");
 }
 
-// The pipeline in registry/uploads.cpp hashes a piece while another thread
-// writes it; when that write fails, the piece's hash must be forgotten.
-TEST_F(UploadStoreTest, HashAheadIsKeptOrRolledBack) {
+// Pipelined pieces over the real driver (O_DIRECT where it can), across two
+// sessions: releasing the first waits for its write in flight and caches the
+// hash of what was stored. Failed writes: tests/unit/upload_pipeline_test.cpp.
+TEST_F(UploadStoreTest, PipelinedPiecesContinueInTheNextSession) {
   auto id = uploads_->Start("a/b");
   ASSERT_TRUE(id.ok());
-  const std::string first = "written and confirmed, ", lost = "never stored", rest = "the rest";
+  const std::string big(UploadSession::kPipelinedPiece + 1000, 'b'), small = "small", rest(1 << 20, 'r');
   {
     auto s = uploads_->Acquire("a/b", *id);
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE((*s)->WriteUnhashed(first.data(), first.size()).ok());
-    (*s)->HashAhead(first.data(), first.size());
-    (*s)->ConfirmHash();
-    (*s)->HashAhead(lost.data(), lost.size());  // as if its WriteUnhashed had failed
-    (*s)->RollBackHash();
-  }
+    ASSERT_TRUE((*s)->AppendPiece({big.data(), big.size()}).ok());
+    ASSERT_TRUE((*s)->AppendPiece({small.data(), small.size()}).ok());
+    ASSERT_TRUE((*s)->AppendPiece({big.data(), big.size()}).ok());
+  }  // released with the last write possibly in flight
   {
-    auto s = uploads_->Acquire("a/b", *id);  // the cached hash continues
+    auto s = uploads_->Acquire("a/b", *id);
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE((*s)->Append(rest.data(), rest.size()).ok());
-    Status c = (*s)->Commit(DigestOf(first + rest));
+    EXPECT_EQ((*s)->size(), static_cast<int64_t>(2 * big.size() + small.size()));
+    ASSERT_TRUE((*s)->AppendPiece({rest.data(), rest.size()}).ok());
+    ASSERT_TRUE((*s)->FinishPieces().ok());
+    Status c = (*s)->Commit(DigestOf(big + small + big + rest));
     ASSERT_TRUE(c.ok()) << c.message();
   }
-  EXPECT_EQ(ReadDisk(layout::BlobData(DigestOf(first + rest))), first + rest);
+  EXPECT_EQ(ReadDisk(layout::BlobData(DigestOf(big + small + big + rest))), big + small + big + rest);
 }
 
 // Upload purging: what started before the cutoff goes, unless a request holds
