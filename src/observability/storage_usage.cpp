@@ -1,6 +1,6 @@
 #include "observability/storage_usage.h"
 
-#include "storage/layout.h"
+#include "storage/store_walk.h"
 
 namespace berth::obs {
 namespace {
@@ -55,28 +55,13 @@ void StorageUsage::Loop() {
   }
 }
 
-// blobs/<alg>/<hex[0:2]>/<hex>/data, as storage/layout.h places them.
 bool StorageUsage::Walk(int64_t* bytes, int64_t* blobs) {
-  const std::string root = storage::layout::kRoot + "/blobs";
-  auto algs = driver_.List(root);
-  if (!algs.ok()) return true;  // no blobs yet (or unreadable): 0
-  for (const auto& alg : *algs) {
-    auto prefixes = driver_.List(root + "/" + alg);
-    if (!prefixes.ok()) continue;
-    for (const auto& prefix : *prefixes) {
-      if (stopping_) return false;
-      const std::string dir = root + "/" + alg + "/" + prefix;
-      auto hexes = driver_.List(dir);
-      if (!hexes.ok()) continue;
-      for (const auto& hex : *hexes) {
-        auto info = driver_.Stat(dir + "/" + hex + "/data");
-        if (!info.ok() || info->is_dir) continue;
-        *bytes += info->size;
-        ++*blobs;
-      }
-    }
-  }
-  return true;
+  return storage::walk::ForEachBlob(driver_, [&](const storage::walk::StoredBlob& b) {
+    if (stopping_) return false;
+    *bytes += b.size;
+    ++*blobs;
+    return true;
+  });
 }
 
 }  // namespace berth::obs

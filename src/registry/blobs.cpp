@@ -2,20 +2,20 @@
 #include "http/range.h"
 #include "registry/api.h"
 #include "registry/errors.h"
-#include "storage/layout.h"
 
 namespace berth::registry {
 
 Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {
-  auto size = blobs_.StatInRepository(name, digest);
-  if (!size.ok()) {
-    if (size.status().IsNotFound()) {
+  auto blob = blobs_.Find(name, digest);
+  if (!blob.ok()) {
+    if (blob.status().IsNotFound()) {
       co_await ex.Send(ErrorResponse(404, code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
     } else {
-      co_await ex.Send(StorageErrorResponse(size.status()));
+      co_await ex.Send(StorageErrorResponse(blob.status()));
     }
     co_return;
   }
+  const int64_t size = blob->size();
   const std::string etag = "\"" + digest.str() + "\"";
   http::Response r(200);
   r.Set("Docker-Content-Digest", digest.str());
@@ -29,7 +29,7 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci
   }
   if (options_.redirect_enabled && !ex.is_head()) {
     // Let the client fetch the bytes from the storage itself (a presigned URL).
-    auto url = driver_.RedirectUrl(storage::layout::BlobData(digest));
+    auto url = blob->RedirectUrl();
     if (url.ok()) {
       http::Response redirect(307);
       redirect.Set("Location", *url);
@@ -40,30 +40,30 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci
     // Unsupported by this driver: serve the bytes ourselves.
   }
   r.Set("Content-Type", "application/octet-stream");
-  http::ByteRange range{0, *size - 1};
-  switch (http::ParseRangeHeader(ex.header("Range"), *size, &range)) {
+  http::ByteRange range{0, size - 1};
+  switch (http::ParseRangeHeader(ex.header("Range"), size, &range)) {
     case http::RangeResult::kSatisfiable:
       r.status = 206;
       r.Set("Content-Range",
-            "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" + std::to_string(*size));
+            "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" + std::to_string(size));
       break;
     case http::RangeResult::kUnsatisfiable: {
       auto e = ErrorResponse(416, code::kBlobUnknown, "requested range not satisfiable");
-      e.Set("Content-Range", "bytes */" + std::to_string(*size));
+      e.Set("Content-Range", "bytes */" + std::to_string(size));
       co_await ex.Send(std::move(e));
       co_return;
     }
     case http::RangeResult::kNone:
     case http::RangeResult::kMalformed:  // RFC 9110: an unusable Range is ignored
-      range = {0, *size - 1};
+      range = {0, size - 1};
       break;
   }
-  const int64_t length = *size == 0 ? 0 : range.length();
+  const int64_t length = size == 0 ? 0 : range.length();
   if (ex.is_head()) {
     co_await ex.SendStream(std::move(r), length, nullptr);
     co_return;
   }
-  auto reader = blobs_.Open(digest, range.first);
+  auto reader = blob->Open(range.first);
   if (!reader.ok()) {
     co_await ex.Send(StorageErrorResponse(reader.status()));
     co_return;

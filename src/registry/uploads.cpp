@@ -1,12 +1,6 @@
 // Blob uploads: POST (start, monolithic, mount), GET (status), PATCH (chunk),
 // PUT (finish), DELETE (cancel) under /v2/<name>/blobs/uploads/.
-#include <algorithm>
-#include <future>
 #include <memory>
-#include <thread>
-
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "http/range.h"
 #include "registry/api.h"
@@ -35,15 +29,6 @@ Task<void> SendUnlessBroken(Exchange& ex, http::Response r) {
   if (r.status != 0 && !ex.broken()) co_await ex.Send(std::move(r));
 }
 
-// Writes of large upload pieces run here (one thread per core): an O_DIRECT
-// write of 1 MiB waits ~1 ms for the disk, time in which the connection's
-// thread hashes the previous piece and receives the next.
-constexpr size_t kOffloadPiece = 256 << 10;
-boost::asio::thread_pool& AppendPool() {
-  static boost::asio::thread_pool pool(std::max(1u, std::thread::hardware_concurrency()));
-  return pool;
-}
-
 http::Response UploadUnknown() { return ErrorResponse(404, code::kBlobUploadUnknown, "blob upload unknown to registry"); }
 
 http::Response SessionError(const Status& s) {
@@ -57,46 +42,20 @@ http::Response SessionError(const Status& s) {
 }  // namespace
 
 Task<std::optional<http::Response>> RegistryApi::ReceiveBody(Exchange& ex, storage::UploadSession& session) {
-  // A pipeline for large bodies: while AppendPool writes piece k, this thread
-  // hashes piece k and then receives piece k+1. ReadBody's two buffers take
-  // turns, so piece k is intact until its write is done. The hash of a piece
-  // whose write fails is rolled back, so the hash always covers exactly the
-  // acknowledged bytes; and once the last write is done the hash is too.
-  struct InFlight {
-    storage::UploadSession& session;
-    std::future<Status> write;
-    // Waits for the write in flight and keeps or forgets its piece's hash.
-    Status Wait() {
-      if (!write.valid()) return Status::Ok();
-      Status s = write.get();
-      if (s.ok()) {
-        session.ConfirmHash();
-      } else {
-        session.RollBackHash();
-      }
-      return s;
-    }
-    ~InFlight() { (void)Wait(); }  // the session must outlive the write, and the hash must match the data
-  } prev{session, {}};
+  // AppendPiece pipelines large pieces (the session's write of piece k runs
+  // while the next one is received here); reading piece k+1 only after
+  // AppendPiece(k) has returned is what keeps piece k intact until its write is done.
   while (true) {
     auto piece = co_await ex.ReadBody();
-    if (Status s = prev.Wait(); !s.ok()) co_return StorageErrorResponse(s);
-    if (!piece.ok() || piece->size() < kOffloadPiece) {
-      if (!piece.ok()) {
-        // The client went away or sent broken framing: what arrived is kept and
-        // the upload can be resumed from its current size.
-        if (ex.broken()) co_return http::Response(0);
-        co_return ErrorResponse(400, code::kBlobUploadInvalid, piece.status().message());
-      }
-      if (piece->empty()) co_return std::nullopt;
-      if (Status s = session.Append(piece->data(), piece->size()); !s.ok()) co_return StorageErrorResponse(s);
-      continue;
+    if (!piece.ok() || piece->empty()) {
+      if (Status s = session.FinishPieces(); !s.ok()) co_return StorageErrorResponse(s);
+      if (piece.ok()) co_return std::nullopt;
+      // The client went away or sent broken framing: what arrived is kept and
+      // the upload can be resumed from its current size.
+      if (ex.broken()) co_return http::Response(0);
+      co_return ErrorResponse(400, code::kBlobUploadInvalid, piece.status().message());
     }
-    auto task = std::make_shared<std::packaged_task<Status()>>(
-        [&session, data = piece->data(), n = piece->size()] { return session.WriteUnhashed(data, n); });
-    prev.write = task->get_future();
-    boost::asio::post(AppendPool(), [task] { (*task)(); });
-    session.HashAhead(piece->data(), piece->size());  // while the pool writes it
+    if (Status s = session.AppendPiece(*piece); !s.ok()) co_return StorageErrorResponse(s);
   }
 }
 

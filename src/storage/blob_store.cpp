@@ -4,16 +4,31 @@
 
 namespace berth::storage {
 
-Result<int64_t> BlobStore::Stat(const oci::Digest& d) {
-  auto info = driver_.Stat(layout::BlobData(d));
+namespace {
+
+// The size of the blob data file at `path`.
+Result<int64_t> DataSize(StorageDriver& driver, const std::string& path) {
+  auto info = driver.Stat(path);
   if (!info.ok()) return info.status();
   if (info->is_dir) return Status::IoError("blob data is a directory");
   return info->size;
 }
 
+}  // namespace
+
+Result<int64_t> BlobStore::Stat(const oci::Digest& d) { return DataSize(driver_, layout::BlobData(d)); }
+
 Result<int64_t> BlobStore::StatInRepository(std::string_view name, const oci::Digest& d) {
   if (!IsLinked(name, d)) return Status::NotFound("blob not linked in repository");
   return Stat(d);
+}
+
+Result<ServableBlob> BlobStore::Find(std::string_view name, const oci::Digest& d) {
+  if (!IsLinked(name, d)) return Status::NotFound("blob not linked in repository");
+  std::string path = layout::BlobData(d);
+  auto size = DataSize(driver_, path);
+  if (!size.ok()) return size.status();
+  return ServableBlob(driver_, std::move(path), *size);
 }
 
 Result<std::unique_ptr<FileReader>> BlobStore::Open(const oci::Digest& d, int64_t offset) {

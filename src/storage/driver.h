@@ -51,11 +51,27 @@ class FileWriter {
   virtual Status Commit() = 0;
 };
 
+// What a driver is and what it can do, so callers need not know its class.
+struct DriverInfo {
+  std::string name;      // "filesystem", "s3"
+  std::string location;  // the root directory; for s3 the endpoint, bucket and root prefix (never credentials)
+  // RedirectUrl gives URLs a client can fetch content from directly (an object store's presigned URLs).
+  bool can_redirect = false;
+  // Whether Reader can read a file whose Writer has not finished (a local file:
+  // yes; an S3 multipart upload: no). When not, an upload's running hash is
+  // saved in storage between requests instead of being recomputed from its bytes.
+  bool can_read_unfinished = true;
+
+  // For logs and `berth verify`: a filesystem's root directory as it is, otherwise "<name> <location>".
+  std::string Where() const { return name == "filesystem" ? location : name + " " + location; }
+};
+
 class StorageDriver {
  public:
   virtual ~StorageDriver() = default;
 
-  virtual std::string Name() const = 0;
+  // Fixed for the driver's lifetime.
+  virtual DriverInfo Info() const = 0;
   virtual Result<std::string> GetContent(const std::string& path) = 0;
   // Atomic replace: readers never see partial content.
   virtual Status PutContent(const std::string& path, std::string_view content) = 0;
@@ -72,13 +88,9 @@ class StorageDriver {
   // Checks the backend can be written to (readiness).
   virtual Status CheckWritable() = 0;
   // A URL from which a client can fetch `path` directly (an object store's
-  // presigned URL), for redirects. Unsupported by default.
-  // Whether Reader can read a file whose Writer has not finished (a local file:
-  // yes; an S3 multipart upload: no). When not, an upload's running hash is
-  // saved in storage between requests instead of being recomputed from its bytes.
-  virtual bool CanReadUnfinished() const { return true; }
+  // presigned URL), for redirects. Unsupported unless Info().can_redirect.
   virtual Result<std::string> RedirectUrl(const std::string& path) {
-    return Status::Unsupported(Name() + " storage has no redirect URLs");
+    return Status::Unsupported(Info().name + " storage has no redirect URLs");
   }
 };
 

@@ -18,7 +18,7 @@ class FilesystemDriver final : public StorageDriver {
   // tools that only read while a server may be running (verify, du). NotFound when missing.
   static Result<std::unique_ptr<FilesystemDriver>> OpenExisting(const std::string& root);
 
-  std::string Name() const override { return "filesystem"; }
+  DriverInfo Info() const override { return DriverInfo{"filesystem", root_, false, true}; }
   Result<std::string> GetContent(const std::string& path) override;
   Status PutContent(const std::string& path, std::string_view content) override;
   Result<std::unique_ptr<FileReader>> Reader(const std::string& path, int64_t offset) override;

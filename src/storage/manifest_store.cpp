@@ -1,9 +1,9 @@
 #include "storage/manifest_store.h"
 
 #include <algorithm>
-#include <functional>
 
 #include "storage/layout.h"
+#include "storage/store_walk.h"
 
 namespace berth::storage {
 namespace {
@@ -137,8 +137,7 @@ Status ManifestStore::DeleteTag(std::string_view name, std::string_view tag) {
 }
 
 bool ManifestStore::RepositoryExists(std::string_view name) {
-  return driver_.Stat(layout::Repository(name) + "/_manifests").ok() ||
-         driver_.Stat(layout::Repository(name) + "/_layers").ok();
+  return walk::ExamineRepository(driver_, name).HasContent();
 }
 
 Result<std::vector<std::string>> ManifestStore::Tags(std::string_view name) {
@@ -186,25 +185,9 @@ Result<std::vector<oci::Descriptor>> ManifestStore::Referrers(std::string_view n
 
 Result<std::vector<std::string>> ListRepositories(StorageDriver& driver) {
   std::vector<std::string> repos;
-  // Depth-first walk; a directory holding _manifests is a repository. Names
-  // starting with '_' are internal and never descended into.
-  std::function<void(const std::string&, const std::string&)> walk = [&](const std::string& path,
-                                                                           const std::string& name) {
-    auto children = driver.List(path);
-    if (!children.ok()) return;
-    for (const auto& c : *children) {
-      if (c == "_manifests" && !name.empty()) repos.push_back(name);
-    }
-    for (const auto& c : *children) {
-      if (c.empty() || c[0] == '_') continue;
-      std::string child_name = name.empty() ? c : name + "/" + c;
-      if (child_name.size() > oci::kMaxNameLength) continue;
-      auto info = driver.Stat(path + "/" + c);
-      if (info.ok() && info->is_dir) walk(path + "/" + c, child_name);
-    }
-  };
-  walk(layout::RepositoriesRoot(), "");
-  std::sort(repos.begin(), repos.end());
+  for (auto& dir : walk::RepositoryDirs(driver)) {
+    if (dir.InCatalog()) repos.push_back(std::move(dir.name));
+  }
   return repos;
 }
 

@@ -49,6 +49,7 @@ class ManifestStore {
 
   // Sorted tag names. NotFound when the repository does not exist.
   Result<std::vector<std::string>> Tags(std::string_view name);
+  // Whether a manifest or a blob was pushed into `name` (walk::RepositoryDir::HasContent).
   bool RepositoryExists(std::string_view name);
 
   // Descriptors of the manifests whose subject is `subject`.
@@ -69,7 +70,7 @@ class ManifestStore {
   std::array<std::mutex, 64> repo_locks_;
 };
 
-// Every repository name in the store, sorted.
+// The catalog: every repository a manifest was pushed into (walk::RepositoryDir::InCatalog), sorted.
 Result<std::vector<std::string>> ListRepositories(StorageDriver& driver);
 
 }  // namespace berth::storage

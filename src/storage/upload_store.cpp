@@ -4,11 +4,16 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <charconv>
-#include <ctime>
 #include <chrono>
+#include <ctime>
 #include <optional>
+#include <thread>
 #include <vector>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "storage/layout.h"
 #include "storage/store_walk.h"
@@ -74,7 +79,8 @@ UploadSession::UploadSession(UploadStore& store, std::string name, std::string u
       hasher_(std::move(hasher)) {}
 
 UploadSession::~UploadSession() {
-  if (!finished_ && !store_.driver_.CanReadUnfinished()) {
+  (void)FinishPieces();  // the writer must outlive its write, and the hash must match the data
+  if (!finished_ && !store_.driver_.Info().can_read_unfinished) {
     // The next request may be served by another process (a restart, or
     // another replica sharing the bucket) that cannot re-read the bytes of an
     // unfinished upload (an S3 multipart upload): everything acknowledged so
@@ -89,12 +95,33 @@ UploadSession::~UploadSession() {
 }
 
 Status UploadSession::Append(const char* data, size_t n) {
+  if (Status s = FinishPieces(); !s.ok()) return s;
   Status s = writer_->Write(data, n);
   if (s.ok()) hasher_.Update(data, n);
   return s;
 }
 
+Status UploadSession::AppendPiece(std::span<const char> piece) {
+  if (Status s = FinishPieces(); !s.ok()) return s;
+  if (piece.size() < kPipelinedPiece) return Append(piece.data(), piece.size());
+  in_flight_ = store_.WriteInPool(*writer_, piece);
+  // Hash the piece while the pool writes it, keeping the hash from before in
+  // case the write fails.
+  before_piece_.emplace(hasher_.Clone());
+  hasher_.Update(piece.data(), piece.size());
+  return Status::Ok();
+}
+
+Status UploadSession::FinishPieces() {
+  if (!in_flight_.valid()) return Status::Ok();
+  Status s = in_flight_.get();
+  if (!s.ok() && before_piece_) hasher_ = std::move(*before_piece_);  // nothing of the piece was stored
+  before_piece_.reset();
+  return s;
+}
+
 Status UploadSession::Commit(const oci::Digest& expected) {
+  if (Status s = FinishPieces(); !s.ok()) return s;
   if (Status s = writer_->Commit(); !s.ok()) return s;
   const std::string data = layout::UploadData(name_, uuid_);
   oci::Digest actual;
@@ -116,6 +143,23 @@ Status UploadSession::Commit(const oci::Digest& expected) {
   if (Status s = store_.blobs_.Link(name_, expected); !s.ok()) return s;
   (void)store_.Remove(name_, uuid_);
   return Status::Ok();
+}
+
+struct UploadStore::WritePool {
+  boost::asio::thread_pool threads{std::max(1u, std::thread::hardware_concurrency())};
+};
+
+UploadStore::UploadStore(StorageDriver& driver, BlobStore& blobs) : driver_(driver), blobs_(blobs) {}
+
+UploadStore::~UploadStore() = default;
+
+std::future<Status> UploadStore::WriteInPool(FileWriter& writer, std::span<const char> piece) {
+  std::call_once(pool_started_, [this] { pool_ = std::make_unique<WritePool>(); });
+  auto task = std::make_shared<std::packaged_task<Status()>>(
+      [&writer, piece] { return writer.Write(piece.data(), piece.size()); });
+  std::future<Status> done = task->get_future();
+  boost::asio::post(pool_->threads, [task] { (*task)(); });
+  return done;
 }
 
 Result<std::string> UploadStore::Start(std::string_view name) {

@@ -6,17 +6,22 @@
 // the hash saved in _uploads/<uuid>/berth_hashstate, so another process (after
 // a restart, or another replica sharing the bucket) continues the upload. When
 // neither matches the data's size, the hash is recomputed from the data. A session is held by at most
-// one request at a time (Acquire returns Busy otherwise).
+// one request at a time (Acquire returns Busy otherwise). Large pieces of a
+// request body are written on the store's write pool while the request's thread
+// hashes them (UploadSession::AppendPiece).
 // Thread-safe.
 #pragma once
 
-#include <cstdint>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,32 +37,43 @@ class UploadStore;
 bool IsValidUploadId(std::string_view id);
 
 // An upload held by one request. Releasing it (destruction) keeps the upload for later requests.
+// Used by one thread at a time (the request's); AppendPiece borrows a thread of
+// the store's write pool for each large piece.
 class UploadSession {
  public:
-  ~UploadSession();
+  // Pieces at least this large are written on the store's write pool (an
+  // O_DIRECT write of 1 MiB waits ~1 ms for the disk, time in which the
+  // caller hashes the piece and receives the next); smaller ones go straight through Append.
+  static constexpr size_t kPipelinedPiece = 256 << 10;
+
+  ~UploadSession();  // waits for a piece still being written
   UploadSession(const UploadSession&) = delete;
   UploadSession& operator=(const UploadSession&) = delete;
 
   const std::string& uuid() const { return uuid_; }
+  // Bytes stored so far. Not while an AppendPiece write may be in flight: call FinishPieces first.
   int64_t size() const { return writer_->Size(); }
   // Appends and hashes; on error nothing of this call is acknowledged.
   Status Append(const char* data, size_t n);
-  // Append in parts, for a caller that hashes a piece while another thread
-  // writes it: WriteUnhashed stores the bytes (nothing of them on error; it
-  // may run on another thread), HashAhead hashes them meanwhile and keeps the
-  // state from before. Once the write has finished, ConfirmHash (it succeeded)
-  // or RollBackHash (it failed) must be called, before the next HashAhead,
-  // Append, Commit or release, so the hash covers exactly the stored bytes.
-  Status WriteUnhashed(const char* data, size_t n) { return writer_->Write(data, n); }
-  void HashAhead(const char* data, size_t n) {
-    before_ahead_.emplace(hasher_.Clone());
-    hasher_.Update(data, n);
-  }
-  void ConfirmHash() { before_ahead_.reset(); }
-  void RollBackHash() {
-    if (before_ahead_) hasher_ = std::move(*before_ahead_);
-    before_ahead_.reset();
-  }
+  // Appends the next piece of a request body, pipelined: a piece of
+  // kPipelinedPiece bytes or more is handed to the store's write pool and
+  // hashed here meanwhile, and the call returns with its write still in
+  // flight, so the caller can receive the next piece; a smaller piece is
+  // appended at once. Every call first waits for the write in flight: when
+  // that write failed, its piece's hash is rolled back (the hash always covers
+  // exactly the stored bytes), its error is returned and `piece` is not
+  // appended. An empty piece only waits.
+  //
+  // The bytes of `piece` must stay unchanged until the next call on this
+  // session (AppendPiece, FinishPieces, Append, Commit, or its destruction).
+  // Exchange::ReadBody gives exactly that when the caller reads piece k+1
+  // only after AppendPiece(k) has returned: its two buffers take turns, so
+  // piece k stays intact while k+1 arrives, and ReadBody reuses k's buffer
+  // only after AppendPiece(k+1) has waited for k's write.
+  Status AppendPiece(std::span<const char> piece);
+  // Waits for the write in flight (as AppendPiece does). Afterwards size()
+  // and the hash cover exactly the stored bytes.
+  Status FinishPieces();
   // Verifies everything appended against `expected`, makes the blob durable and
   // visible, links it into the repository and removes the upload. On a digest
   // mismatch (InvalidArgument) the upload is removed and nothing is stored.
@@ -72,14 +88,16 @@ class UploadSession {
   std::string name_;
   std::string uuid_;
   std::unique_ptr<FileWriter> writer_;
-  oci::Hasher hasher_;
-  std::optional<oci::Hasher> before_ahead_;  // the hash without the piece HashAhead added
+  oci::Hasher hasher_;  // covers the stored bytes, plus the piece in flight
+  std::future<Status> in_flight_;            // the pool's write of the last AppendPiece, until waited for
+  std::optional<oci::Hasher> before_piece_;  // the hash without the piece in flight
   bool finished_ = false;
 };
 
 class UploadStore {
  public:
-  UploadStore(StorageDriver& driver, BlobStore& blobs) : driver_(driver), blobs_(blobs) {}
+  UploadStore(StorageDriver& driver, BlobStore& blobs);
+  ~UploadStore();  // after every session is released
 
   // Creates a new upload in repository `name` and returns its id.
   Result<std::string> Start(std::string_view name);
@@ -103,6 +121,7 @@ class UploadStore {
 
  private:
   friend class UploadSession;
+  struct WritePool;
   struct CachedHash {
     int64_t size;
     oci::Hasher hasher;
@@ -114,12 +133,16 @@ class UploadStore {
   std::optional<oci::Hasher> LoadHashState(std::string_view name, std::string_view uuid, int64_t size);
   Result<oci::Hasher> Rehash(const std::string& path, oci::DigestAlgorithm a, int64_t expected_size);
   Status Remove(std::string_view name, std::string_view uuid);
+  // Writes `piece` to `writer` on the write pool (started at the first call).
+  std::future<Status> WriteInPool(FileWriter& writer, std::span<const char> piece);
 
   StorageDriver& driver_;
   BlobStore& blobs_;
   std::mutex mu_;
   std::set<std::string> busy_;
   std::map<std::string, CachedHash> hashes_;  // uuid -> hash of the first `size` bytes
+  std::once_flag pool_started_;
+  std::unique_ptr<WritePool> pool_;  // one thread per core, shared by all sessions
 };
 
 }  // namespace berth::storage

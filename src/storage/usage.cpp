@@ -44,13 +44,12 @@ std::vector<oci::Digest> LinkedDigests(StorageDriver& driver, const std::string&
 UsageReport ComputeUsage(StorageDriver& driver) {
   UsageReport r;
   std::unordered_map<std::string, int64_t> sizes;  // digest -> size; -1 when absent
-  for (const auto& e : walk::BlobDirs(driver, nullptr)) {
-    auto info = driver.Stat(e.dir + "/data");
-    if (!info.ok() || info->is_dir) continue;
-    sizes[e.digest.str()] = info->size;
+  walk::ForEachBlob(driver, [&](const walk::StoredBlob& b) {
+    sizes[b.digest.str()] = b.size;
     ++r.store_blobs;
-    r.store_bytes += info->size;
-  }
+    r.store_bytes += b.size;
+    return true;
+  });
   auto size_of = [&](const oci::Digest& d) -> int64_t {
     auto it = sizes.find(d.str());
     if (it != sizes.end()) return it->second;

@@ -414,6 +414,9 @@ TEST_P(DriverConformance, CheckWritableAndRedirect) {
   EXPECT_TRUE(driver_->CheckWritable().ok());
   ASSERT_TRUE(driver_->PutContent("/redir/obj", "direct bytes").ok());
   auto url = driver_->RedirectUrl("/redir/obj");
+  EXPECT_EQ(driver_->Info().name, GetParam());
+  EXPECT_EQ(driver_->Info().can_redirect, url.ok());  // the description says what RedirectUrl does
+  EXPECT_EQ(driver_->Info().can_read_unfinished, GetParam() != "s3");
   if (GetParam() != "s3") {
     EXPECT_EQ(url.status().code(), StatusCode::kUnsupported);
     return;

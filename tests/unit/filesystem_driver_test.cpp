@@ -66,7 +66,12 @@ class FilesystemDriverTest : public ::testing::Test {
 };
 
 TEST_F(FilesystemDriverTest, OpenCreatesRootAndTempDir) {
-  EXPECT_EQ(driver_->Name(), "filesystem");
+  const DriverInfo info = driver_->Info();
+  EXPECT_EQ(info.name, "filesystem");
+  EXPECT_EQ(info.location, root_);
+  EXPECT_EQ(info.Where(), root_);
+  EXPECT_FALSE(info.can_redirect);
+  EXPECT_TRUE(info.can_read_unfinished);
   EXPECT_EQ(driver_->root(), root_);
   EXPECT_TRUE(fs::is_directory(root_));
   EXPECT_TRUE(fs::is_directory(root_ + "/_berth_tmp"));

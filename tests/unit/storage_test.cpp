@@ -20,6 +20,7 @@
 #include "storage/filesystem_driver.h"
 #include "storage/layout.h"
 #include "storage/manifest_store.h"
+#include "storage/store_walk.h"
 #include "storage/upload_store.h"
 #include "temp_dir.h"
 
@@ -232,6 +233,67 @@ TEST_F(BlobStoreTest, LinkIsIdempotent) {
   EXPECT_EQ(ReadDisk(layout::LayerLink("a", d)), d.str());
 }
 
+// A FilesystemDriver that also hands out direct URLs, as an object store does.
+class RedirectingDriver final : public StorageDriver {
+ public:
+  explicit RedirectingDriver(StorageDriver& inner) : inner_(inner) {}
+  DriverInfo Info() const override { return DriverInfo{"redirecting", "", true, true}; }
+  Result<std::string> RedirectUrl(const std::string& p) override { return "https://direct.example" + p; }
+  Result<std::string> GetContent(const std::string& p) override { return inner_.GetContent(p); }
+  Status PutContent(const std::string& p, std::string_view c) override { return inner_.PutContent(p, c); }
+  Result<std::unique_ptr<FileReader>> Reader(const std::string& p, int64_t off) override {
+    return inner_.Reader(p, off);
+  }
+  Result<std::unique_ptr<FileWriter>> Writer(const std::string& p) override { return inner_.Writer(p); }
+  Result<FileInfo> Stat(const std::string& p) override { return inner_.Stat(p); }
+  Result<std::vector<std::string>> List(const std::string& p) override { return inner_.List(p); }
+  Status Move(const std::string& f, const std::string& t) override { return inner_.Move(f, t); }
+  Status Delete(const std::string& p) override { return inner_.Delete(p); }
+  Status CheckWritable() override { return inner_.CheckWritable(); }
+
+ private:
+  StorageDriver& inner_;
+};
+
+TEST_F(BlobStoreTest, FindGivesSizeAndAReaderFromAnOffset) {
+  Digest d = PutBlob("a/b", "0123456789");
+  auto blob = blobs_->Find("a/b", d);
+  ASSERT_TRUE(blob.ok()) << blob.status().message();
+  EXPECT_EQ(blob->size(), 10);
+  // A filesystem has no direct URLs: the bytes are served by the registry.
+  EXPECT_FALSE(driver_->Info().can_redirect);
+  EXPECT_EQ(blob->RedirectUrl().status().code(), StatusCode::kUnsupported);
+  auto r = blob->Open(4);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_GE((*r)->NativeFd(), 0);  // sendfile/mmap can send it
+  char buf[16];
+  auto n = (*r)->Read(buf, sizeof buf);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(buf, *n), "456789");
+}
+
+TEST_F(BlobStoreTest, FindGivesTheDriversDirectUrlOfTheBlobData) {
+  RedirectingDriver driver(*driver_);
+  BlobStore blobs(driver);
+  Digest d = PutBlob("a/b", "direct");
+  auto blob = blobs.Find("a/b", d);
+  ASSERT_TRUE(blob.ok()) << blob.status().message();
+  EXPECT_EQ(blob->size(), 6);
+  auto url = blob->RedirectUrl();
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(*url, "https://direct.example" + layout::BlobData(d));
+}
+
+TEST_F(BlobStoreTest, FindOnlyWhatTheRepositoryLinksAndTheStoreHolds) {
+  Digest d = PutBlob("a/b", "linked");
+  EXPECT_EQ(blobs_->Find("a", d).status().code(), StatusCode::kNotFound);      // content, but no link here
+  EXPECT_EQ(blobs_->Find("a/b/c", d).status().code(), StatusCode::kNotFound);  // nor in a nested repository
+  EXPECT_EQ(blobs_->Find("a/b", DigestOf("unknown")).status().code(), StatusCode::kNotFound);
+  Digest ghost = DigestOf("ghost");
+  ASSERT_TRUE(blobs_->Link("a/b", ghost).ok());  // a link, but no content
+  EXPECT_EQ(blobs_->Find("a/b", ghost).status().code(), StatusCode::kNotFound);
+}
+
 // ---------------------------------------------------------------------------
 // UploadStore
 
@@ -381,29 +443,30 @@ TEST_F(UploadStoreTest, SessionsOfDifferentUploadsAreIndependent) {
   EXPECT_EQ(*blobs_->GetSmall(DigestOf("b")), "b");
 }
 
-// The pipeline in registry/uploads.cpp hashes a piece while another thread
-// writes it; when that write fails, the piece's hash must be forgotten.
-TEST_F(UploadStoreTest, HashAheadIsKeptOrRolledBack) {
+// Pipelined pieces over the real driver (O_DIRECT where it can), across two
+// sessions: releasing the first waits for its write in flight and caches the
+// hash of what was stored. Failed writes: tests/unit/upload_pipeline_test.cpp.
+TEST_F(UploadStoreTest, PipelinedPiecesContinueInTheNextSession) {
   auto id = uploads_->Start("a/b");
   ASSERT_TRUE(id.ok());
-  const std::string first = "written and confirmed, ", lost = "never stored", rest = "the rest";
+  const std::string big(UploadSession::kPipelinedPiece + 1000, 'b'), small = "small", rest(1 << 20, 'r');
   {
     auto s = uploads_->Acquire("a/b", *id);
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE((*s)->WriteUnhashed(first.data(), first.size()).ok());
-    (*s)->HashAhead(first.data(), first.size());
-    (*s)->ConfirmHash();
-    (*s)->HashAhead(lost.data(), lost.size());  // as if its WriteUnhashed had failed
-    (*s)->RollBackHash();
-  }
+    ASSERT_TRUE((*s)->AppendPiece({big.data(), big.size()}).ok());
+    ASSERT_TRUE((*s)->AppendPiece({small.data(), small.size()}).ok());
+    ASSERT_TRUE((*s)->AppendPiece({big.data(), big.size()}).ok());
+  }  // released with the last write possibly in flight
   {
-    auto s = uploads_->Acquire("a/b", *id);  // the cached hash continues
+    auto s = uploads_->Acquire("a/b", *id);
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE((*s)->Append(rest.data(), rest.size()).ok());
-    Status c = (*s)->Commit(DigestOf(first + rest));
+    EXPECT_EQ((*s)->size(), static_cast<int64_t>(2 * big.size() + small.size()));
+    ASSERT_TRUE((*s)->AppendPiece({rest.data(), rest.size()}).ok());
+    ASSERT_TRUE((*s)->FinishPieces().ok());
+    Status c = (*s)->Commit(DigestOf(big + small + big + rest));
     ASSERT_TRUE(c.ok()) << c.message();
   }
-  EXPECT_EQ(ReadDisk(layout::BlobData(DigestOf(first + rest))), first + rest);
+  EXPECT_EQ(ReadDisk(layout::BlobData(DigestOf(big + small + big + rest))), big + small + big + rest);
 }
 
 // Upload purging: what started before the cutoff goes, unless a request holds
@@ -579,8 +642,7 @@ TEST_F(UploadStoreTest, ResumeAfterRestart) {
 class NoUploadReadsDriver final : public StorageDriver {
  public:
   explicit NoUploadReadsDriver(StorageDriver& inner) : inner_(inner) {}
-  std::string Name() const override { return "no-upload-reads"; }
-  bool CanReadUnfinished() const override { return false; }
+  DriverInfo Info() const override { return DriverInfo{"no-upload-reads", "", false, false}; }
   Result<std::string> GetContent(const std::string& p) override { return inner_.GetContent(p); }
   Status PutContent(const std::string& p, std::string_view c) override { return inner_.PutContent(p, c); }
   Result<std::unique_ptr<FileReader>> Reader(const std::string& p, int64_t off) override {
@@ -1195,6 +1257,63 @@ TEST_F(ManifestStoreTest, ListRepositoriesIncludesManifestlessAfterDelete) {
   auto tags = manifests_->Tags("gone");
   ASSERT_TRUE(tags.ok());
   EXPECT_TRUE(tags->empty());
+}
+
+// ---------------------------------------------------------------------------
+// What a repository is: one rule (walk::RepositoryDir) for the catalog, the
+// tags list and the store walks (verify, du, upload purging).
+
+using RepositoryRuleTest = ManifestStoreTest;
+
+TEST_F(RepositoryRuleTest, CatalogTagsAndWalksReadOneRule) {
+  Pushed p = Image("img", "1");
+  ASSERT_TRUE(Put("img", p, "1").ok());
+  PutBlob("blobsonly", "x");
+  ASSERT_TRUE(uploads_->Start("uploading").ok());
+  ASSERT_TRUE(driver_->PutContent(layout::Repository("refsonly") + "/_referrers/sha256/x/link", "x").ok());
+  ASSERT_TRUE(driver_->PutContent(layout::Repository("plain") + "/file", "x").ok());  // no marker: not a repository
+  ASSERT_TRUE(driver_->PutContent(layout::RepositoriesRoot() + "/_hidden/_layers/x", "x").ok());
+
+  const std::vector<std::string> all = {"blobsonly", "img", "refsonly", "uploading"};
+  EXPECT_EQ(walk::Repositories(*driver_), all);
+  auto catalog = ListRepositories(*driver_);
+  ASSERT_TRUE(catalog.ok());
+  EXPECT_EQ(*catalog, (std::vector<std::string>{"img"}));
+  EXPECT_TRUE(manifests_->RepositoryExists("img"));
+  EXPECT_TRUE(manifests_->RepositoryExists("blobsonly"));
+  EXPECT_FALSE(manifests_->RepositoryExists("uploading"));
+  EXPECT_FALSE(manifests_->RepositoryExists("refsonly"));
+  EXPECT_FALSE(manifests_->RepositoryExists("plain"));
+
+  // Each answer is the rule's, whether found by the walk or examined by name.
+  std::set<std::string> listed(catalog->begin(), catalog->end());
+  for (const auto& dir : walk::RepositoryDirs(*driver_)) {
+    EXPECT_TRUE(dir.IsRepository()) << dir.name;
+    EXPECT_EQ(dir.InCatalog(), listed.count(dir.name) == 1) << dir.name;
+    EXPECT_EQ(dir.HasContent(), manifests_->RepositoryExists(dir.name)) << dir.name;
+    const walk::RepositoryDir examined = walk::ExamineRepository(*driver_, dir.name);
+    EXPECT_EQ(examined.manifests, dir.manifests) << dir.name;
+    EXPECT_EQ(examined.layers, dir.layers) << dir.name;
+    EXPECT_EQ(examined.uploads, dir.uploads) << dir.name;
+    EXPECT_EQ(examined.referrers, dir.referrers) << dir.name;
+  }
+  EXPECT_FALSE(walk::ExamineRepository(*driver_, "plain").IsRepository());
+  EXPECT_FALSE(walk::ExamineRepository(*driver_, "nope").IsRepository());
+}
+
+TEST_F(RepositoryRuleTest, NamesLongerThanTheSpecAllowsAreNoRepositories) {
+  // 70 components (139 characters): a valid name, deeper than any fixed depth limit.
+  std::string deep = "a";
+  for (int i = 1; i < 70; ++i) deep += "/a";
+  Pushed p = Image(deep, "deep");
+  ASSERT_TRUE(Put(deep, p, "1").ok());
+  // 302 characters: not a repository name, whatever it holds.
+  const std::string too_long = std::string(100, 'x') + "/" + std::string(100, 'y') + "/" + std::string(100, 'z');
+  ASSERT_TRUE(driver_->PutContent(layout::Repository(too_long) + "/_manifests/x", "x").ok());
+  EXPECT_EQ(walk::Repositories(*driver_), (std::vector<std::string>{deep}));
+  auto catalog = ListRepositories(*driver_);
+  ASSERT_TRUE(catalog.ok());
+  EXPECT_EQ(*catalog, (std::vector<std::string>{deep}));
 }
 
 }  // namespace

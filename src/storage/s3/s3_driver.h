@@ -40,8 +40,8 @@ class S3Driver final : public StorageDriver {
   // Checks that the bucket is reachable with these credentials.
   static Result<std::unique_ptr<S3Driver>> Open(S3DriverOptions options);
 
-  std::string Name() const override { return "s3"; }
-  bool CanReadUnfinished() const override { return false; }  // multipart parts are not readable
+  // Redirects to presigned URLs; cannot read an unfinished upload (multipart parts are not readable).
+  DriverInfo Info() const override { return DriverInfo{"s3", Describe(), true, false}; }
   Result<std::string> GetContent(const std::string& path) override;
   Status PutContent(const std::string& path, std::string_view content) override;
   Result<std::unique_ptr<FileReader>> Reader(const std::string& path, int64_t offset) override;
@@ -53,7 +53,7 @@ class S3Driver final : public StorageDriver {
   Status CheckWritable() override;
   Result<std::string> RedirectUrl(const std::string& path) override;
 
-  // For logs: endpoint, bucket and root (no credentials).
+  // For logs: endpoint, bucket and root (no credentials); Info().location.
   std::string Describe() const;
 
  private:
