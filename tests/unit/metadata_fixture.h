@@ -70,10 +70,18 @@ inline BuiltManifest Index(const std::vector<oci::Digest>& children) {
   return Build({{"schemaVersion", 2}, {"mediaType", std::string(oci::media::kOciIndex)}, {"manifests", ms}});
 }
 
+// The database the store tests run on: SQLite in `dir`. This is the one seam
+// where another Pool (PostgreSQL) can be put under the same tests.
+inline Result<std::shared_ptr<Pool>> OpenTestPool(const std::string& dir) {
+  auto pool = SqlitePool::Open({dir + "/metadata.db"});
+  if (!pool.ok()) return pool.status();
+  return std::shared_ptr<Pool>(*pool);
+}
+
 class MetadataFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto pool = SqlitePool::Open({dir_.path() + "/metadata.db"});
+    auto pool = OpenTestPool(dir_.path());
     ASSERT_TRUE(pool.ok()) << pool.status().message();
     pool_ = *pool;
     auto m = Migrate(*pool_);
@@ -100,7 +108,7 @@ class MetadataFixture : public ::testing::Test {
 
   testing_util::TempDir dir_{"berth-metadata"};
   std::atomic<int64_t> now_{1'700'000'000'000};
-  std::shared_ptr<SqlitePool> pool_;
+  std::shared_ptr<Pool> pool_;
   std::unique_ptr<MetadataStore> store_;
 };
 

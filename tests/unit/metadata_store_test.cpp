@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -352,6 +353,34 @@ TEST_F(MetadataStoreTest, BackgroundFlushWritesPullsAndStopFlushesTheRest) {
     flushing.TouchPulled("r", img.digest.str());
   }  // destroyed: stops and flushes what is pending
   EXPECT_EQ(store_->GetManifest("r", img.digest.str())->last_pulled_at, now_);
+}
+
+// Writers on several threads at once: each operation is its own transaction;
+// SQLite queues them on the busy timeout, none fails and none is lost.
+TEST_F(MetadataStoreTest, ConcurrentWritersAllSucceed) {
+  Link("shared", {config_});
+  constexpr int kThreads = 4, kEach = 40;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const oci::Digest layer = D("layer " + std::to_string(t) + "/" + std::to_string(i));
+        const std::string repo = "repo" + std::to_string(i % 5);
+        if (!store_->LinkBlob(repo, layer.str(), 1).ok()) ++failures;
+        auto img = Image(config_, {layer});
+        if (!store_->PutManifest(repo, img.record, "t" + std::to_string(t) + "-" + std::to_string(i)).ok()) ++failures;
+        if (!store_->PutManifest("shared", Image(config_, {}).record, "same").ok()) ++failures;
+        store_->TouchPulled(repo, img.digest.str());
+        (void)store_->ListTags(repo, 10, "");
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures, 0);
+  ASSERT_TRUE(store_->FlushPulls().ok());
+  EXPECT_EQ(Sql("SELECT count(*) FROM tags").rows[0].Int(0), kThreads * kEach + 1);
+  EXPECT_EQ(Sql("SELECT count(*) FROM manifests WHERE last_pulled_at IS NOT NULL").rows[0].Int(0), kThreads * kEach);
 }
 
 // ---- the queries garbage collection builds on ----
