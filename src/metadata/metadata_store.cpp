@@ -1,5 +1,6 @@
 #include "metadata/metadata_store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -12,6 +13,8 @@ namespace {
 constexpr size_t kPullsPerTransaction = 500;
 
 std::string S(std::string_view s) { return std::string(s); }
+// A page size as a LIMIT: huge values saturate instead of wrapping negative (no limit in SQLite).
+int64_t Limit(size_t n) { return static_cast<int64_t>(std::min<size_t>(n, 1u << 30)); }
 std::string TextOr(const Row& row, size_t i) { return row.IsNull(i) ? std::string() : row.Text(i); }
 std::optional<int64_t> IntOr(const Row& row, size_t i) {
   if (row.IsNull(i)) return std::nullopt;
@@ -220,7 +223,7 @@ Result<Page> MetadataStore::ListCatalog(size_t n, std::string_view last) {
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
   // One row more than asked tells whether another page follows.
-  const Value params[] = {CatalogSortKey(last), static_cast<int64_t>(n) + 1};
+  const Value params[] = {CatalogSortKey(last), Limit(n) + 1};
   auto r = (*conn)->Execute(
       "SELECT name FROM repositories WHERE catalog_key > $1 ORDER BY catalog_key LIMIT $2", params);
   if (!r.ok()) return r.status();
@@ -238,7 +241,7 @@ Result<Page> MetadataStore::ListCatalog(size_t n, std::string_view last) {
 Result<Page> MetadataStore::ListTags(std::string_view repository, size_t n, std::string_view last) {
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
-  const Value params[] = {S(repository), TextBound(last), static_cast<int64_t>(n) + 1};
+  const Value params[] = {S(repository), TextBound(last), Limit(n) + 1};
   auto r = (*conn)->Execute(
       "SELECT t.name FROM tags t JOIN repositories r ON r.id = t.repository_id "
       "WHERE r.name = $1 AND t.name > $2 ORDER BY t.name LIMIT $3",
@@ -479,7 +482,7 @@ Result<std::vector<UnreferencedBlob>> MetadataStore::UnreferencedBlobs(int64_t o
   if (!conn.ok()) return conn.status();
   static const std::string kSql = "SELECT b.digest, b.size FROM blobs b WHERE " + std::string(kBlobIsGarbage) +
                                   " AND b.digest > $2 ORDER BY b.digest LIMIT $3";
-  const Value params[] = {older_than, S(after), static_cast<int64_t>(limit)};
+  const Value params[] = {older_than, S(after), Limit(limit)};
   auto r = (*conn)->Execute(kSql, params);
   if (!r.ok()) return r.status();
   std::vector<UnreferencedBlob> out;
@@ -510,7 +513,7 @@ Result<std::vector<LayerLinkKey>> MetadataStore::UnreferencedLayerLinks(int64_t 
       "SELECT l.repository_id, r.name, l.digest FROM blob_links l JOIN repositories r ON r.id = l.repository_id "
       "WHERE " + std::string(kLinkIsGarbage) +
       " AND (l.repository_id, l.digest) > ($2, $3) ORDER BY l.repository_id, l.digest LIMIT $4";
-  const Value params[] = {older_than, after.repository_id, after.digest, static_cast<int64_t>(limit)};
+  const Value params[] = {older_than, after.repository_id, after.digest, Limit(limit)};
   auto r = (*conn)->Execute(kSql, params);
   if (!r.ok()) return r.status();
   std::vector<LayerLinkKey> out;
@@ -543,7 +546,7 @@ Result<std::vector<ManifestKey>> MetadataStore::UntaggedManifests(int64_t older_
   static const std::string kSql =
       "SELECT m.id, r.name, m.digest FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE " +
       std::string(kUntaggedManifestIsGarbage) + " AND m.id > $2 ORDER BY m.id LIMIT $3";
-  const Value params[] = {older_than, after_id, static_cast<int64_t>(limit)};
+  const Value params[] = {older_than, after_id, Limit(limit)};
   auto r = (*conn)->Execute(kSql, params);
   if (!r.ok()) return r.status();
   std::vector<ManifestKey> out;

@@ -218,6 +218,9 @@ TEST_F(MetadataStoreTest, CatalogSortsLikeDistributionAndPagesByKeyset) {
   auto exact_end = store_->ListCatalog(10, want.back());
   EXPECT_TRUE(exact_end->items.empty());
   EXPECT_FALSE(exact_end->more);
+  auto huge = store_->ListCatalog(SIZE_MAX, "");
+  EXPECT_EQ(huge->items, want);
+  EXPECT_FALSE(huge->more);
   auto full = store_->ListCatalog(want.size(), "");
   EXPECT_EQ(full->items.size(), want.size());
   EXPECT_FALSE(full->more);
