@@ -18,7 +18,7 @@ FROM debian:bookworm AS builder
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config libboost1.81-dev libboost-url1.81-dev libssl-dev \
-      libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libcrypt-dev \
+      libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libcrypt-dev libsqlite3-dev \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 

@@ -3,7 +3,7 @@
 
 BERTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-url1.81-dev libssl-dev
-  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libcrypt-dev)
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libcrypt-dev libsqlite3-dev)
 
 # Installs the packages that are not installed yet; quiet, and a no-op when all are there.
 ensure_packages() {

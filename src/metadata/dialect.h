@@ -1,0 +1,29 @@
+// Dialect: the only place where the metadata SQL differs between SQLite and
+// PostgreSQL. Everything else (the schema, every statement of the store) is one
+// text for both engines.
+//
+// Schema scripts use these tokens, replaced per Pool::Dialect():
+//   {{id}}             an auto-assigned, never reused 64-bit primary key
+//                      (SQLite: INTEGER PRIMARY KEY AUTOINCREMENT; PostgreSQL: identity column)
+//   {{key}}            a text column that is compared, sorted or paginated: byte order in both
+//                      (SQLite's default BINARY; PostgreSQL: COLLATE "C", not the locale's order)
+//   {{without_rowid}}  after a table whose primary key is its only lookup path
+//                      (SQLite: WITHOUT ROWID, the table is stored as its key's b-tree; PostgreSQL: nothing)
+// Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/status.h"
+
+namespace berth::metadata::dialect {
+
+// `script` with the tokens above replaced for `dialect` ("sqlite" or "postgres").
+Result<std::string> Render(std::string_view dialect, std::string_view script);
+
+// A statement run first inside each migration's transaction so that two processes
+// starting at once apply a migration once (empty when BEGIN already serialises writers, as in SQLite).
+std::string_view MigrationLock(std::string_view dialect);
+
+}  // namespace berth::metadata::dialect

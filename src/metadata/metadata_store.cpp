@@ -1,0 +1,576 @@
+#include "metadata/metadata_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "metadata/store_sql.h"
+
+namespace berth::metadata {
+namespace {
+
+// Pull times written per transaction by a flush.
+constexpr size_t kPullsPerTransaction = 500;
+
+std::string S(std::string_view s) { return std::string(s); }
+// A page size as a LIMIT: huge values saturate instead of wrapping negative (no limit in SQLite).
+int64_t Limit(size_t n) { return static_cast<int64_t>(std::min<size_t>(n, 1u << 30)); }
+std::string TextOr(const Row& row, size_t i) { return row.IsNull(i) ? std::string() : row.Text(i); }
+std::optional<int64_t> IntOr(const Row& row, size_t i) {
+  if (row.IsNull(i)) return std::nullopt;
+  return row.Int(i);
+}
+
+// A `last` for a byte-ordered text key (tags), made valid UTF-8 without
+// changing where it falls among the keys: tags are printable ASCII above NUL,
+// so the first NUL or non-ASCII byte decides the comparison on its own.
+std::string TextBound(std::string_view last) {
+  std::string out;
+  out.reserve(last.size());
+  for (unsigned char c : last) {
+    if (c == 0) {
+      out.push_back('\x01');
+      break;
+    }
+    if (c >= 0x80) {
+      out.push_back('\x7f');
+      break;
+    }
+    out.push_back(static_cast<char>(c));
+  }
+  return out;
+}
+
+// The GC predicates, each written once and used by both the listing that
+// proposes candidates and the conditional delete that re-checks one at the
+// instant it is removed. $1 is the grace cut-off (Unix ms).
+//
+// A blob is garbage when no repository links it, no manifest references it (as
+// config or layer) or is stored in it, and it was not touched within the grace.
+constexpr std::string_view kBlobIsGarbage =
+    "b.touched_at < $1 "
+    "AND NOT EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = b.digest) "
+    "AND NOT EXISTS (SELECT 1 FROM manifest_blobs r WHERE r.digest = b.digest) "
+    "AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.digest = b.digest)";
+// A layer link is garbage when no manifest of its repository references the blob and it is past the grace.
+constexpr std::string_view kLinkIsGarbage =
+    "l.linked_at < $1 "
+    "AND NOT EXISTS (SELECT 1 FROM manifest_blobs r JOIN manifests m ON m.id = r.manifest_id "
+    "WHERE r.digest = l.digest AND m.repository_id = l.repository_id)";
+// An untagged manifest is garbage when no index of its repository lists it, it
+// is not a referrer of a manifest its repository holds, and it is past the grace.
+constexpr std::string_view kUntaggedManifestIsGarbage =
+    "m.pushed_at < $1 "
+    "AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id) "
+    "AND NOT EXISTS (SELECT 1 FROM manifest_children c "
+    "WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest) "
+    "AND (m.subject_digest IS NULL OR NOT EXISTS (SELECT 1 FROM manifests s "
+    "WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest))";
+
+}  // namespace
+
+std::string CatalogSortKey(std::string_view name) {
+  std::string key;
+  key.reserve(name.size());
+  for (unsigned char c : name) {
+    if (c == '/' || c == 0) {
+      // distribution compares '/' as NUL: below every character a name holds.
+      // ' ' is below them too and, unlike NUL, is valid text in both engines.
+      key.push_back(' ');
+    } else if (c <= 0x20) {
+      // Above '/' but below every name character: decides the comparison here.
+      key.push_back('!');
+      break;
+    } else if (c >= 0x80) {
+      // Above every name character: decides here too (and keeps the key ASCII).
+      key.push_back('\x7f');
+      break;
+    } else {
+      key.push_back(static_cast<char>(c));
+    }
+  }
+  return key;
+}
+
+ManifestRecord ManifestRecord::From(const oci::Digest& digest, std::string_view body, const oci::Manifest& m) {
+  ManifestRecord r;
+  r.digest = digest.str();
+  r.media_type = oci::DetectManifestMediaType(body);
+  r.size = static_cast<int64_t>(body.size());
+  r.artifact_type = m.artifact_type;
+  if (m.subject) r.subject = m.subject->digest.str();
+  if (m.config) {
+    r.config = m.config->digest.str();
+    r.blobs.push_back({r.config, m.config->has_urls});
+  }
+  for (const auto& l : m.layers) r.blobs.push_back({l.digest.str(), l.has_urls});
+  for (const auto& c : m.manifests) r.children.push_back(c.digest.str());
+  if (m.annotations.is_object() && !m.annotations.empty()) r.annotations = m.annotations.dump();
+  return r;
+}
+
+MetadataStore::MetadataStore(std::shared_ptr<Pool> pool, MetadataStoreOptions options)
+    : pool_(std::move(pool)), options_(std::move(options)) {
+  if (options_.transaction_attempts < 1) options_.transaction_attempts = 1;
+}
+
+MetadataStore::~MetadataStore() { StopPullFlusher(); }
+
+int64_t MetadataStore::Now() const {
+  if (options_.clock) return options_.clock();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status MetadataStore::Transaction(const std::function<Status(Connection&)>& body) {
+  Status last;
+  for (int attempt = 0; attempt < options_.transaction_attempts; ++attempt) {
+    auto conn = pool_->Acquire();
+    if (!conn.ok()) return conn.status();
+    Connection& c = **conn;
+    Status s = c.Begin();
+    if (s.ok()) s = body(c);
+    if (s.ok()) s = c.Commit();
+    if (s.ok()) return s;
+    (void)c.Rollback();
+    if (s.code() != StatusCode::kConflict) return s;
+    last = s;
+  }
+  return last;
+}
+
+// ---------------------------------------------------------------- writes ---
+
+Status MetadataStore::LinkBlob(std::string_view repository, std::string_view digest, int64_t size) {
+  const int64_t now = Now();
+  return Transaction([&](Connection& c) -> Status {
+    auto repo = sql::UpsertRepository(c, repository, now, now);
+    if (!repo.ok()) return repo.status();
+    if (Status s = sql::UpsertBlob(c, digest, size, now, now); !s.ok()) return s;
+    auto linked = sql::UpsertLink(c, *repo, digest, now, sql::MissingBlob::kFail);
+    return linked.status();
+  });
+}
+
+Status MetadataStore::TouchBlob(std::string_view digest) {
+  const int64_t now = Now();
+  return Transaction([&](Connection& c) -> Status {
+    const Value params[] = {S(digest), now};
+    auto r = c.Execute("UPDATE blobs SET touched_at = $2 WHERE digest = $1 AND touched_at < $2", params);
+    if (!r.ok()) return r.status();
+    if (r->affected > 0) return Status::Ok();
+    const Value key[] = {S(digest)};
+    auto known = c.Execute("SELECT 1 FROM blobs WHERE digest = $1", key);
+    if (!known.ok()) return known.status();
+    return known->rows.empty() ? Status::NotFound("blob unknown") : Status::Ok();
+  });
+}
+
+Status MetadataStore::UnlinkBlob(std::string_view repository, std::string_view digest) {
+  return Transaction([&](Connection& c) -> Status {
+    auto repo = sql::FindRepository(c, repository);
+    if (!repo.ok()) return repo.status();
+    if (!*repo) return Status::NotFound("repository unknown");
+    const Value params[] = {**repo, S(digest)};
+    auto r = c.Execute("DELETE FROM blob_links WHERE repository_id = $1 AND digest = $2", params);
+    if (!r.ok()) return r.status();
+    if (r->affected == 0) return Status::NotFound("blob not linked in the repository");
+    return sql::RemoveRepositoryIfEmpty(c, **repo);
+  });
+}
+
+Status MetadataStore::PutManifest(std::string_view repository, const ManifestRecord& manifest, std::string_view tag) {
+  const int64_t now = Now();
+  return Transaction([&](Connection& c) -> Status {
+    auto repo = sql::UpsertRepository(c, repository, now, now);
+    if (!repo.ok()) return repo.status();
+    // The manifest's own bytes are a blob of the store too.
+    if (Status s = sql::UpsertBlob(c, manifest.digest, manifest.size, now, now); !s.ok()) return s;
+    auto id = sql::UpsertManifest(c, *repo, manifest, now, now, sql::MissingBlob::kFail);
+    if (!id.ok()) return id.status();
+    if (tag.empty()) return Status::Ok();
+    return sql::UpsertTag(c, *repo, tag, *id, now);
+  });
+}
+
+Status MetadataStore::DeleteManifest(std::string_view repository, std::string_view digest) {
+  return Transaction([&](Connection& c) -> Status {
+    auto repo = sql::FindRepository(c, repository);
+    if (!repo.ok()) return repo.status();
+    if (!*repo) return Status::NotFound("manifest unknown");
+    // Tags, references and children go with it (ON DELETE CASCADE).
+    const Value params[] = {**repo, S(digest)};
+    auto r = c.Execute("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2", params);
+    if (!r.ok()) return r.status();
+    if (r->affected == 0) return Status::NotFound("manifest unknown");
+    return sql::RemoveRepositoryIfEmpty(c, **repo);
+  });
+}
+
+Status MetadataStore::DeleteTag(std::string_view repository, std::string_view tag) {
+  return Transaction([&](Connection& c) -> Status {
+    const Value params[] = {S(repository), S(tag)};
+    auto r = c.Execute(
+        "DELETE FROM tags WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2", params);
+    if (!r.ok()) return r.status();
+    return r->affected == 0 ? Status::NotFound("tag unknown") : Status::Ok();
+  });
+}
+
+// ----------------------------------------------------------------- reads ---
+
+Result<Page> MetadataStore::ListCatalog(size_t n, std::string_view last) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  // One row more than asked tells whether another page follows.
+  const Value params[] = {CatalogSortKey(last), Limit(n) + 1};
+  auto r = (*conn)->Execute(
+      "SELECT name FROM repositories WHERE catalog_key > $1 ORDER BY catalog_key LIMIT $2", params);
+  if (!r.ok()) return r.status();
+  Page page;
+  for (auto& row : r->rows) {
+    if (page.items.size() == n) {
+      page.more = true;
+      break;
+    }
+    page.items.push_back(std::move(std::get<std::string>(row.columns[0])));
+  }
+  return page;
+}
+
+Result<Page> MetadataStore::ListTags(std::string_view repository, size_t n, std::string_view last) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  const Value params[] = {S(repository), TextBound(last), Limit(n) + 1};
+  auto r = (*conn)->Execute(
+      "SELECT t.name FROM tags t JOIN repositories r ON r.id = t.repository_id "
+      "WHERE r.name = $1 AND t.name > $2 ORDER BY t.name LIMIT $3",
+      params);
+  if (!r.ok()) return r.status();
+  Page page;
+  for (auto& row : r->rows) {
+    if (page.items.size() == n) {
+      page.more = true;
+      break;
+    }
+    page.items.push_back(std::move(std::get<std::string>(row.columns[0])));
+  }
+  if (r->rows.empty()) {
+    auto repo = sql::FindRepository(**conn, repository);
+    if (!repo.ok()) return repo.status();
+    if (!*repo) return Status::NotFound("repository name not known to registry");
+  }
+  return page;
+}
+
+Result<std::vector<ReferrerInfo>> MetadataStore::ListReferrers(std::string_view repository, std::string_view subject,
+                                                               std::string_view artifact_type) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  constexpr std::string_view kSelect =
+      "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations FROM manifests m "
+      "JOIN repositories r ON r.id = m.repository_id WHERE r.name = $1 AND m.subject_digest = $2";
+  static const std::string kAll = std::string(kSelect) + " ORDER BY m.digest";
+  static const std::string kOfType = std::string(kSelect) + " AND m.artifact_type = $3 ORDER BY m.digest";
+  Result<QueryResult> r = Status::Invalid("unset");
+  if (artifact_type.empty()) {
+    const Value params[] = {S(repository), S(subject)};
+    r = (*conn)->Execute(kAll, params);
+  } else {
+    const Value params[] = {S(repository), S(subject), S(artifact_type)};
+    r = (*conn)->Execute(kOfType, params);
+  }
+  if (!r.ok()) return r.status();
+  std::vector<ReferrerInfo> out;
+  out.reserve(r->rows.size());
+  for (const auto& row : r->rows) {
+    out.push_back(ReferrerInfo{row.Text(0), row.Text(1), row.Int(2), TextOr(row, 3), TextOr(row, 4)});
+  }
+  return out;
+}
+
+Result<RepositoryInfo> MetadataStore::GetRepository(std::string_view repository) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  const Value params[] = {S(repository)};
+  auto r = (*conn)->Execute(
+      "SELECT name, created_at, last_pushed_at, last_pulled_at FROM repositories WHERE name = $1", params);
+  if (!r.ok()) return r.status();
+  if (r->rows.empty()) return Status::NotFound("repository name not known to registry");
+  const Row& row = r->rows[0];
+  return RepositoryInfo{row.Text(0), row.Int(1), row.Int(2), IntOr(row, 3)};
+}
+
+Result<ManifestInfo> MetadataStore::GetManifest(std::string_view repository, std::string_view digest) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  const Value params[] = {S(repository), S(digest)};
+  auto r = (*conn)->Execute(
+      "SELECT m.digest, m.media_type, m.size, m.artifact_type, m.subject_digest, m.config_digest, m.created_at, "
+      "m.pushed_at, m.last_pulled_at FROM manifests m JOIN repositories r ON r.id = m.repository_id "
+      "WHERE r.name = $1 AND m.digest = $2",
+      params);
+  if (!r.ok()) return r.status();
+  if (r->rows.empty()) return Status::NotFound("manifest unknown");
+  const Row& row = r->rows[0];
+  ManifestInfo info;
+  info.digest = row.Text(0);
+  info.media_type = row.Text(1);
+  info.size = row.Int(2);
+  info.artifact_type = TextOr(row, 3);
+  info.subject = TextOr(row, 4);
+  info.config = TextOr(row, 5);
+  info.created_at = row.Int(6);
+  info.pushed_at = row.Int(7);
+  info.last_pulled_at = IntOr(row, 8);
+  return info;
+}
+
+Result<TagInfo> MetadataStore::GetTag(std::string_view repository, std::string_view tag) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  const Value params[] = {S(repository), S(tag)};
+  auto r = (*conn)->Execute(
+      "SELECT t.name, m.digest, t.pushed_at FROM tags t JOIN repositories r ON r.id = t.repository_id "
+      "JOIN manifests m ON m.id = t.manifest_id WHERE r.name = $1 AND t.name = $2",
+      params);
+  if (!r.ok()) return r.status();
+  if (r->rows.empty()) return Status::NotFound("tag unknown");
+  const Row& row = r->rows[0];
+  return TagInfo{row.Text(0), row.Text(1), row.Int(2)};
+}
+
+namespace {
+
+Result<std::vector<std::string>> Column0(Result<QueryResult> r) {
+  if (!r.ok()) return r.status();
+  std::vector<std::string> out;
+  out.reserve(r->rows.size());
+  for (auto& row : r->rows) out.push_back(std::move(std::get<std::string>(row.columns[0])));
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> MetadataStore::ManifestBlobs(std::string_view repository, std::string_view digest) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  const Value params[] = {S(repository), S(digest)};
+  return Column0((*conn)->Execute(
+      "SELECT b.digest FROM manifest_blobs b JOIN manifests m ON m.id = b.manifest_id "
+      "JOIN repositories r ON r.id = m.repository_id WHERE r.name = $1 AND m.digest = $2 ORDER BY b.digest",
+      params));
+}
+
+Result<std::vector<std::string>> MetadataStore::ManifestChildren(std::string_view repository,
+                                                                 std::string_view digest) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  const Value params[] = {S(repository), S(digest)};
+  return Column0((*conn)->Execute(
+      "SELECT c.child_digest FROM manifest_children c JOIN manifests m ON m.id = c.manifest_id "
+      "JOIN repositories r ON r.id = m.repository_id WHERE r.name = $1 AND m.digest = $2 ORDER BY c.child_digest",
+      params));
+}
+
+// ------------------------------------------------------------ pull times ---
+
+void MetadataStore::TouchPulled(std::string_view repository, std::string_view digest) {
+  const int64_t now = Now();
+  std::lock_guard lock(pulls_mu_);
+  auto key = std::make_pair(S(repository), S(digest));
+  auto it = pending_pulls_.find(key);
+  if (it != pending_pulls_.end()) {
+    if (it->second < now) it->second = now;
+    return;
+  }
+  if (pending_pulls_.size() >= options_.max_pending_pulls) {
+    ++dropped_pulls_;
+    return;
+  }
+  pending_pulls_.emplace(std::move(key), now);
+}
+
+int64_t MetadataStore::DroppedPulls() const {
+  std::lock_guard lock(pulls_mu_);
+  return dropped_pulls_;
+}
+
+Status MetadataStore::FlushPulls() {
+  std::map<std::pair<std::string, std::string>, int64_t> batch;
+  {
+    std::lock_guard lock(pulls_mu_);
+    batch.swap(pending_pulls_);
+  }
+  Status result;
+  auto it = batch.begin();
+  while (it != batch.end()) {
+    auto chunk_end = it;
+    for (size_t k = 0; k < kPullsPerTransaction && chunk_end != batch.end(); ++k) ++chunk_end;
+    Status s = Transaction([&](Connection& c) -> Status {
+      std::map<std::string, int64_t> repos;  // the repository's latest pull in this chunk
+      for (auto p = it; p != chunk_end; ++p) {
+        const Value params[] = {p->first.first, p->first.second, p->second};
+        auto r = c.Execute(
+            "UPDATE manifests SET last_pulled_at = $3 "
+            "WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2 "
+            "AND (last_pulled_at IS NULL OR last_pulled_at < $3)",
+            params);
+        if (!r.ok()) return r.status();
+        int64_t& latest = repos[p->first.first];
+        if (latest < p->second) latest = p->second;
+      }
+      for (const auto& [name, at] : repos) {
+        const Value params[] = {name, at};
+        auto r = c.Execute(
+            "UPDATE repositories SET last_pulled_at = $2 "
+            "WHERE name = $1 AND (last_pulled_at IS NULL OR last_pulled_at < $2)",
+            params);
+        if (!r.ok()) return r.status();
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) {
+      // Keep what could not be written for the next flush (the database may be back by then).
+      std::lock_guard lock(pulls_mu_);
+      for (auto p = it; p != batch.end(); ++p) {
+        auto [slot, inserted] = pending_pulls_.emplace(p->first, p->second);
+        if (!inserted && slot->second < p->second) slot->second = p->second;
+      }
+      return s;
+    }
+    it = chunk_end;
+  }
+  return result;
+}
+
+void MetadataStore::StartPullFlusher() {
+  std::lock_guard lock(flusher_mu_);
+  if (flusher_.joinable()) return;
+  flusher_stop_ = false;
+  flusher_ = std::thread([this] { FlushLoop(); });
+}
+
+void MetadataStore::StopPullFlusher() {
+  {
+    std::lock_guard lock(flusher_mu_);
+    if (!flusher_.joinable()) return;
+    flusher_stop_ = true;
+  }
+  flusher_cv_.notify_all();
+  flusher_.join();
+  (void)FlushPulls();
+}
+
+void MetadataStore::FlushLoop() {
+  std::unique_lock lock(flusher_mu_);
+  while (!flusher_stop_) {
+    flusher_cv_.wait_for(lock, std::chrono::milliseconds(options_.pull_flush_interval_ms),
+                         [this] { return flusher_stop_; });
+    if (flusher_stop_) break;
+    lock.unlock();
+    (void)FlushPulls();  // a failure keeps the pulls for the next round
+    lock.lock();
+  }
+}
+
+// -------------------------------------------------- garbage collection ---
+
+Result<std::vector<UnreferencedBlob>> MetadataStore::UnreferencedBlobs(int64_t older_than, std::string_view after,
+                                                                       size_t limit) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  static const std::string kSql = "SELECT b.digest, b.size FROM blobs b WHERE " + std::string(kBlobIsGarbage) +
+                                  " AND b.digest > $2 ORDER BY b.digest LIMIT $3";
+  const Value params[] = {older_than, S(after), Limit(limit)};
+  auto r = (*conn)->Execute(kSql, params);
+  if (!r.ok()) return r.status();
+  std::vector<UnreferencedBlob> out;
+  for (const auto& row : r->rows) out.push_back({row.Text(0), row.Int(1)});
+  return out;
+}
+
+Result<bool> MetadataStore::DeleteBlobIfUnreferenced(std::string_view digest, int64_t older_than) {
+  bool deleted = false;
+  Status s = Transaction([&](Connection& c) -> Status {
+    static const std::string kSql =
+        "DELETE FROM blobs AS b WHERE b.digest = $2 AND " + std::string(kBlobIsGarbage);
+    const Value params[] = {older_than, S(digest)};
+    auto r = c.Execute(kSql, params);
+    if (!r.ok()) return r.status();
+    deleted = r->affected > 0;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return deleted;
+}
+
+Result<std::vector<LayerLinkKey>> MetadataStore::UnreferencedLayerLinks(int64_t older_than, const LayerLinkKey& after,
+                                                                        size_t limit) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  static const std::string kSql =
+      "SELECT l.repository_id, r.name, l.digest FROM blob_links l JOIN repositories r ON r.id = l.repository_id "
+      "WHERE " + std::string(kLinkIsGarbage) +
+      " AND (l.repository_id, l.digest) > ($2, $3) ORDER BY l.repository_id, l.digest LIMIT $4";
+  const Value params[] = {older_than, after.repository_id, after.digest, Limit(limit)};
+  auto r = (*conn)->Execute(kSql, params);
+  if (!r.ok()) return r.status();
+  std::vector<LayerLinkKey> out;
+  for (const auto& row : r->rows) out.push_back({row.Int(0), row.Text(1), row.Text(2)});
+  return out;
+}
+
+Result<bool> MetadataStore::UnlinkBlobIfUnreferenced(std::string_view repository, std::string_view digest,
+                                                     int64_t older_than) {
+  bool deleted = false;
+  Status s = Transaction([&](Connection& c) -> Status {
+    auto repo = sql::FindRepository(c, repository);
+    if (!repo.ok()) return repo.status();
+    if (!*repo) return Status::Ok();
+    static const std::string kSql = "DELETE FROM blob_links AS l WHERE l.repository_id = $2 AND l.digest = $3 AND " +
+                                    std::string(kLinkIsGarbage);
+    const Value params[] = {older_than, **repo, S(digest)};
+    auto r = c.Execute(kSql, params);
+    if (!r.ok()) return r.status();
+    deleted = r->affected > 0;
+    return deleted ? sql::RemoveRepositoryIfEmpty(c, **repo) : Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return deleted;
+}
+
+Result<std::vector<ManifestKey>> MetadataStore::UntaggedManifests(int64_t older_than, int64_t after_id, size_t limit) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  static const std::string kSql =
+      "SELECT m.id, r.name, m.digest FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE " +
+      std::string(kUntaggedManifestIsGarbage) + " AND m.id > $2 ORDER BY m.id LIMIT $3";
+  const Value params[] = {older_than, after_id, Limit(limit)};
+  auto r = (*conn)->Execute(kSql, params);
+  if (!r.ok()) return r.status();
+  std::vector<ManifestKey> out;
+  for (const auto& row : r->rows) out.push_back({row.Int(0), row.Text(1), row.Text(2)});
+  return out;
+}
+
+Result<bool> MetadataStore::DeleteManifestIfUntagged(std::string_view repository, std::string_view digest,
+                                                     int64_t older_than) {
+  bool deleted = false;
+  Status s = Transaction([&](Connection& c) -> Status {
+    auto repo = sql::FindRepository(c, repository);
+    if (!repo.ok()) return repo.status();
+    if (!*repo) return Status::Ok();
+    static const std::string kSql = "DELETE FROM manifests AS m WHERE m.repository_id = $2 AND m.digest = $3 AND " +
+                                    std::string(kUntaggedManifestIsGarbage);
+    const Value params[] = {older_than, **repo, S(digest)};
+    auto r = c.Execute(kSql, params);
+    if (!r.ok()) return r.status();
+    deleted = r->affected > 0;
+    return deleted ? sql::RemoveRepositoryIfEmpty(c, **repo) : Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return deleted;
+}
+
+}  // namespace berth::metadata

@@ -1,0 +1,226 @@
+// MetadataStore: the registry's metadata (repositories, manifests, their
+// references, tags, blobs and each repository's blob links, push and pull
+// times) in a SQL database, for listings, garbage collection and policies.
+// Every operation is written once, with bound parameters only, against the Db
+// interface (metadata/db.h), and runs on SQLite and PostgreSQL alike.
+//
+// The blob store stays the source of truth for bytes. Write order (the
+// invariant "whatever the database shows exists in the store"):
+//  - creating: the handler first makes the bytes and links durable in storage,
+//    then calls PutManifest / LinkBlob; the row that makes a manifest, tag or
+//    link visible is committed only after that. A crash in between leaves
+//    storage ahead of the database (`berth db check` reports it), never behind.
+//  - deleting: DeleteManifest / DeleteTag / UnlinkBlob commit first, storage
+//    links are removed after. GC deletes a blob's row (re-checking in the same
+//    statement that nothing references it and its grace is over) before its bytes.
+// Each operation runs in one transaction; a transaction that hits kConflict
+// (a race with another writer) is retried a few times.
+//
+// Pull times are not written by pulls: TouchPulled records them in memory and a
+// background flush writes each manifest's latest pull at most once per interval
+// (a minute by default), so a pull never waits for the database.
+//
+// Thread-safety: every method may be called from any thread at once.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "metadata/db.h"
+#include "oci/digest.h"
+#include "oci/manifest.h"
+
+namespace berth::metadata {
+
+// What the database records about one manifest, taken from its stored bytes.
+struct ManifestRecord {
+  struct BlobRef {
+    std::string digest;
+    bool foreign = false;  // a layer with URLs: its bytes may live elsewhere, so it need not be in the store
+  };
+  std::string digest;
+  std::string media_type;
+  int64_t size = 0;
+  std::string artifact_type;  // "" when none
+  std::string subject;        // digest, "" when none
+  std::string config;         // digest, "" when none
+  std::string annotations;    // JSON object text, "" when none
+  std::vector<BlobRef> blobs;          // config and layers
+  std::vector<std::string> children;   // an index's manifests
+
+  // From the manifest's bytes and their parse (oci::ParseManifest). The media
+  // type is the one the registry serves for these bytes (DetectManifestMediaType).
+  static ManifestRecord From(const oci::Digest& digest, std::string_view body, const oci::Manifest& m);
+};
+
+// One page of a keyset-paginated listing.
+struct Page {
+  std::vector<std::string> items;
+  bool more = false;  // entries follow the last item
+};
+
+struct ReferrerInfo {
+  std::string digest;
+  std::string media_type;
+  int64_t size = 0;
+  std::string artifact_type;
+  std::string annotations;  // JSON object text, "" when none
+};
+
+struct ManifestInfo {
+  std::string digest;
+  std::string media_type;
+  int64_t size = 0;
+  std::string artifact_type, subject, config;  // "" when none
+  int64_t created_at = 0;                      // first pushed into the repository
+  int64_t pushed_at = 0;                       // last pushed
+  std::optional<int64_t> last_pulled_at;
+};
+
+struct TagInfo {
+  std::string name;
+  std::string digest;
+  int64_t pushed_at = 0;
+};
+
+struct RepositoryInfo {
+  std::string name;
+  int64_t created_at = 0;  // first push (blob link or manifest)
+  int64_t last_pushed_at = 0;
+  std::optional<int64_t> last_pulled_at;
+};
+
+// What garbage collection asks for (issue #16). Each list is one keyset page.
+struct UnreferencedBlob {
+  std::string digest;
+  int64_t size = 0;
+};
+struct LayerLinkKey {
+  int64_t repository_id = 0;  // cursor: start after (repository_id, digest)
+  std::string repository;
+  std::string digest;
+};
+struct ManifestKey {
+  int64_t id = 0;  // cursor: start after this id
+  std::string repository;
+  std::string digest;
+};
+
+struct MetadataStoreOptions {
+  // Unix milliseconds now; the system clock when empty (tests set it).
+  std::function<int64_t()> clock;
+  // How often the background flush writes pull times, and so at most how often
+  // one manifest's pull time is written.
+  int64_t pull_flush_interval_ms = 60'000;
+  // Pulls remembered between flushes; past it, further distinct pulls are dropped until the next flush.
+  size_t max_pending_pulls = 100'000;
+  // Attempts for a transaction that meets kConflict.
+  int transaction_attempts = 3;
+};
+
+// The catalog's sort key of a repository name: distribution lists repositories
+// component by component ("a/b" before "a-b"), which is byte order with '/'
+// below every other character. Any `last` a client sends maps onto the same
+// order (bytes no name may hold are folded so the comparison still decides
+// correctly, and the key is always valid UTF-8 text).
+std::string CatalogSortKey(std::string_view name);
+
+class MetadataStore {
+ public:
+  MetadataStore(std::shared_ptr<Pool> pool, MetadataStoreOptions options = {});
+  // Stops the background flush after a last flush.
+  ~MetadataStore();
+  MetadataStore(const MetadataStore&) = delete;
+  MetadataStore& operator=(const MetadataStore&) = delete;
+
+  // ---- writes (call after storage has made the bytes and links durable) ----
+  // A blob uploaded into or mounted into `repository` (its _layers link).
+  // Creates the repository and the blob row as needed; renews the link's and blob's grace.
+  Status LinkBlob(std::string_view repository, std::string_view digest, int64_t size);
+  // Renews a blob's grace (a HEAD that may let a client skip its upload). NotFound when unknown.
+  Status TouchBlob(std::string_view digest);
+  // Removes the repository's link (a blob DELETE). NotFound when not linked.
+  Status UnlinkBlob(std::string_view repository, std::string_view digest);
+  // Records a stored manifest and, when `tag` is not empty, points the tag at it.
+  // NotFound naming the first (non-foreign) referenced blob the database does not know.
+  Status PutManifest(std::string_view repository, const ManifestRecord& manifest, std::string_view tag);
+  // Removes a manifest with its tags and references. NotFound when unknown.
+  Status DeleteManifest(std::string_view repository, std::string_view digest);
+  Status DeleteTag(std::string_view repository, std::string_view tag);
+  // A repository left with no manifest and no blob link is removed by the
+  // operation that emptied it (it leaves the catalog).
+
+  // ---- reads ----
+  // Repositories in distribution's catalog order, the first `n` after `last` ("" = from the start).
+  Result<Page> ListCatalog(size_t n, std::string_view last);
+  // Tags in byte order, the first `n` after `last`. NotFound when the repository is unknown.
+  Result<Page> ListTags(std::string_view repository, size_t n, std::string_view last);
+  // Manifests of `repository` whose subject is `subject`, by digest; only those
+  // of `artifact_type` when it is not empty.
+  Result<std::vector<ReferrerInfo>> ListReferrers(std::string_view repository, std::string_view subject,
+                                                  std::string_view artifact_type);
+  Result<RepositoryInfo> GetRepository(std::string_view repository);  // NotFound when unknown
+  Result<ManifestInfo> GetManifest(std::string_view repository, std::string_view digest);
+  Result<TagInfo> GetTag(std::string_view repository, std::string_view tag);
+  // Blob digests the manifest references (config and layers), by digest.
+  Result<std::vector<std::string>> ManifestBlobs(std::string_view repository, std::string_view digest);
+  Result<std::vector<std::string>> ManifestChildren(std::string_view repository, std::string_view digest);
+
+  // ---- pull times ----
+  // Remembers a pull (never blocks on the database).
+  void TouchPulled(std::string_view repository, std::string_view digest);
+  // Writes the remembered pulls now (the background flush calls this).
+  Status FlushPulls();
+  // Starts the background flush every pull_flush_interval_ms; idempotent.
+  void StartPullFlusher();
+  // Stops it after a last flush; idempotent.
+  void StopPullFlusher();
+  // Pulls dropped because max_pending_pulls was reached.
+  int64_t DroppedPulls() const;
+
+  // ---- garbage collection (issue #16); `older_than` is a time in Unix ms ----
+  // Blobs no manifest references (as config, layer or its own bytes), no
+  // repository links, and not touched since `older_than`; by digest after `after`.
+  Result<std::vector<UnreferencedBlob>> UnreferencedBlobs(int64_t older_than, std::string_view after, size_t limit);
+  // Deletes the blob's row if, at this instant, it is still as above. False when it is not (kept).
+  Result<bool> DeleteBlobIfUnreferenced(std::string_view digest, int64_t older_than);
+  // Layer links that no manifest of their repository references, linked before `older_than`.
+  Result<std::vector<LayerLinkKey>> UnreferencedLayerLinks(int64_t older_than, const LayerLinkKey& after, size_t limit);
+  Result<bool> UnlinkBlobIfUnreferenced(std::string_view repository, std::string_view digest, int64_t older_than);
+  // Manifests pushed before `older_than` with no tag, not listed by an index of
+  // their repository, and not a referrer of a manifest their repository holds.
+  // (One step of the fixpoint: deleting an untagged index frees its children for the next pass.)
+  Result<std::vector<ManifestKey>> UntaggedManifests(int64_t older_than, int64_t after_id, size_t limit);
+  Result<bool> DeleteManifestIfUntagged(std::string_view repository, std::string_view digest, int64_t older_than);
+
+  Pool& pool() { return *pool_; }
+
+ private:
+  int64_t Now() const;
+  // Runs `body` in a transaction on one connection, retrying on kConflict.
+  Status Transaction(const std::function<Status(Connection&)>& body);
+  void FlushLoop();
+
+  std::shared_ptr<Pool> pool_;
+  MetadataStoreOptions options_;
+
+  mutable std::mutex pulls_mu_;
+  std::map<std::pair<std::string, std::string>, int64_t> pending_pulls_;  // (repository, digest) -> latest pull
+  int64_t dropped_pulls_ = 0;
+
+  std::mutex flusher_mu_;  // guards the flusher's start/stop
+  std::condition_variable flusher_cv_;
+  bool flusher_stop_ = false;
+  std::thread flusher_;
+};
+
+}  // namespace berth::metadata
