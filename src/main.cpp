@@ -34,6 +34,7 @@
 #include "storage/usage.h"
 #include "storage/verify.h"
 #include "storage/s3/s3_driver.h"
+#include "util/file_watcher.h"
 #include "util/log.h"
 
 #ifndef BERTH_VERSION
@@ -61,56 +62,6 @@ void AnnounceAdminPassword(const std::string& password) {
             << "\n\n"
                "  Log in with: docker login -u admin <this registry>\n\n";
 }
-
-// Polls the config file and calls `on_change` when it changes (editors replace files, so inode counts).
-class ConfigWatcher {
- public:
-  ConfigWatcher(std::string path, std::function<void()> on_change)
-      : path_(std::move(path)), on_change_(std::move(on_change)) {
-    Snapshot(&last_);
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~ConfigWatcher() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  struct State {
-    ino_t ino = 0;
-    off_t size = 0;
-    timespec mtime{};
-    bool operator==(const State& o) const {
-      return ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec;
-    }
-  };
-  void Snapshot(State* s) {
-    struct stat st;
-    if (::stat(path_.c_str(), &st) == 0) *s = State{st.st_ino, st.st_size, st.st_mtim};
-  }
-  void Loop() {
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::seconds(2), [this] { return stop_; })) {
-      State now;
-      Snapshot(&now);
-      if (!(now == last_)) {
-        last_ = now;
-        on_change_();
-      }
-    }
-  }
-  std::string path_;
-  std::function<void()> on_change_;
-  State last_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 // The configured storage backend. S3 credentials fall back to the usual AWS
 // environment variables; the secret key is never logged.
@@ -290,8 +241,11 @@ int Serve(std::string config_path) {
               {{"addr", dopts.addr}, {"port", std::to_string(debug_server->port())}});
     debug_thread = std::thread([&debug_server] { debug_server->Run(1); });
   }
-  std::unique_ptr<ConfigWatcher> watcher;
-  if (!config_path.empty() && auth_service) watcher = std::make_unique<ConfigWatcher>(config_path, reload);
+  // The config file is polled every 2 s (editors replace files, so the inode counts).
+  std::unique_ptr<FileWatcher> watcher;
+  if (!config_path.empty() && auth_service) {
+    watcher = std::make_unique<FileWatcher>(std::vector<std::string>{config_path}, std::chrono::seconds(2), reload);
+  }
   // Filesystem: one I/O thread per core (at least two, so a long fsync on one
   // does not stall every connection); more only add cross-thread wake-ups.
   // S3: every storage call blocks its thread for a network round trip, so many more.

@@ -1,7 +1,5 @@
 #include "http/server.h"
 
-#include <sys/stat.h>
-
 #include <cerrno>
 
 #include <charconv>
@@ -34,6 +32,7 @@
 #include <openssl/x509.h>
 
 #include "http/file_sender.h"
+#include "util/file_watcher.h"
 #include "util/log.h"
 
 namespace berth::http {
@@ -62,24 +61,6 @@ constexpr std::string_view kTooManyConnections =
 // At most this many over-the-limit connections are kept for the 503 (each for
 // at most a second); past it they are closed at once.
 constexpr int kMaxRejecting = 64;
-
-// Identifies a version of a file: editors and certbot replace files (new inode), cp rewrites them.
-struct FileStamp {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  off_t size = -1;
-  timespec mtime{};
-  bool operator==(const FileStamp& o) const {
-    return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
-           mtime.tv_nsec == o.mtime.tv_nsec;
-  }
-};
-
-FileStamp StampOf(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return {};
-  return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
-}
 
 // A server context for TLS 1.2+ with the certificate chain and key from PEM files;
 // InvalidArgument when either cannot be read or the key does not match the certificate.
@@ -214,9 +195,7 @@ struct Server::Impl {
   // The context for new TLS connections; a session keeps the one it started with.
   std::mutex ssl_mu;
   std::shared_ptr<asio::ssl::context> ssl_ctx;  // guarded by ssl_mu
-  std::mutex reload_mu;
-  FileStamp cert_stamp, key_stamp;  // guarded by reload_mu: the files last loaded
-  asio::steady_timer tls_watch{ioc};
+  std::mutex reload_mu;  // one TLS reload at a time
   asio::signal_set signals{ioc};
   asio::steady_timer grace{ioc};
   asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(ioc)};
@@ -225,6 +204,10 @@ struct Server::Impl {
   std::atomic<int> rejecting{0};  // connections being answered 503 (see Reject)
   std::mutex tracked_mu;
   std::list<std::weak_ptr<Tracked>> tracked;
+  // Polls the certificate and key files (TLS with tls_watch_seconds > 0), from
+  // Listen() to the end of Run(). Set before and reset after the I/O threads
+  // run, so SIGHUP handlers may use it; the last member, so it stops first.
+  std::unique_ptr<FileWatcher> tls_watcher;
 
   Impl(ServerOptions o, Handler& h) : opts(std::move(o)), handler(h) {}
 
@@ -332,9 +315,6 @@ struct Server::Impl {
   Status ReloadTls() {
     if (!opts.tls) return Status::Ok();
     std::lock_guard lock(reload_mu);
-    // Stamp before reading: a file changing while it is read is read again next time.
-    cert_stamp = StampOf(opts.tls_certificate);
-    key_stamp = StampOf(opts.tls_key);
     auto ctx = LoadTlsContext(opts.tls_certificate, opts.tls_key);
     if (!ctx.ok()) {
       if (CurrentTlsContext()) {  // (at startup the caller reports it)
@@ -347,21 +327,6 @@ struct Server::Impl {
     std::lock_guard ctx_lock(ssl_mu);
     ssl_ctx = std::move(*ctx);
     return Status::Ok();
-  }
-
-  // Polls the certificate and key files: renewals (certbot, cert-manager) need no signal.
-  Task<void> WatchTls() {
-    while (!stopping) {
-      tls_watch.expires_after(std::chrono::seconds(opts.tls_watch_seconds));
-      auto [ec] = co_await tls_watch.async_wait(kTuple);
-      if (ec || stopping) co_return;
-      bool changed;
-      {
-        std::lock_guard lock(reload_mu);
-        changed = !(StampOf(opts.tls_certificate) == cert_stamp) || !(StampOf(opts.tls_key) == key_stamp);
-      }
-      if (changed) (void)ReloadTls();  // failures are logged inside; the running pair stays
-    }
   }
 
   template <class Stream>
@@ -493,6 +458,8 @@ struct Server::Impl {
     signals.async_wait([this](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
+        // Rebase before reading: a file changing while it is read is read again on the next poll.
+        if (tls_watcher) tls_watcher->Rebase();
         (void)ReloadTls();  // failures are logged inside; the running pair stays
         if (opts.on_reload) opts.on_reload();
         WaitForSignal();
@@ -508,7 +475,6 @@ struct Server::Impl {
       boost::system::error_code ec;
       acceptor.close(ec);
       signals.cancel();
-      tls_watch.cancel();
       log::Info("shutting down: finishing in-flight requests");
       std::lock_guard lock(tracked_mu);
       for (auto& w : tracked) {
@@ -540,6 +506,15 @@ Status Server::Listen() {
   uint16_t port = 0;
   if (Status s = ParseListenAddress(impl_->opts.addr, &host, &port); !s.ok()) return s;
   if (impl_->opts.tls) {
+    if (impl_->opts.tls_watch_seconds > 0) {
+      // Renewals (certbot, cert-manager) need no signal. The files are stamped
+      // before they are read: a change while they are read is seen next poll.
+      impl_->tls_watcher = std::make_unique<FileWatcher>(
+          std::vector<std::string>{impl_->opts.tls_certificate, impl_->opts.tls_key},
+          std::chrono::seconds(impl_->opts.tls_watch_seconds), [this] {
+            (void)impl_->ReloadTls();  // failures are logged inside; the running pair stays
+          });
+    }
     if (Status s = impl_->ReloadTls(); !s.ok()) return s;
   }
   boost::system::error_code ec;
@@ -576,13 +551,11 @@ void Server::Run(int threads) {
   impl_->signals.add(SIGHUP);
   impl_->WaitForSignal();
   asio::co_spawn(impl_->accept_strand, impl_->Accept(), asio::detached);
-  if (impl_->opts.tls && impl_->opts.tls_watch_seconds > 0) {
-    asio::co_spawn(impl_->accept_strand, impl_->WatchTls(), asio::detached);
-  }
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
   for (auto& t : pool) t.join();
+  impl_->tls_watcher.reset();
 }
 
 void Server::Stop() { impl_->Stop(); }
