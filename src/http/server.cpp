@@ -329,6 +329,8 @@ struct Server::Impl {
     return Status::Ok();
   }
 
+  // One connection's requests, one after another: read a head, handle it,
+  // log it, and go on while the connection is kept alive.
   template <class Stream>
   Task<void> Serve(Stream& stream, const std::string& remote, Tracked& track, bool plain) {
     StreamConnection<Stream> conn(stream);
@@ -336,99 +338,122 @@ struct Server::Impl {
     bool first = true;
     while (!stopping) {
       beast::http::request_parser<beast::http::empty_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
-      parser.body_limit(boost::none);  // bodies are streamed by the Exchange, not by the parser
-      parser.eager(false);
-      // --- read the request head ---
-      track.idle = buffer.size() == 0;
-      std::chrono::steady_clock::time_point deadline{};
-      bool head_done = false;
-      while (!head_done) {
-        if (buffer.size() > 0) {
-          track.idle = false;
-          if (deadline == std::chrono::steady_clock::time_point{}) {
-            deadline = std::chrono::steady_clock::now() + opts.timeouts.header;
-          }
-          auto data = buffer.data();
-          if (first && plain && static_cast<const unsigned char*>(data.data())[0] == 0x16) {
-            std::array<asio::const_buffer, 1> b{asio::buffer(kTlsOnPlainPort.data(), kTlsOnPlainPort.size())};
-            co_await conn.Write(b, opts.timeouts.write);
-            co_return;
-          }
-          beast::error_code pec;
-          size_t used = parser.put(data, pec);
-          buffer.consume(used);
-          if (!pec && parser.is_header_done()) {
-            head_done = true;
-            break;
-          }
-          if (pec && pec != beast::http::error::need_more) {
-            unsigned status = pec == beast::http::error::header_limit ? 431 : 400;
-            co_await RespondAndClose(conn, PlainError(status, "malformed HTTP request"));
-            co_return;
-          }
-          if (buffer.size() >= opts.max_header_bytes) {
-            co_await RespondAndClose(conn, PlainError(431, "request head too large"));
-            co_return;
-          }
-        }
-        auto timeout = deadline == std::chrono::steady_clock::time_point{}
-                           ? std::chrono::steady_clock::duration(first ? opts.timeouts.header : opts.timeouts.idle)
-                           : deadline - std::chrono::steady_clock::now();
-        if (timeout <= std::chrono::steady_clock::duration::zero()) co_return;
-        auto space = buffer.prepare(std::min<size_t>(16384, buffer.max_size() - buffer.size()));
-        auto n = co_await conn.ReadSome(space, timeout);
-        if (!n.ok() || *n == 0) co_return;
-        buffer.commit(*n);
-      }
-      track.idle = false;
+      const bool head_read = co_await ReadHead(conn, buffer, parser, track, first, plain);
+      if (!head_read) co_return;
       first = false;
-      const auto start = std::chrono::steady_clock::now();
-      auto& req = parser.get();
-      auto url = boost::urls::parse_origin_form(req.target());
-      if (!url) {
-        co_await RespondAndClose(conn, PlainError(400, "malformed request target"));
-        co_return;
-      }
-      std::optional<uint64_t> length;
-      if (auto cl = parser.content_length()) length = *cl;
-      Exchange ex(conn, buffer, req, *url, parser.chunked(), length, parser.keep_alive(), remote, opts.timeouts,
-                  opts.extra_headers);
-      if (stopping) ex.DisableKeepAlive();
-      bool failed = false;
-      try {
-        co_await handler.Handle(ex);
-      } catch (const std::exception& e) {
-        log::Write(log::Level::kError, "handler failed", ex.context().LogFields(),
-                   {{"error", e.what()}, {"path", std::string(req.target())}});
-        failed = true;
-      }
-      if (!ex.responded() && !ex.broken()) {
-        if (!failed) {
-          log::Write(log::Level::kError, "handler sent no response", ex.context().LogFields(),
-                     {{"path", std::string(req.target())}});
-        }
-        co_await ex.Send(PlainError(500, "internal error"));
-      }
-      const auto elapsed = std::chrono::steady_clock::now() - start;
-      if (opts.observer != nullptr) opts.observer->OnRequest(ex, elapsed);
-      if (opts.access_log) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
-        log::Write(log::Level::kInfo, "request", ex.context().LogFields(),
-                   {{"method", std::string(ex.method_string())},
-                    {"path", std::string(req.target())},
-                    {"route", std::string(RouteLabelName(ex.context().route))},
-                    {"status", std::to_string(ex.status())},
-                    {"bytes_in", std::to_string(ex.bytes_received())},
-                    {"bytes_out", std::to_string(ex.bytes_sent())},
-                    {"duration_ms", std::to_string(us.count() / 1000.0)},
-                    {"remote", remote}});
-      }
-      if (!ex.keep_alive()) {
-        if (!ex.broken() && !ex.body_complete()) co_await Linger(conn);
-        co_return;
-      }
+      const bool keep_alive = co_await HandleRequest(conn, buffer, parser, remote);
+      if (!keep_alive) co_return;
     }
+  }
+
+  // Feeds the parser from the connection until a request head is complete;
+  // false when the connection is to be closed (the peer went away, a deadline
+  // passed, or the head was refused: that answer has been written).
+  // Deadlines: before a head's first byte the header timeout (first request)
+  // or the idle timeout (keep-alive); from it, the header timeout for the
+  // whole head.
+  template <class Conn>
+  Task<bool> ReadHead(Conn& conn, beast::flat_buffer& buffer,
+                      beast::http::request_parser<beast::http::empty_body>& parser, Tracked& track, bool first,
+                      bool plain) {
+    parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+    parser.body_limit(boost::none);  // bodies are streamed by the Exchange, not by the parser
+    parser.eager(false);
+    track.idle = buffer.size() == 0;
+    std::chrono::steady_clock::time_point deadline{};
+    while (true) {
+      if (buffer.size() > 0) {
+        track.idle = false;
+        if (deadline == std::chrono::steady_clock::time_point{}) {
+          deadline = std::chrono::steady_clock::now() + opts.timeouts.header;
+        }
+        auto data = buffer.data();
+        if (first && plain && static_cast<const unsigned char*>(data.data())[0] == 0x16) {
+          std::array<asio::const_buffer, 1> b{asio::buffer(kTlsOnPlainPort.data(), kTlsOnPlainPort.size())};
+          co_await conn.Write(b, opts.timeouts.write);
+          co_return false;
+        }
+        beast::error_code pec;
+        size_t used = parser.put(data, pec);
+        buffer.consume(used);
+        if (!pec && parser.is_header_done()) co_return true;
+        if (pec && pec != beast::http::error::need_more) {
+          unsigned status = pec == beast::http::error::header_limit ? 431 : 400;
+          co_await RespondAndClose(conn, PlainError(status, "malformed HTTP request"));
+          co_return false;
+        }
+        if (buffer.size() >= opts.max_header_bytes) {
+          co_await RespondAndClose(conn, PlainError(431, "request head too large"));
+          co_return false;
+        }
+      }
+      auto timeout = deadline == std::chrono::steady_clock::time_point{}
+                         ? std::chrono::steady_clock::duration(first ? opts.timeouts.header : opts.timeouts.idle)
+                         : deadline - std::chrono::steady_clock::now();
+      if (timeout <= std::chrono::steady_clock::duration::zero()) co_return false;
+      auto space = buffer.prepare(std::min<size_t>(16384, buffer.max_size() - buffer.size()));
+      auto n = co_await conn.ReadSome(space, timeout);
+      if (!n.ok() || *n == 0) co_return false;
+      buffer.commit(*n);
+    }
+  }
+
+  // Hands one request (its head parsed) to the handler as an Exchange, makes
+  // sure it was answered, counts and logs it. True when the connection stays
+  // open for the next request.
+  template <class Conn>
+  Task<bool> HandleRequest(Conn& conn, beast::flat_buffer& buffer,
+                           beast::http::request_parser<beast::http::empty_body>& parser, const std::string& remote) {
+    const auto start = std::chrono::steady_clock::now();
+    auto& req = parser.get();
+    auto url = boost::urls::parse_origin_form(req.target());
+    if (!url) {
+      co_await RespondAndClose(conn, PlainError(400, "malformed request target"));
+      co_return false;
+    }
+    std::optional<uint64_t> length;
+    if (auto cl = parser.content_length()) length = *cl;
+    Exchange ex(conn, buffer, req, *url, parser.chunked(), length, parser.keep_alive(), remote, opts.timeouts,
+                opts.extra_headers);
+    if (stopping) ex.DisableKeepAlive();
+    bool failed = false;
+    try {
+      co_await handler.Handle(ex);
+    } catch (const std::exception& e) {
+      log::Write(log::Level::kError, "handler failed", ex.context().LogFields(),
+                 {{"error", e.what()}, {"path", std::string(req.target())}});
+      failed = true;
+    }
+    if (!ex.responded() && !ex.broken()) {
+      if (!failed) {
+        log::Write(log::Level::kError, "handler sent no response", ex.context().LogFields(),
+                   {{"path", std::string(req.target())}});
+      }
+      co_await ex.Send(PlainError(500, "internal error"));
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    if (opts.observer != nullptr) opts.observer->OnRequest(ex, elapsed);
+    if (opts.access_log) LogAccess(ex, req.target(), elapsed, remote);
+    if (!ex.keep_alive()) {
+      if (!ex.broken() && !ex.body_complete()) co_await Linger(conn);
+      co_return false;
+    }
+    co_return true;
+  }
+
+  // The access log line of a finished request.
+  static void LogAccess(const Exchange& ex, std::string_view target, std::chrono::steady_clock::duration elapsed,
+                        const std::string& remote) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
+    log::Write(log::Level::kInfo, "request", ex.context().LogFields(),
+               {{"method", std::string(ex.method_string())},
+                {"path", std::string(target)},
+                {"route", std::string(RouteLabelName(ex.context().route))},
+                {"status", std::to_string(ex.status())},
+                {"bytes_in", std::to_string(ex.bytes_received())},
+                {"bytes_out", std::to_string(ex.bytes_sent())},
+                {"duration_ms", std::to_string(us.count() / 1000.0)},
+                {"remote", remote}});
   }
 
   template <class Conn>
