@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "util/hex.h"
+
 namespace berth::bench {
 
 Result<Url> ParseUrl(std::string_view text) {
@@ -49,16 +51,13 @@ std::string AppendQuery(std::string_view target, std::string_view key, std::stri
 }
 
 std::string QueryEscape(std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : value) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
         c == '.' || c == '~' || c == ':' || c == '/' || c == ',') {
       out += static_cast<char>(c);
     } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      AppendPercentEscape(&out, c);
     }
   }
   return out;

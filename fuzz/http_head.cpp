@@ -1,5 +1,5 @@
 // Fuzz target: HTTP request heads as the server reads them (src/http/server.cpp,
-// Impl::Serve): Beast request_parser<empty_body> with the same limits, then the
+// Impl::ReadHead): Beast request_parser<empty_body> with the same limits, then the
 // origin-form target through Boost.URL and the /v2/ router.
 #include <cstddef>
 #include <cstdint>

@@ -9,7 +9,6 @@
 // signed-in user", never "anyone"). Immutable once built; thread-safe.
 #pragma once
 
-#include <array>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,17 +16,10 @@
 #include <vector>
 
 #include "auth/pattern.h"
+#include "util/ip_range.h"
 #include "util/status.h"
 
 namespace berth::auth {
-
-// An address range: v4 addresses are stored v4-mapped in v6 form.
-struct IpRange {
-  std::array<unsigned char, 16> addr{};
-  int prefix = 128;
-  static Result<IpRange> Parse(std::string_view text);  // "10.0.0.0/8", "::1", "1.2.3.4"
-  bool Contains(std::string_view address) const;        // false for an unparsable address
-};
 
 struct AclEntry {
   std::optional<Pattern> account;  // nullopt: any signed-in user

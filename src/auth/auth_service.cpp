@@ -1,6 +1,5 @@
 #include "auth/auth_service.h"
 
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <chrono>
@@ -8,21 +7,10 @@
 
 #include "auth/jwt.h"
 #include "oci/name.h"
+#include "util/random.h"
 
 namespace berth::auth {
 namespace {
-
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
 
 // A string member, or "" when absent or of another type (never throws on hostile input).
 std::string StringField(const nlohmann::json& j, const char* key) {

@@ -1,7 +1,6 @@
 #include "auth/bootstrap.h"
 
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "auth/password.h"
+#include "util/random.h"
 
 namespace berth::auth {
 
@@ -41,7 +41,7 @@ Result<std::shared_ptr<const AuthPolicy>> MakePolicy(UserTable users, std::vecto
     hash = line.substr(6);
   } else {
     unsigned char raw[18];
-    if (RAND_bytes(raw, sizeof raw) != 1) return Status::IoError("no randomness for the admin password");
+    if (!RandomBytes(raw, sizeof raw)) return Status::IoError("no randomness for the admin password");
     std::string password = Base64UrlEncode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
     auto h = HashPassword(password, 10);
     if (!h.ok()) return h.status();

@@ -2,16 +2,16 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include "auth/password.h"
+#include "util/random.h"
 
 namespace berth::auth {
 namespace {
 constexpr size_t kMaxCacheEntries = 10000;
 }
 
-CredentialVerifier::CredentialVerifier() { RAND_bytes(hmac_key_, sizeof hmac_key_); }
+CredentialVerifier::CredentialVerifier() { (void)RandomBytes(hmac_key_, sizeof hmac_key_); }
 
 std::string CredentialVerifier::DummyHash(const UserTable& users) {
   std::map<int, int> costs;
@@ -30,10 +30,7 @@ std::string CredentialVerifier::DummyHash(const UserTable& users) {
     std::lock_guard lock(mu_);
     if (auto it = dummy_hashes_.find(cost); it != dummy_hashes_.end()) return it->second;
   }
-  unsigned char random[16];
-  RAND_bytes(random, sizeof random);
-  std::string secret;
-  for (unsigned char c : random) secret += "0123456789abcdef"[c & 15];
+  const std::string secret = RandomHex(8);
   auto h = HashPassword(secret, cost);
   std::string hash = h.ok() ? *h : std::string();
   std::lock_guard lock(mu_);

@@ -2,10 +2,11 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <cstring>
 #include <memory>
+
+#include "util/random.h"
 
 namespace berth::auth {
 
@@ -42,7 +43,7 @@ Result<std::string> HashPassword(std::string_view password, int cost) {
   // bcrypt uses only the first 72 bytes; say so rather than silently truncating.
   if (password.size() > 72) return Status::Invalid("bcrypt passwords are limited to 72 bytes");
   unsigned char random[16];
-  if (RAND_bytes(random, sizeof random) != 1) return Status::IoError("no randomness");
+  if (!RandomBytes(random, sizeof random)) return Status::IoError("no randomness");
   char setting[CRYPT_GENSALT_OUTPUT_SIZE];
   if (crypt_gensalt_rn("$2y$", static_cast<unsigned long>(cost), reinterpret_cast<const char*>(random),
                        sizeof random, setting, sizeof setting) == nullptr) {

@@ -6,7 +6,6 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <unistd.h>
@@ -15,6 +14,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "util/random.h"
 
 namespace berth::auth {
 namespace {
@@ -75,7 +76,7 @@ Result<std::string> SelfSignedCertificate(EVP_PKEY* key) {
   X509* x = X509_new();
   X509_set_version(x, 2);
   unsigned char serial[16];
-  RAND_bytes(serial, sizeof serial);
+  (void)RandomBytes(serial, sizeof serial);
   serial[0] &= 0x7f;
   BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));

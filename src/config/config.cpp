@@ -3,15 +3,19 @@
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
+#include <tuple>
 
 #include <yaml-cpp/yaml.h>
 
-#include "auth/password.h"
-#include "auth/pattern.h"
-#include "http/server.h"
+#include "util/listen_address.h"
 
 namespace berth::config {
 namespace {
+
+SourcePos PosOf(const YAML::Mark& m) {
+  if (m.line < 0) return {};
+  return SourcePos{m.line + 1, m.column + 1};
+}
 
 // Walks the YAML tree with a source name for error messages. yaml-cpp throws;
 // everything here converts that into Status at this edge.
@@ -19,11 +23,7 @@ class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
 
-  Status Error(const YAML::Mark& m, const std::string& what) const {
-    if (m.line < 0) return Status::Invalid(source_ + ": " + what);
-    return Status::Invalid(source_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": " +
-                           what);
-  }
+  Status Error(const YAML::Mark& m, const std::string& what) const { return ErrorAt(source_, PosOf(m), what); }
 
   // `node` must be a mapping whose keys are all in `allowed`.
   Status CheckMap(const YAML::Node& node, const std::string& path, std::initializer_list<std::string_view> allowed) {
@@ -73,7 +73,6 @@ class Reader {
     return Status::Ok();
   }
 
-  // A string or a list of strings.
   // A Go-style duration of whole seconds or more: "168h", "1h30m", "90s".
   Status GetDuration(const YAML::Node& parent, const char* key, const std::string& path, int64_t* seconds) {
     YAML::Node n = parent[key];
@@ -102,6 +101,7 @@ class Reader {
     return Status::Ok();
   }
 
+  // A string or a list of strings.
   Status GetStringList(const YAML::Node& parent, const char* key, const std::string& path,
                        std::vector<std::string>* out) {
     YAML::Node n = parent[key];
@@ -151,18 +151,18 @@ Status ParseServer(Reader& r, const YAML::Node& n, ServerConfig* out) {
   }
   BERTH_TRY(r.GetStringList(n, "trusted_proxies", "server", &out->trusted_proxies));
   for (const auto& p : out->trusted_proxies) {
-    auto range = auth::IpRange::Parse(p);
+    auto range = IpRange::Parse(p);
     if (!range.ok()) return r.Error(n["trusted_proxies"].Mark(), "server.trusted_proxies: " + range.status().message());
     out->trusted_proxy_ranges.push_back(*range);
   }
   std::string host;
   uint16_t port;
-  if (Status s = http::ParseListenAddress(out->addr, &host, &port); !s.ok()) {
+  if (Status s = ParseListenAddress(out->addr, &host, &port); !s.ok()) {
     return r.Error(n["addr"].Mark(), "server.addr: " + s.message());
   }
   BERTH_TRY(r.GetString(n, "debug_addr", "server", &out->debug_addr));
   if (!out->debug_addr.empty()) {
-    if (Status s = http::ParseListenAddress(out->debug_addr, &host, &port); !s.ok()) {
+    if (Status s = ParseListenAddress(out->debug_addr, &host, &port); !s.ok()) {
       return r.Error(n["debug_addr"].Mark(), "server.debug_addr: " + s.message());
     }
   }
@@ -311,7 +311,7 @@ Status ParseAuth(Reader& r, const YAML::Node& n, AuthConfig* out) {
   return Status::Ok();
 }
 
-Status ParseUsers(Reader& r, const YAML::Node& n, auth::UserTable* out) {
+Status ParseUsers(Reader& r, const YAML::Node& n, std::vector<UserConfig>* out) {
   if (!n.IsMap()) return r.Error(n.Mark(), "users must be a mapping of user name to {password: <bcrypt hash>}");
   for (auto it = n.begin(); it != n.end(); ++it) {
     const std::string name = it->first.Scalar();
@@ -321,52 +321,34 @@ Status ParseUsers(Reader& r, const YAML::Node& n, auth::UserTable* out) {
     }
     const std::string path = "users." + name;
     BERTH_TRY(r.CheckMap(it->second, path, {"password"}));
-    std::string hash;
-    BERTH_TRY(r.GetString(it->second, "password", path, &hash));
-    if (!auth::IsBcryptHash(hash)) {
-      return r.Error(it->second["password"] ? it->second["password"].Mark() : it->second.Mark(),
-                     path + ".password must be a bcrypt hash ($2y$, $2b$ or $2a$; make one with `berth hash-password`)");
-    }
-    (*out)[name] = hash;
+    UserConfig user{name, "", PosOf(it->second["password"] ? it->second["password"].Mark() : it->second.Mark())};
+    BERTH_TRY(r.GetString(it->second, "password", path, &user.password));
+    // A name given twice: the last entry counts.
+    std::erase_if(*out, [&](const UserConfig& u) { return u.name == name; });
+    out->push_back(std::move(user));
   }
   return Status::Ok();
 }
 
-Result<auth::Pattern> CompilePattern(Reader& r, const YAML::Node& entry, const char* key, const std::string& path) {
-  auto p = auth::Pattern::Compile(entry[key].Scalar());
-  if (!p.ok()) return r.Error(entry[key].Mark(), path + "." + key + ": " + p.status().message());
-  return p;
-}
-
-Status ParseAcl(Reader& r, const YAML::Node& n, std::vector<auth::AclEntry>* out) {
+Status ParseAcl(Reader& r, const YAML::Node& n, std::vector<AclEntryConfig>* out) {
   if (!n.IsSequence()) return r.Error(n.Mark(), "acl must be a list of entries");
   int index = 0;
   for (const auto& e : n) {
     const std::string path = "acl[" + std::to_string(index++) + "]";
     BERTH_TRY(r.CheckMap(e, path, {"account", "name", "type", "ip", "service", "actions", "comment"}));
-    auth::AclEntry entry;
+    AclEntryConfig entry;
     entry.line = e.Mark().line + 1;
     for (const char* key : {"account", "name", "service", "type", "comment"}) {
       if (e[key] && !e[key].IsNull() && !e[key].IsScalar()) return r.Error(e[key].Mark(), path + "." + key + " must be a string");
     }
-    if (e["account"] && !e["account"].IsNull()) {
-      if (e["account"].Scalar().empty()) {
-        entry.anonymous_only = true;
-      } else {
-        auto p = CompilePattern(r, e, "account", path);
-        if (!p.ok()) return p.status();
-        entry.account = std::move(*p);
+    // The patterns are compiled (and their errors reported at these positions) by auth/access_rules.h.
+    for (auto [key, field, pos] : {std::tuple{"account", &entry.account, &entry.account_pos},
+                                   std::tuple{"name", &entry.name, &entry.name_pos},
+                                   std::tuple{"service", &entry.service, &entry.service_pos}}) {
+      if (e[key] && !e[key].IsNull()) {
+        *field = e[key].Scalar();
+        *pos = PosOf(e[key].Mark());
       }
-    }
-    if (e["name"] && !e["name"].IsNull()) {
-      auto p = CompilePattern(r, e, "name", path);
-      if (!p.ok()) return p.status();
-      entry.name = std::move(*p);
-    }
-    if (e["service"] && !e["service"].IsNull()) {
-      auto p = CompilePattern(r, e, "service", path);
-      if (!p.ok()) return p.status();
-      entry.service = std::move(*p);
     }
     if (e["type"] && !e["type"].IsNull()) {
       std::string type = e["type"].Scalar();
@@ -376,7 +358,7 @@ Status ParseAcl(Reader& r, const YAML::Node& n, std::vector<auth::AclEntry>* out
     std::vector<std::string> ips;
     BERTH_TRY(r.GetStringList(e, "ip", path, &ips));
     for (const auto& ip : ips) {
-      auto range = auth::IpRange::Parse(ip);
+      auto range = IpRange::Parse(ip);
       if (!range.ok()) return r.Error(e["ip"].Mark(), path + ".ip: " + range.status().message());
       entry.ips.push_back(*range);
     }
@@ -400,6 +382,11 @@ Status ParseAcl(Reader& r, const YAML::Node& n, std::vector<auth::AclEntry>* out
 
 }  // namespace
 
+Status ErrorAt(const std::string& source, SourcePos pos, const std::string& what) {
+  if (pos.line <= 0) return Status::Invalid(source + ": " + what);
+  return Status::Invalid(source + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": " + what);
+}
+
 std::string TokenKeyPath(const Config& c) {
   if (!c.auth.token.key.empty()) return c.auth.token.key;
   std::string root = c.storage.filesystem_root;
@@ -412,6 +399,7 @@ Config DefaultConfig() { return Config{}; }
 Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
   Reader r(source);
   Config cfg = DefaultConfig();
+  cfg.source = source;
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
     if (!root || root.IsNull()) return cfg;  // an empty file means all defaults

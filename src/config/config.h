@@ -1,16 +1,33 @@
 // Config: the YAML configuration model, its embedded defaults and validation.
 // Unknown keys and wrong types are errors reported as "<file>:<line>:<col>: <what>".
-// Plain values; thread-safe once built.
+//
+// Plain data that the other layers read; config/ includes nothing of theirs
+// (only util/). What only a layer can judge is checked by that layer from the
+// positions kept here: auth/access_rules.h compiles `users` (bcrypt hashes)
+// and `acl` (patterns) with the same kind of error message. Thread-safe once built.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "auth/acl.h"
-#include "auth/credentials.h"
+#include "util/ip_range.h"
 #include "util/status.h"
 
 namespace berth::config {
+
+// Where a value stands in the config file (1-based; line 0: unknown), for error messages.
+struct SourcePos {
+  int line = 0;
+  int column = 0;
+};
+
+// InvalidArgument "<source>:<line>:<column>: <what>" ("<source>: <what>" when the line is unknown):
+// the one format of every config error, whichever layer finds it.
+Status ErrorAt(const std::string& source, SourcePos pos, const std::string& what);
 
 struct TlsConfig {
   bool enabled = false;
@@ -36,7 +53,7 @@ struct ServerConfig {
   std::string addr = ":5000";
   std::string public_url;  // how clients reach us, e.g. https://registry.example.com (token realm)
   std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-* headers are believed
-  std::vector<auth::IpRange> trusted_proxy_ranges;
+  std::vector<IpRange> trusted_proxy_ranges;  // the same, parsed
   TlsConfig tls;
   TimeoutsConfig timeouts;
   int64_t max_connections = 4096;       // more concurrent connections are closed on accept
@@ -95,13 +112,35 @@ struct LogConfig {
   bool accesslog = true;        // one line per request
 };
 
+// One entry of `users:`.
+struct UserConfig {
+  std::string name;      // 1-128 characters, no ':' or spaces
+  std::string password;  // must be a bcrypt hash: auth/access_rules.h checks it
+  SourcePos password_pos;  // of the password, or of the entry when it has none
+};
+
+// One entry of `acl:` as written. Keys, type, ip and actions are checked here;
+// the account, name and service patterns are compiled by auth/access_rules.h.
+struct AclEntryConfig {
+  std::optional<std::string> account;  // absent: any signed-in user; "": the anonymous user only
+  std::optional<std::string> name;
+  std::optional<std::string> service;
+  std::optional<std::string> type;  // "repository" | "registry"
+  std::vector<IpRange> ips;         // empty: any address
+  std::set<std::string> actions;    // of pull, push, delete, * ([] denies)
+  std::string comment;
+  int line = 0;  // where the entry starts (for acl explain)
+  SourcePos account_pos, name_pos, service_pos;
+};
+
 struct Config {
+  std::string source;  // what it was read from (the file path), for error messages
   ServerConfig server;
   StorageConfig storage;
   LogConfig log;
   AuthConfig auth;
-  auth::UserTable users;               // name -> bcrypt hash
-  std::vector<auth::AclEntry> acl;     // in file order
+  std::vector<UserConfig> users;     // in file order, names unique
+  std::vector<AclEntryConfig> acl;   // in file order
 };
 
 // Where the token key lives when auth.token.key is not set.

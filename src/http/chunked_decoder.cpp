@@ -3,18 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "util/hex.h"
+
 namespace berth::http {
 namespace {
 
 constexpr size_t kMaxLineLength = 4096;  // chunk extensions and trailers are tiny in practice
 constexpr int kMaxSizeDigits = 15;       // < 2^60 bytes: no overflow
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
@@ -26,7 +21,7 @@ Result<ChunkedDecoder::Step> ChunkedDecoder::Decode(std::string_view in, char* o
     const char c = in[i];
     switch (state_) {
       case State::kSize: {
-        int v = HexValue(c);
+        int v = HexDigitValue(c);
         if (v >= 0) {
           if (++size_digits_ > kMaxSizeDigits) return bad("chunk size too large");
           chunk_remaining_ = chunk_remaining_ * 16 + static_cast<uint64_t>(v);

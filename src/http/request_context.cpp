@@ -1,24 +1,9 @@
 #include "http/request_context.h"
 
-#include <random>
+#include "util/hex.h"
+#include "util/random.h"
 
 namespace berth::http {
-namespace {
-
-// splitmix64 over a per-thread random seed: unique enough for log correlation,
-// no lock and no syscall per request.
-uint64_t NextRandom() {
-  thread_local uint64_t state = [] {
-    std::random_device rd;
-    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  }();
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
 
 std::string_view RouteLabelName(RouteLabel r) {
   switch (r) {
@@ -55,13 +40,10 @@ void RequestContext::AssignRequestId(std::string_view incoming) {
     id_len_ = static_cast<uint8_t>(incoming.size());
     return;
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  uint64_t v = NextRandom();
-  for (int i = 15; i >= 0; --i) {
-    id_[i] = kHex[v & 0xF];
-    v >>= 4;
-  }
-  id_len_ = 16;
+  // Unique enough for log correlation, with no lock and no syscall per request.
+  const uint64_t v = FastRandom64();
+  HexEncodeTo(&v, sizeof v, id_);
+  id_len_ = 2 * sizeof v;
 }
 
 }  // namespace berth::http

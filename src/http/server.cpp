@@ -1,10 +1,6 @@
 #include "http/server.h"
 
-#include <sys/stat.h>
-
 #include <cerrno>
-
-#include <charconv>
 #include <cstring>
 #include <list>
 #include <mutex>
@@ -34,6 +30,8 @@
 #include <openssl/x509.h>
 
 #include "http/file_sender.h"
+#include "util/file_watcher.h"
+#include "util/listen_address.h"
 #include "util/log.h"
 
 namespace berth::http {
@@ -62,24 +60,6 @@ constexpr std::string_view kTooManyConnections =
 // At most this many over-the-limit connections are kept for the 503 (each for
 // at most a second); past it they are closed at once.
 constexpr int kMaxRejecting = 64;
-
-// Identifies a version of a file: editors and certbot replace files (new inode), cp rewrites them.
-struct FileStamp {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  off_t size = -1;
-  timespec mtime{};
-  bool operator==(const FileStamp& o) const {
-    return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
-           mtime.tv_nsec == o.mtime.tv_nsec;
-  }
-};
-
-FileStamp StampOf(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return {};
-  return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
-}
 
 // A server context for TLS 1.2+ with the certificate chain and key from PEM files;
 // InvalidArgument when either cannot be read or the key does not match the certificate.
@@ -179,33 +159,6 @@ Response PlainError(unsigned status, std::string_view message) {
 
 }  // namespace
 
-Status ParseListenAddress(std::string_view addr, std::string* host, uint16_t* port) {
-  auto colon = addr.rfind(':');
-  if (colon == std::string_view::npos) return Status::Invalid("listen address must be [host]:port");
-  std::string_view h = addr.substr(0, colon);
-  std::string_view p = addr.substr(colon + 1);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
-    h = h.substr(1, h.size() - 2);
-    if (h.find(':') == std::string_view::npos) return Status::Invalid("only IPv6 addresses go in brackets");
-  } else if (h.find(':') != std::string_view::npos) {
-    return Status::Invalid("write IPv6 listen addresses as [addr]:port");
-  }
-  unsigned v = 0;
-  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
-  if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || v > 65535) {
-    return Status::Invalid("invalid port '" + std::string(p) + "'");
-  }
-  if (h == "localhost") h = "127.0.0.1";
-  if (!h.empty()) {
-    boost::system::error_code e;
-    asio::ip::make_address(std::string(h), e);
-    if (e) return Status::Invalid("listen host must be an IP address or localhost, got '" + std::string(h) + "'");
-  }
-  *host = std::string(h);
-  *port = static_cast<uint16_t>(v);
-  return Status::Ok();
-}
-
 struct Server::Impl {
   ServerOptions opts;
   Handler& handler;
@@ -214,9 +167,7 @@ struct Server::Impl {
   // The context for new TLS connections; a session keeps the one it started with.
   std::mutex ssl_mu;
   std::shared_ptr<asio::ssl::context> ssl_ctx;  // guarded by ssl_mu
-  std::mutex reload_mu;
-  FileStamp cert_stamp, key_stamp;  // guarded by reload_mu: the files last loaded
-  asio::steady_timer tls_watch{ioc};
+  std::mutex reload_mu;  // one TLS reload at a time
   asio::signal_set signals{ioc};
   asio::steady_timer grace{ioc};
   asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(ioc)};
@@ -225,6 +176,10 @@ struct Server::Impl {
   std::atomic<int> rejecting{0};  // connections being answered 503 (see Reject)
   std::mutex tracked_mu;
   std::list<std::weak_ptr<Tracked>> tracked;
+  // Polls the certificate and key files (TLS with tls_watch_seconds > 0), from
+  // Listen() to the end of Run(). Set before and reset after the I/O threads
+  // run, so SIGHUP handlers may use it; the last member, so it stops first.
+  std::unique_ptr<FileWatcher> tls_watcher;
 
   Impl(ServerOptions o, Handler& h) : opts(std::move(o)), handler(h) {}
 
@@ -332,9 +287,6 @@ struct Server::Impl {
   Status ReloadTls() {
     if (!opts.tls) return Status::Ok();
     std::lock_guard lock(reload_mu);
-    // Stamp before reading: a file changing while it is read is read again next time.
-    cert_stamp = StampOf(opts.tls_certificate);
-    key_stamp = StampOf(opts.tls_key);
     auto ctx = LoadTlsContext(opts.tls_certificate, opts.tls_key);
     if (!ctx.ok()) {
       if (CurrentTlsContext()) {  // (at startup the caller reports it)
@@ -349,21 +301,8 @@ struct Server::Impl {
     return Status::Ok();
   }
 
-  // Polls the certificate and key files: renewals (certbot, cert-manager) need no signal.
-  Task<void> WatchTls() {
-    while (!stopping) {
-      tls_watch.expires_after(std::chrono::seconds(opts.tls_watch_seconds));
-      auto [ec] = co_await tls_watch.async_wait(kTuple);
-      if (ec || stopping) co_return;
-      bool changed;
-      {
-        std::lock_guard lock(reload_mu);
-        changed = !(StampOf(opts.tls_certificate) == cert_stamp) || !(StampOf(opts.tls_key) == key_stamp);
-      }
-      if (changed) (void)ReloadTls();  // failures are logged inside; the running pair stays
-    }
-  }
-
+  // One connection's requests, one after another: read a head, handle it,
+  // log it, and go on while the connection is kept alive.
   template <class Stream>
   Task<void> Serve(Stream& stream, const std::string& remote, Tracked& track, bool plain) {
     StreamConnection<Stream> conn(stream);
@@ -371,99 +310,122 @@ struct Server::Impl {
     bool first = true;
     while (!stopping) {
       beast::http::request_parser<beast::http::empty_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
-      parser.body_limit(boost::none);  // bodies are streamed by the Exchange, not by the parser
-      parser.eager(false);
-      // --- read the request head ---
-      track.idle = buffer.size() == 0;
-      std::chrono::steady_clock::time_point deadline{};
-      bool head_done = false;
-      while (!head_done) {
-        if (buffer.size() > 0) {
-          track.idle = false;
-          if (deadline == std::chrono::steady_clock::time_point{}) {
-            deadline = std::chrono::steady_clock::now() + opts.timeouts.header;
-          }
-          auto data = buffer.data();
-          if (first && plain && static_cast<const unsigned char*>(data.data())[0] == 0x16) {
-            std::array<asio::const_buffer, 1> b{asio::buffer(kTlsOnPlainPort.data(), kTlsOnPlainPort.size())};
-            co_await conn.Write(b, opts.timeouts.write);
-            co_return;
-          }
-          beast::error_code pec;
-          size_t used = parser.put(data, pec);
-          buffer.consume(used);
-          if (!pec && parser.is_header_done()) {
-            head_done = true;
-            break;
-          }
-          if (pec && pec != beast::http::error::need_more) {
-            unsigned status = pec == beast::http::error::header_limit ? 431 : 400;
-            co_await RespondAndClose(conn, PlainError(status, "malformed HTTP request"));
-            co_return;
-          }
-          if (buffer.size() >= opts.max_header_bytes) {
-            co_await RespondAndClose(conn, PlainError(431, "request head too large"));
-            co_return;
-          }
-        }
-        auto timeout = deadline == std::chrono::steady_clock::time_point{}
-                           ? std::chrono::steady_clock::duration(first ? opts.timeouts.header : opts.timeouts.idle)
-                           : deadline - std::chrono::steady_clock::now();
-        if (timeout <= std::chrono::steady_clock::duration::zero()) co_return;
-        auto space = buffer.prepare(std::min<size_t>(16384, buffer.max_size() - buffer.size()));
-        auto n = co_await conn.ReadSome(space, timeout);
-        if (!n.ok() || *n == 0) co_return;
-        buffer.commit(*n);
-      }
-      track.idle = false;
+      const bool head_read = co_await ReadHead(conn, buffer, parser, track, first, plain);
+      if (!head_read) co_return;
       first = false;
-      const auto start = std::chrono::steady_clock::now();
-      auto& req = parser.get();
-      auto url = boost::urls::parse_origin_form(req.target());
-      if (!url) {
-        co_await RespondAndClose(conn, PlainError(400, "malformed request target"));
-        co_return;
-      }
-      std::optional<uint64_t> length;
-      if (auto cl = parser.content_length()) length = *cl;
-      Exchange ex(conn, buffer, req, *url, parser.chunked(), length, parser.keep_alive(), remote, opts.timeouts,
-                  opts.extra_headers);
-      if (stopping) ex.DisableKeepAlive();
-      bool failed = false;
-      try {
-        co_await handler.Handle(ex);
-      } catch (const std::exception& e) {
-        log::Write(log::Level::kError, "handler failed", ex.context().LogFields(),
-                   {{"error", e.what()}, {"path", std::string(req.target())}});
-        failed = true;
-      }
-      if (!ex.responded() && !ex.broken()) {
-        if (!failed) {
-          log::Write(log::Level::kError, "handler sent no response", ex.context().LogFields(),
-                     {{"path", std::string(req.target())}});
-        }
-        co_await ex.Send(PlainError(500, "internal error"));
-      }
-      const auto elapsed = std::chrono::steady_clock::now() - start;
-      if (opts.observer != nullptr) opts.observer->OnRequest(ex, elapsed);
-      if (opts.access_log) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
-        log::Write(log::Level::kInfo, "request", ex.context().LogFields(),
-                   {{"method", std::string(ex.method_string())},
-                    {"path", std::string(req.target())},
-                    {"route", std::string(RouteLabelName(ex.context().route))},
-                    {"status", std::to_string(ex.status())},
-                    {"bytes_in", std::to_string(ex.bytes_received())},
-                    {"bytes_out", std::to_string(ex.bytes_sent())},
-                    {"duration_ms", std::to_string(us.count() / 1000.0)},
-                    {"remote", remote}});
-      }
-      if (!ex.keep_alive()) {
-        if (!ex.broken() && !ex.body_complete()) co_await Linger(conn);
-        co_return;
-      }
+      const bool keep_alive = co_await HandleRequest(conn, buffer, parser, remote);
+      if (!keep_alive) co_return;
     }
+  }
+
+  // Feeds the parser from the connection until a request head is complete;
+  // false when the connection is to be closed (the peer went away, a deadline
+  // passed, or the head was refused: that answer has been written).
+  // Deadlines: before a head's first byte the header timeout (first request)
+  // or the idle timeout (keep-alive); from it, the header timeout for the
+  // whole head.
+  template <class Conn>
+  Task<bool> ReadHead(Conn& conn, beast::flat_buffer& buffer,
+                      beast::http::request_parser<beast::http::empty_body>& parser, Tracked& track, bool first,
+                      bool plain) {
+    parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+    parser.body_limit(boost::none);  // bodies are streamed by the Exchange, not by the parser
+    parser.eager(false);
+    track.idle = buffer.size() == 0;
+    std::chrono::steady_clock::time_point deadline{};
+    while (true) {
+      if (buffer.size() > 0) {
+        track.idle = false;
+        if (deadline == std::chrono::steady_clock::time_point{}) {
+          deadline = std::chrono::steady_clock::now() + opts.timeouts.header;
+        }
+        auto data = buffer.data();
+        if (first && plain && static_cast<const unsigned char*>(data.data())[0] == 0x16) {
+          std::array<asio::const_buffer, 1> b{asio::buffer(kTlsOnPlainPort.data(), kTlsOnPlainPort.size())};
+          co_await conn.Write(b, opts.timeouts.write);
+          co_return false;
+        }
+        beast::error_code pec;
+        size_t used = parser.put(data, pec);
+        buffer.consume(used);
+        if (!pec && parser.is_header_done()) co_return true;
+        if (pec && pec != beast::http::error::need_more) {
+          unsigned status = pec == beast::http::error::header_limit ? 431 : 400;
+          co_await RespondAndClose(conn, PlainError(status, "malformed HTTP request"));
+          co_return false;
+        }
+        if (buffer.size() >= opts.max_header_bytes) {
+          co_await RespondAndClose(conn, PlainError(431, "request head too large"));
+          co_return false;
+        }
+      }
+      auto timeout = deadline == std::chrono::steady_clock::time_point{}
+                         ? std::chrono::steady_clock::duration(first ? opts.timeouts.header : opts.timeouts.idle)
+                         : deadline - std::chrono::steady_clock::now();
+      if (timeout <= std::chrono::steady_clock::duration::zero()) co_return false;
+      auto space = buffer.prepare(std::min<size_t>(16384, buffer.max_size() - buffer.size()));
+      auto n = co_await conn.ReadSome(space, timeout);
+      if (!n.ok() || *n == 0) co_return false;
+      buffer.commit(*n);
+    }
+  }
+
+  // Hands one request (its head parsed) to the handler as an Exchange, makes
+  // sure it was answered, counts and logs it. True when the connection stays
+  // open for the next request.
+  template <class Conn>
+  Task<bool> HandleRequest(Conn& conn, beast::flat_buffer& buffer,
+                           beast::http::request_parser<beast::http::empty_body>& parser, const std::string& remote) {
+    const auto start = std::chrono::steady_clock::now();
+    auto& req = parser.get();
+    auto url = boost::urls::parse_origin_form(req.target());
+    if (!url) {
+      co_await RespondAndClose(conn, PlainError(400, "malformed request target"));
+      co_return false;
+    }
+    std::optional<uint64_t> length;
+    if (auto cl = parser.content_length()) length = *cl;
+    Exchange ex(conn, buffer, req, *url, parser.chunked(), length, parser.keep_alive(), remote, opts.timeouts,
+                opts.extra_headers);
+    if (stopping) ex.DisableKeepAlive();
+    bool failed = false;
+    try {
+      co_await handler.Handle(ex);
+    } catch (const std::exception& e) {
+      log::Write(log::Level::kError, "handler failed", ex.context().LogFields(),
+                 {{"error", e.what()}, {"path", std::string(req.target())}});
+      failed = true;
+    }
+    if (!ex.responded() && !ex.broken()) {
+      if (!failed) {
+        log::Write(log::Level::kError, "handler sent no response", ex.context().LogFields(),
+                   {{"path", std::string(req.target())}});
+      }
+      co_await ex.Send(PlainError(500, "internal error"));
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    if (opts.observer != nullptr) opts.observer->OnRequest(ex, elapsed);
+    if (opts.access_log) LogAccess(ex, req.target(), elapsed, remote);
+    if (!ex.keep_alive()) {
+      if (!ex.broken() && !ex.body_complete()) co_await Linger(conn);
+      co_return false;
+    }
+    co_return true;
+  }
+
+  // The access log line of a finished request.
+  static void LogAccess(const Exchange& ex, std::string_view target, std::chrono::steady_clock::duration elapsed,
+                        const std::string& remote) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
+    log::Write(log::Level::kInfo, "request", ex.context().LogFields(),
+               {{"method", std::string(ex.method_string())},
+                {"path", std::string(target)},
+                {"route", std::string(RouteLabelName(ex.context().route))},
+                {"status", std::to_string(ex.status())},
+                {"bytes_in", std::to_string(ex.bytes_received())},
+                {"bytes_out", std::to_string(ex.bytes_sent())},
+                {"duration_ms", std::to_string(us.count() / 1000.0)},
+                {"remote", remote}});
   }
 
   template <class Conn>
@@ -493,6 +455,8 @@ struct Server::Impl {
     signals.async_wait([this](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
+        // Rebase before reading: a file changing while it is read is read again on the next poll.
+        if (tls_watcher) tls_watcher->Rebase();
         (void)ReloadTls();  // failures are logged inside; the running pair stays
         if (opts.on_reload) opts.on_reload();
         WaitForSignal();
@@ -508,7 +472,6 @@ struct Server::Impl {
       boost::system::error_code ec;
       acceptor.close(ec);
       signals.cancel();
-      tls_watch.cancel();
       log::Info("shutting down: finishing in-flight requests");
       std::lock_guard lock(tracked_mu);
       for (auto& w : tracked) {
@@ -540,6 +503,15 @@ Status Server::Listen() {
   uint16_t port = 0;
   if (Status s = ParseListenAddress(impl_->opts.addr, &host, &port); !s.ok()) return s;
   if (impl_->opts.tls) {
+    if (impl_->opts.tls_watch_seconds > 0) {
+      // Renewals (certbot, cert-manager) need no signal. The files are stamped
+      // before they are read: a change while they are read is seen next poll.
+      impl_->tls_watcher = std::make_unique<FileWatcher>(
+          std::vector<std::string>{impl_->opts.tls_certificate, impl_->opts.tls_key},
+          std::chrono::seconds(impl_->opts.tls_watch_seconds), [this] {
+            (void)impl_->ReloadTls();  // failures are logged inside; the running pair stays
+          });
+    }
     if (Status s = impl_->ReloadTls(); !s.ok()) return s;
   }
   boost::system::error_code ec;
@@ -576,13 +548,11 @@ void Server::Run(int threads) {
   impl_->signals.add(SIGHUP);
   impl_->WaitForSignal();
   asio::co_spawn(impl_->accept_strand, impl_->Accept(), asio::detached);
-  if (impl_->opts.tls && impl_->opts.tls_watch_seconds > 0) {
-    asio::co_spawn(impl_->accept_strand, impl_->WatchTls(), asio::detached);
-  }
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
   for (auto& t : pool) t.join();
+  impl_->tls_watcher.reset();
 }
 
 void Server::Stop() { impl_->Stop(); }

@@ -60,9 +60,6 @@ struct ServerOptions {
   RequestObserver* observer = nullptr;
 };
 
-// Splits "host:port" / ":port" / "[v6]:port". InvalidArgument when malformed.
-Status ParseListenAddress(std::string_view addr, std::string* host, uint16_t* port);
-
 class Server {
  public:
   Server(ServerOptions options, Handler& handler);

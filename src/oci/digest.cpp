@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "util/hex.h"
+
 namespace berth::oci {
 
 std::string_view AlgorithmName(DigestAlgorithm a) {
@@ -93,13 +95,7 @@ Digest Hasher::Current() const {
     SHA512_Final(out, &copy);
     n = SHA512_DIGEST_LENGTH;
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(n * 2, '0');
-  for (unsigned i = 0; i < n; ++i) {
-    hex[2 * i] = kHex[out[i] >> 4];
-    hex[2 * i + 1] = kHex[out[i] & 15];
-  }
-  return Digest(algorithm_, std::move(hex));
+  return Digest(algorithm_, HexEncode(out, n));
 }
 
 // Saved state: "berth-hash-v1 <alg>\n" then the context's fields, little-endian,

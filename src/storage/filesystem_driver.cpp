@@ -11,7 +11,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <random>
+
+#include "util/random.h"
 
 namespace berth::storage {
 namespace {
@@ -323,9 +324,8 @@ Result<std::string> FilesystemDriver::FullPath(const std::string& path) const {
 
 std::string FilesystemDriver::TempPath() const {
   static std::atomic<uint64_t> counter{0};
-  thread_local std::mt19937_64 rng{std::random_device{}()};
   return root_ + kTmpDir + "/" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-         std::to_string(rng());
+         std::to_string(FastRandom64());
 }
 
 Result<std::string> FilesystemDriver::GetContent(const std::string& path) {

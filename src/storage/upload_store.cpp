@@ -1,7 +1,5 @@
 #include "storage/upload_store.h"
 
-#include <openssl/rand.h>
-
 #include <time.h>
 
 #include <algorithm>
@@ -17,6 +15,7 @@
 
 #include "storage/layout.h"
 #include "storage/store_walk.h"
+#include "util/random.h"
 
 namespace berth::storage {
 namespace {
@@ -25,21 +24,6 @@ namespace {
 // recomputed from disk if their upload continues.
 constexpr size_t kMaxCachedHashes = 4096;
 constexpr size_t kRehashBuffer = 1 << 20;
-
-std::string NewUuid() {
-  unsigned char b[16];
-  RAND_bytes(b, sizeof b);
-  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += kHex[b[i] >> 4];
-    s += kHex[b[i] & 15];
-  }
-  return s;
-}
 
 // Seconds since the epoch from a startedat file: Berth writes them as such,
 // distribution (whose data directories Berth serves) as RFC 3339 in UTC,
@@ -163,7 +147,7 @@ std::future<Status> UploadStore::WriteInPool(FileWriter& writer, std::span<const
 }
 
 Result<std::string> UploadStore::Start(std::string_view name) {
-  std::string uuid = NewUuid();
+  std::string uuid = RandomUuid();
   auto now = std::chrono::system_clock::now().time_since_epoch();
   std::string started = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count());
   if (Status s = driver_.PutContent(layout::UploadStartedAt(name, uuid), started); !s.ok()) return s;

@@ -11,6 +11,7 @@
 #include "oci/manifest.h"
 #include "storage/layout.h"
 #include "storage/store_walk.h"
+#include "util/hex.h"
 
 namespace berth::storage {
 namespace {
@@ -25,10 +26,7 @@ std::string Preview(std::string_view s) {
     if (c >= 0x20 && c < 0x7f) {
       out += c;
     } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[(static_cast<unsigned char>(c) >> 4) & 15];
-      out += kHex[static_cast<unsigned char>(c) & 15];
+      out += "\\x" + HexEncode(&c, 1);
     }
   }
   if (s.size() > 80) out += "...";

@@ -1,12 +1,11 @@
 // storage.redirect: GET blob answers 307 to the storage's presigned URL when the
 // driver has one (S3), and is served directly otherwise (filesystem). The S3
 // half needs BERTH_TEST_S3_* (ctest's s3.api_redirect provides a Ceph RGW).
-#include <openssl/rand.h>
-
 #include <cstdlib>
 
 #include "api_helpers.h"
 #include "test_server.h"
+#include "util/random.h"
 
 namespace berth::apitest {
 namespace {
@@ -38,9 +37,7 @@ class RedirectS3Test : public ServerSuite<RedirectS3Test> {
   static TestServerOptions ServerOptions() {
     TestServerOptions o;
     if (Env("BERTH_TEST_S3_ENDPOINT").empty()) return o;  // every test skips
-    unsigned char b[4];
-    RAND_bytes(b, sizeof b);
-    const std::string root = "/api-redirect-" + std::to_string(b[0] * 16777216u + b[1] * 65536u + b[2] * 256u + b[3]);
+    const std::string root = "/api-redirect-" + RandomHex(4);
     o.storage_backend = "  s3:\n    endpoint: \"" + Env("BERTH_TEST_S3_ENDPOINT") + "\"\n    bucket: \"" +
                         Env("BERTH_TEST_S3_BUCKET") + "\"\n    accesskey: \"" + Env("BERTH_TEST_S3_ACCESS_KEY") +
                         "\"\n    secretkey: \"" + Env("BERTH_TEST_S3_SECRET_KEY") +

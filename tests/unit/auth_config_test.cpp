@@ -1,9 +1,11 @@
-// Unit tests for the auth parts of config/config.h: server.public_url, auth.*,
-// users and acl, and the errors (with file:line) for what is wrong in them.
+// Unit tests for the auth parts of the config: server.public_url, auth.*,
+// users and acl as config/config.h reads them and auth/access_rules.h compiles
+// them, and the errors (with file:line) for what is wrong in them.
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "auth/access_rules.h"
 #include "auth/acl.h"
 #include "auth/password.h"
 #include "config/config.h"
@@ -64,15 +66,29 @@ acl:
     comment: everyone else, nothing
 )";
 
-Config Parse(const std::string& yaml) {
+// The config parsed and its users and ACL compiled, as app/load_config.h does.
+struct Parsed {
+  Config config;
+  auth::AccessRules rules;
+};
+
+Result<Parsed> ParseAndCompile(const std::string& yaml) {
   auto c = ParseConfig(yaml, "auth.yaml");
-  EXPECT_TRUE(c.ok()) << c.status().message();
-  return c.ok() ? *c : Config{};
+  if (!c.ok()) return c.status();
+  auto rules = auth::CompileAccessRules(*c);
+  if (!rules.ok()) return rules.status();
+  return Parsed{std::move(*c), std::move(*rules)};
 }
 
-// Expects a parse error located at `line` of auth.yaml, whose message contains `what`.
+Parsed Parse(const std::string& yaml) {
+  auto c = ParseAndCompile(yaml);
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return c.ok() ? *c : Parsed{};
+}
+
+// Expects an error located at `line` of auth.yaml, whose message contains `what`.
 void ExpectError(const std::string& yaml, int line, const std::string& what) {
-  auto c = ParseConfig(yaml, "auth.yaml");
+  auto c = ParseAndCompile(yaml);
   ASSERT_FALSE(c.ok()) << "accepted:\n" << yaml;
   EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
   const std::string m = c.status().message();
@@ -82,25 +98,25 @@ void ExpectError(const std::string& yaml, int line, const std::string& what) {
 }
 
 TEST(AuthConfigTest, FullExampleParses) {
-  const Config c = Parse(kFullExample);
-  EXPECT_EQ(c.server.public_url, "https://registry.example.com");  // trailing '/' dropped
-  EXPECT_EQ(c.storage.filesystem_root, "/var/lib/berth");
-  EXPECT_EQ(c.auth.mode, "token");
-  EXPECT_EQ(c.auth.token.service, "registry.example.com");
-  EXPECT_EQ(c.auth.token.issuer, "berth-auth");
-  EXPECT_EQ(c.auth.token.key, "/etc/berth/token-key.pem");
-  EXPECT_EQ(c.auth.token.key_type, "ec");
-  EXPECT_EQ(c.auth.token.expiration, 900);
-  EXPECT_EQ(c.auth.token.refresh_expiration, 86400);
-  EXPECT_EQ(TokenKeyPath(c), "/etc/berth/token-key.pem");
+  const Parsed c = Parse(kFullExample);
+  EXPECT_EQ(c.config.server.public_url, "https://registry.example.com");  // trailing '/' dropped
+  EXPECT_EQ(c.config.storage.filesystem_root, "/var/lib/berth");
+  EXPECT_EQ(c.config.auth.mode, "token");
+  EXPECT_EQ(c.config.auth.token.service, "registry.example.com");
+  EXPECT_EQ(c.config.auth.token.issuer, "berth-auth");
+  EXPECT_EQ(c.config.auth.token.key, "/etc/berth/token-key.pem");
+  EXPECT_EQ(c.config.auth.token.key_type, "ec");
+  EXPECT_EQ(c.config.auth.token.expiration, 900);
+  EXPECT_EQ(c.config.auth.token.refresh_expiration, 86400);
+  EXPECT_EQ(TokenKeyPath(c.config), "/etc/berth/token-key.pem");
 
-  ASSERT_EQ(c.users.size(), 2u);
-  EXPECT_EQ(c.users.at("admin"), kHash);
-  EXPECT_EQ(c.users.at("developer"), kHash2b);
-  EXPECT_TRUE(auth::VerifyPassword("secret", c.users.at("admin")));
+  ASSERT_EQ(c.rules.users.size(), 2u);
+  EXPECT_EQ(c.rules.users.at("admin"), kHash);
+  EXPECT_EQ(c.rules.users.at("developer"), kHash2b);
+  EXPECT_TRUE(auth::VerifyPassword("secret", c.rules.users.at("admin")));
 
-  ASSERT_EQ(c.acl.size(), 6u);
-  const auto& admin = c.acl[0];
+  ASSERT_EQ(c.rules.acl.size(), 6u);
+  const auto& admin = c.rules.acl[0];
   ASSERT_TRUE(admin.account.has_value());
   EXPECT_EQ(admin.account->text(), "admin");
   EXPECT_FALSE(admin.anonymous_only);
@@ -113,19 +129,19 @@ TEST(AuthConfigTest, FullExampleParses) {
   EXPECT_EQ(admin.comment, "admins can do everything");
   EXPECT_EQ(admin.line, 23);
 
-  EXPECT_EQ(c.acl[1].account->text(), "developer");
-  EXPECT_EQ(c.acl[1].name->text(), "myorg/backend-*");
-  EXPECT_EQ(c.acl[1].actions, (Actions{"pull", "push"}));
-  EXPECT_EQ(c.acl[1].line, 27);
-  EXPECT_EQ(c.acl[2].name->text(), "myorg/frontend");
-  EXPECT_EQ(c.acl[2].actions, Actions{"pull"});
+  EXPECT_EQ(c.rules.acl[1].account->text(), "developer");
+  EXPECT_EQ(c.rules.acl[1].name->text(), "myorg/backend-*");
+  EXPECT_EQ(c.rules.acl[1].actions, (Actions{"pull", "push"}));
+  EXPECT_EQ(c.rules.acl[1].line, 27);
+  EXPECT_EQ(c.rules.acl[2].name->text(), "myorg/frontend");
+  EXPECT_EQ(c.rules.acl[2].actions, Actions{"pull"});
 
-  const auto& anon = c.acl[3];
+  const auto& anon = c.rules.acl[3];
   EXPECT_TRUE(anon.anonymous_only);
   EXPECT_FALSE(anon.account.has_value());
   EXPECT_EQ(anon.name->text(), "public/**");
 
-  const auto& ci = c.acl[4];
+  const auto& ci = c.rules.acl[4];
   ASSERT_TRUE(ci.account.has_value());
   EXPECT_TRUE(ci.account->is_regex());
   EXPECT_EQ(ci.name->text(), "${account}/**");
@@ -139,14 +155,14 @@ TEST(AuthConfigTest, FullExampleParses) {
   EXPECT_EQ(ci.service->text(), "registry.example.com");
   EXPECT_EQ(ci.actions, (Actions{"push", "delete"}));
 
-  const auto& rest = c.acl[5];
+  const auto& rest = c.rules.acl[5];
   EXPECT_EQ(rest.account->text(), "*");
   EXPECT_FALSE(rest.name.has_value());
   EXPECT_TRUE(rest.actions.empty());
   EXPECT_EQ(rest.comment, "everyone else, nothing");
 
   // The parsed ACL behaves as written.
-  auth::Acl acl(c.acl);
+  auth::Acl acl(c.rules.acl);
   auto ask = [&](const std::string& account, const std::string& name, const std::string& action,
                  const std::string& ip = "192.0.2.1") {
     return acl.Authorize({account, "repository", name, ip, "registry.example.com"}, {action}).granted;
@@ -167,7 +183,7 @@ TEST(AuthConfigTest, FullExampleParses) {
 
 // The ACL of docs/auth.md, verbatim.
 TEST(AuthConfigTest, DocsAclExample) {
-  const Config c = Parse(R"(acl:
+  const Parsed c = Parse(R"(acl:
   - account: "admin"            # a glob over the user name
     name: "*"                   # a glob over the repository name
     actions: ["*"]
@@ -183,10 +199,10 @@ TEST(AuthConfigTest, DocsAclExample) {
     actions: ["pull", "push"]
     comment: "CI runners push to their own namespace from the office network"
 )");
-  ASSERT_EQ(c.acl.size(), 4u);
-  EXPECT_EQ(c.acl[3].line, 11);
-  EXPECT_EQ(c.acl[3].comment, "CI runners push to their own namespace from the office network");
-  auth::Acl acl(c.acl);
+  ASSERT_EQ(c.rules.acl.size(), 4u);
+  EXPECT_EQ(c.rules.acl[3].line, 11);
+  EXPECT_EQ(c.rules.acl[3].comment, "CI runners push to their own namespace from the office network");
+  auth::Acl acl(c.rules.acl);
   struct Row {
     const char* user;
     const char* name;
@@ -216,33 +232,33 @@ TEST(AuthConfigTest, DocsAclExample) {
 }
 
 TEST(AuthConfigTest, AuthDefaults) {
-  const Config c = Parse("");
-  EXPECT_EQ(c.auth.mode, "token");
-  EXPECT_EQ(c.auth.token.service, "berth");
-  EXPECT_EQ(c.auth.token.issuer, "berth");
-  EXPECT_EQ(c.auth.token.key, "");
-  EXPECT_EQ(c.auth.token.key_type, "rsa");
-  EXPECT_EQ(c.auth.token.expiration, 300);
-  EXPECT_EQ(c.auth.token.refresh_expiration, 30LL * 24 * 3600);
-  EXPECT_EQ(c.server.public_url, "");
-  EXPECT_TRUE(c.users.empty());
-  EXPECT_TRUE(c.acl.empty());
-  const Config none = Parse("auth:\n  mode: none\n");
-  EXPECT_EQ(none.auth.mode, "none");
-  const Config http = Parse("server:\n  public_url: http://localhost:5000\n");
-  EXPECT_EQ(http.server.public_url, "http://localhost:5000");
+  const Parsed c = Parse("");
+  EXPECT_EQ(c.config.auth.mode, "token");
+  EXPECT_EQ(c.config.auth.token.service, "berth");
+  EXPECT_EQ(c.config.auth.token.issuer, "berth");
+  EXPECT_EQ(c.config.auth.token.key, "");
+  EXPECT_EQ(c.config.auth.token.key_type, "rsa");
+  EXPECT_EQ(c.config.auth.token.expiration, 300);
+  EXPECT_EQ(c.config.auth.token.refresh_expiration, 30LL * 24 * 3600);
+  EXPECT_EQ(c.config.server.public_url, "");
+  EXPECT_TRUE(c.rules.users.empty());
+  EXPECT_TRUE(c.rules.acl.empty());
+  const Parsed none = Parse("auth:\n  mode: none\n");
+  EXPECT_EQ(none.config.auth.mode, "none");
+  const Parsed http = Parse("server:\n  public_url: http://localhost:5000\n");
+  EXPECT_EQ(http.config.server.public_url, "http://localhost:5000");
 }
 
 TEST(AuthConfigTest, TokenKeyPathDefault) {
   EXPECT_EQ(TokenKeyPath(DefaultConfig()), "./data/token-key.pem");
-  EXPECT_EQ(TokenKeyPath(Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth\n")), "/srv/berth/token-key.pem");
-  EXPECT_EQ(TokenKeyPath(Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth//\n")), "/srv/berth/token-key.pem");
-  EXPECT_EQ(TokenKeyPath(Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth\nauth:\n  token:\n    key: /k.pem\n")),
+  EXPECT_EQ(TokenKeyPath(Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth\n").config), "/srv/berth/token-key.pem");
+  EXPECT_EQ(TokenKeyPath(Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth//\n").config), "/srv/berth/token-key.pem");
+  EXPECT_EQ(TokenKeyPath(Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth\nauth:\n  token:\n    key: /k.pem\n").config),
             "/k.pem");
 }
 
 TEST(AuthConfigTest, EmptyAccountMeansAnonymousOnly) {
-  const Config c = Parse(
+  const Parsed c = Parse(
       "acl:\n"
       "  - account: \"\"\n"
       "    actions: [pull]\n"
@@ -252,34 +268,70 @@ TEST(AuthConfigTest, EmptyAccountMeansAnonymousOnly) {
       "    actions: [pull]\n"
       "  - account: ~\n"
       "    actions: [pull]\n");
-  ASSERT_EQ(c.acl.size(), 4u);
-  EXPECT_TRUE(c.acl[0].anonymous_only);
-  EXPECT_FALSE(c.acl[0].account.has_value());
-  EXPECT_TRUE(c.acl[1].anonymous_only);
-  EXPECT_FALSE(c.acl[1].account.has_value());
-  EXPECT_FALSE(c.acl[2].anonymous_only);  // absent: any signed-in user
-  EXPECT_FALSE(c.acl[2].account.has_value());
-  EXPECT_FALSE(c.acl[3].anonymous_only);  // null is absent, not ""
-  EXPECT_FALSE(c.acl[3].account.has_value());
-  EXPECT_EQ(c.acl[0].line, 2);
-  EXPECT_EQ(c.acl[2].line, 6);
+  ASSERT_EQ(c.rules.acl.size(), 4u);
+  EXPECT_TRUE(c.rules.acl[0].anonymous_only);
+  EXPECT_FALSE(c.rules.acl[0].account.has_value());
+  EXPECT_TRUE(c.rules.acl[1].anonymous_only);
+  EXPECT_FALSE(c.rules.acl[1].account.has_value());
+  EXPECT_FALSE(c.rules.acl[2].anonymous_only);  // absent: any signed-in user
+  EXPECT_FALSE(c.rules.acl[2].account.has_value());
+  EXPECT_FALSE(c.rules.acl[3].anonymous_only);  // null is absent, not ""
+  EXPECT_FALSE(c.rules.acl[3].account.has_value());
+  EXPECT_EQ(c.rules.acl[0].line, 2);
+  EXPECT_EQ(c.rules.acl[2].line, 6);
 }
 
 TEST(AuthConfigTest, IpAsSingleStringOrList) {
-  const Config c = Parse(
+  const Parsed c = Parse(
       "acl:\n"
       "  - ip: 192.168.0.0/16\n"
       "    actions: [pull]\n"
       "  - ip: [\"::1\", 127.0.0.1]\n"
       "    actions: [\"*\", pull, push, delete]\n");
-  ASSERT_EQ(c.acl.size(), 2u);
-  ASSERT_EQ(c.acl[0].ips.size(), 1u);
-  EXPECT_TRUE(c.acl[0].ips[0].Contains("192.168.44.1"));
-  EXPECT_FALSE(c.acl[0].ips[0].Contains("192.169.0.1"));
-  ASSERT_EQ(c.acl[1].ips.size(), 2u);
-  EXPECT_TRUE(c.acl[1].ips[0].Contains("::1"));
-  EXPECT_TRUE(c.acl[1].ips[1].Contains("127.0.0.1"));
-  EXPECT_EQ(c.acl[1].actions, (Actions{"*", "pull", "push", "delete"}));
+  ASSERT_EQ(c.rules.acl.size(), 2u);
+  ASSERT_EQ(c.rules.acl[0].ips.size(), 1u);
+  EXPECT_TRUE(c.rules.acl[0].ips[0].Contains("192.168.44.1"));
+  EXPECT_FALSE(c.rules.acl[0].ips[0].Contains("192.169.0.1"));
+  ASSERT_EQ(c.rules.acl[1].ips.size(), 2u);
+  EXPECT_TRUE(c.rules.acl[1].ips[0].Contains("::1"));
+  EXPECT_TRUE(c.rules.acl[1].ips[1].Contains("127.0.0.1"));
+  EXPECT_EQ(c.rules.acl[1].actions, (Actions{"*", "pull", "push", "delete"}));
+}
+
+// config/ keeps users and acl as written, with where each value stands; what
+// only auth/ can judge (bcrypt hashes, patterns) it reports at those positions.
+TEST(AuthConfigTest, ConfigKeepsUsersAndAclAsWritten) {
+  auto c = ParseConfig(
+      "users:\n"
+      "  alice:\n"
+      "    password: secret\n"
+      "acl:\n"
+      "  - account: \"/ci-[a-z]+/\"\n"
+      "    name: \"[abc\"\n"
+      "    actions: [pull]\n",
+      "auth.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->users.size(), 1u);
+  EXPECT_EQ(c->users[0].name, "alice");
+  EXPECT_EQ(c->users[0].password, "secret");
+  EXPECT_EQ(c->users[0].password_pos.line, 3);
+  ASSERT_EQ(c->acl.size(), 1u);
+  EXPECT_EQ(c->acl[0].account, "/ci-[a-z]+/");
+  EXPECT_EQ(c->acl[0].name, "[abc");
+  EXPECT_FALSE(c->acl[0].service.has_value());
+  EXPECT_EQ(c->acl[0].line, 5);
+  EXPECT_EQ(c->acl[0].account_pos.line, 5);
+  EXPECT_EQ(c->acl[0].name_pos.line, 6);
+  EXPECT_EQ(c->acl[0].name_pos.column, 11);
+
+  auto rules = auth::CompileAccessRules(*c);
+  ASSERT_FALSE(rules.ok());
+  EXPECT_EQ(rules.status().message().rfind("auth.yaml:3:15: users.alice.password must be a bcrypt hash", 0), 0u)
+      << rules.status().message();
+  c->users.clear();
+  rules = auth::CompileAccessRules(*c);
+  ASSERT_FALSE(rules.ok());
+  EXPECT_EQ(rules.status().message().rfind("auth.yaml:6:11: acl[0].name: ", 0), 0u) << rules.status().message();
 }
 
 // ---------------------------------------------------------------------------
@@ -422,8 +474,8 @@ TEST(AuthConfigTest, ExpirationBounds) {
   ExpectError("auth:\n  token:\n    expiration: 86401\n", 3, "auth.token.expiration must be an integer");
   ExpectError("auth:\n  token:\n    expiration: soon\n", 3, "auth.token.expiration must be an integer");
   ExpectError("auth:\n  token:\n    refresh_expiration: 59\n", 3, "auth.token.refresh_expiration must be an integer");
-  EXPECT_EQ(Parse("auth:\n  token:\n    expiration: 10\n").auth.token.expiration, 10);
-  EXPECT_EQ(Parse("auth:\n  token:\n    expiration: 86400\n").auth.token.expiration, 86400);
+  EXPECT_EQ(Parse("auth:\n  token:\n    expiration: 10\n").config.auth.token.expiration, 10);
+  EXPECT_EQ(Parse("auth:\n  token:\n    expiration: 86400\n").config.auth.token.expiration, 86400);
 }
 
 TEST(AuthConfigTest, ServiceAndIssuerMustBeClean) {

@@ -5,7 +5,6 @@
 // tests/tools/ceph_rgw.sh). "Another process" is simulated by dropping every
 // writer and opening a fresh driver instance on the same storage.
 #include <gtest/gtest.h>
-#include <openssl/rand.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -18,6 +17,7 @@
 #include "storage/s3/s3_driver.h"
 #include "read_all.h"
 #include "temp_dir.h"
+#include "util/random.h"
 
 namespace berth::storage {
 namespace {
@@ -41,18 +41,6 @@ s3::S3DriverOptions S3Options(const std::string& root) {
   o.root_directory = root;
   o.chunk_size = kChunk;
   return o;
-}
-
-std::string RandomHex(int bytes) {
-  std::string raw(static_cast<size_t>(bytes), '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
 }
 
 // Deterministic, incompressible-looking bytes.

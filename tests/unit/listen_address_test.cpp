@@ -2,9 +2,9 @@
 
 #include <string>
 
-#include "http/server.h"
+#include "util/listen_address.h"
 
-namespace berth::http {
+namespace berth {
 namespace {
 
 struct Parsed {
@@ -111,4 +111,4 @@ TEST(ListenAddressTest, OutputsUntouchedOnError) {
 }
 
 }  // namespace
-}  // namespace berth::http
+}  // namespace berth

@@ -16,12 +16,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <mutex>
-#include <random>
 #include <thread>
 #include <vector>
 
 #include "storage/s3/xml.h"
 #include "util/ascii.h"
+#include "util/random.h"
 
 namespace berth::storage::s3 {
 
@@ -279,10 +279,9 @@ Status S3Client::Send(Connection& c, const S3Request& r) const {
 }
 
 void S3Client::Backoff(int attempt) const {
-  thread_local std::mt19937 rng{std::random_device{}()};
-  int base = std::min(2000, 50 << std::min(attempt, 6));
-  std::uniform_int_distribution<int> jitter(base / 2, base);
-  std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng)));
+  const int base = std::min(2000, 50 << std::min(attempt, 6));
+  const auto jitter = static_cast<int>(FastRandom64() % static_cast<uint64_t>(base - base / 2 + 1));  // base/2..base
+  std::this_thread::sleep_for(std::chrono::milliseconds(base / 2 + jitter));
 }
 
 Result<S3Response> S3Client::Do(const S3Request& r) {

@@ -1,11 +1,10 @@
 #include "storage/s3/s3_driver.h"
 
-#include <openssl/rand.h>
-
 #include <ctime>
 #include <set>
 
 #include "storage/s3/s3_writer.h"
+#include "util/random.h"
 
 namespace berth::storage::s3 {
 namespace {
@@ -18,12 +17,6 @@ class S3Reader final : public FileReader {
  private:
   std::unique_ptr<ObjectStream> stream_;
 };
-
-std::string RandomHex() {
-  unsigned char b[8];
-  RAND_bytes(b, sizeof b);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
-}
 
 }  // namespace
 
@@ -319,7 +312,7 @@ Status S3Driver::Delete(const std::string& path) {
 }
 
 Status S3Driver::CheckWritable() {
-  const std::string key = root_ + "_berth_tmp/probe-" + RandomHex();
+  const std::string key = root_ + "_berth_tmp/probe-" + RandomHex(8);
   if (Status s = bucket_.Put(key, "probe"); !s.ok()) return Status::IoError("storage not writable: " + s.message());
   if (Status s = bucket_.Delete(key); !s.ok()) return Status::IoError("storage not writable: " + s.message());
   return Status::Ok();

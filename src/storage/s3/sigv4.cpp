@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "util/hex.h"
 
 namespace berth::storage::s3 {
 namespace {
@@ -42,28 +43,14 @@ std::string TrimFold(std::string_view v) {
 }  // namespace
 
 std::string UriEncode(std::string_view s, bool encode_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {
     if (Unreserved(c) || (c == '/' && !encode_slash)) {
       out += static_cast<char>(c);
     } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      AppendPercentEscape(&out, c);
     }
-  }
-  return out;
-}
-
-std::string HexEncode(std::string_view raw) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
   }
   return out;
 }
@@ -71,7 +58,7 @@ std::string HexEncode(std::string_view raw) {
 std::string Sha256Hex(std::string_view data) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
+  return HexEncode(md, sizeof md);
 }
 
 std::string HmacSha256(std::string_view key, std::string_view data) {

@@ -42,7 +42,6 @@ struct SignedRequest {
 std::string UriEncode(std::string_view s, bool encode_slash);
 std::string Sha256Hex(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw bytes
-std::string HexEncode(std::string_view raw);
 
 // "20150830T123600Z" for `t`.
 std::string AmzDate(std::time_t t);

@@ -1,0 +1,38 @@
+// The berth commands, one function each; main.cpp parses the command line
+// (CLI11) and calls them. Each returns the process exit code and writes its
+// own output (stdout for results, stderr for errors).
+#pragma once
+
+#include <string>
+
+namespace berth::app {
+
+// berth serve: run the registry until SIGINT/SIGTERM (app/serve.cpp). 0 after a
+// clean stop, 2 for a config error, 1 when the storage, the token key, the
+// users or the listeners cannot be set up.
+int Serve(std::string config_path);
+
+// berth check-config FILE: 0 and a summary when valid, 1 and the error otherwise.
+int CheckConfig(const std::string& path);
+
+// berth hash-password: reads a password (app/password_prompt.h) and prints its bcrypt hash.
+int HashPassword(int cost);
+
+// berth acl explain: which ACL entry decides each action for a user, repository
+// and address, and what it grants. 0 when something is granted.
+struct AclQuery {
+  std::string config_path;
+  std::string user;     // "" is the anonymous user
+  std::string repo;     // a repository name, or "catalog"
+  std::string action;   // empty: each of pull, push, delete ("*" for the catalog)
+  std::string ip;
+  std::string service;  // empty: auth.token.service
+};
+int AclExplain(const AclQuery& query);
+
+// berth verify / berth du: read-only, so they may run next to `serve`. verify
+// exits 0 clean, 1 with problems; both exit 2 for a config or storage error.
+int Verify(std::string config_path);
+int DiskUsage(std::string config_path, bool json);
+
+}  // namespace berth::app

@@ -1,0 +1,239 @@
+// berth serve (see commands.h): the wiring of the layers and the run.
+//   config -> storage driver -> auth (AuthService, AccessController, reload)
+//          -> RegistryApi (+ upload purger) -> http::Server (+ debug listener)
+#include <malloc.h>
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "app/commands.h"
+#include "app/load_config.h"
+#include "app/reload.h"
+#include "app/storage_factory.h"
+#include "auth/access_controller.h"
+#include "auth/bootstrap.h"
+#include "auth/signing_key.h"
+#include "http/server.h"
+#include "observability/berth_metrics.h"
+#include "registry/api.h"
+#include "storage/upload_purger.h"
+#include "util/file_watcher.h"
+#include "util/log.h"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "0.0.0-dev"
+#endif
+
+namespace berth::app {
+namespace {
+
+log::Level ParseLevel(const std::string& s) {
+  if (s == "debug") return log::Level::kDebug;
+  if (s == "warn") return log::Level::kWarn;
+  if (s == "error") return log::Level::kError;
+  return log::Level::kInfo;
+}
+
+void AnnounceAdminPassword(const std::string& password) {
+  // Printed once, straight to stderr (not through the logger): the only copy of the password.
+  std::cerr << "\n"
+               "  No users or ACL are configured, so Berth created the user 'admin'.\n"
+               "  Its password (shown only this once; its bcrypt hash is kept in the data directory):\n\n"
+               "      "
+            << password
+            << "\n\n"
+               "  Log in with: docker login -u admin <this registry>\n\n";
+}
+
+// The token server and the request checks, unless auth.mode is none.
+struct AuthWiring {
+  std::unique_ptr<auth::AuthService> service;
+  std::unique_ptr<auth::AccessController> access;
+};
+
+// False (the reason logged) when the token key or the users cannot be set up.
+bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, AuthWiring* out) {
+  const config::Config& cfg = loaded.config;
+  if (cfg.auth.mode == "none") {
+    log::Warn("authentication is DISABLED (auth.mode: none): anyone who can reach this port can push and delete");
+    return true;
+  }
+  const std::string key_path = config::TokenKeyPath(cfg);
+  auto key = auth::SigningKey::LoadOrCreate(key_path,
+                                            cfg.auth.token.key_type == "ec" ? auth::KeyType::kEc : auth::KeyType::kRsa);
+  if (!key.ok()) {
+    log::Error("cannot load the token key", {{"error", key.status().message()}});
+    return false;
+  }
+  auto policy =
+      auth::MakePolicy(loaded.access.users, loaded.access.acl, cfg.storage.filesystem_root, AnnounceAdminPassword);
+  if (!policy.ok()) {
+    log::Error("cannot set up users", {{"error", policy.status().message()}});
+    return false;
+  }
+  if (!cfg.users.empty() && cfg.acl.empty()) {
+    log::Warn("users are configured but the acl is empty: every request will be denied");
+  }
+  auth::AuthSettings settings;
+  settings.service = cfg.auth.token.service;
+  settings.issuer = cfg.auth.token.issuer;
+  settings.expiration = cfg.auth.token.expiration;
+  settings.refresh_expiration = cfg.auth.token.refresh_expiration;
+  out->service = std::make_unique<auth::AuthService>(settings, *key, *policy);
+  auth::AccessOptions aopts{cfg.server.public_url, cfg.server.trusted_proxy_ranges, cfg.server.tls.enabled};
+  out->access = std::make_unique<auth::AccessController>(*out->service, aopts, blocking);
+  log::Info("token auth enabled", {{"service", settings.service},
+                                   {"issuer", settings.issuer},
+                                   {"alg", std::string((*key)->alg())},
+                                   {"kid", (*key)->kid()},
+                                   {"certificate", auth::CertificatePathFor(key_path)},
+                                   {"users", std::to_string((*policy)->users.size())},
+                                   {"acl_entries", std::to_string((*policy)->acl.entries().size())}});
+  return true;
+}
+
+http::ServerOptions MainServerOptions(const config::Config& cfg) {
+  http::ServerOptions opts;
+  opts.addr = cfg.server.addr;
+  opts.tls = cfg.server.tls.enabled;
+  opts.tls_certificate = cfg.server.tls.certificate;
+  opts.tls_key = cfg.server.tls.key;
+  opts.tls_watch_seconds = static_cast<int>(cfg.server.tls.poll_interval);
+  opts.timeouts.header = std::chrono::seconds(cfg.server.timeouts.header);
+  opts.timeouts.idle = std::chrono::seconds(cfg.server.timeouts.idle);
+  opts.timeouts.body = std::chrono::seconds(cfg.server.timeouts.read);
+  opts.timeouts.write = std::chrono::seconds(cfg.server.timeouts.write);
+  opts.max_connections = static_cast<size_t>(cfg.server.max_connections);
+  opts.max_header_bytes = static_cast<size_t>(cfg.server.max_header_bytes);
+  opts.access_log = cfg.log.accesslog;
+  opts.extra_headers = "Docker-Distribution-API-Version: registry/2.0\r\n";
+  opts.observer = &obs::Metrics();
+  return opts;
+}
+
+// Filesystem: one I/O thread per core (at least two, so a long fsync on one
+// does not stall every connection); more only add cross-thread wake-ups.
+// S3: every storage call blocks its thread for a network round trip, so many more.
+int IoThreads(const config::Config& cfg) {
+  int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  if (cfg.storage.s3_enabled) threads = 32;
+  if (cfg.server.threads > 0) threads = static_cast<int>(cfg.server.threads);
+  return threads;
+}
+
+// server.debug_addr: /metrics, /healthz and /readyz without credentials, on its own thread.
+class DebugListener {
+ public:
+  explicit DebugListener(registry::RegistryApi& api) : api_(api) {}
+  ~DebugListener() { Stop(); }
+
+  Status Start(const std::string& addr) {
+    http::ServerOptions opts;
+    opts.addr = addr;
+    opts.access_log = false;  // scrapes every few seconds would drown the log; not counted either
+    opts.max_connections = 64;
+    auto server = std::make_unique<http::Server>(opts, api_);
+    if (Status s = server->Listen(); !s.ok()) return s;
+    log::Info("debug listener (metrics, probes; no authentication)",
+              {{"addr", opts.addr}, {"port", std::to_string(server->port())}});
+    server_ = std::move(server);
+    thread_ = std::thread([this] { server_->Run(1); });
+    return Status::Ok();
+  }
+
+  void Stop() {
+    if (!server_) return;
+    server_->Stop();
+    thread_.join();
+    server_.reset();
+  }
+
+ private:
+  registry::DebugApi api_;
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int Serve(std::string config_path) {
+  // Few malloc arenas: per-thread arenas keep freed buffers and RSS never comes down.
+  mallopt(M_ARENA_MAX, 2);
+  // A peer that went away must fail the write (EPIPE), not end the process:
+  // sendfile() cannot be told MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
+  auto loaded = LoadConfigFor(&config_path);
+  if (!loaded.ok()) {
+    std::cerr << "berth: " << loaded.status().message() << "\n";
+    return 2;
+  }
+  const config::Config& cfg = loaded->config;
+  log::Configure(ParseLevel(cfg.log.level), cfg.log.format == "json" ? log::Format::kJson : log::Format::kText);
+  auto driver = OpenStorage(cfg);
+  if (!driver.ok()) {
+    log::Error("cannot open storage", {{"error", driver.status().message()}});
+    return 1;
+  }
+
+  boost::asio::thread_pool blocking(2);  // bcrypt runs here, never on the I/O threads
+  AuthWiring auth;
+  if (!SetUpAuth(*loaded, blocking, &auth)) return 1;
+  // Users and ACL reload on SIGHUP and when the config file changes.
+  std::unique_ptr<AuthReloader> reloader;
+  if (!config_path.empty() && auth.service) {
+    reloader = std::make_unique<AuthReloader>(config_path, cfg.storage.filesystem_root, *auth.service,
+                                              !cfg.users.empty() || !cfg.acl.empty(), AnnounceAdminPassword);
+  }
+
+  registry::RegistryOptions ropts{cfg.storage.delete_enabled, cfg.server.metrics.enabled, cfg.server.metrics.is_public};
+  ropts.redirect_enabled = cfg.storage.redirect_enabled;
+  registry::RegistryApi api(**driver, ropts, auth.access.get());
+  std::unique_ptr<storage::UploadPurger> purger;
+  if (cfg.storage.upload_purging) {
+    purger = std::make_unique<storage::UploadPurger>(api.uploads(), std::chrono::seconds(cfg.storage.upload_purge_age_s),
+                                                     std::chrono::seconds(cfg.storage.upload_purge_interval_s),
+                                                     cfg.storage.upload_purge_dry_run);
+  }
+
+  http::ServerOptions opts = MainServerOptions(cfg);
+  if (reloader) opts.on_reload = [&reloader] { reloader->Reload(); };
+  http::Server server(opts, api);
+  if (Status s = server.Listen(); !s.ok()) {
+    log::Error("cannot start", {{"error", s.message()}});
+    return 1;
+  }
+  DebugListener debug(api);
+  if (!cfg.server.debug_addr.empty()) {
+    if (Status s = debug.Start(cfg.server.debug_addr); !s.ok()) {
+      log::Error("cannot start the debug listener", {{"error", s.message()}});
+      return 1;
+    }
+  }
+  // The config file is polled every 2 s (editors replace files, so the inode counts).
+  std::unique_ptr<FileWatcher> watcher;
+  if (reloader) {
+    watcher = std::make_unique<FileWatcher>(std::vector<std::string>{config_path}, std::chrono::seconds(2),
+                                            [&reloader] { reloader->Reload(); });
+  }
+  const int threads = IoThreads(cfg);
+  log::Info("berth listening", {{"version", BERTH_VERSION},
+                                {"addr", opts.addr},
+                                {"port", std::to_string(server.port())},
+                                {"tls", opts.tls ? "on" : "off"},
+                                {"auth", cfg.auth.mode},
+                                {"storage", DescribeStorage(cfg, **driver)},
+                                {"threads", std::to_string(threads)},
+                                {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
+  server.Run(threads);
+  debug.Stop();
+  watcher.reset();
+  blocking.join();
+  log::Info("berth stopped");
+  return 0;
+}
+
+}  // namespace berth::app
