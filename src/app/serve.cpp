@@ -225,7 +225,7 @@ int Serve(std::string config_path) {
                                 {"port", std::to_string(server.port())},
                                 {"tls", opts.tls ? "on" : "off"},
                                 {"auth", cfg.auth.mode},
-                                {"storage", DescribeStorage(cfg, **driver)},
+                                {"storage", (*driver)->Info().Where()},
                                 {"threads", std::to_string(threads)},
                                 {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
   server.Run(threads);

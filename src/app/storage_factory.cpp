@@ -48,10 +48,4 @@ Result<std::unique_ptr<storage::StorageDriver>> OpenStorageReadOnly(const config
   return std::unique_ptr<storage::StorageDriver>(std::move(*fs));
 }
 
-std::string DescribeStorage(const config::Config& cfg, storage::StorageDriver& driver) {
-  // (The driver interface is to describe itself; until then, the concrete types.)
-  if (cfg.storage.s3_enabled) return "s3 " + static_cast<storage::s3::S3Driver&>(driver).Describe();
-  return static_cast<storage::FilesystemDriver&>(driver).root();
-}
-
 }  // namespace berth::app

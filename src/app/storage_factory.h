@@ -20,7 +20,4 @@ Result<std::unique_ptr<storage::StorageDriver>> OpenStorage(const config::Config
 // without creating or sweeping anything.
 Result<std::unique_ptr<storage::StorageDriver>> OpenStorageReadOnly(const config::Config& cfg);
 
-// "s3 <endpoint/bucket/root>" or the filesystem root, of a driver opened from `cfg`.
-std::string DescribeStorage(const config::Config& cfg, storage::StorageDriver& driver);
-
 }  // namespace berth::app

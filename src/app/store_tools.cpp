@@ -23,7 +23,7 @@ std::unique_ptr<storage::StorageDriver> OpenStore(std::string config_path, std::
     std::cerr << "berth: cannot open storage: " << driver.status().message() << "\n";
     return nullptr;
   }
-  *where = DescribeStorage(loaded->config, **driver);
+  *where = (*driver)->Info().Where();
   return std::move(*driver);
 }
 
