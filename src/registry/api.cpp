@@ -23,6 +23,10 @@ RegistryApi::~RegistryApi() {
   obs::Metrics().SetStorageUsage(nullptr);
 }
 
+http::Response RegistryApi::ServerError(unsigned status, std::string_view message) const {
+  return ServerErrorResponse(status, message);
+}
+
 std::string QueryParam(const Exchange& ex, std::string_view key) {
   auto params = ex.url().params();
   auto it = params.find(key);
@@ -33,7 +37,7 @@ std::string QueryParam(const Exchange& ex, std::string_view key) {
 bool HasQueryParam(const Exchange& ex, std::string_view key) { return ex.url().params().contains(key); }
 
 http::Response MethodNotAllowed(Endpoint e) {
-  auto r = ErrorResponse(405, code::kUnsupported, "method not allowed for this endpoint");
+  auto r = Error(code::kUnsupported, "method not allowed for this endpoint");
   const char* allow = "GET, HEAD";
   switch (e) {
     case Endpoint::kManifest: allow = "GET, HEAD, PUT, DELETE"; break;
@@ -114,14 +118,14 @@ Task<void> RegistryApi::Handle(Exchange& ex) {
   }
   Route route = MatchRoute(segments);
   if (route.endpoint == Endpoint::kNotFound) {
-    co_await ex.Send(ErrorResponse(404, code::kUnsupported, "no such endpoint"));
+    co_await ex.Send(Error(code::kNoSuchEndpoint, "no such endpoint"));
     co_return;
   }
   ctx.route = RouteLabelOf(route.endpoint);
   if (route.endpoint != Endpoint::kBase && route.endpoint != Endpoint::kCatalog) {
     if (!oci::IsValidRepositoryName(route.name)) {
       co_await ex.Send(
-          ErrorResponse(400, code::kNameInvalid, "invalid repository name", "name", route.name.substr(0, 256)));
+          Error(code::kNameInvalid, "invalid repository name", "name", route.name.substr(0, 256)));
       co_return;
     }
     ctx.repository = route.name;
@@ -238,7 +242,7 @@ Task<void> RegistryApi::Dispatch(Exchange& ex, const Route& route, const auth::I
       if (!read && m != verb::delete_) break;
       auto digest = oci::Digest::Parse(route.arg);
       if (!digest.ok()) {
-        co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, digest.status().message(), "digest", route.arg));
+        co_await ex.Send(Error(code::kDigestInvalid, digest.status().message(), "digest", route.arg));
         co_return;
       }
       if (read) {
@@ -259,7 +263,7 @@ Task<void> RegistryApi::Dispatch(Exchange& ex, const Route& route, const auth::I
       co_return;
     case Endpoint::kUpload:
       if (!storage::IsValidUploadId(route.arg)) {
-        co_await ex.Send(ErrorResponse(404, code::kBlobUploadUnknown, "upload unknown"));
+        co_await ex.Send(Error(code::kBlobUploadUnknown, "upload unknown"));
         co_return;
       }
       if (m == verb::get) {

@@ -43,6 +43,7 @@ class RegistryApi final : public http::Handler {
   ~RegistryApi() override;
 
   Task<void> Handle(Exchange& ex) override;
+  http::Response ServerError(unsigned status, std::string_view message) const override;
   // The debug listener (server.debug_addr): only /metrics, /healthz and /readyz, no authentication.
   Task<void> HandleDebug(Exchange& ex);
   // The uploads, for maintenance (storage::UploadPurger).
@@ -102,6 +103,9 @@ class DebugApi final : public http::Handler {
  public:
   explicit DebugApi(RegistryApi& api) : api_(api) {}
   Task<void> Handle(Exchange& ex) override { co_await api_.HandleDebug(ex); }
+  http::Response ServerError(unsigned status, std::string_view message) const override {
+    return api_.ServerError(status, message);
+  }
 
  private:
   RegistryApi& api_;

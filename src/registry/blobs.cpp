@@ -10,7 +10,7 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci
   auto size = blobs_.StatInRepository(name, digest);
   if (!size.ok()) {
     if (size.status().IsNotFound()) {
-      co_await ex.Send(ErrorResponse(404, code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
+      co_await ex.Send(Error(code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
     } else {
       co_await ex.Send(StorageErrorResponse(size.status()));
     }
@@ -48,7 +48,7 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci
             "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" + std::to_string(*size));
       break;
     case http::RangeResult::kUnsatisfiable: {
-      auto e = ErrorResponse(416, code::kBlobUnknown, "requested range not satisfiable");
+      auto e = Error(code::kRangeNotSatisfiable, "requested range not satisfiable");
       e.Set("Content-Range", "bytes */" + std::to_string(*size));
       co_await ex.Send(std::move(e));
       co_return;
@@ -77,12 +77,12 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci
 
 Task<void> RegistryApi::DeleteBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {
   if (!options_.delete_enabled) {
-    co_await ex.Send(ErrorResponse(405, code::kUnsupported, "deletes are disabled on this registry"));
+    co_await ex.Send(Error(code::kUnsupported, "deletes are disabled on this registry"));
     co_return;
   }
   Status s = blobs_.Unlink(name, digest);
   if (s.IsNotFound()) {
-    co_await ex.Send(ErrorResponse(404, code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
+    co_await ex.Send(Error(code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
     co_return;
   }
   if (!s.ok()) {

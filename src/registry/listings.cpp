@@ -55,7 +55,7 @@ Task<void> RegistryApi::ListTags(Exchange& ex, const std::string& name) {
   auto tags = manifests_.Tags(name);
   if (!tags.ok()) {
     if (tags.status().IsNotFound()) {
-      co_await ex.Send(ErrorResponse(404, code::kNameUnknown, "repository name not known to registry", "name", name));
+      co_await ex.Send(Error(code::kNameUnknown, "repository name not known to registry", "name", name));
     } else {
       co_await ex.Send(StorageErrorResponse(tags.status()));
     }
@@ -64,7 +64,7 @@ Task<void> RegistryApi::ListTags(Exchange& ex, const std::string& name) {
   // Without n, every tag (as distribution does); with n, a page.
   auto n = ParsePageSize(QueryParam(ex, "n"), tags->size());
   if (!n) {
-    co_await ex.Send(ErrorResponse(400, code::kUnsupported, "n must be a non-negative integer"));
+    co_await ex.Send(Error(code::kInvalidParameter, "n must be a non-negative integer"));
     co_return;
   }
   if (!HasQueryParam(ex, "n")) n = tags->size();
@@ -76,7 +76,7 @@ Task<void> RegistryApi::ListTags(Exchange& ex, const std::string& name) {
 Task<void> RegistryApi::ListCatalog(Exchange& ex) {
   auto n = ParsePageSize(QueryParam(ex, "n"), kMaxPageSize);
   if (!n) {
-    co_await ex.Send(ErrorResponse(400, code::kUnsupported, "n must be a non-negative integer"));
+    co_await ex.Send(Error(code::kInvalidParameter, "n must be a non-negative integer"));
     co_return;
   }
   auto repos = storage::ListRepositories(driver_);

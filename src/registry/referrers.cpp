@@ -10,7 +10,7 @@ namespace berth::registry {
 Task<void> RegistryApi::ListReferrers(Exchange& ex, const std::string& name, const std::string& digest_text) {
   auto subject = oci::Digest::Parse(digest_text);
   if (!subject.ok()) {
-    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, subject.status().message(), "digest", digest_text));
+    co_await ex.Send(Error(code::kDigestInvalid, subject.status().message(), "digest", digest_text));
     co_return;
   }
   auto referrers = manifests_.Referrers(name, *subject);

@@ -44,14 +44,35 @@ boost::asio::thread_pool& AppendPool() {
   return pool;
 }
 
-http::Response UploadUnknown() { return ErrorResponse(404, code::kBlobUploadUnknown, "blob upload unknown to registry"); }
+http::Response UploadUnknown() { return Error(code::kBlobUploadUnknown, "blob upload unknown to registry"); }
 
 http::Response SessionError(const Status& s) {
   if (s.IsNotFound()) return UploadUnknown();
   if (s.code() == StatusCode::kBusy) {
-    return ErrorResponse(409, code::kBlobUploadInvalid, "the upload is being written by another request");
+    return Error(code::kUploadBusy, "the upload is being written by another request");
   }
   return StorageErrorResponse(s);
+}
+
+// The spec's check of a chunk's Content-Range, one for PATCH and for the PUT
+// that carries a last chunk: malformed, or not starting where the upload ends,
+// is 416 with the upload's state (the client resumes from its Range); a
+// Content-Length that disagrees with the range is SIZE_INVALID.
+std::optional<http::Response> CheckContentRange(const Exchange& ex, const std::string& name, const std::string& uuid,
+                                                int64_t size) {
+  auto range = http::ParseUploadContentRange(ex.header("Content-Range"));
+  if (!range || range->first != size) {
+    const std::string_view why = range ? "chunk does not start at the end of the upload" : "malformed Content-Range";
+    http::Response r = Error(code::kUploadRangeInvalid, why);
+    r.Set("Location", UploadLocation(name, uuid));
+    r.Set("Range", RangeHeader(size));
+    r.Set("Docker-Upload-UUID", uuid);
+    return r;
+  }
+  if (ex.content_length() && static_cast<int64_t>(*ex.content_length()) != range->length()) {
+    return Error(code::kSizeInvalid, "Content-Length does not match Content-Range");
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -86,7 +107,7 @@ Task<std::optional<http::Response>> RegistryApi::ReceiveBody(Exchange& ex, stora
         // The client went away or sent broken framing: what arrived is kept and
         // the upload can be resumed from its current size.
         if (ex.broken()) co_return http::Response(0);
-        co_return ErrorResponse(400, code::kBlobUploadInvalid, piece.status().message());
+        co_return Error(code::kBlobUploadInvalid, piece.status().message());
       }
       if (piece->empty()) co_return std::nullopt;
       if (Status s = session.Append(piece->data(), piece->size()); !s.ok()) co_return StorageErrorResponse(s);
@@ -110,7 +131,7 @@ Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
   Status s = session->Commit(digest);
   session.reset();
   if (s.code() == StatusCode::kInvalidArgument) {
-    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, s.message(), "digest", digest.str()));
+    co_await ex.Send(Error(code::kDigestInvalid, s.message(), "digest", digest.str()));
   } else if (!s.ok()) {
     co_await ex.Send(StorageErrorResponse(s));
   } else {
@@ -137,7 +158,7 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name, bool 
   if (HasQueryParam(ex, "digest")) {
     auto d = oci::Digest::Parse(QueryParam(ex, "digest"));
     if (!d.ok()) {
-      co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, d.status().message()));
+      co_await ex.Send(Error(code::kDigestInvalid, d.status().message()));
       co_return;
     }
     monolithic = *d;
@@ -175,22 +196,8 @@ Task<void> RegistryApi::PatchUpload(Exchange& ex, const std::string& name, const
     co_return;
   }
   storage::UploadSession& up = **session;
-  std::string_view content_range = ex.header("Content-Range");
-  if (!content_range.empty()) {
-    auto range = http::ParseUploadContentRange(content_range);
-    std::optional<http::Response> refusal;
-    if (!range) {
-      refusal = ErrorResponse(400, code::kBlobUploadInvalid, "malformed Content-Range");
-    } else if (range->first != up.size()) {
-      // Out-of-order chunk: tell the client where the upload really is.
-      refusal = ErrorResponse(416, code::kBlobUploadInvalid, "chunk does not start at the end of the upload");
-      refusal->Set("Location", UploadLocation(name, uuid));
-      refusal->Set("Range", RangeHeader(up.size()));
-      refusal->Set("Docker-Upload-UUID", uuid);
-    } else if (ex.content_length() && static_cast<int64_t>(*ex.content_length()) != range->length()) {
-      refusal = ErrorResponse(400, code::kSizeInvalid, "Content-Length does not match Content-Range");
-    }
-    if (refusal) {
+  if (!ex.header("Content-Range").empty()) {
+    if (auto refusal = CheckContentRange(ex, name, uuid, up.size())) {
       session->reset();  // free the upload before the client can retry
       co_await ex.Send(std::move(*refusal));
       co_return;
@@ -211,7 +218,7 @@ Task<void> RegistryApi::PatchUpload(Exchange& ex, const std::string& name, const
 Task<void> RegistryApi::PutUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
   auto digest = oci::Digest::Parse(QueryParam(ex, "digest"));
   if (!digest.ok()) {
-    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, "the digest query parameter is missing or invalid"));
+    co_await ex.Send(Error(code::kDigestInvalid, "the digest query parameter is missing or invalid"));
     co_return;
   }
   auto session = uploads_.Acquire(name, uuid);
@@ -220,14 +227,10 @@ Task<void> RegistryApi::PutUpload(Exchange& ex, const std::string& name, const s
     co_return;
   }
   storage::UploadSession& up = **session;
-  std::string_view content_range = ex.header("Content-Range");
-  if (!content_range.empty() && ex.has_body()) {
-    auto range = http::ParseUploadContentRange(content_range);
-    if (!range || range->first != up.size()) {
-      auto r = ErrorResponse(416, code::kBlobUploadInvalid, "chunk does not start at the end of the upload");
-      r.Set("Range", RangeHeader(up.size()));
+  if (!ex.header("Content-Range").empty() && ex.has_body()) {
+    if (auto refusal = CheckContentRange(ex, name, uuid, up.size())) {
       session->reset();  // free the upload before the client can retry
-      co_await ex.Send(std::move(r));
+      co_await ex.Send(std::move(*refusal));
       co_return;
     }
   }
