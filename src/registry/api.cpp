@@ -11,7 +11,7 @@ using boost::beast::http::verb;
 RegistryApi::RegistryApi(storage::StorageDriver& driver, RegistryOptions options, auth::AccessController* access)
     : driver_(driver), blobs_(driver), uploads_(driver, blobs_), manifests_(driver, blobs_), options_(options),
       access_(access) {
-  if (access_ != nullptr) token_endpoint_ = std::make_unique<auth::TokenEndpoint>(*access_);
+  if (access_ != nullptr) tokens_ = std::make_unique<auth::TokenService>(*access_);
   obs::Metrics().SetUploadsInProgressSource([this] { return static_cast<int64_t>(uploads_.InProgress()); });
   // Always: the debug listener serves /metrics even when the main port does not.
   storage_usage_ = std::make_unique<obs::StorageUsage>(driver_);
@@ -47,6 +47,18 @@ http::Response MethodNotAllowed(Endpoint e) {
     default: break;
   }
   r.Set("Allow", allow);
+  return r;
+}
+
+auth::ClientRequest ClientRequestOf(const Exchange& ex) {
+  auth::ClientRequest r;
+  r.authorization = ex.header("Authorization");
+  r.host = ex.header("Host");
+  r.forwarded_for = ex.header("X-Forwarded-For");
+  r.forwarded_proto = ex.header("X-Forwarded-Proto");
+  r.forwarded_host = ex.header("X-Forwarded-Host");
+  r.remote_address = ex.remote_address();
+  r.log = ex.context().LogFields();
   return r;
 }
 
@@ -90,10 +102,14 @@ Task<void> RegistryApi::Handle(Exchange& ex) {
   const bool token_path = (segments.size() == 2 && segments[0] == "v2" && segments[1] == "token") ||
                           (segments.size() == 1 && segments[0] == "token");
   http::RequestContext& ctx = ex.context();
-  if (token_path && token_endpoint_) {
+  if (token_path && tokens_) {
     ctx.route = http::RouteLabel::kToken;
     ctx.action = "token";
-    co_await token_endpoint_->Serve(ex);
+    if (ex.method() != verb::get && ex.method() != verb::post) {
+      co_await ex.Send(Error(code::kUnsupported, "use GET or POST"));
+      co_return;
+    }
+    co_await ServeToken(ex);
     co_return;
   }
   // Liveness and readiness probes: outside /v2/, no authentication.
@@ -107,11 +123,8 @@ Task<void> RegistryApi::Handle(Exchange& ex) {
     ctx.action = "metrics";
     if (access_ != nullptr && !options_.metrics_public) {
       const std::vector<auth::Scope> needed = {auth::Scope{"registry", "metrics", {"*"}}};
-      auto identity = co_await access_->Authorize(ex, needed);
-      if (!identity) {
-        AuditDenied(ex);
-        co_return;
-      }
+      auto identity = co_await CheckAccess(ex, needed);
+      if (!identity) co_return;
     }
     co_await ServeMetrics(ex);
     co_return;
@@ -137,11 +150,8 @@ Task<void> RegistryApi::Handle(Exchange& ex) {
     co_return;
   }
   const std::vector<auth::Scope> needed = NeededScopes(ex, route);
-  auto identity = co_await access_->Authorize(ex, needed);
-  if (!identity) {  // the access controller has answered
-    AuditDenied(ex);
-    co_return;
-  }
+  auto identity = co_await CheckAccess(ex, needed);
+  if (!identity) co_return;  // refused and answered
   co_await Dispatch(ex, route, &*identity);
   AfterDispatch(ex, route);
 }
@@ -190,6 +200,25 @@ Task<void> RegistryApi::ServeProbe(Exchange& ex, bool readiness) {
     }
   }
   co_await ex.Send(std::move(r));
+}
+
+Task<std::optional<auth::Identity>> RegistryApi::CheckAccess(Exchange& ex, const std::vector<auth::Scope>& needed) {
+  const auth::ClientRequest client = ClientRequestOf(ex);
+  auth::AccessDecision decision = co_await access_->Authorize(client, needed);
+  if (auto* identity = std::get_if<auth::Identity>(&decision)) {
+    ex.context().user = identity->account();  // for the access log and audit lines
+    co_return std::move(*identity);
+  }
+  http::Response refusal;
+  if (auto* challenge = std::get_if<auth::Challenge>(&decision)) {
+    ex.context().user = challenge->account;  // who was denied, when authenticated
+    refusal = ChallengeResponse(*challenge);
+  } else {
+    refusal = ThrottleResponse(std::get<auth::Throttle>(decision));
+  }
+  co_await ex.Send(std::move(refusal));
+  AuditDenied(ex);
+  co_return std::nullopt;
 }
 
 std::vector<auth::Scope> RegistryApi::NeededScopes(const Exchange& ex, const Route& route) const {

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "auth/access_controller.h"
-#include "auth/token_endpoint.h"
+#include "auth/token_service.h"
 #include "http/server.h"
 #include "observability/storage_usage.h"
 #include "oci/digest.h"
@@ -76,7 +76,13 @@ class RegistryApi final : public http::Handler {
   // referrers.cpp
   Task<void> ListReferrers(Exchange& ex, const std::string& name, const std::string& digest);
 
+  // token.cpp: GET/POST /v2/token.
+  Task<void> ServeToken(Exchange& ex);
+
   Task<void> Dispatch(Exchange& ex, const Route& route, const auth::Identity* identity);
+  // Asks the access controller whether the request holds `needed`; on a refusal
+  // answers it (401/429), audits it and returns nullopt.
+  Task<std::optional<auth::Identity>> CheckAccess(Exchange& ex, const std::vector<auth::Scope>& needed);
   // GET /healthz (the process answers) and /readyz (storage writable): 200 or 503.
   Task<void> ServeProbe(Exchange& ex, bool readiness);
   // GET /metrics: the Prometheus text exposition.
@@ -84,6 +90,8 @@ class RegistryApi final : public http::Handler {
   // observe.cpp: audit lines and upload counters once a request is answered.
   void AfterDispatch(Exchange& ex, const Route& route);
   void AuditDenied(Exchange& ex);
+  // A token request whose credentials failed: counted and audited.
+  void AuditTokenRefused(Exchange& ex, const std::string& ip, const std::string& attempted_user);
   std::string ClientIp(const Exchange& ex) const;
   // The scopes a request needs (empty for /v2/ itself).
   std::vector<auth::Scope> NeededScopes(const Exchange& ex, const Route& route) const;
@@ -94,7 +102,7 @@ class RegistryApi final : public http::Handler {
   storage::ManifestStore manifests_;
   RegistryOptions options_;
   auth::AccessController* access_;
-  std::unique_ptr<auth::TokenEndpoint> token_endpoint_;
+  std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<obs::StorageUsage> storage_usage_;  // for berth_storage_bytes
 };
 
@@ -116,6 +124,8 @@ std::string QueryParam(const Exchange& ex, std::string_view key);  // decoded; e
 bool HasQueryParam(const Exchange& ex, std::string_view key);
 http::Response MethodNotAllowed(Endpoint endpoint);  // 405 with Allow
 std::string UploadLocation(const std::string& name, const std::string& uuid);
-std::string RangeHeader(int64_t size);  // "0-<size-1>" ("0-0" when empty, as distribution)
+std::string RangeHeader(int64_t size);
+// What the access checks read of the request (views into `ex`).
+auth::ClientRequest ClientRequestOf(const Exchange& ex);  // "0-<size-1>" ("0-0" when empty, as distribution)
 
 }  // namespace berth::registry

@@ -1,5 +1,7 @@
 #include "registry/errors.h"
 
+#include "auth/access_controller.h"
+
 namespace berth::registry {
 
 http::Response Error(const ErrorCode& code, std::string_view message, const nlohmann::json& detail) {
@@ -16,6 +18,34 @@ http::Response Error(const ErrorCode& code, std::string_view message, std::strin
   nlohmann::json detail = nlohmann::json::object();
   detail[std::string(key)] = value;
   return Error(code, message, detail);
+}
+
+http::Response ChallengeResponse(const auth::Challenge& challenge) {
+  using Reason = auth::Challenge::Reason;
+  const ErrorCode* code = &code::kUnauthorized;
+  std::string_view message = "authentication required";
+  switch (challenge.reason) {
+    case Reason::kNoCredentials: break;
+    case Reason::kBadCredentials: message = "authentication failed"; break;
+    case Reason::kInvalidToken: message = "invalid or expired token"; break;
+    case Reason::kDenied:
+      code = &code::kDenied;
+      message = "requested access to the resource is denied";
+      break;
+  }
+  nlohmann::json detail = nullptr;  // the scopes asked for, as distribution lists them
+  for (const auto& s : challenge.scopes) {
+    for (const auto& a : s.actions) detail.push_back({{"Type", s.type}, {"Name", s.name}, {"Action", a}});
+  }
+  http::Response r = Error(*code, message, detail);
+  r.Set("WWW-Authenticate", challenge.HeaderValue());
+  return r;
+}
+
+http::Response ThrottleResponse(const auth::Throttle& throttle) {
+  http::Response r = Error(code::kTooManyRequests, "too many failed logins, try again later");
+  r.Set("Retry-After", std::to_string(throttle.retry_after.count()));
+  return r;
 }
 
 http::Response ServerErrorResponse(unsigned status, std::string_view message) {

@@ -14,6 +14,11 @@
 #include "http/response.h"
 #include "util/status.h"
 
+namespace berth::auth {
+struct Challenge;
+struct Throttle;
+}  // namespace berth::auth
+
 namespace berth::registry {
 
 // One kind of error: the spec's `code` value and its HTTP status.
@@ -64,6 +69,11 @@ http::Response Error(const ErrorCode& code, std::string_view message, const nloh
 // Same, with a one-field detail object {key: value}. (Also sidesteps a GCC 12
 // bug with braced initializer lists inside co_await expressions.)
 http::Response Error(const ErrorCode& code, std::string_view message, std::string_view key, std::string_view value);
+
+// The answers to an access check's refusals (auth::AccessController::Authorize):
+// 401 UNAUTHORIZED or DENIED with the WWW-Authenticate challenge, and 429 with Retry-After.
+http::Response ChallengeResponse(const auth::Challenge& challenge);
+http::Response ThrottleResponse(const auth::Throttle& throttle);
 
 // The registry's form of an answer the HTTP server gives itself
 // (http::Handler::ServerError): UNAVAILABLE for 503, otherwise UNKNOWN with the

@@ -15,7 +15,7 @@ std::string_view Outcome(unsigned status) { return status >= 200 && status < 300
 }  // namespace
 
 std::string RegistryApi::ClientIp(const Exchange& ex) const {
-  return access_ != nullptr ? access_->ClientIp(ex) : ex.remote_address();
+  return access_ != nullptr ? access_->ClientIp(ClientRequestOf(ex)) : ex.remote_address();
 }
 
 void RegistryApi::AuditDenied(Exchange& ex) {
@@ -28,6 +28,18 @@ void RegistryApi::AuditDenied(Exchange& ex) {
               {"client_ip", ClientIp(ex)},
               {"status", std::to_string(ex.status())},
               {"outcome", "denied"}});
+}
+
+void RegistryApi::AuditTokenRefused(Exchange& ex, const std::string& ip, const std::string& attempted_user) {
+  obs::Metrics().CountTokenRequest(obs::TokenResult::kUnauthorized);
+  log::Write(log::Level::kInfo, "audit", ex.context().LogFields(),
+             {{"audit", "true"},
+              {"event", "denied"},
+              {"method", std::string(ex.method_string())},
+              {"route", std::string(http::RouteLabelName(ex.context().route))},
+              {"attempted_user", attempted_user},
+              {"client_ip", ip},
+              {"outcome", "unauthorized"}});
 }
 
 void RegistryApi::AfterDispatch(Exchange& ex, const Route& route) {
