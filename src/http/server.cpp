@@ -455,7 +455,7 @@ struct Server::Impl {
         log::Write(log::Level::kInfo, "request", ex.context().LogFields(),
                    {{"method", std::string(ex.method_string())},
                     {"path", std::string(req.target())},
-                    {"route", std::string(RouteLabelName(ex.context().route))},
+                    {"route", std::string(ex.context().route.name)},
                     {"status", std::to_string(ex.status())},
                     {"bytes_in", std::to_string(ex.bytes_received())},
                     {"bytes_out", std::to_string(ex.bytes_sent())},

@@ -6,7 +6,9 @@
 
 namespace berth::registry {
 
-Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {
+Task<void> RegistryApi::GetBlob(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const oci::Digest& digest = *m.digest;
   auto size = blobs_.StatInRepository(name, digest);
   if (!size.ok()) {
     if (size.status().IsNotFound()) {
@@ -75,7 +77,9 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci
   co_await ex.SendStream(std::move(r), length, std::move(source), file);
 }
 
-Task<void> RegistryApi::DeleteBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {
+Task<void> RegistryApi::DeleteBlob(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const oci::Digest& digest = *m.digest;
   if (!options_.delete_enabled) {
     co_await ex.Send(Error(code::kUnsupported, "deletes are disabled on this registry"));
     co_return;

@@ -51,7 +51,8 @@ http::Response PageResponse(nlohmann::json body, const Page& page, const std::st
 
 }  // namespace
 
-Task<void> RegistryApi::ListTags(Exchange& ex, const std::string& name) {
+Task<void> RegistryApi::ListTags(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
   auto tags = manifests_.Tags(name);
   if (!tags.ok()) {
     if (tags.status().IsNotFound()) {
@@ -73,7 +74,7 @@ Task<void> RegistryApi::ListTags(Exchange& ex, const std::string& name) {
   co_await ex.Send(PageResponse(std::move(body), page, "/v2/" + name + "/tags/list"));
 }
 
-Task<void> RegistryApi::ListCatalog(Exchange& ex) {
+Task<void> RegistryApi::ListCatalog(Exchange& ex, const RouteMatch&) {
   auto n = ParsePageSize(QueryParam(ex, "n"), kMaxPageSize);
   if (!n) {
     co_await ex.Send(Error(code::kInvalidParameter, "n must be a non-negative integer"));

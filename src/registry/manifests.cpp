@@ -26,7 +26,9 @@ http::Response ManifestUnknown(const std::string& reference) {
 
 }  // namespace
 
-Task<void> RegistryApi::GetManifest(Exchange& ex, const std::string& name, const std::string& reference) {
+Task<void> RegistryApi::GetManifest(Exchange& ex, const RouteMatch& match) {
+  const std::string& name = match.name;
+  const std::string& reference = match.arg;
   oci::Reference ref;
   if (auto err = ParseReference(reference, &ref)) {
     co_await ex.Send(std::move(*err));
@@ -54,7 +56,9 @@ Task<void> RegistryApi::GetManifest(Exchange& ex, const std::string& name, const
   co_await ex.Send(std::move(r));
 }
 
-Task<void> RegistryApi::PutManifest(Exchange& ex, const std::string& name, const std::string& reference) {
+Task<void> RegistryApi::PutManifest(Exchange& ex, const RouteMatch& match) {
+  const std::string& name = match.name;
+  const std::string& reference = match.arg;
   oci::Reference ref;
   if (auto err = ParseReference(reference, &ref)) {
     co_await ex.Send(std::move(*err));
@@ -96,7 +100,9 @@ Task<void> RegistryApi::PutManifest(Exchange& ex, const std::string& name, const
   co_await ex.Send(std::move(r));
 }
 
-Task<void> RegistryApi::DeleteManifest(Exchange& ex, const std::string& name, const std::string& reference) {
+Task<void> RegistryApi::DeleteManifest(Exchange& ex, const RouteMatch& match) {
+  const std::string& name = match.name;
+  const std::string& reference = match.arg;
   if (!options_.delete_enabled) {
     co_await ex.Send(Error(code::kUnsupported, "deletes are disabled on this registry"));
     co_return;

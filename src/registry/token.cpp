@@ -49,7 +49,7 @@ http::Response TokenRefusalResponse(const auth::TokenRefusal& refusal, bool is_p
 
 }  // namespace
 
-Task<void> RegistryApi::ServeToken(Exchange& ex) {
+Task<void> RegistryApi::ServeToken(Exchange& ex, const RouteMatch&) {
   const bool is_post = ex.method() == verb::post;
   const auth::ClientRequest client = ClientRequestOf(ex);
   auth::TokenRequest req;

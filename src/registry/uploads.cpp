@@ -139,7 +139,10 @@ Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
   }
 }
 
-Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name, bool may_mount) {
+Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  // A mount also reads the source repository: without pull there, no mount.
+  const bool may_mount = m.identity == nullptr || m.identity->Can("repository", QueryParam(ex, "from"), "pull");
   // Cross-repository mount: link an existing blob without any data transfer.
   if (may_mount && HasQueryParam(ex, "mount")) {
     auto digest = oci::Digest::Parse(QueryParam(ex, "mount"));
@@ -180,7 +183,9 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name, bool 
   co_await ReceiveAndCommit(ex, name, std::move(*session), *monolithic);
 }
 
-Task<void> RegistryApi::GetUploadStatus(Exchange& ex, const std::string& name, const std::string& uuid) {
+Task<void> RegistryApi::GetUploadStatus(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const std::string& uuid = m.arg;
   auto size = uploads_.Size(name, uuid);
   if (!size.ok()) {
     co_await ex.Send(SessionError(size.status()));
@@ -189,7 +194,9 @@ Task<void> RegistryApi::GetUploadStatus(Exchange& ex, const std::string& name, c
   co_await ex.Send(UploadStateResponse(204, name, uuid, *size));
 }
 
-Task<void> RegistryApi::PatchUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
+Task<void> RegistryApi::PatchUpload(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const std::string& uuid = m.arg;
   auto session = uploads_.Acquire(name, uuid);
   if (!session.ok()) {
     co_await ex.Send(SessionError(session.status()));
@@ -215,7 +222,9 @@ Task<void> RegistryApi::PatchUpload(Exchange& ex, const std::string& name, const
   co_await ex.Send(UploadStateResponse(202, name, uuid, size));
 }
 
-Task<void> RegistryApi::PutUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
+Task<void> RegistryApi::PutUpload(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const std::string& uuid = m.arg;
   auto digest = oci::Digest::Parse(QueryParam(ex, "digest"));
   if (!digest.ok()) {
     co_await ex.Send(Error(code::kDigestInvalid, "the digest query parameter is missing or invalid"));
@@ -237,7 +246,9 @@ Task<void> RegistryApi::PutUpload(Exchange& ex, const std::string& name, const s
   co_await ReceiveAndCommit(ex, name, std::move(*session), *digest);
 }
 
-Task<void> RegistryApi::CancelUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
+Task<void> RegistryApi::CancelUpload(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const std::string& uuid = m.arg;
   Status s = uploads_.Cancel(name, uuid);
   if (!s.ok()) {
     co_await ex.Send(SessionError(s));
