@@ -46,7 +46,8 @@ class RegistryApi final : public http::Handler {
 
   Task<void> Handle(Exchange& ex) override;
   http::Response ServerError(unsigned status, std::string_view message) const override;
-  // The debug listener (server.debug_addr): only /metrics, /healthz and /readyz, no authentication.
+  // The debug listener (server.debug_addr): the routes the table serves there
+  // (/metrics, /healthz, /readyz), no authentication.
   Task<void> HandleDebug(Exchange& ex);
   // The uploads, for maintenance (storage::UploadPurger).
   storage::UploadStore& uploads() { return uploads_; }
@@ -140,8 +141,8 @@ std::string QueryParam(const Exchange& ex, std::string_view key);  // decoded; e
 bool HasQueryParam(const Exchange& ex, std::string_view key);
 http::Response MethodNotAllowed(const Route& route);  // 405 with Allow
 std::string UploadLocation(const std::string& name, const std::string& uuid);
-std::string RangeHeader(int64_t size);
+std::string RangeHeader(int64_t size);  // "0-<size-1>" ("0-0" when empty, as distribution)
 // What the access checks read of the request (views into `ex`).
-auth::ClientRequest ClientRequestOf(const Exchange& ex);  // "0-<size-1>" ("0-0" when empty, as distribution)
+auth::ClientRequest ClientRequestOf(const Exchange& ex);
 
 }  // namespace berth::registry
