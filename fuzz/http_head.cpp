@@ -1,6 +1,6 @@
 // Fuzz target: HTTP request heads as the server reads them (src/http/server.cpp,
 // Impl::ReadHead): Beast request_parser<empty_body> with the same limits, then the
-// origin-form target through Boost.URL and the /v2/ router.
+// origin-form target through Boost.URL and the route matcher.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,7 +10,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/url/parse.hpp>
 
-#include "registry/router.h"
+#include "route_patterns.h"
 
 namespace beast = boost::beast;
 
@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!url) return 0;
   std::vector<std::string> segments;
   for (auto seg : url->segments()) segments.push_back(seg);
-  (void)berth::registry::MatchRoute(segments);
+  (void)berth::fuzz::TableRouter().Match(segments);
   (void)req.method();
   for (const auto& f : req) (void)f.value();
   return 0;

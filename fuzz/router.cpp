@@ -1,11 +1,11 @@
-// Fuzz target: /v2/ route matching (src/registry/router.h) on the input split at '/'.
+// Fuzz target: route matching (src/registry/router.h, with the table's patterns) on the input split at '/'.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "registry/router.h"
+#include "route_patterns.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
-  auto route = berth::registry::MatchRoute(segments);
-  (void)route;
+  auto match = berth::fuzz::TableRouter().Match(segments);
+  (void)match;
   return 0;
 }

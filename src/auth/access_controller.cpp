@@ -4,8 +4,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include "http/blocking.h"
 #include "util/log.h"
 
@@ -83,17 +81,17 @@ bool Identity::Can(const std::string& type, const std::string& name, const std::
 AccessController::AccessController(AuthService& auth, AccessOptions options, asio::thread_pool& blocking)
     : auth_(auth), options_(std::move(options)), blocking_(blocking) {}
 
-bool AccessController::FromTrustedProxy(const http::Exchange& ex) const {
+bool AccessController::FromTrustedProxy(const ClientRequest& request) const {
   for (const auto& r : options_.trusted_proxies) {
-    if (r.Contains(ex.remote_address())) return true;
+    if (r.Contains(request.remote_address)) return true;
   }
   return false;
 }
 
-std::string AccessController::ClientIp(const http::Exchange& ex) const {
-  if (!FromTrustedProxy(ex)) return ex.remote_address();
+std::string AccessController::ClientIp(const ClientRequest& request) const {
+  if (!FromTrustedProxy(request)) return std::string(request.remote_address);
   // Walk X-Forwarded-For from the right, skipping our own proxies.
-  std::string_view xff = ex.header("X-Forwarded-For");
+  std::string_view xff = request.forwarded_for;
   while (!xff.empty()) {
     size_t comma = xff.rfind(',');
     std::string_view ip = Trim(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
@@ -103,55 +101,58 @@ std::string AccessController::ClientIp(const http::Exchange& ex) const {
     if (comma == std::string_view::npos) break;
     xff = xff.substr(0, comma);
   }
-  return ex.remote_address();
+  return std::string(request.remote_address);
 }
 
-std::string AccessController::Realm(const http::Exchange& ex) const {
+std::string AccessController::Realm(const ClientRequest& request) const {
   if (!options_.public_url.empty()) return options_.public_url + "/v2/token";
   std::string scheme = options_.tls ? "https" : "http";
-  std::string host(ex.header("Host"));
-  if (FromTrustedProxy(ex)) {
-    std::string_view proto = Trim(ex.header("X-Forwarded-Proto"));
+  std::string host(request.host);
+  if (FromTrustedProxy(request)) {
+    std::string_view proto = Trim(request.forwarded_proto);
     if (proto == "https" || proto == "http") scheme = std::string(proto);
-    std::string_view fwd_host = Trim(ex.header("X-Forwarded-Host"));
+    std::string_view fwd_host = Trim(request.forwarded_host);
     if (!fwd_host.empty()) host = std::string(fwd_host);
   }
   if (!IsSafeHost(host)) host = "localhost";
   return scheme + "://" + host + "/v2/token";
 }
 
-http::Response AccessController::Challenge(const http::Exchange& ex, const std::vector<Scope>& needed,
-                                           std::string_view error, std::string_view code,
-                                           std::string_view message) const {
-  std::string value = "Bearer realm=\"" + Realm(ex) + "\",service=\"" + auth_.settings().service + "\"";
-  std::string scopes;
-  nlohmann::json detail = nlohmann::json::array();
-  for (const auto& s : needed) {
+std::string Challenge::HeaderValue() const {
+  std::string value = "Bearer realm=\"" + realm + "\",service=\"" + service + "\"";
+  std::string asked_scopes;
+  for (const auto& s : scopes) {
     Scope asked = s;
     // Pushing needs to see existing blobs too: ask for pull alongside push, as distribution does.
     if (asked.actions.count("push") != 0) asked.actions.insert("pull");
-    if (!scopes.empty()) scopes += ' ';
-    scopes += asked.str();
-    for (const auto& a : s.actions) detail.push_back({{"Type", s.type}, {"Name", s.name}, {"Action", a}});
+    if (!asked_scopes.empty()) asked_scopes += ' ';
+    asked_scopes += asked.str();
   }
-  if (!scopes.empty()) value += ",scope=\"" + scopes + "\"";
-  if (!error.empty()) value += ",error=\"" + std::string(error) + "\"";
-  nlohmann::json err = {{"code", code}, {"message", message}};
-  if (!detail.empty()) err["detail"] = detail;
-  http::Response r(401);
-  r.Set("Content-Type", "application/json");
-  r.Set("WWW-Authenticate", value);
-  r.body = nlohmann::json{{"errors", nlohmann::json::array({err})}}.dump();
-  return r;
+  if (!asked_scopes.empty()) value += ",scope=\"" + asked_scopes + "\"";
+  if (!error.empty()) value += ",error=\"" + error + "\"";
+  return value;
 }
+
+Challenge AccessController::MakeChallenge(const ClientRequest& request, const std::vector<Scope>& needed,
+                                          Challenge::Reason reason, std::string_view error) const {
+  Challenge c;
+  c.reason = reason;
+  c.realm = Realm(request);
+  c.service = auth_.settings().service;
+  c.scopes = needed;
+  c.error = std::string(error);
+  return c;
+}
+
+std::chrono::seconds AccessController::ThrottleRetryAfter() { return LoginThrottle::kWindow; }
 
 http::Task<AccessController::Login> AccessController::CheckLogin(const std::string& ip, const std::string& user,
                                                                  const std::string& password,
-                                                                 const http::RequestContext* request) {
+                                                                 const log::RequestFields* request) {
   auto verdict = auth_.throttle().Check(ip, user);
   if (verdict.refuse) {
     if (request != nullptr) {
-      log::Write(log::Level::kWarn, "login refused: too many failures", request->LogFields(),
+      log::Write(log::Level::kWarn, "login refused: too many failures", *request,
                  {{"attempted_user", user}, {"ip", ip}});
     } else {
       log::Warn("login refused: too many failures", {{"user", user}, {"ip", ip}});
@@ -173,7 +174,7 @@ http::Task<AccessController::Login> AccessController::CheckLogin(const std::stri
   if (!ok) {
     auth_.throttle().RecordFailure(ip, user);
     if (request != nullptr) {
-      log::Write(log::Level::kWarn, "login failed", request->LogFields(), {{"attempted_user", user}, {"ip", ip}});
+      log::Write(log::Level::kWarn, "login failed", *request, {{"attempted_user", user}, {"ip", ip}});
     } else {
       log::Warn("login failed", {{"user", user}, {"ip", ip}});
     }
@@ -183,8 +184,8 @@ http::Task<AccessController::Login> AccessController::CheckLogin(const std::stri
   co_return Login::kOk;
 }
 
-http::Task<std::optional<Identity>> AccessController::Authorize(http::Exchange& ex, const std::vector<Scope>& needed) {
-  std::string_view header = ex.header("Authorization");
+http::Task<AccessDecision> AccessController::Authorize(const ClientRequest& request, const std::vector<Scope>& needed) {
+  std::string_view header = request.authorization;
   std::optional<Identity> identity;
   bool had_token = false;
   if (header.size() > 7 && AsciiIEquals(header.substr(0, 7), "Bearer ")) {
@@ -192,53 +193,42 @@ http::Task<std::optional<Identity>> AccessController::Authorize(http::Exchange& 
     std::string subject;
     auto held = auth_.VerifyAccessToken(Trim(header.substr(7)), UnixNow(), &subject);
     if (!held.ok()) {
-      log::Write(log::Level::kInfo, "token refused", ex.context().LogFields(),
-                 {{"reason", held.status().message()}, {"ip", ClientIp(ex)}});
-      auto r = Challenge(ex, needed, "invalid_token", "UNAUTHORIZED", "invalid or expired token");
-      co_await ex.Send(std::move(r));
-      co_return std::nullopt;
+      log::Write(log::Level::kInfo, "token refused", request.log,
+                 {{"reason", held.status().message()}, {"ip", ClientIp(request)}});
+      co_return MakeChallenge(request, needed, Challenge::Reason::kInvalidToken, "invalid_token");
     }
     identity = Identity::FromToken(std::move(subject), std::move(*held));
   } else if (!header.empty()) {
     std::string user, password;
-    const std::string ip = ClientIp(ex);
+    const std::string ip = ClientIp(request);
     if (ParseBasicAuth(header, &user, &password)) {
-      const http::RequestContext* context = &ex.context();
-      Login login = co_await CheckLogin(ip, user, password, context);
+      const log::RequestFields* fields = &request.log;
+      Login login = co_await CheckLogin(ip, user, password, fields);
       if (login == Login::kThrottled) {
-        http::Response r(429);
-        r.Set("Content-Type", "application/json");
-        r.Set("Retry-After", "300");
-        r.body = R"({"errors":[{"code":"TOOMANYREQUESTS","message":"too many failed logins, try again later"}]})";
-        co_await ex.Send(std::move(r));
-        co_return std::nullopt;
+        Throttle throttle;
+        throttle.retry_after = ThrottleRetryAfter();
+        co_return throttle;
       }
       if (login == Login::kOk) identity = Identity::FromPolicy(&auth_, auth_.policy(), user, ip);
     }
-    if (!identity) {
-      auto r = Challenge(ex, needed, "", "UNAUTHORIZED", "authentication failed");
-      co_await ex.Send(std::move(r));
-      co_return std::nullopt;
-    }
+    if (!identity) co_return MakeChallenge(request, needed, Challenge::Reason::kBadCredentials, "");
   } else {
-    auto r = Challenge(ex, needed, "", "UNAUTHORIZED", "authentication required");
-    co_await ex.Send(std::move(r));
-    co_return std::nullopt;
+    co_return MakeChallenge(request, needed, Challenge::Reason::kNoCredentials, "");
   }
-  ex.context().user = identity->account();  // for the access log and audit lines, denied or not
   for (const auto& s : needed) {
     for (const auto& a : s.actions) {
       if (!identity->Can(s.type, s.name, a)) {
-        log::Write(log::Level::kInfo, "access denied", ex.context().LogFields(),
-                   {{"scope", s.str()}, {"ip", ClientIp(ex)}});
-        auto r = Challenge(ex, needed, had_token ? "insufficient_scope" : "", "DENIED",
-                           "requested access to the resource is denied");
-        co_await ex.Send(std::move(r));
-        co_return std::nullopt;
+        log::RequestFields fields = request.log;
+        fields.user = identity->account();  // the log line names who was denied
+        log::Write(log::Level::kInfo, "access denied", fields, {{"scope", s.str()}, {"ip", ClientIp(request)}});
+        Challenge denied = MakeChallenge(request, needed, Challenge::Reason::kDenied,
+                                         had_token ? "insufficient_scope" : "");
+        denied.account = identity->account();
+        co_return denied;
       }
     }
   }
-  co_return identity;
+  co_return std::move(*identity);
 }
 
 }  // namespace berth::auth

@@ -1,16 +1,23 @@
-// AccessController: the registry side of token auth, over HTTP.
+// AccessController: the registry side of token auth, as decisions.
 //
 // Every /v2/ request must carry a valid Bearer token (or Basic credentials,
 // checked against the same users and ACL, so `curl -u` works) holding the
-// scopes the request needs. Otherwise it answers 401 with the challenge that
-// sends Docker clients to /v2/token:
+// scopes the request needs. Authorize() answers with a value: the granted
+// Identity, or the Challenge (401) that sends Docker clients to /v2/token
 //   WWW-Authenticate: Bearer realm="<public_url>/v2/token",service="...",scope="repository:<name>:pull,push"
+// or a Throttle (429) after too many failed logins. It never writes a response:
+// the registry layer turns a refusal into one (as distribution's
+// registry/auth/auth.go returns a Challenge its caller writes). It reads a
+// request through ClientRequest, so it knows nothing of HTTP exchanges.
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/thread_pool.hpp>
@@ -18,7 +25,8 @@
 #include "auth/acl.h"
 #include "auth/auth_service.h"
 #include "auth/scope.h"
-#include "http/exchange.h"
+#include "http/task.h"
+#include "util/log.h"
 
 namespace berth::auth {
 
@@ -26,6 +34,18 @@ struct AccessOptions {
   std::string public_url;               // e.g. https://registry.example.com; empty: derived per request
   std::vector<IpRange> trusted_proxies;  // X-Forwarded-* are believed only from these
   bool tls = false;                      // we terminate TLS ourselves
+};
+
+// What the access checks read of a request; the registry layer builds it from
+// the HTTP exchange. Views: valid while the request is.
+struct ClientRequest {
+  std::string_view authorization;      // Authorization header
+  std::string_view host;               // Host header
+  std::string_view forwarded_for;      // X-Forwarded-For (believed from trusted proxies only)
+  std::string_view forwarded_proto;    // X-Forwarded-Proto
+  std::string_view forwarded_host;     // X-Forwarded-Host
+  std::string_view remote_address;     // the peer's IP address
+  log::RequestFields log;              // for request-scoped log lines
 };
 
 // What an authorised request may do (for checks beyond its main scope, e.g. the
@@ -46,30 +66,59 @@ class Identity {
   std::string ip_;
 };
 
+// A refusal to answer with 401 and a WWW-Authenticate challenge.
+struct Challenge {
+  enum class Reason : uint8_t {
+    kNoCredentials,   // nothing presented: "authentication required"
+    kBadCredentials,  // Basic credentials that do not log in: "authentication failed"
+    kInvalidToken,    // a Bearer token that does not verify (or has expired)
+    kDenied,          // authenticated, but a needed scope is not granted
+  };
+  Reason reason = Reason::kNoCredentials;
+  std::string realm;          // the token endpoint as the client must reach it
+  std::string service;
+  std::vector<Scope> scopes;  // what the request needs
+  std::string error;          // RFC 6750 error parameter: "", "invalid_token" or "insufficient_scope"
+  std::string account;        // kDenied: who was refused (for the logs)
+
+  // The WWW-Authenticate value: Bearer realm="...",service="..."[,scope="..."][,error="..."].
+  // A push scope asks for pull too, as distribution does (pushing needs to see existing blobs).
+  std::string HeaderValue() const;
+};
+
+// A refusal to answer with 429: too many failed logins from this client or for this user.
+struct Throttle {
+  std::chrono::seconds retry_after{0};
+};
+
+// What Authorize decided: granted (who, and what else they may do), or refused.
+using AccessDecision = std::variant<Identity, Challenge, Throttle>;
+
 class AccessController {
  public:
   AccessController(AuthService& auth, AccessOptions options, boost::asio::thread_pool& blocking);
 
-  // Checks the request holds every scope in `needed` (empty: any valid credentials).
-  // Sends the 401/429 response itself and returns nullopt when it does not.
-  http::Task<std::optional<Identity>> Authorize(http::Exchange& ex, const std::vector<Scope>& needed);
+  // Whether the request holds every scope in `needed` (empty: any valid credentials).
+  http::Task<AccessDecision> Authorize(const ClientRequest& request, const std::vector<Scope>& needed);
 
   enum class Login { kOk, kBad, kThrottled };
   // Password check with brute-force throttling; bcrypt runs off the I/O threads.
   // `request` (optional) makes its log lines request-scoped.
   http::Task<Login> CheckLogin(const std::string& ip, const std::string& user, const std::string& password,
-                               const http::RequestContext* request = nullptr);
+                               const log::RequestFields* request = nullptr);
+  // How long a client refused with Login::kThrottled should wait.
+  static std::chrono::seconds ThrottleRetryAfter();
 
   // The real client address (X-Forwarded-For honoured from trusted proxies only).
-  std::string ClientIp(const http::Exchange& ex) const;
+  std::string ClientIp(const ClientRequest& request) const;
   // The token endpoint as clients must reach it.
-  std::string Realm(const http::Exchange& ex) const;
+  std::string Realm(const ClientRequest& request) const;
   AuthService& auth() { return auth_; }
 
  private:
-  bool FromTrustedProxy(const http::Exchange& ex) const;
-  http::Response Challenge(const http::Exchange& ex, const std::vector<Scope>& needed, std::string_view error,
-                           std::string_view code, std::string_view message) const;
+  bool FromTrustedProxy(const ClientRequest& request) const;
+  Challenge MakeChallenge(const ClientRequest& request, const std::vector<Scope>& needed, Challenge::Reason reason,
+                          std::string_view error) const;
 
   AuthService& auth_;
   AccessOptions options_;

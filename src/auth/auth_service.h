@@ -1,6 +1,6 @@
 // AuthService: Berth's built-in Docker token server and the checks the
-// registry makes against its tokens, without any HTTP (see token_endpoint.h
-// and access_controller.h for that).
+// registry makes against its tokens, without any HTTP (token_service.h and
+// access_controller.h build on it; registry/ writes their answers as HTTP).
 //
 // It owns the signing key, the settings, and the reloadable policy (users +
 // ACL, swapped whole on SIGHUP or config change). Thread-safe.

@@ -12,7 +12,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "http/exchange.h"
+#include "http/task.h"
 
 namespace berth::http {
 

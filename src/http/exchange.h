@@ -23,12 +23,10 @@
 #include "http/chunked_decoder.h"
 #include "http/request_context.h"
 #include "http/response.h"
+#include "http/task.h"
 #include "util/status.h"
 
 namespace berth::http {
-
-template <class T>
-using Task = boost::asio::awaitable<T>;
 
 // The byte stream under an HTTP connection (plain TCP or TLS).
 class Connection {

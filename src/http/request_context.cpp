@@ -5,25 +5,6 @@
 
 namespace berth::http {
 
-std::string_view RouteLabelName(RouteLabel r) {
-  switch (r) {
-    case RouteLabel::kBase: return "base";
-    case RouteLabel::kCatalog: return "catalog";
-    case RouteLabel::kTags: return "tags";
-    case RouteLabel::kManifest: return "manifest";
-    case RouteLabel::kBlob: return "blob";
-    case RouteLabel::kUpload: return "upload";
-    case RouteLabel::kReferrers: return "referrers";
-    case RouteLabel::kToken: return "token";
-    case RouteLabel::kMetrics: return "metrics";
-    case RouteLabel::kHealthz: return "healthz";
-    case RouteLabel::kReadyz: return "readyz";
-    case RouteLabel::kOther:
-    case RouteLabel::kCount: break;
-  }
-  return "other";
-}
-
 bool IsSaneRequestId(std::string_view id) {
   if (id.empty() || id.size() > RequestContext::kMaxIdLength) return false;
   for (char c : id) {

@@ -1,6 +1,6 @@
 // RequestContext: what is known about one request beyond its bytes — its id,
 // who made it, which repository and action it is about, and which kind of
-// endpoint it hit (the bounded `route` label of the metrics). The server
+// endpoint it hit (the bounded `route` label of the metrics and logs). The server
 // creates it with the Exchange; handlers fill it in as they learn things; the
 // access log, audit lines and metrics read it when the request ends.
 // Plain value owned by one Exchange; used by one coroutine at a time.
@@ -14,23 +14,15 @@
 
 namespace berth::http {
 
-// Endpoint kinds, never raw paths: the metrics' label values stay few.
-enum class RouteLabel : uint8_t {
-  kOther = 0,
-  kBase,
-  kCatalog,
-  kTags,
-  kManifest,
-  kBlob,
-  kUpload,
-  kReferrers,
-  kToken,
-  kMetrics,
-  kHealthz,
-  kReadyz,
-  kCount,  // number of labels, not a label
+// The bounded label a request is counted and logged under: the kind of
+// endpoint it hit, never a raw path, so the metrics' label values stay few.
+// The handler sets it from its route table; the server knows no route names.
+// `index` is dense and small (0: no route) so counters can be fixed arrays;
+// `name` points at a static string.
+struct RouteLabel {
+  uint8_t index = 0;
+  std::string_view name = "other";
 };
-std::string_view RouteLabelName(RouteLabel r);
 
 // True for an incoming X-Request-Id worth keeping: 1-64 of [A-Za-z0-9._-].
 bool IsSaneRequestId(std::string_view id);
@@ -44,10 +36,10 @@ class RequestContext {
   void AssignRequestId(std::string_view incoming);
   std::string_view request_id() const { return std::string_view(id_, id_len_); }
 
-  RouteLabel route = RouteLabel::kOther;
+  RouteLabel route;
   std::string user;        // authenticated account; empty = anonymous or not (yet) known
   std::string repository;  // when the request is about one
-  std::string_view action;  // pull | push | delete | catalog | token | metrics (static strings)
+  std::string_view action;  // what the request does, as the handler names it (a static string)
 
   // The fields every request-scoped log line carries.
   log::RequestFields LogFields() const { return log::RequestFields{request_id(), user, repository, action}; }

@@ -51,12 +51,6 @@ constexpr std::string_view kHttpOnTlsPort =
     "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
     "Content-Length: 48\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
 
-// What a connection over server.max_connections gets on a plain-HTTP port
-// (distribution's UNAVAILABLE error code, with its status).
-constexpr std::string_view kTooManyConnections =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-    "Connection: close\r\nContent-Length: 101\r\n\r\n"
-    "{\"errors\":[{\"code\":\"UNAVAILABLE\",\"message\":\"too many open connections, retry later\",\"detail\":null}]}\n";
 // At most this many over-the-limit connections are kept for the 503 (each for
 // at most a second); past it they are closed at once.
 constexpr int kMaxRejecting = 64;
@@ -150,14 +144,14 @@ struct Tracked {
   bool idle = true;
 };
 
-Response PlainError(unsigned status, std::string_view message) {
+}  // namespace
+
+Response Handler::ServerError(unsigned status, std::string_view message) const {
   Response r(status);
-  r.Set("Content-Type", "application/json");
-  r.body = std::string(R"({"errors":[{"code":"UNKNOWN","message":")") + std::string(message) + "\"}]}";
+  r.Set("Content-Type", "text/plain; charset=utf-8");
+  r.body = std::string(message) + "\n";
   return r;
 }
-
-}  // namespace
 
 struct Server::Impl {
   ServerOptions opts;
@@ -181,7 +175,16 @@ struct Server::Impl {
   // run, so SIGHUP handlers may use it; the last member, so it stops first.
   std::unique_ptr<FileWatcher> tls_watcher;
 
-  Impl(ServerOptions o, Handler& h) : opts(std::move(o)), handler(h) {}
+  // What a connection over max_connections gets on a plain-HTTP port, whole (built once).
+  const std::string too_many_connections;
+
+  Impl(ServerOptions o, Handler& h) : opts(std::move(o)), handler(h), too_many_connections(TooManyConnections(h)) {}
+
+  static std::string TooManyConnections(const Handler& h) {
+    Response r = h.ServerError(503, "too many open connections, retry later");
+    r.Set("Retry-After", "1");
+    return SerializeHead(r, static_cast<int64_t>(r.body.size()), false) + r.body;
+  }
 
   Task<void> Accept() {
     while (true) {
@@ -216,7 +219,7 @@ struct Server::Impl {
   Task<void> Reject(tcp::socket sock) {
     beast::tcp_stream stream(std::move(sock));
     stream.expires_after(std::chrono::seconds(1));
-    auto [wec, written] = co_await asio::async_write(stream, asio::buffer(kTooManyConnections), kTuple);
+    auto [wec, written] = co_await asio::async_write(stream, asio::buffer(too_many_connections), kTuple);
     boost::system::error_code ec;
     if (!wec) {
       stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -351,11 +354,11 @@ struct Server::Impl {
         if (!pec && parser.is_header_done()) co_return true;
         if (pec && pec != beast::http::error::need_more) {
           unsigned status = pec == beast::http::error::header_limit ? 431 : 400;
-          co_await RespondAndClose(conn, PlainError(status, "malformed HTTP request"));
+          co_await RespondAndClose(conn, handler.ServerError(status, "malformed HTTP request"));
           co_return false;
         }
         if (buffer.size() >= opts.max_header_bytes) {
-          co_await RespondAndClose(conn, PlainError(431, "request head too large"));
+          co_await RespondAndClose(conn, handler.ServerError(431, "request head too large"));
           co_return false;
         }
       }
@@ -380,7 +383,7 @@ struct Server::Impl {
     auto& req = parser.get();
     auto url = boost::urls::parse_origin_form(req.target());
     if (!url) {
-      co_await RespondAndClose(conn, PlainError(400, "malformed request target"));
+      co_await RespondAndClose(conn, handler.ServerError(400, "malformed request target"));
       co_return false;
     }
     std::optional<uint64_t> length;
@@ -401,7 +404,7 @@ struct Server::Impl {
         log::Write(log::Level::kError, "handler sent no response", ex.context().LogFields(),
                    {{"path", std::string(req.target())}});
       }
-      co_await ex.Send(PlainError(500, "internal error"));
+      co_await ex.Send(handler.ServerError(500, "internal error"));
     }
     const auto elapsed = std::chrono::steady_clock::now() - start;
     if (opts.observer != nullptr) opts.observer->OnRequest(ex, elapsed);
@@ -420,7 +423,7 @@ struct Server::Impl {
     log::Write(log::Level::kInfo, "request", ex.context().LogFields(),
                {{"method", std::string(ex.method_string())},
                 {"path", std::string(target)},
-                {"route", std::string(RouteLabelName(ex.context().route))},
+                {"route", std::string(ex.context().route.name)},
                 {"status", std::to_string(ex.status())},
                 {"bytes_in", std::to_string(ex.bytes_received())},
                 {"bytes_out", std::to_string(ex.bytes_sent())},

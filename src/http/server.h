@@ -29,6 +29,12 @@ class Handler {
   virtual ~Handler() = default;
   // Must respond (Send/SendStream); the server answers 500 for a handler that does not.
   virtual Task<void> Handle(Exchange& ex) = 0;
+  // The response to a request the server answers itself, with the status it
+  // chose: a malformed request head (400, 431), a connection over
+  // max_connections (503), a handler that threw or sent nothing (500). The
+  // handler dresses it in its API's error format (the server knows none); the
+  // default is a plain-text body. Called on the I/O threads: thread-safe.
+  virtual Response ServerError(unsigned status, std::string_view message) const;
 };
 
 // Told about every finished request (metrics). Called on the I/O threads: must

@@ -37,17 +37,17 @@ void BerthMetrics::OnRequest(const http::Exchange& ex, std::chrono::steady_clock
 void BerthMetrics::CountRequest(verb method, http::RouteLabel route, unsigned status, double seconds,
                                 int64_t bytes_in, int64_t bytes_out) {
   const unsigned m = MethodIndex(method);
-  unsigned r = static_cast<unsigned>(route);
-  if (r >= kRoutes) r = 0;
+  unsigned r = route.index;
+  if (r >= kMaxRoutes) r = 0;
   if (status > 999) status = 999;
   requests_.Add(RequestKey(m, r, status));
-  durations_[m * kRoutes + r].Observe(seconds, kDurationBuckets);
+  durations_[m * kMaxRoutes + r].Observe(seconds, kDurationBuckets);
   if (bytes_in > 0) bytes_in_[r].fetch_add(static_cast<uint64_t>(bytes_in), std::memory_order_relaxed);
   if (bytes_out > 0) bytes_out_[r].fetch_add(static_cast<uint64_t>(bytes_out), std::memory_order_relaxed);
 }
 
 uint64_t BerthMetrics::RequestCount(verb method, http::RouteLabel route, unsigned status) const {
-  return requests_.Get(RequestKey(MethodIndex(method), static_cast<unsigned>(route), status));
+  return requests_.Get(RequestKey(MethodIndex(method), route.index, status));
 }
 
 void BerthMetrics::CountTokenRequest(TokenResult r) {
@@ -58,6 +58,13 @@ void BerthMetrics::CountAuthDenial() { auth_denials_.fetch_add(1, std::memory_or
 
 void BerthMetrics::CountBlobUpload(BlobUploadResult r) {
   blob_uploads_[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void BerthMetrics::SetRouteLabels(std::vector<std::string_view> names) {
+  if (names.empty()) names.push_back(http::RouteLabel{}.name);
+  if (names.size() > kMaxRoutes) names.resize(kMaxRoutes);
+  std::lock_guard lock(mu_);
+  route_labels_ = std::move(names);
 }
 
 void BerthMetrics::SetUploadsInProgressSource(std::function<int64_t()> source) {
@@ -71,6 +78,13 @@ void BerthMetrics::SetStorageUsage(StorageUsage* usage) {
 }
 
 std::string BerthMetrics::Render() {
+  std::vector<std::string_view> routes;
+  {
+    std::lock_guard lock(mu_);
+    routes = route_labels_;
+  }
+  // A route index without a name (none was set) renders as "other", as index 0.
+  auto route_name = [&routes](size_t r) { return r < routes.size() ? routes[r] : routes[0]; };
   TextExposition t;
   t.Family("berth_http_requests_total", "counter", "HTTP requests answered, by method, endpoint kind and status.");
   for (const auto& [key, value] : requests_.Snapshot()) {
@@ -78,29 +92,28 @@ std::string BerthMetrics::Render() {
     const unsigned m = k & 7, r = (k >> 3) & 31, status = k >> 8;
     const std::string st = std::to_string(status);
     t.Sample("berth_http_requests_total",
-             {{"method", kMethodNames[m]}, {"route", http::RouteLabelName(static_cast<http::RouteLabel>(r))},
-              {"status", st}},
+             {{"method", kMethodNames[m]}, {"route", route_name(r)}, {"status", st}},
              value);
   }
   t.Family("berth_http_request_duration_seconds", "histogram",
            "Time from the end of the request head to the end of the response, by method and endpoint kind.");
   for (size_t m = 0; m < kMethods; ++m) {
-    for (size_t r = 0; r < kRoutes; ++r) {
-      const Histogram& h = durations_[m * kRoutes + r];
+    for (size_t r = 0; r < kMaxRoutes; ++r) {
+      const Histogram& h = durations_[m * kMaxRoutes + r];
       if (h.count() == 0) continue;
-      const std::string_view route = http::RouteLabelName(static_cast<http::RouteLabel>(r));
+      const std::string_view route = route_name(r);
       t.HistogramSamples("berth_http_request_duration_seconds", {{"method", kMethodNames[m]}, {"route", route}},
                          kDurationBuckets, h.Read(kDurationBuckets));
     }
   }
   t.Family("berth_http_request_bytes_total", "counter", "Request body bytes received, by endpoint kind.");
-  for (size_t r = 0; r < kRoutes; ++r) {
-    t.Sample("berth_http_request_bytes_total", {{"route", http::RouteLabelName(static_cast<http::RouteLabel>(r))}},
+  for (size_t r = 0; r < routes.size(); ++r) {
+    t.Sample("berth_http_request_bytes_total", {{"route", routes[r]}},
              bytes_in_[r].load(std::memory_order_relaxed));
   }
   t.Family("berth_http_response_bytes_total", "counter", "Response body bytes sent, by endpoint kind.");
-  for (size_t r = 0; r < kRoutes; ++r) {
-    t.Sample("berth_http_response_bytes_total", {{"route", http::RouteLabelName(static_cast<http::RouteLabel>(r))}},
+  for (size_t r = 0; r < routes.size(); ++r) {
+    t.Sample("berth_http_response_bytes_total", {{"route", routes[r]}},
              bytes_out_[r].load(std::memory_order_relaxed));
   }
   t.Family("berth_blob_uploads_total", "counter",

@@ -21,6 +21,8 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "http/server.h"
 #include "observability/metrics.h"
@@ -34,7 +36,8 @@ enum class BlobUploadResult : uint8_t { kSuccess, kFailure, kMounted, kCancelled
 class BerthMetrics final : public http::RequestObserver {
  public:
   static constexpr size_t kMethods = 8;  // GET HEAD POST PUT PATCH DELETE OPTIONS other
-  static constexpr size_t kRoutes = static_cast<size_t>(http::RouteLabel::kCount);
+  // Route labels are counted by their index (http::RouteLabel), below this.
+  static constexpr size_t kMaxRoutes = 32;
 
   void OnRequest(const http::Exchange& ex, std::chrono::steady_clock::duration elapsed) override;
   // The same, from plain values (what OnRequest extracts from the exchange).
@@ -43,6 +46,11 @@ class BerthMetrics final : public http::RequestObserver {
   void CountTokenRequest(TokenResult r);
   void CountAuthDenial();
   void CountBlobUpload(BlobUploadResult r);
+
+  // The route label values, by index (the handler's route table; index 0 is
+  // http::RouteLabel{}'s "other"). Until set, every route renders as "other".
+  // The names must be static strings.
+  void SetRouteLabels(std::vector<std::string_view> names);
 
   // Where the gauges come from (null/empty: not reported). Kept until replaced.
   void SetUploadsInProgressSource(std::function<int64_t()> source);
@@ -60,14 +68,15 @@ class BerthMetrics final : public http::RequestObserver {
   }
 
   LabeledCounters requests_;
-  std::array<Histogram, kMethods * kRoutes> durations_{};
-  std::array<std::atomic<uint64_t>, kRoutes> bytes_in_{};
-  std::array<std::atomic<uint64_t>, kRoutes> bytes_out_{};
+  std::array<Histogram, kMethods * kMaxRoutes> durations_{};
+  std::array<std::atomic<uint64_t>, kMaxRoutes> bytes_in_{};
+  std::array<std::atomic<uint64_t>, kMaxRoutes> bytes_out_{};
   std::array<std::atomic<uint64_t>, 3> token_{};
   std::array<std::atomic<uint64_t>, 4> blob_uploads_{};
   std::atomic<uint64_t> auth_denials_{0};
 
-  std::mutex mu_;  // guards the sources below
+  std::mutex mu_;  // guards the route labels and the sources below
+  std::vector<std::string_view> route_labels_{http::RouteLabel{}.name};
   std::function<int64_t()> uploads_in_progress_;
   StorageUsage* storage_usage_ = nullptr;
 };

@@ -1,9 +1,10 @@
 // RegistryApi: the OCI distribution API (v1.1) over the storage layer.
 //
-// Handle() routes a request, validates every name, reference, digest and upload
-// id before anything touches storage, and dispatches to one endpoint handler.
-// The handlers live in one file per resource: blobs.cpp, uploads.cpp,
-// manifests.cpp, listings.cpp (tags, catalog), referrers.cpp.
+// Handle() matches a request against the route table (routes.cpp), validates
+// every name, digest and upload id before anything touches storage, checks
+// access and calls the entry's handler. The handlers live in one file per
+// resource: blobs.cpp, uploads.cpp, manifests.cpp, listings.cpp (tags,
+// catalog), referrers.cpp, token.cpp; probes and metrics in api.cpp.
 // Thread-safe: one instance serves all connections.
 #pragma once
 
@@ -12,11 +13,12 @@
 #include <string>
 
 #include "auth/access_controller.h"
-#include "auth/token_endpoint.h"
+#include "auth/token_service.h"
 #include "http/server.h"
 #include "observability/storage_usage.h"
 #include "oci/digest.h"
 #include "registry/router.h"
+#include "registry/routes.h"
 #include "storage/blob_store.h"
 #include "storage/driver.h"
 #include "storage/manifest_store.h"
@@ -43,22 +45,28 @@ class RegistryApi final : public http::Handler {
   ~RegistryApi() override;
 
   Task<void> Handle(Exchange& ex) override;
-  // The debug listener (server.debug_addr): only /metrics, /healthz and /readyz, no authentication.
+  http::Response ServerError(unsigned status, std::string_view message) const override;
+  // The debug listener (server.debug_addr): the routes the table serves there
+  // (/metrics, /healthz, /readyz), no authentication.
   Task<void> HandleDebug(Exchange& ex);
   // The uploads, for maintenance (storage::UploadPurger).
   storage::UploadStore& uploads() { return uploads_; }
 
  private:
+  // The route table names the handlers below (routes.cpp).
+  friend std::span<const Route> RegistryRoutes();
+
+  // Every handler has the RouteHandler signature: the exchange and the matched
+  // route (its name, parameter and the caller's identity, validated).
   // blobs.cpp
-  Task<void> GetBlob(Exchange& ex, const std::string& name, const oci::Digest& digest);
-  Task<void> DeleteBlob(Exchange& ex, const std::string& name, const oci::Digest& digest);
+  Task<void> GetBlob(Exchange& ex, const RouteMatch& m);
+  Task<void> DeleteBlob(Exchange& ex, const RouteMatch& m);
   // uploads.cpp
-  // `may_mount`: whether the client may read the ?from= repository of a mount.
-  Task<void> StartUpload(Exchange& ex, const std::string& name, bool may_mount);
-  Task<void> GetUploadStatus(Exchange& ex, const std::string& name, const std::string& uuid);
-  Task<void> PatchUpload(Exchange& ex, const std::string& name, const std::string& uuid);
-  Task<void> PutUpload(Exchange& ex, const std::string& name, const std::string& uuid);
-  Task<void> CancelUpload(Exchange& ex, const std::string& name, const std::string& uuid);
+  Task<void> StartUpload(Exchange& ex, const RouteMatch& m);
+  Task<void> GetUploadStatus(Exchange& ex, const RouteMatch& m);
+  Task<void> PatchUpload(Exchange& ex, const RouteMatch& m);
+  Task<void> PutUpload(Exchange& ex, const RouteMatch& m);
+  Task<void> CancelUpload(Exchange& ex, const RouteMatch& m);
   // Streams the request body into `session`. On failure returns the response to
   // send (status 0 when the client is gone), so the caller can release the upload first.
   Task<std::optional<http::Response>> ReceiveBody(Exchange& ex, storage::UploadSession& session);
@@ -66,26 +74,41 @@ class RegistryApi final : public http::Handler {
   Task<void> ReceiveAndCommit(Exchange& ex, const std::string& name, std::unique_ptr<storage::UploadSession> session,
                               const oci::Digest& digest);
   // manifests.cpp
-  Task<void> GetManifest(Exchange& ex, const std::string& name, const std::string& reference);
-  Task<void> PutManifest(Exchange& ex, const std::string& name, const std::string& reference);
-  Task<void> DeleteManifest(Exchange& ex, const std::string& name, const std::string& reference);
+  Task<void> GetManifest(Exchange& ex, const RouteMatch& m);
+  Task<void> PutManifest(Exchange& ex, const RouteMatch& m);
+  Task<void> DeleteManifest(Exchange& ex, const RouteMatch& m);
   // listings.cpp
-  Task<void> ListTags(Exchange& ex, const std::string& name);
-  Task<void> ListCatalog(Exchange& ex);
+  Task<void> ListTags(Exchange& ex, const RouteMatch& m);
+  Task<void> ListCatalog(Exchange& ex, const RouteMatch& m);
   // referrers.cpp
-  Task<void> ListReferrers(Exchange& ex, const std::string& name, const std::string& digest);
-
-  Task<void> Dispatch(Exchange& ex, const Route& route, const auth::Identity* identity);
+  Task<void> ListReferrers(Exchange& ex, const RouteMatch& m);
+  // token.cpp: GET/POST /v2/token.
+  Task<void> ServeToken(Exchange& ex, const RouteMatch& m);
+  // api.cpp
+  // GET /v2/: {} (the spec's check that this is a registry, and whether it wants auth).
+  Task<void> ServeBase(Exchange& ex, const RouteMatch& m);
   // GET /healthz (the process answers) and /readyz (storage writable): 200 or 503.
-  Task<void> ServeProbe(Exchange& ex, bool readiness);
+  Task<void> ServeHealthz(Exchange& ex, const RouteMatch& m);
+  Task<void> ServeReadyz(Exchange& ex, const RouteMatch& m);
   // GET /metrics: the Prometheus text exposition.
-  Task<void> ServeMetrics(Exchange& ex);
-  // observe.cpp: audit lines and upload counters once a request is answered.
-  void AfterDispatch(Exchange& ex, const Route& route);
+  Task<void> ServeMetrics(Exchange& ex, const RouteMatch& m);
+
+  // Matches the request in `router` and serves it: name validation, the
+  // access check (unless `debug`), 405, parameter validation, the handler,
+  // the audit line.
+  Task<void> Serve(Exchange& ex, const Router& router, bool debug);
+  // Asks the access controller whether the request holds `needed`; on a refusal
+  // answers it (401/429), audits it and returns nullopt.
+  Task<std::optional<auth::Identity>> CheckAccess(Exchange& ex, const std::vector<auth::Scope>& needed);
+  // Whether a route on the main listener is served with this configuration, and without credentials.
+  bool Enabled(const Route& route) const;
+  bool IsPublic(const Route& route) const;
+  // observe.cpp: the audit line and upload counters of a request `method` answered.
+  void AfterDispatch(Exchange& ex, const RouteMatch& m, const MethodHandler& method);
   void AuditDenied(Exchange& ex);
+  // A token request whose credentials failed: counted and audited.
+  void AuditTokenRefused(Exchange& ex, const std::string& ip, const std::string& attempted_user);
   std::string ClientIp(const Exchange& ex) const;
-  // The scopes a request needs (empty for /v2/ itself).
-  std::vector<auth::Scope> NeededScopes(const Exchange& ex, const Route& route) const;
 
   storage::StorageDriver& driver_;
   storage::BlobStore blobs_;
@@ -93,8 +116,11 @@ class RegistryApi final : public http::Handler {
   storage::ManifestStore manifests_;
   RegistryOptions options_;
   auth::AccessController* access_;
-  std::unique_ptr<auth::TokenEndpoint> token_endpoint_;
+  std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<obs::StorageUsage> storage_usage_;  // for berth_storage_bytes
+  Router main_routes_;   // the routes served on the main listener, with this configuration
+  Router debug_routes_;  // those of the debug listener
+  std::string debug_not_found_;  // its 404 body, naming what it serves
 };
 
 // The Handler of the debug listener: RegistryApi::HandleDebug.
@@ -102,6 +128,9 @@ class DebugApi final : public http::Handler {
  public:
   explicit DebugApi(RegistryApi& api) : api_(api) {}
   Task<void> Handle(Exchange& ex) override { co_await api_.HandleDebug(ex); }
+  http::Response ServerError(unsigned status, std::string_view message) const override {
+    return api_.ServerError(status, message);
+  }
 
  private:
   RegistryApi& api_;
@@ -110,8 +139,10 @@ class DebugApi final : public http::Handler {
 // Helpers shared by the endpoint files.
 std::string QueryParam(const Exchange& ex, std::string_view key);  // decoded; empty when absent
 bool HasQueryParam(const Exchange& ex, std::string_view key);
-http::Response MethodNotAllowed(Endpoint endpoint);  // 405 with Allow
+http::Response MethodNotAllowed(const Route& route);  // 405 with Allow
 std::string UploadLocation(const std::string& name, const std::string& uuid);
 std::string RangeHeader(int64_t size);  // "0-<size-1>" ("0-0" when empty, as distribution)
+// What the access checks read of the request (views into `ex`).
+auth::ClientRequest ClientRequestOf(const Exchange& ex);
 
 }  // namespace berth::registry

@@ -5,11 +5,13 @@
 
 namespace berth::registry {
 
-Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {
+Task<void> RegistryApi::GetBlob(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const oci::Digest& digest = *m.digest;
   auto blob = blobs_.Find(name, digest);
   if (!blob.ok()) {
     if (blob.status().IsNotFound()) {
-      co_await ex.Send(ErrorResponse(404, code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
+      co_await ex.Send(Error(code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
     } else {
       co_await ex.Send(StorageErrorResponse(blob.status()));
     }
@@ -48,7 +50,7 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci
             "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" + std::to_string(size));
       break;
     case http::RangeResult::kUnsatisfiable: {
-      auto e = ErrorResponse(416, code::kBlobUnknown, "requested range not satisfiable");
+      auto e = Error(code::kRangeNotSatisfiable, "requested range not satisfiable");
       e.Set("Content-Range", "bytes */" + std::to_string(size));
       co_await ex.Send(std::move(e));
       co_return;
@@ -75,14 +77,16 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const std::string& name, const oci
   co_await ex.SendStream(std::move(r), length, std::move(source), file);
 }
 
-Task<void> RegistryApi::DeleteBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {
+Task<void> RegistryApi::DeleteBlob(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const oci::Digest& digest = *m.digest;
   if (!options_.delete_enabled) {
-    co_await ex.Send(ErrorResponse(405, code::kUnsupported, "deletes are disabled on this registry"));
+    co_await ex.Send(Error(code::kUnsupported, "deletes are disabled on this registry"));
     co_return;
   }
   Status s = blobs_.Unlink(name, digest);
   if (s.IsNotFound()) {
-    co_await ex.Send(ErrorResponse(404, code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
+    co_await ex.Send(Error(code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
     co_return;
   }
   if (!s.ok()) {

@@ -51,11 +51,12 @@ http::Response PageResponse(nlohmann::json body, const Page& page, const std::st
 
 }  // namespace
 
-Task<void> RegistryApi::ListTags(Exchange& ex, const std::string& name) {
+Task<void> RegistryApi::ListTags(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
   auto tags = manifests_.Tags(name);
   if (!tags.ok()) {
     if (tags.status().IsNotFound()) {
-      co_await ex.Send(ErrorResponse(404, code::kNameUnknown, "repository name not known to registry", "name", name));
+      co_await ex.Send(Error(code::kNameUnknown, "repository name not known to registry", "name", name));
     } else {
       co_await ex.Send(StorageErrorResponse(tags.status()));
     }
@@ -64,7 +65,7 @@ Task<void> RegistryApi::ListTags(Exchange& ex, const std::string& name) {
   // Without n, every tag (as distribution does); with n, a page.
   auto n = ParsePageSize(QueryParam(ex, "n"), tags->size());
   if (!n) {
-    co_await ex.Send(ErrorResponse(400, code::kUnsupported, "n must be a non-negative integer"));
+    co_await ex.Send(Error(code::kInvalidParameter, "n must be a non-negative integer"));
     co_return;
   }
   if (!HasQueryParam(ex, "n")) n = tags->size();
@@ -73,10 +74,10 @@ Task<void> RegistryApi::ListTags(Exchange& ex, const std::string& name) {
   co_await ex.Send(PageResponse(std::move(body), page, "/v2/" + name + "/tags/list"));
 }
 
-Task<void> RegistryApi::ListCatalog(Exchange& ex) {
+Task<void> RegistryApi::ListCatalog(Exchange& ex, const RouteMatch&) {
   auto n = ParsePageSize(QueryParam(ex, "n"), kMaxPageSize);
   if (!n) {
-    co_await ex.Send(ErrorResponse(400, code::kUnsupported, "n must be a non-negative integer"));
+    co_await ex.Send(Error(code::kInvalidParameter, "n must be a non-negative integer"));
     co_return;
   }
   auto repos = storage::ListRepositories(driver_);

@@ -15,18 +15,20 @@ std::optional<http::Response> ParseReference(const std::string& text, oci::Refer
     return std::nullopt;
   }
   if (text.find(':') != std::string::npos) {
-    return ErrorResponse(400, code::kDigestInvalid, ref.status().message(), "digest", text);
+    return Error(code::kDigestInvalid, ref.status().message(), "digest", text);
   }
-  return ErrorResponse(400, code::kManifestInvalid, "invalid tag", "tag", text.substr(0, 200));
+  return Error(code::kManifestInvalid, "invalid tag", "tag", text.substr(0, 200));
 }
 
 http::Response ManifestUnknown(const std::string& reference) {
-  return ErrorResponse(404, code::kManifestUnknown, "manifest unknown to registry", "reference", reference);
+  return Error(code::kManifestUnknown, "manifest unknown to registry", "reference", reference);
 }
 
 }  // namespace
 
-Task<void> RegistryApi::GetManifest(Exchange& ex, const std::string& name, const std::string& reference) {
+Task<void> RegistryApi::GetManifest(Exchange& ex, const RouteMatch& match) {
+  const std::string& name = match.name;
+  const std::string& reference = match.arg;
   oci::Reference ref;
   if (auto err = ParseReference(reference, &ref)) {
     co_await ex.Send(std::move(*err));
@@ -54,7 +56,9 @@ Task<void> RegistryApi::GetManifest(Exchange& ex, const std::string& name, const
   co_await ex.Send(std::move(r));
 }
 
-Task<void> RegistryApi::PutManifest(Exchange& ex, const std::string& name, const std::string& reference) {
+Task<void> RegistryApi::PutManifest(Exchange& ex, const RouteMatch& match) {
+  const std::string& name = match.name;
+  const std::string& reference = match.arg;
   oci::Reference ref;
   if (auto err = ParseReference(reference, &ref)) {
     co_await ex.Send(std::move(*err));
@@ -63,26 +67,26 @@ Task<void> RegistryApi::PutManifest(Exchange& ex, const std::string& name, const
   auto body = co_await ex.ReadBodyToString(oci::kMaxManifestBytes);
   if (!body.ok()) {
     if (body.status().code() == StatusCode::kOutOfRange) {
-      co_await ex.Send(ErrorResponse(413, code::kManifestInvalid, "manifest is larger than 4 MiB"));
+      co_await ex.Send(Error(code::kManifestTooLarge, "manifest is larger than 4 MiB"));
     } else if (!ex.broken()) {
-      co_await ex.Send(ErrorResponse(400, code::kManifestInvalid, body.status().message()));
+      co_await ex.Send(Error(code::kManifestInvalid, body.status().message()));
     }
     co_return;
   }
   auto manifest = oci::ParseManifest(*body, ex.header("Content-Type"));
   if (!manifest.ok()) {
-    co_await ex.Send(ErrorResponse(400, code::kManifestInvalid, manifest.status().message()));
+    co_await ex.Send(Error(code::kManifestInvalid, manifest.status().message()));
     co_return;
   }
   oci::Digest digest = oci::DigestOf(*body, ref.is_digest() ? ref.digest.algorithm() : oci::DigestAlgorithm::kSha256);
   if (ref.is_digest() && digest != ref.digest) {
     nlohmann::json detail = {{"digest", ref.digest.str()}, {"actual", digest.str()}};
-    auto r = ErrorResponse(400, code::kDigestInvalid, "manifest content does not match the digest in the URL", detail);
+    auto r = Error(code::kDigestInvalid, "manifest content does not match the digest in the URL", detail);
     co_await ex.Send(std::move(r));
     co_return;
   }
   if (Status s = manifests_.CheckReferences(name, *manifest); !s.ok()) {
-    co_await ex.Send(ErrorResponse(400, code::kManifestBlobUnknown, s.message()));
+    co_await ex.Send(Error(code::kManifestBlobUnknown, s.message()));
     co_return;
   }
   if (Status s = manifests_.Put(name, *body, *manifest, digest, ref.tag); !s.ok()) {
@@ -96,9 +100,11 @@ Task<void> RegistryApi::PutManifest(Exchange& ex, const std::string& name, const
   co_await ex.Send(std::move(r));
 }
 
-Task<void> RegistryApi::DeleteManifest(Exchange& ex, const std::string& name, const std::string& reference) {
+Task<void> RegistryApi::DeleteManifest(Exchange& ex, const RouteMatch& match) {
+  const std::string& name = match.name;
+  const std::string& reference = match.arg;
   if (!options_.delete_enabled) {
-    co_await ex.Send(ErrorResponse(405, code::kUnsupported, "deletes are disabled on this registry"));
+    co_await ex.Send(Error(code::kUnsupported, "deletes are disabled on this registry"));
     co_return;
   }
   oci::Reference ref;

@@ -7,13 +7,8 @@
 
 namespace berth::registry {
 
-Task<void> RegistryApi::ListReferrers(Exchange& ex, const std::string& name, const std::string& digest_text) {
-  auto subject = oci::Digest::Parse(digest_text);
-  if (!subject.ok()) {
-    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, subject.status().message(), "digest", digest_text));
-    co_return;
-  }
-  auto referrers = manifests_.Referrers(name, *subject);
+Task<void> RegistryApi::ListReferrers(Exchange& ex, const RouteMatch& m) {
+  auto referrers = manifests_.Referrers(m.name, *m.digest);
   if (!referrers.ok()) {
     co_await ex.Send(StorageErrorResponse(referrers.status()));
     co_return;

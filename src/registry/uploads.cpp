@@ -29,14 +29,35 @@ Task<void> SendUnlessBroken(Exchange& ex, http::Response r) {
   if (r.status != 0 && !ex.broken()) co_await ex.Send(std::move(r));
 }
 
-http::Response UploadUnknown() { return ErrorResponse(404, code::kBlobUploadUnknown, "blob upload unknown to registry"); }
+http::Response UploadUnknown() { return Error(code::kBlobUploadUnknown, "blob upload unknown to registry"); }
 
 http::Response SessionError(const Status& s) {
   if (s.IsNotFound()) return UploadUnknown();
   if (s.code() == StatusCode::kBusy) {
-    return ErrorResponse(409, code::kBlobUploadInvalid, "the upload is being written by another request");
+    return Error(code::kUploadBusy, "the upload is being written by another request");
   }
   return StorageErrorResponse(s);
+}
+
+// The spec's check of a chunk's Content-Range, one for PATCH and for the PUT
+// that carries a last chunk: malformed, or not starting where the upload ends,
+// is 416 with the upload's state (the client resumes from its Range); a
+// Content-Length that disagrees with the range is SIZE_INVALID.
+std::optional<http::Response> CheckContentRange(const Exchange& ex, const std::string& name, const std::string& uuid,
+                                                int64_t size) {
+  auto range = http::ParseUploadContentRange(ex.header("Content-Range"));
+  if (!range || range->first != size) {
+    const std::string_view why = range ? "chunk does not start at the end of the upload" : "malformed Content-Range";
+    http::Response r = Error(code::kUploadRangeInvalid, why);
+    r.Set("Location", UploadLocation(name, uuid));
+    r.Set("Range", RangeHeader(size));
+    r.Set("Docker-Upload-UUID", uuid);
+    return r;
+  }
+  if (ex.content_length() && static_cast<int64_t>(*ex.content_length()) != range->length()) {
+    return Error(code::kSizeInvalid, "Content-Length does not match Content-Range");
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -53,7 +74,7 @@ Task<std::optional<http::Response>> RegistryApi::ReceiveBody(Exchange& ex, stora
       // The client went away or sent broken framing: what arrived is kept and
       // the upload can be resumed from its current size.
       if (ex.broken()) co_return http::Response(0);
-      co_return ErrorResponse(400, code::kBlobUploadInvalid, piece.status().message());
+      co_return Error(code::kBlobUploadInvalid, piece.status().message());
     }
     if (Status s = session.AppendPiece(*piece); !s.ok()) co_return StorageErrorResponse(s);
   }
@@ -69,7 +90,7 @@ Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
   Status s = session->Commit(digest);
   session.reset();
   if (s.code() == StatusCode::kInvalidArgument) {
-    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, s.message(), "digest", digest.str()));
+    co_await ex.Send(Error(code::kDigestInvalid, s.message(), "digest", digest.str()));
   } else if (!s.ok()) {
     co_await ex.Send(StorageErrorResponse(s));
   } else {
@@ -77,7 +98,10 @@ Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
   }
 }
 
-Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name, bool may_mount) {
+Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  // A mount also reads the source repository: without pull there, no mount.
+  const bool may_mount = m.identity == nullptr || m.identity->Can("repository", QueryParam(ex, "from"), "pull");
   // Cross-repository mount: link an existing blob without any data transfer.
   if (may_mount && HasQueryParam(ex, "mount")) {
     auto digest = oci::Digest::Parse(QueryParam(ex, "mount"));
@@ -96,7 +120,7 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name, bool 
   if (HasQueryParam(ex, "digest")) {
     auto d = oci::Digest::Parse(QueryParam(ex, "digest"));
     if (!d.ok()) {
-      co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, d.status().message()));
+      co_await ex.Send(Error(code::kDigestInvalid, d.status().message()));
       co_return;
     }
     monolithic = *d;
@@ -118,7 +142,9 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const std::string& name, bool 
   co_await ReceiveAndCommit(ex, name, std::move(*session), *monolithic);
 }
 
-Task<void> RegistryApi::GetUploadStatus(Exchange& ex, const std::string& name, const std::string& uuid) {
+Task<void> RegistryApi::GetUploadStatus(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const std::string& uuid = m.arg;
   auto size = uploads_.Size(name, uuid);
   if (!size.ok()) {
     co_await ex.Send(SessionError(size.status()));
@@ -127,29 +153,17 @@ Task<void> RegistryApi::GetUploadStatus(Exchange& ex, const std::string& name, c
   co_await ex.Send(UploadStateResponse(204, name, uuid, *size));
 }
 
-Task<void> RegistryApi::PatchUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
+Task<void> RegistryApi::PatchUpload(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const std::string& uuid = m.arg;
   auto session = uploads_.Acquire(name, uuid);
   if (!session.ok()) {
     co_await ex.Send(SessionError(session.status()));
     co_return;
   }
   storage::UploadSession& up = **session;
-  std::string_view content_range = ex.header("Content-Range");
-  if (!content_range.empty()) {
-    auto range = http::ParseUploadContentRange(content_range);
-    std::optional<http::Response> refusal;
-    if (!range) {
-      refusal = ErrorResponse(400, code::kBlobUploadInvalid, "malformed Content-Range");
-    } else if (range->first != up.size()) {
-      // Out-of-order chunk: tell the client where the upload really is.
-      refusal = ErrorResponse(416, code::kBlobUploadInvalid, "chunk does not start at the end of the upload");
-      refusal->Set("Location", UploadLocation(name, uuid));
-      refusal->Set("Range", RangeHeader(up.size()));
-      refusal->Set("Docker-Upload-UUID", uuid);
-    } else if (ex.content_length() && static_cast<int64_t>(*ex.content_length()) != range->length()) {
-      refusal = ErrorResponse(400, code::kSizeInvalid, "Content-Length does not match Content-Range");
-    }
-    if (refusal) {
+  if (!ex.header("Content-Range").empty()) {
+    if (auto refusal = CheckContentRange(ex, name, uuid, up.size())) {
       session->reset();  // free the upload before the client can retry
       co_await ex.Send(std::move(*refusal));
       co_return;
@@ -167,10 +181,12 @@ Task<void> RegistryApi::PatchUpload(Exchange& ex, const std::string& name, const
   co_await ex.Send(UploadStateResponse(202, name, uuid, size));
 }
 
-Task<void> RegistryApi::PutUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
+Task<void> RegistryApi::PutUpload(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const std::string& uuid = m.arg;
   auto digest = oci::Digest::Parse(QueryParam(ex, "digest"));
   if (!digest.ok()) {
-    co_await ex.Send(ErrorResponse(400, code::kDigestInvalid, "the digest query parameter is missing or invalid"));
+    co_await ex.Send(Error(code::kDigestInvalid, "the digest query parameter is missing or invalid"));
     co_return;
   }
   auto session = uploads_.Acquire(name, uuid);
@@ -179,21 +195,19 @@ Task<void> RegistryApi::PutUpload(Exchange& ex, const std::string& name, const s
     co_return;
   }
   storage::UploadSession& up = **session;
-  std::string_view content_range = ex.header("Content-Range");
-  if (!content_range.empty() && ex.has_body()) {
-    auto range = http::ParseUploadContentRange(content_range);
-    if (!range || range->first != up.size()) {
-      auto r = ErrorResponse(416, code::kBlobUploadInvalid, "chunk does not start at the end of the upload");
-      r.Set("Range", RangeHeader(up.size()));
+  if (!ex.header("Content-Range").empty() && ex.has_body()) {
+    if (auto refusal = CheckContentRange(ex, name, uuid, up.size())) {
       session->reset();  // free the upload before the client can retry
-      co_await ex.Send(std::move(r));
+      co_await ex.Send(std::move(*refusal));
       co_return;
     }
   }
   co_await ReceiveAndCommit(ex, name, std::move(*session), *digest);
 }
 
-Task<void> RegistryApi::CancelUpload(Exchange& ex, const std::string& name, const std::string& uuid) {
+Task<void> RegistryApi::CancelUpload(Exchange& ex, const RouteMatch& m) {
+  const std::string& name = m.name;
+  const std::string& uuid = m.arg;
   Status s = uploads_.Cancel(name, uuid);
   if (!s.ok()) {
     co_await ex.Send(SessionError(s));

@@ -240,9 +240,9 @@ TEST_F(HostileInputTest, BadContentRangeOnPatch) {
                             "+0-1", "0-1%00", "0-9223372036854775807", "9223372036854775807-9223372036854775807",
                             "1e3-2e3", "\t-\t"}) {
     const std::string loc = StartUpload(client(), kRepo);
-    // Malformed and overflowing ranges are 400.
+    // Malformed and overflowing ranges are 416, as the distribution spec says.
     const std::string r = range;
-    Case c{"PATCH", loc, 400u, "BLOB_UPLOAD_INVALID",
+    Case c{"PATCH", loc, 416u, "BLOB_UPLOAD_INVALID",
            {{"Content-Type", "application/octet-stream"}, {"Content-Range", r}}, "ab", "Content-Range: '" + r + "'"};
     cases.push_back(c);
   }

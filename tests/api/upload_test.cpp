@@ -278,9 +278,27 @@ TEST_F(UploadTest, MalformedContentRangeIsRejected) {
     const std::string loc = StartUpload(client(), "up/badrange");
     ASSERT_EQ(Do(client(), "PATCH", loc, {{"Content-Range", "0-3"}}, "abcd").status, 202u);
     auto r = Do(client(), "PATCH", loc, {{"Content-Range", range}}, "efgh");
-    EXPECT_TRUE(r.status == 400u || r.status == 416u) << range << ": " << r.status;
-    EXPECT_TRUE(IsSpecErrorCode(ErrorCode(r))) << range << ": " << r.body;
+    // The spec: "A 416 will be returned ... [for an] invalid Content-Range header format".
+    EXPECT_EQ(r.status, 416u) << range << ": " << r.status;
+    EXPECT_EQ(ErrorCode(r), "BLOB_UPLOAD_INVALID") << range << ": " << r.body;
+    EXPECT_EQ(r.header("Range"), "0-3") << range;
+    EXPECT_EQ(r.header("Location"), loc) << range;
     // Nothing of the refused chunk was appended.
+    EXPECT_EQ(Do(client(), "GET", loc).header("Range"), "0-3") << range;
+  }
+}
+
+TEST_F(UploadTest, PutWithALastChunkChecksContentRangeAsPatchDoes) {
+  for (const char* range : {"garbage", "7-4", "9-12"}) {
+    const std::string loc = StartUpload(client(), "up/putrange");
+    ASSERT_EQ(Do(client(), "PATCH", loc, {{"Content-Range", "0-3"}}, "abcd").status, 202u);
+    auto patch = Do(client(), "PATCH", loc, {{"Content-Range", range}}, "efgh");
+    auto put = Do(client(), "PUT", WithDigest(loc, Sha256("abcdefgh")), {{"Content-Range", range}}, "efgh");
+    EXPECT_EQ(put.status, 416u) << range << ": " << put.body;
+    EXPECT_EQ(put.status, patch.status) << range;
+    EXPECT_EQ(ErrorCode(put), ErrorCode(patch)) << range;
+    EXPECT_EQ(put.header("Range"), "0-3") << range;
+    EXPECT_EQ(put.header("Location"), loc) << range;
     EXPECT_EQ(Do(client(), "GET", loc).header("Range"), "0-3") << range;
   }
 }

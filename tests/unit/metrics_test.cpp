@@ -121,14 +121,16 @@ bool Contains(const std::string& text, const std::string& line) {
 
 TEST(BerthMetricsTest, RendersRequestCountersAndDurations) {
   BerthMetrics m;
-  m.CountRequest(verb::get, http::RouteLabel::kManifest, 200, 0.002, 0, 500);
-  m.CountRequest(verb::get, http::RouteLabel::kManifest, 200, 0.3, 0, 500);
-  m.CountRequest(verb::put, http::RouteLabel::kManifest, 201, 0.01, 700, 0);
-  m.CountRequest(verb::propfind, http::RouteLabel::kOther, 404, 0.0001, 0, 10);
+  m.SetRouteLabels({"other", "base", "manifest"});
+  const http::RouteLabel manifest{2, "manifest"};
+  m.CountRequest(verb::get, manifest, 200, 0.002, 0, 500);
+  m.CountRequest(verb::get, manifest, 200, 0.3, 0, 500);
+  m.CountRequest(verb::put, manifest, 201, 0.01, 700, 0);
+  m.CountRequest(verb::propfind, http::RouteLabel{}, 404, 0.0001, 0, 10);
   m.CountTokenRequest(TokenResult::kDenied);
   m.CountAuthDenial();
   m.CountBlobUpload(BlobUploadResult::kSuccess);
-  EXPECT_EQ(m.RequestCount(verb::get, http::RouteLabel::kManifest, 200), 2u);
+  EXPECT_EQ(m.RequestCount(verb::get, manifest, 200), 2u);
   const std::string text = m.Render();
   EXPECT_TRUE(Contains(text, "# TYPE berth_http_requests_total counter")) << text;
   EXPECT_TRUE(Contains(text, "berth_http_requests_total{method=\"GET\",route=\"manifest\",status=\"200\"} 2")) << text;
@@ -148,6 +150,8 @@ TEST(BerthMetricsTest, RendersRequestCountersAndDurations) {
   EXPECT_TRUE(Contains(text, "berth_http_request_duration_seconds_count{method=\"GET\",route=\"manifest\"} 2"));
   EXPECT_TRUE(Contains(text, "berth_http_request_bytes_total{route=\"manifest\"} 700")) << text;
   EXPECT_TRUE(Contains(text, "berth_http_response_bytes_total{route=\"manifest\"} 1000")) << text;
+  // Every known route has its byte counters, zero or not.
+  EXPECT_TRUE(Contains(text, "berth_http_request_bytes_total{route=\"base\"} 0")) << text;
   EXPECT_TRUE(Contains(text, "berth_token_requests_total{result=\"denied\"} 1")) << text;
   EXPECT_TRUE(Contains(text, "berth_token_requests_total{result=\"granted\"} 0")) << text;
   EXPECT_TRUE(Contains(text, "berth_auth_denials_total 1")) << text;
@@ -180,8 +184,9 @@ TEST(RequestContextTest, KeepsSaneIncomingIdsAndMakesOthers) {
   EXPECT_EQ(b.request_id().size(), 16u);
   EXPECT_NE(a.request_id(), b.request_id());
   EXPECT_TRUE(http::IsSaneRequestId(a.request_id()));
-  EXPECT_EQ(http::RouteLabelName(http::RouteLabel::kManifest), "manifest");
-  EXPECT_EQ(http::RouteLabelName(http::RouteLabel::kOther), "other");
+  // Before a handler routes it, a request counts as "other".
+  EXPECT_EQ(a.route.index, 0u);
+  EXPECT_EQ(a.route.name, "other");
 }
 
 TEST(StorageUsageTest, SumsBlobSizesInTheBackground) {

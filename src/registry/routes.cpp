@@ -1,0 +1,160 @@
+// The route table. One entry per endpoint; router.h says what an entry holds.
+//
+// To add an endpoint: declare its handler in api.h (a private RegistryApi
+// member `Task<void> Name(Exchange& ex, const RouteMatch& m)`), write it, and
+// add its entry here. Everything else (matching, the access check, 405 with
+// Allow, parameter validation, metrics label, audit line) follows from the entry.
+#include "registry/routes.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "http/exchange.h"
+#include "observability/berth_metrics.h"
+#include "registry/api.h"
+
+namespace berth::registry {
+namespace {
+
+using method::kAny;
+using method::kDelete;
+using method::kGet;
+using method::kHead;
+using method::kPatch;
+using method::kPost;
+using method::kPut;
+
+// --- audit events (what a method stored or removed) ---
+
+std::optional<AuditEvent> ManifestPushed(const Exchange&, const RouteMatch& m) {
+  return AuditEvent{"push", "manifest", "reference", m.arg};
+}
+
+std::optional<AuditEvent> ManifestDeleted(const Exchange&, const RouteMatch& m) {
+  return AuditEvent{"delete", "manifest", "reference", m.arg};
+}
+
+std::optional<AuditEvent> BlobDeleted(const Exchange&, const RouteMatch& m) {
+  return AuditEvent{"delete", "blob", "digest", m.arg};
+}
+
+// POST .../blobs/uploads/: a mount or a monolithic upload stores a blob;
+// opening an upload session stores nothing yet.
+std::optional<AuditEvent> UploadStarted(const Exchange& ex, const RouteMatch&) {
+  const bool monolithic = HasQueryParam(ex, "digest");
+  if (ex.status() == 201 && !monolithic && HasQueryParam(ex, "mount")) {
+    return AuditEvent{"push", "mount", "digest", QueryParam(ex, "mount")};
+  }
+  if (monolithic) return AuditEvent{"push", "blob", "digest", QueryParam(ex, "digest")};
+  return std::nullopt;
+}
+
+std::optional<AuditEvent> UploadFinished(const Exchange& ex, const RouteMatch&) {
+  return AuditEvent{"push", "blob", "digest", QueryParam(ex, "digest")};
+}
+
+std::optional<AuditEvent> UploadCancelled(const Exchange&, const RouteMatch& m) {
+  return AuditEvent{"delete", "upload", "upload", m.arg};
+}
+
+std::vector<std::string_view> CollectLabels(std::span<const Route> routes) {
+  std::vector<std::string_view> labels = {http::RouteLabel{}.name};
+  for (const Route& r : routes) {
+    if (std::find(labels.begin(), labels.end(), r.label) == labels.end()) labels.push_back(r.label);
+  }
+  return labels;
+}
+
+}  // namespace
+
+std::span<const Route> RegistryRoutes() {
+  static const Route kRoutes[] = {
+      // --- the distribution API, /v2/ ---
+      {.label = "base",
+       .paths = {"/v2/", "/v2"},
+       .access = Access::kAuthenticated,
+       .methods = {{{.methods = kGet | kHead, .handler = &RegistryApi::ServeBase, .action = ""}}}},
+      {.label = "catalog",
+       .paths = {"/v2/_catalog"},
+       .access = Access::kRegistry,
+       .resource = "catalog",
+       .methods = {{{.methods = kGet | kHead, .handler = &RegistryApi::ListCatalog, .action = "catalog"}}}},
+      {.label = "tags",
+       .paths = {"/v2/{name}/tags/list"},
+       .methods = {{{.methods = kGet | kHead, .handler = &RegistryApi::ListTags, .action = "pull"}}}},
+      {.label = "manifest",
+       .paths = {"/v2/{name}/manifests/{reference}"},
+       .methods = {{
+           {.methods = kGet | kHead, .handler = &RegistryApi::GetManifest, .action = "pull"},
+           {.methods = kPut, .handler = &RegistryApi::PutManifest, .action = "push", .event = ManifestPushed},
+           {.methods = kDelete, .handler = &RegistryApi::DeleteManifest, .action = "delete", .event = ManifestDeleted},
+       }}},
+      {.label = "blob",
+       .paths = {"/v2/{name}/blobs/{digest}"},
+       .methods = {{
+           {.methods = kGet | kHead, .handler = &RegistryApi::GetBlob, .action = "pull"},
+           {.methods = kDelete, .handler = &RegistryApi::DeleteBlob, .action = "delete", .event = BlobDeleted},
+       }}},
+      // A cross-repository mount (?mount=&from=) also reads the source
+      // repository: StartUpload asks the identity for pull on it and opens an
+      // upload session when it may not mount.
+      {.label = "upload",
+       .paths = {"/v2/{name}/blobs/uploads/", "/v2/{name}/blobs/uploads"},
+       .methods = {{
+           {.methods = kPost, .handler = &RegistryApi::StartUpload, .action = "push", .event = UploadStarted},
+       }}},
+      {.label = "upload",
+       .paths = {"/v2/{name}/blobs/uploads/{uuid}"},
+       .methods = {{
+           {.methods = kGet, .handler = &RegistryApi::GetUploadStatus, .action = "pull"},
+           {.methods = kPatch, .handler = &RegistryApi::PatchUpload, .action = "push"},
+           {.methods = kPut, .handler = &RegistryApi::PutUpload, .action = "push", .event = UploadFinished},
+           {.methods = kDelete, .handler = &RegistryApi::CancelUpload, .action = "delete", .event = UploadCancelled},
+       }}},
+      {.label = "referrers",
+       .paths = {"/v2/{name}/referrers/{digest}"},
+       .methods = {{{.methods = kGet | kHead, .handler = &RegistryApi::ListReferrers, .action = "pull"}}}},
+
+      // --- outside the distribution API ---
+      {.label = "token",
+       .paths = {"/v2/token", "/token"},
+       .access = Access::kPublic,
+       .methods = {{{.methods = kGet | kPost, .handler = &RegistryApi::ServeToken, .action = "token"}}},
+       .feature = Feature::kTokenServer},
+      {.label = "metrics",
+       .paths = {"/metrics"},
+       .access = Access::kRegistry,
+       .resource = "metrics",
+       .methods = {{{.methods = kGet | kHead, .handler = &RegistryApi::ServeMetrics, .action = "metrics"}}},
+       .feature = Feature::kMetrics,
+       .listeners = listener::kMain | listener::kDebug},
+      // Liveness and readiness probes: any method, no authentication.
+      {.label = "healthz",
+       .paths = {"/healthz"},
+       .access = Access::kPublic,
+       .methods = {{{.methods = kAny, .handler = &RegistryApi::ServeHealthz, .action = ""}}},
+       .listeners = listener::kMain | listener::kDebug},
+      {.label = "readyz",
+       .paths = {"/readyz"},
+       .access = Access::kPublic,
+       .methods = {{{.methods = kAny, .handler = &RegistryApi::ServeReadyz, .action = ""}}},
+       .listeners = listener::kMain | listener::kDebug},
+  };
+  static_assert(std::size(kRoutes) < obs::BerthMetrics::kMaxRoutes, "more route labels than the metrics count");
+  return kRoutes;
+}
+
+std::span<const std::string_view> RouteLabelNames() {
+  static const std::vector<std::string_view> labels = CollectLabels(RegistryRoutes());
+  return labels;
+}
+
+http::RouteLabel RouteLabelOf(const Route& route) {
+  const auto labels = RouteLabelNames();
+  for (size_t i = 1; i < labels.size(); ++i) {
+    if (labels[i] == route.label) return http::RouteLabel{static_cast<uint8_t>(i), labels[i]};
+  }
+  return http::RouteLabel{};
+}
+
+}  // namespace berth::registry
