@@ -17,7 +17,9 @@
 #include "auth/access_controller.h"
 #include "auth/bootstrap.h"
 #include "auth/signing_key.h"
+#include "http/security_headers.h"
 #include "http/server.h"
+#include "http/tls_profile.h"
 #include "observability/berth_metrics.h"
 #include "registry/api.h"
 #include "storage/upload_purger.h"
@@ -103,6 +105,8 @@ http::ServerOptions MainServerOptions(const config::Config& cfg) {
   opts.tls_certificate = cfg.server.tls.certificate;
   opts.tls_key = cfg.server.tls.key;
   opts.tls_watch_seconds = static_cast<int>(cfg.server.tls.poll_interval);
+  // (The config accepts only the profile names; an unknown one cannot get here.)
+  if (auto profile = http::ParseTlsProfile(cfg.server.tls.profile); profile.ok()) opts.tls_profile = *profile;
   opts.timeouts.header = std::chrono::seconds(cfg.server.timeouts.header);
   opts.timeouts.idle = std::chrono::seconds(cfg.server.timeouts.idle);
   opts.timeouts.body = std::chrono::seconds(cfg.server.timeouts.read);
@@ -110,7 +114,10 @@ http::ServerOptions MainServerOptions(const config::Config& cfg) {
   opts.max_connections = static_cast<size_t>(cfg.server.max_connections);
   opts.max_header_bytes = static_cast<size_t>(cfg.server.max_header_bytes);
   opts.access_log = cfg.log.accesslog;
-  opts.extra_headers = "Docker-Distribution-API-Version: registry/2.0\r\n";
+  opts.extra_headers = "Docker-Distribution-API-Version: registry/2.0\r\n" +
+                       http::SecurityHeaderLines({.tls = cfg.server.tls.enabled,
+                                                  .hsts_max_age = cfg.server.tls.hsts_max_age,
+                                                  .hsts_include_subdomains = cfg.server.tls.hsts_include_subdomains});
   opts.observer = &obs::Metrics();
   return opts;
 }
@@ -136,6 +143,7 @@ class DebugListener {
     opts.addr = addr;
     opts.access_log = false;  // scrapes every few seconds would drown the log; not counted either
     opts.max_connections = 64;
+    opts.extra_headers = http::SecurityHeaderLines({});
     auto server = std::make_unique<http::Server>(opts, api_);
     if (Status s = server->Listen(); !s.ok()) return s;
     log::Info("debug listener (metrics, probes; no authentication)",

@@ -11,7 +11,11 @@ Result<std::string> SignJwt(const SigningKey& key, const nlohmann::json& claims)
   return signing_input + "." + Base64UrlEncode(*sig);
 }
 
-Result<nlohmann::json> VerifyJwt(const SigningKey& key, std::string_view token, const JwtExpectations& expect) {
+namespace {
+
+// `find(kid)` (kid empty when the token names none) is the only key tried.
+template <class FindKey>
+Result<nlohmann::json> Verify(const FindKey& find, std::string_view token, const JwtExpectations& expect) {
   if (token.size() > kMaxTokenBytes) return Status::Invalid("token too large");
   const size_t dot1 = token.find('.');
   const size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
@@ -24,12 +28,17 @@ Result<nlohmann::json> VerifyJwt(const SigningKey& key, std::string_view token, 
   if (!header_raw.ok() || !claims_raw.ok() || !sig.ok()) return Status::Invalid("malformed token encoding");
   auto header = nlohmann::json::parse(*header_raw, nullptr, false);
   if (!header.is_object()) return Status::Invalid("malformed token header");
+  std::string kid;
+  if (auto k = header.find("kid"); k != header.end()) {
+    if (!k->is_string() || k->get<std::string>().empty()) return Status::Invalid("malformed token kid");
+    kid = k->get<std::string>();
+  }
+  const SigningKey* found = find(kid);
+  if (found == nullptr) return Status::Invalid("token signed by an unknown key");
+  const SigningKey& key = *found;
   auto alg = header.find("alg");
   if (alg == header.end() || !alg->is_string() || alg->get<std::string>() != key.alg()) {
     return Status::Invalid("token algorithm not accepted");
-  }
-  if (auto kid = header.find("kid"); kid != header.end() && (!kid->is_string() || kid->get<std::string>() != key.kid())) {
-    return Status::Invalid("token signed by an unknown key");
   }
   if (!key.Verify(token.substr(0, dot2), *sig)) return Status::Invalid("bad token signature");
   auto claims = nlohmann::json::parse(*claims_raw, nullptr, false);
@@ -53,6 +62,18 @@ Result<nlohmann::json> VerifyJwt(const SigningKey& key, std::string_view token, 
     if (nbf->get<int64_t>() - expect.leeway > expect.now) return Status::Invalid("token not yet valid");
   }
   return claims;
+}
+
+}  // namespace
+
+Result<nlohmann::json> VerifyJwt(const KeyRing& keys, std::string_view token, const JwtExpectations& expect) {
+  auto find = [&keys](const std::string& kid) { return kid.empty() ? &keys.current() : keys.Find(kid); };
+  return Verify(find, token, expect);
+}
+
+Result<nlohmann::json> VerifyJwt(const SigningKey& key, std::string_view token, const JwtExpectations& expect) {
+  auto find = [&key](const std::string& kid) { return kid.empty() || kid == key.kid() ? &key : nullptr; };
+  return Verify(find, token, expect);
 }
 
 }  // namespace berth::auth

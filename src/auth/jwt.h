@@ -1,6 +1,7 @@
 // JWT (JWS compact form) signing and verification for registry tokens.
-// Verification pins the algorithm to the key's own (RS256 or ES256): "none",
-// HS256 and every other alg are refused, as is a kid that is not ours.
+// Verification picks the one key the token's kid names (a token without kid:
+// the current key) and pins the algorithm to that key's own (RS256 or ES256):
+// "none", HS256 and every other alg are refused, as is a kid that is not ours.
 // Pure functions over an immutable key; thread-safe.
 #pragma once
 
@@ -10,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/key_ring.h"
 #include "auth/signing_key.h"
 #include "util/status.h"
 
@@ -28,6 +30,8 @@ struct JwtExpectations {
 };
 
 // The verified claims. InvalidArgument (with a reason) for anything else.
+Result<nlohmann::json> VerifyJwt(const KeyRing& keys, std::string_view token, const JwtExpectations& expect);
+// The same with a ring of one key.
 Result<nlohmann::json> VerifyJwt(const SigningKey& key, std::string_view token, const JwtExpectations& expect);
 
 }  // namespace berth::auth

@@ -217,6 +217,64 @@ Result<std::shared_ptr<const SigningKey>> SigningKey::FromPem(std::string_view p
   return std::shared_ptr<const SigningKey>(k);
 }
 
+Result<std::shared_ptr<const SigningKey>> SigningKey::FromCertificatePem(std::string_view pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (x == nullptr) return Status::Invalid("not a PEM certificate");
+  EVP_PKEY* key = X509_get_pubkey(x);  // a reference of our own
+  X509_free(x);
+  if (key == nullptr) return Status::Invalid("certificate without a public key");
+  std::shared_ptr<SigningKey> k(new SigningKey());
+  k->can_sign_ = false;
+  if (Status s = k->Init(key, std::string(pem)); !s.ok()) return s;
+  return std::shared_ptr<const SigningKey>(k);
+}
+
+Result<std::shared_ptr<const SigningKey>> SigningKey::LoadVerifier(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return Status::NotFound(path + ": cannot read");
+  if (text->find("-----BEGIN CERTIFICATE-----") != std::string::npos) {
+    auto k = FromCertificatePem(*text);
+    if (!k.ok()) return Status::Invalid(path + ": " + k.status().message());
+    return k;
+  }
+  // A private key: use its certificate when there is one (the same the key's
+  // tokens carried), else derive the public key from the private one.
+  if (auto cert = ReadFile(CertificatePathFor(path)); cert.ok()) {
+    auto k = FromCertificatePem(*cert);
+    auto priv = FromPem(*text);
+    if (k.ok() && priv.ok() && (*k)->kid() == (*priv)->kid()) return k;
+  }
+  auto priv = FromPem(*text);
+  if (!priv.ok()) return Status::Invalid(path + ": neither a PEM certificate nor a PEM private key");
+  return FromCertificatePem((*priv)->certificate_pem());
+}
+
+nlohmann::json SigningKey::Jwk() const {
+  auto b64url_param = [this](const char* name, size_t pad) {
+    BIGNUM* bn = nullptr;
+    EVP_PKEY_get_bn_param(key_, name, &bn);
+    std::string bytes(pad > 0 ? pad : static_cast<size_t>(BN_num_bytes(bn)), '\0');
+    BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+    BN_free(bn);
+    return Base64UrlEncode(bytes);
+  };
+  nlohmann::json j = {{"kid", kid_}, {"use", "sig"}, {"alg", alg()}};
+  if (type_ == KeyType::kRsa) {
+    j["kty"] = "RSA";
+    j["n"] = b64url_param("n", 0);
+    j["e"] = b64url_param("e", 0);
+  } else {
+    j["kty"] = "EC";
+    j["crv"] = "P-256";
+    j["x"] = b64url_param("qx", 32);
+    j["y"] = b64url_param("qy", 32);
+  }
+  j["x5c"] = nlohmann::json::array({cert_der_b64_});
+  return j;
+}
+
 std::string SigningKey::PrivateKeyPem() const {
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_PrivateKey(bio, key_, nullptr, nullptr, 0, nullptr, nullptr);
@@ -258,6 +316,7 @@ Result<std::shared_ptr<const SigningKey>> SigningKey::LoadOrCreate(const std::st
 }
 
 Result<std::string> SigningKey::Sign(std::string_view data) const {
+  if (!can_sign_) return Status::Invalid("a verification-only key cannot sign");
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   size_t len = 0;
   std::string sig;

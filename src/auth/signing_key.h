@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "util/status.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
@@ -27,6 +29,13 @@ class SigningKey {
   // From PEM text, with a fresh in-memory certificate (tests).
   static Result<std::shared_ptr<const SigningKey>> FromPem(std::string_view private_key_pem);
   static Result<std::shared_ptr<const SigningKey>> Generate(KeyType type);
+  // A verification-only key (a previous or a next key of a rotation) from its
+  // PEM certificate; Sign() fails on it.
+  static Result<std::shared_ptr<const SigningKey>> FromCertificatePem(std::string_view certificate_pem);
+  // A verification-only key from a file holding its PEM certificate, or its
+  // private key (then the certificate next to it, CertificatePathFor, is used
+  // when present). Never creates anything.
+  static Result<std::shared_ptr<const SigningKey>> LoadVerifier(const std::string& path);
 
   std::string_view alg() const { return type_ == KeyType::kRsa ? "RS256" : "ES256"; }
   KeyType type() const { return type_; }
@@ -34,6 +43,10 @@ class SigningKey {
   const std::string& certificate_der_base64() const { return cert_der_b64_; }
   const std::string& certificate_pem() const { return cert_pem_; }
   std::string PrivateKeyPem() const;
+  bool can_sign() const { return can_sign_; }
+  // The public key as a JSON Web Key (RFC 7517): kty, kid, use "sig", alg,
+  // n/e (RSA) or crv/x/y (EC), and x5c with the certificate.
+  nlohmann::json Jwk() const;
 
   // JWS signature bytes (raw r||s for ES256).
   Result<std::string> Sign(std::string_view data) const;
@@ -48,6 +61,7 @@ class SigningKey {
   std::string kid_;
   std::string cert_der_b64_;
   std::string cert_pem_;
+  bool can_sign_ = true;
 };
 
 // "<dir>/token-key.pem" -> "<dir>/token-key.crt"

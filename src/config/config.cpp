@@ -172,7 +172,16 @@ Status ParseServer(Reader& r, const YAML::Node& n, ServerConfig* out) {
     BERTH_TRY(r.GetBool(m, "public", "server.metrics", &out->metrics.is_public));
   }
   if (YAML::Node tls = n["tls"]; tls && !tls.IsNull()) {
-    BERTH_TRY(r.CheckMap(tls, "server.tls", {"enabled", "certificate", "key", "poll_interval"}));
+    BERTH_TRY(r.CheckMap(tls, "server.tls", {"enabled", "certificate", "key", "poll_interval", "profile", "hsts"}));
+    BERTH_TRY(r.GetString(tls, "profile", "server.tls", &out->tls.profile));
+    if (out->tls.profile != "intermediate" && out->tls.profile != "modern") {
+      return r.Error(tls["profile"].Mark(), "server.tls.profile must be intermediate or modern");
+    }
+    if (YAML::Node h = tls["hsts"]; h && !h.IsNull()) {
+      BERTH_TRY(r.CheckMap(h, "server.tls.hsts", {"max_age", "include_subdomains"}));
+      BERTH_TRY(r.GetInt(h, "max_age", "server.tls.hsts", 0, 10LL * 365 * 24 * 3600, &out->tls.hsts_max_age));
+      BERTH_TRY(r.GetBool(h, "include_subdomains", "server.tls.hsts", &out->tls.hsts_include_subdomains));
+    }
     BERTH_TRY(r.GetInt(tls, "poll_interval", "server.tls", 0, 3600, &out->tls.poll_interval));
     BERTH_TRY(r.GetBool(tls, "enabled", "server.tls", &out->tls.enabled));
     BERTH_TRY(r.GetString(tls, "certificate", "server.tls", &out->tls.certificate));

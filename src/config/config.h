@@ -34,6 +34,10 @@ struct TlsConfig {
   std::string certificate;
   std::string key;
   int64_t poll_interval = 2;  // seconds between checks of the files for changes; 0: reload only on SIGHUP
+  std::string profile = "intermediate";  // intermediate | modern (TLS 1.3 only): http/tls_profile.h
+  // Strict-Transport-Security, sent when Berth terminates TLS itself (max_age 0: not sent).
+  int64_t hsts_max_age = 365LL * 24 * 3600;
+  bool hsts_include_subdomains = false;
 };
 
 // Connection timeouts in seconds (see http::Timeouts for what each bounds).

@@ -55,13 +55,14 @@ constexpr std::string_view kHttpOnTlsPort =
 // at most a second); past it they are closed at once.
 constexpr int kMaxRejecting = 64;
 
-// A server context for TLS 1.2+ with the certificate chain and key from PEM files;
-// InvalidArgument when either cannot be read or the key does not match the certificate.
-Result<std::shared_ptr<asio::ssl::context>> LoadTlsContext(const std::string& cert, const std::string& key) {
+// A server context offering `profile` (http/tls_profile.h) with the certificate
+// chain and key from PEM files; InvalidArgument when either cannot be read or
+// the key does not match the certificate.
+Result<std::shared_ptr<asio::ssl::context>> LoadTlsContext(const std::string& cert, const std::string& key,
+                                                          TlsProfile profile) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  ctx->set_options(asio::ssl::context::default_workarounds);
+  if (Status s = ApplyServerTlsProfile(ctx->native_handle(), profile); !s.ok()) return s;
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(cert, ec);
   if (ec) return Status::Invalid("TLS certificate " + cert + ": " + ec.message());
@@ -290,7 +291,7 @@ struct Server::Impl {
   Status ReloadTls() {
     if (!opts.tls) return Status::Ok();
     std::lock_guard lock(reload_mu);
-    auto ctx = LoadTlsContext(opts.tls_certificate, opts.tls_key);
+    auto ctx = LoadTlsContext(opts.tls_certificate, opts.tls_key, opts.tls_profile);
     if (!ctx.ok()) {
       if (CurrentTlsContext()) {  // (at startup the caller reports it)
         log::Error("TLS reload failed, new connections keep the previous certificate",

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "http/exchange.h"
+#include "http/tls_profile.h"
 #include "util/status.h"
 
 namespace berth::http {
@@ -50,6 +51,7 @@ struct ServerOptions {
   bool tls = false;
   std::string tls_certificate;  // PEM files, used when tls is true
   std::string tls_key;
+  TlsProfile tls_profile = TlsProfile::kIntermediate;  // protocols, suites and groups offered
   // How often the certificate and key files are checked for changes (0: only on SIGHUP).
   int tls_watch_seconds = 2;
   Timeouts timeouts;

@@ -1,5 +1,7 @@
 #include "storage/s3/s3_client.h"
 
+#include "http/tls_profile.h"
+
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
@@ -180,18 +182,8 @@ Result<std::unique_ptr<S3Client>> S3Client::Create(ClientOptions o) {
   if (!c->host_.empty() && c->host_.front() == '[') c->host_ = c->host_.substr(1, c->host_.size() - 2);
   c->host_header_ = default_port ? host : host + ":" + c->port_;
   if (c->tls_) {
-    error_code ec;
-    c->pool_->ssl.set_default_verify_paths(ec);
-    if (ec) return Status::IoError("cannot load the system CA certificates: " + ec.message());
-    // The static binary's OpenSSL looks in Debian's OPENSSLDIR (/usr/lib/ssl),
-    // which a FROM scratch image does not have; the image ships the bundle at
-    // Debian's path, so load it explicitly unless SSL_CERT_FILE chose another.
-    static constexpr char kBundle[] = "/etc/ssl/certs/ca-certificates.crt";
-    if (std::getenv("SSL_CERT_FILE") == nullptr && ::access(kBundle, R_OK) == 0) {
-      c->pool_->ssl.load_verify_file(kBundle, ec);
-      if (ec) return Status::IoError(std::string("cannot load ") + kBundle + ": " + ec.message());
-    }
-    c->pool_->ssl.set_verify_mode(asio::ssl::verify_peer);
+    // The same profile and trust as every outgoing connection (http/tls_profile.h).
+    if (Status s = http::SetUpClientTls(c->pool_->ssl.native_handle()); !s.ok()) return s;
   }
   return c;
 }

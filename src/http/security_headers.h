@@ -1,0 +1,26 @@
+// The security headers Berth sends on every response, in one place:
+//   X-Content-Type-Options: nosniff      no MIME sniffing of blobs or JSON
+//   Referrer-Policy: no-referrer         no URL (with its query) leaks to another site
+//   Content-Security-Policy: default-src 'none'; frame-ancestors 'none'
+//                                        API responses load nothing and are never framed
+//   Strict-Transport-Security            only when Berth itself terminates TLS
+// A response that sets its own Content-Security-Policy (a web UI page) keeps it:
+// see Exchange, which leaves out a default header the response already has.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace berth::http {
+
+struct SecurityHeaderOptions {
+  bool tls = false;               // Berth terminates TLS on this listener
+  int64_t hsts_max_age = 31536000;  // seconds; 0: no Strict-Transport-Security
+  bool hsts_include_subdomains = false;
+};
+
+// "Name: value\r\n" lines for ServerOptions::extra_headers.
+std::string SecurityHeaderLines(const SecurityHeaderOptions& o);
+
+}  // namespace berth::http
