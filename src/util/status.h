@@ -20,6 +20,8 @@ enum class StatusCode {
   kNoSpace,          // storage is full
   kIoError,          // the storage failed
   kUnsupported,
+  kUnavailable,      // a service the request needs (the metadata database) cannot be reached now
+  kConflict,         // a constraint or a concurrent transaction got in the way: retry
 };
 
 class [[nodiscard]] Status {
@@ -36,6 +38,8 @@ class [[nodiscard]] Status {
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status NoSpace(std::string m) { return {StatusCode::kNoSpace, std::move(m)}; }
   static Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+  static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   bool IsNotFound() const { return code_ == StatusCode::kNotFound; }
