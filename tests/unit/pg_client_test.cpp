@@ -690,6 +690,15 @@ TEST_F(PgClient, PreparedStatementsAreReusedAndRefreshed) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->rows.size(), 1u);
   EXPECT_EQ(r->rows[0].Text(1), "x");
+  // Inside a transaction the stale statement aborts it: kConflict, retry the transaction.
+  ASSERT_TRUE(conn_->Begin().ok());
+  ASSERT_TRUE(conn_->ExecuteScript("ALTER TABLE " + table_ + " ADD COLUMN c TEXT").ok());
+  auto in_tx = Query(*conn_, sel, {Value{int64_t{0}}});
+  EXPECT_EQ(in_tx.status().code(), StatusCode::kConflict) << in_tx.status().message();
+  EXPECT_EQ(conn_->Commit().code(), StatusCode::kConflict);
+  auto retried = Query(*conn_, sel, {Value{int64_t{0}}});
+  ASSERT_TRUE(retried.ok()) << retried.status().message();
+  EXPECT_EQ(retried->rows[0].columns.size(), 2u);
 }
 
 TEST_F(PgClient, PoolConcurrencyStaysWithinItsSize) {

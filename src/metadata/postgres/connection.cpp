@@ -446,7 +446,12 @@ Result<QueryResult> PgConnection::ExecuteOnce(std::string_view sql, std::span<co
     // BindComplete, CloseComplete, NoData, EmptyQueryResponse, PortalSuspended,
     // ParameterStatus, NoticeResponse, NotificationResponse: nothing to do.
   }
-  if (!error.ok()) return NoteError(error);
+  if (!error.ok()) {
+    // Inside a transaction a stale statement aborted it: the caller's retry of
+    // the transaction (kConflict) succeeds, with the statement prepared afresh.
+    if (*stale && transaction_status_ != 'I') error = Status::Conflict(error.message());
+    return NoteError(error);
+  }
   return result;
 }
 
