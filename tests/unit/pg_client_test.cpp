@@ -746,7 +746,7 @@ TEST_F(PgClient, PoolConcurrencyStaysWithinItsSize) {
 TEST_F(PgClient, ExhaustedPoolFailsAfterTheAcquireTimeout) {
   PgConfig c = ServerConfig();
   c.pool_size = 2;
-  c.acquire_timeout = 200ms;
+  c.acquire_timeout = 400ms;
   auto pool = MakePool(c);
   auto a = pool->Acquire();
   auto b = pool->Acquire();
@@ -756,8 +756,8 @@ TEST_F(PgClient, ExhaustedPoolFailsAfterTheAcquireTimeout) {
   ASSERT_FALSE(third.ok());
   EXPECT_EQ(third.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(third.status().message().find("busy"), std::string::npos) << third.status().message();
-  EXPECT_GE(Ms(Clock::now() - start), 150);
-  EXPECT_LT(Ms(Clock::now() - start), 1500);
+  EXPECT_GE(Ms(Clock::now() - start), 350);
+  EXPECT_LT(Ms(Clock::now() - start), 2000);
   // A handle given back from another thread wakes a waiter.
   std::thread giver([&] {
     std::this_thread::sleep_for(50ms);
@@ -767,7 +767,7 @@ TEST_F(PgClient, ExhaustedPoolFailsAfterTheAcquireTimeout) {
   auto waited = pool->Acquire();
   giver.join();
   ASSERT_TRUE(waited.ok()) << waited.status().message();
-  EXPECT_LT(Ms(Clock::now() - start), 190);
+  EXPECT_LT(Ms(Clock::now() - start), 350);  // woken, not timed out
   EXPECT_EQ(pool->GetStats().open, 2u);
 }
 

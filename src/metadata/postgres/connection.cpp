@@ -8,7 +8,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -123,28 +122,12 @@ Status PgConnection::Break(Status s) {
 }
 
 Status PgConnection::Connect(const PgConfig& config, asio::ssl::context* tls, Clock::time_point deadline) {
-  // Resolve under the deadline too: a hanging DNS server must not hang the pool.
+  // getaddrinfo cannot be abandoned once started (Asio's async resolve waits
+  // for it too); an address needs no lookup, and a name's lookup is bounded by
+  // the resolver's own timeout (resolv.conf). Whatever it used counts against the deadline.
   tcp::resolver resolver(io_->ioc);
-  asio::steady_timer timer(io_->ioc);
-  error_code resolve_ec = asio::error::would_block;
-  tcp::resolver::results_type endpoints;
-  bool resolve_timed_out = false;
-  timer.expires_at(deadline);
-  timer.async_wait([&](error_code ec) {
-    if (!ec) {
-      resolve_timed_out = true;
-      resolver.cancel();
-    }
-  });
-  resolver.async_resolve(config.host, std::to_string(config.port),
-                         [&](error_code ec, tcp::resolver::results_type results) {
-                           resolve_ec = ec;
-                           endpoints = std::move(results);
-                           timer.cancel();
-                         });
-  io_->ioc.restart();
-  io_->ioc.run();
-  if (resolve_timed_out) return Break(Status::Unavailable(where_ + ": cannot resolve the host name: timed out"));
+  error_code resolve_ec;
+  const auto endpoints = resolver.resolve(config.host, std::to_string(config.port), resolve_ec);
   if (resolve_ec) return Break(Status::Unavailable(where_ + ": cannot resolve the host name: " + resolve_ec.message()));
 
   error_code ec = io_->Run(deadline, [&](auto done) {
