@@ -35,6 +35,7 @@
 #include "storage/verify.h"
 #include "storage/s3/s3_driver.h"
 #include "util/log.h"
+#include "util/test_hooks.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0-dev"
@@ -101,6 +102,7 @@ class ConfigWatcher {
         last_ = now;
         on_change_();
       }
+      test_hooks::Reach("config.watch.polled");  // tests/e2e/auth_test.sh
     }
   }
   std::string path_;

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -46,6 +47,9 @@ struct TestServerOptions {
   std::string storage_backend;
   // Extra lines inside the storage: section (indented two spaces).
   std::string storage_extra;
+  // BERTH_TEST_HOOKS for the server process (src/util/test_hooks.h); empty = none.
+  // "{dir}" stands for the server's temporary directory (for hold files).
+  std::string test_hooks;
 };
 
 class TestServer {
@@ -83,6 +87,11 @@ class TestServer {
   std::string Log() const;
   // The log written since the last Start().
   std::string LogSinceStart() const;
+  // How often `text` occurs in the log written since the last Start().
+  size_t CountInLog(std::string_view text) const;
+  // Waits up to `timeout_ms` until `text` occurs at least `count` times since
+  // the last Start(); false on timeout.
+  bool WaitForLog(std::string_view text, size_t count, int timeout_ms) const;
 
   // A new client connected to this server.
   std::unique_ptr<http::HttpClient> Client() const;
