@@ -31,6 +31,14 @@ using Clock = std::chrono::steady_clock;
 
 void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
+// The server binary: BERTH_TEST_BINARY when set (scripts/test's sanitizer
+// variants run these tests against their instrumented build), else the one
+// this test binary was built with.
+const char* ServerBinary() {
+  const char* env = std::getenv("BERTH_TEST_BINARY");
+  return env != nullptr && *env != '\0' ? env : BERTH_BINARY;
+}
+
 // Decodes a waitpid status: exit code, or -1000 - signal.
 int DecodeStatus(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -151,6 +159,7 @@ std::string TestServer::StartOnce(bool pick_port, bool* port_in_use) {
   if (!options_.test_hooks.empty()) env.push_back(const_cast<char*>(hooks.c_str()));
   env.push_back(nullptr);
   const char* const argv[] = {"berth", "serve", "--config", config.c_str(), nullptr};
+  const char* binary = ServerBinary();
   const pid_t pid = ::fork();
   if (pid < 0) return "fork failed: " + std::string(std::strerror(errno));
   if (pid == 0) {
@@ -164,7 +173,7 @@ std::string TestServer::StartOnce(bool pick_port, bool* port_in_use) {
     if (nullfd >= 0) ::dup2(nullfd, STDIN_FILENO);
     // Do not leak the test process's sockets (client connections) into the server.
     ::close_range(3, ~0U, 0);
-    ::execve(BERTH_BINARY, const_cast<char* const*>(argv), env.data());
+    ::execve(binary, const_cast<char* const*>(argv), env.data());
     _exit(127);
   }
   pid_ = pid;

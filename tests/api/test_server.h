@@ -1,5 +1,6 @@
-// TestServer: runs the real `berth` binary (BERTH_BINARY) on 127.0.0.1 for the
-// HTTP API tests, in its own temporary directory:
+// TestServer: runs the real `berth` binary (BERTH_BINARY, or BERTH_TEST_BINARY
+// from the environment) on 127.0.0.1 for the HTTP API tests, in its own
+// temporary directory:
 //
 //   <tmp>/config.yaml   generated configuration
 //   <tmp>/data          storage root

@@ -228,14 +228,16 @@ head -c $((24 * 1024 * 1024)) /dev/urandom >"$E2E_DIR/big"
 BIG=sha256:$(sha256sum "$E2E_DIR/big" | cut -d' ' -f1)
 loc=$(curl -fsS -X POST -D - -o /dev/null "${auth_a[@]}" "http://$A/v2/team/chunks/blobs/uploads/" |
   tr -d '\r' | awk 'tolower($1)=="location:" {print $2}')
+# -T streams the file (--data-binary would read it all first), so the bytes
+# curl has read from it (rchar) follow the bytes it has sent.
 curl -sS -o /dev/null -X PATCH "${auth_a[@]}" -H "Content-Type: application/octet-stream" \
-  --limit-rate 4M --data-binary "@$E2E_DIR/big" "http://$A$loc" >/dev/null 2>&1 &
+  --limit-rate 4M -T "$E2E_DIR/big" "http://$A$loc" >/dev/null 2>&1 &
 slow=$!
-# Kill A once a third of the body is on its way (curl's written bytes), not after a guessed delay.
+# Kill A once a third of the body is on its way, not after a guessed delay.
 patch_under_way() {
-  local written
-  written=$(awk '/^wchar:/ { print $2 }' "/proc/$slow/io" 2>/dev/null) || return 1
-  ((${written:-0} >= 8 * 1024 * 1024))
+  local read
+  read=$(awk '/^rchar:/ { print $2 }' "/proc/$slow/io" 2>/dev/null) || return 1
+  ((${read:-0} >= 8 * 1024 * 1024))
 }
 wait_until 30 patch_under_way || fail "the 24 MiB PATCH did not get 8 MiB out within 30 s"
 kill -KILL "$A_PID"
