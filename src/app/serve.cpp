@@ -225,7 +225,7 @@ int Serve(std::string config_path) {
   std::unique_ptr<FileWatcher> watcher;
   if (reloader) {
     watcher = std::make_unique<FileWatcher>(std::vector<std::string>{config_path}, std::chrono::seconds(2),
-                                            [&reloader] { reloader->Reload(); });
+                                            [&reloader] { reloader->Reload(); }, "config.watch.polled");
   }
   const int threads = IoThreads(cfg);
   log::Info("berth listening", {{"version", BERTH_VERSION},

@@ -4,6 +4,7 @@
 
 #include "storage/layout.h"
 #include "storage/store_walk.h"
+#include "util/test_hooks.h"
 
 namespace berth::storage {
 namespace {
@@ -51,6 +52,7 @@ Result<StoredManifest> ManifestStore::Get(std::string_view name, const oci::Refe
     if (!d.ok()) return d.status();
     digest = *d;
   }
+  test_hooks::Reach("manifest.get.resolved");  // tests/api/concurrency_test.cpp
   if (!driver_.Stat(layout::RevisionLink(name, digest)).ok()) return Status::NotFound("manifest unknown");
   auto body = blobs_.GetSmall(digest);
   if (!body.ok()) return body.status();
@@ -88,6 +90,7 @@ Status ManifestStore::Put(std::string_view name, std::string_view body, const oc
   // Links are written under the repository's lock: a DELETE of this manifest
   // running at the same time either sees the new tag (and removes it) or runs
   // after it; never a tag left pointing at a removed revision.
+  test_hooks::Reach("manifest.put.before_links");  // tests/api/concurrency_test.cpp
   std::lock_guard lock(RepositoryLock(name));
   if (Status s = driver_.PutContent(layout::RevisionLink(name, digest), digest.str()); !s.ok()) return s;
   if (m.subject) {

@@ -16,6 +16,7 @@
 #include "storage/layout.h"
 #include "storage/store_walk.h"
 #include "util/random.h"
+#include "util/test_hooks.h"
 
 namespace berth::storage {
 namespace {
@@ -124,6 +125,7 @@ Status UploadSession::Commit(const oci::Digest& expected) {
   // Replacing an existing blob with identical bytes is harmless, and avoids a
   // check-then-act race between two uploads of the same blob.
   if (Status s = store_.driver_.Move(data, layout::BlobData(expected)); !s.ok()) return s;
+  test_hooks::Reach("upload.commit.moved");  // tests/api/concurrency_test.cpp
   if (Status s = store_.blobs_.Link(name_, expected); !s.ok()) return s;
   (void)store_.Remove(name_, uuid_);
   return Status::Ok();

@@ -1,5 +1,7 @@
 #include "util/file_watcher.h"
 
+#include "util/test_hooks.h"
+
 #include <sys/stat.h>
 
 namespace berth {
@@ -11,8 +13,12 @@ FileStamp FileStamp::Of(const std::string& path) {
 }
 
 FileWatcher::FileWatcher(std::vector<std::string> paths, std::chrono::milliseconds interval,
-                         std::function<void()> on_change)
-    : paths_(std::move(paths)), interval_(interval), on_change_(std::move(on_change)), last_(StampAll()) {
+                         std::function<void()> on_change, std::string poll_hook)
+    : paths_(std::move(paths)),
+      interval_(interval),
+      on_change_(std::move(on_change)),
+      poll_hook_(std::move(poll_hook)),
+      last_(StampAll()) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -55,6 +61,7 @@ void FileWatcher::Loop() {
   while (!stop_cv_.wait_for(lock, interval_, [this] { return stop_; })) {
     lock.unlock();
     (void)CheckNow();
+    if (!poll_hook_.empty()) test_hooks::Reach(poll_hook_);
     lock.lock();
   }
 }

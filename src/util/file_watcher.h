@@ -43,7 +43,10 @@ struct FileStamp {
 class FileWatcher {
  public:
   // Takes the files' stamps now, then checks every `interval` on its own thread.
-  FileWatcher(std::vector<std::string> paths, std::chrono::milliseconds interval, std::function<void()> on_change);
+  // `poll_hook`: a test hook (util/test_hooks.h) reached after every poll, so a
+  // test can see that a poll found nothing to do.
+  FileWatcher(std::vector<std::string> paths, std::chrono::milliseconds interval, std::function<void()> on_change,
+              std::string poll_hook = "");
   // Stops the thread (after an on_change that is running returns).
   ~FileWatcher();
   FileWatcher(const FileWatcher&) = delete;
@@ -64,6 +67,7 @@ class FileWatcher {
   const std::vector<std::string> paths_;
   const std::chrono::milliseconds interval_;
   const std::function<void()> on_change_;
+  const std::string poll_hook_;
   std::mutex mu_;
   std::condition_variable stop_cv_;
   std::vector<FileStamp> last_;  // guarded by mu_: the stamps last reported or rebased on

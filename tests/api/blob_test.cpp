@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <thread>
 #include <vector>
 
 #include "api_helpers.h"
+#include "http/file_sender.h"
 #include "oci/digest.h"
 #include "test_server.h"
 
@@ -140,22 +142,42 @@ TEST_F(BlobTest, LargeRangeToSlowReaderThenKeepAlive) {
   ::close(fd);
 }
 
-// More slow readers at once than http::kMaxMappedStreams (8): the first streams
+// More slow readers at once than http::kMaxMappedStreams: the first streams
 // are sent from mappings, the rest with sendfile; every body must be exact.
+// All of them are made to overlap: each connection has received the start of
+// its body before any reads on, and a body is larger than both socket buffers
+// together, so no stream can finish early. Then exactly kMaxMappedStreams
+// mappings of the blob are in the server's address space (/proc/PID/maps).
 TEST_F(BlobTest, ManyConcurrentSlowReadersGetExactBodies) {
-  const std::string content = RandomBytes((2 << 20) + 12345, 22);
+  const std::string content = RandomBytes((5 << 20) + 12345, 22);  // > the 4 MiB tcp_wmem maximum
   const std::string digest = PushBlob(client(), "blob/many", content);
   constexpr int kReaders = 12;
+  static_assert(kReaders > http::kMaxMappedStreams);
+  std::vector<int> fds(kReaders, -1);
   std::vector<std::string> got(kReaders);
+  for (int i = 0; i < kReaders; ++i) {
+    fds[i] = ConnectSmallBuffer(server().port());
+    ASSERT_GE(fds[i], 0);
+    ASSERT_TRUE(SendAll(fds[i], "GET /v2/blob/many/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    char buf[1000];
+    while (got[i].find("\r\n\r\n") == std::string::npos || got[i].size() <= got[i].find("\r\n\r\n") + 4) {
+      const ssize_t n = ::recv(fds[i], buf, sizeof buf, 0);
+      ASSERT_GT(n, 0) << "reader " << i << " got no body";
+      got[i].append(buf, static_cast<size_t>(n));
+    }
+  }
+  // Every stream is running now; count the server's mappings of the blob.
+  std::ifstream maps("/proc/" + std::to_string(server().pid()) + "/maps");
+  int mapped = 0;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(digest.substr(7) + "/data") != std::string::npos) ++mapped;
+  }
+  EXPECT_EQ(mapped, http::kMaxMappedStreams) << "streams sent from a mapping while all " << kReaders << " run";
   std::vector<std::thread> threads;
   for (int i = 0; i < kReaders; ++i) {
     threads.emplace_back([&, i] {
-      int fd = ConnectSmallBuffer(server().port());
-      if (fd < 0) return;
-      if (SendAll(fd, "GET /v2/blob/many/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) {
-        got[i] = ReadToEnd(fd, true);
-      }
-      ::close(fd);
+      got[i] += ReadToEnd(fds[i], true);
+      ::close(fds[i]);
     });
   }
   for (auto& t : threads) t.join();
@@ -170,6 +192,8 @@ TEST_F(BlobTest, ManyConcurrentSlowReadersGetExactBodies) {
 // The blob file shrinks on disk while it is being sent (an operator's mistake,
 // a broken disk): the response is cut short and the server lives on. The
 // mapping is only read by the kernel, so this is an EFAULT, never a SIGBUS.
+// The cut is certain: the truncation follows the first bytes received, and the
+// socket buffers hold far less than the 8 MiB body.
 TEST_F(BlobTest, FileTruncatedWhileSendingCutsTheConnection) {
   const std::string content = RandomBytes(8 << 20, 23);
   const std::string digest = PushBlob(client(), "blob/shrink", content);
@@ -180,12 +204,15 @@ TEST_F(BlobTest, FileTruncatedWhileSendingCutsTheConnection) {
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(SendAll(fd, "GET /v2/blob/shrink/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\n\r\n"));
   char buf[4096];
-  ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);  // the server is sending
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const ssize_t first = ::recv(fd, buf, sizeof buf, 0);
+  ASSERT_GT(first, 0);  // the server is sending
   ASSERT_EQ(::truncate(path.c_str(), 4096), 0);
-  const std::string rest = ReadToEnd(fd, false);
+  const std::string all = std::string(buf, static_cast<size_t>(first)) + ReadToEnd(fd, false);
   ::close(fd);
-  EXPECT_LT(rest.size(), content.size());
+  const size_t head_end = all.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << all.substr(0, 200);
+  EXPECT_EQ(all.rfind("HTTP/1.1 200", 0), 0u) << all.substr(0, head_end);
+  EXPECT_LT(all.size() - head_end - 4, content.size()) << "the whole body arrived although the file shrank";
   EXPECT_EQ(server().CheckAlive(), -2) << "the server died";
   EXPECT_EQ(Do(client(), "GET", "/v2/").status, 200u);
 }

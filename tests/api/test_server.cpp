@@ -16,7 +16,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #ifndef BERTH_BINARY
 #error "BERTH_BINARY must name the berth executable"
@@ -28,6 +30,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// The server binary: BERTH_TEST_BINARY when set (scripts/test's sanitizer
+// variants run these tests against their instrumented build), else the one
+// this test binary was built with.
+const char* ServerBinary() {
+  const char* env = std::getenv("BERTH_TEST_BINARY");
+  return env != nullptr && *env != '\0' ? env : BERTH_BINARY;
+}
 
 // Decodes a waitpid status: exit code, or -1000 - signal.
 int DecodeStatus(int status) {
@@ -95,6 +105,22 @@ std::string TestServer::LogSinceStart() const {
   return log_start_ <= all.size() ? all.substr(log_start_) : all;
 }
 
+size_t TestServer::CountInLog(std::string_view text) const {
+  const std::string log = LogSinceStart();
+  size_t n = 0;
+  for (size_t pos = log.find(text); pos != std::string::npos; pos = log.find(text, pos + text.size())) ++n;
+  return n;
+}
+
+bool TestServer::WaitForLog(std::string_view text, size_t count, int timeout_ms) const {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (CountInLog(text) < count) {
+    if (Clock::now() >= deadline) return false;
+    SleepMs(5);
+  }
+  return true;
+}
+
 std::unique_ptr<http::HttpClient> TestServer::Client() const {
   return std::make_unique<http::HttpClient>("127.0.0.1", port_);
 }
@@ -120,6 +146,20 @@ std::string TestServer::StartOnce(bool pick_port, bool* port_in_use) {
   log_start_ = Log().size();
   const std::string config = dir_ + "/config.yaml";
   const std::string log = log_path();
+  // The child's environment: ours, plus BERTH_TEST_HOOKS when the suite sets hooks
+  // (built before fork: the child may only make async-signal-safe calls).
+  std::string hooks = "BERTH_TEST_HOOKS=" + options_.test_hooks;
+  for (size_t at = hooks.find("{dir}"); at != std::string::npos; at = hooks.find("{dir}", at)) {
+    hooks.replace(at, 5, dir_);
+  }
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).rfind("BERTH_TEST_HOOKS=", 0) != 0) env.push_back(*e);
+  }
+  if (!options_.test_hooks.empty()) env.push_back(const_cast<char*>(hooks.c_str()));
+  env.push_back(nullptr);
+  const char* const argv[] = {"berth", "serve", "--config", config.c_str(), nullptr};
+  const char* binary = ServerBinary();
   const pid_t pid = ::fork();
   if (pid < 0) return "fork failed: " + std::string(std::strerror(errno));
   if (pid == 0) {
@@ -133,7 +173,7 @@ std::string TestServer::StartOnce(bool pick_port, bool* port_in_use) {
     if (nullfd >= 0) ::dup2(nullfd, STDIN_FILENO);
     // Do not leak the test process's sockets (client connections) into the server.
     ::close_range(3, ~0U, 0);
-    ::execl(BERTH_BINARY, "berth", "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
+    ::execve(binary, const_cast<char* const*>(argv), env.data());
     _exit(127);
   }
   pid_ = pid;

@@ -1,5 +1,6 @@
-// TestServer: runs the real `berth` binary (BERTH_BINARY) on 127.0.0.1 for the
-// HTTP API tests, in its own temporary directory:
+// TestServer: runs the real `berth` binary (BERTH_BINARY, or BERTH_TEST_BINARY
+// from the environment) on 127.0.0.1 for the HTTP API tests, in its own
+// temporary directory:
 //
 //   <tmp>/config.yaml   generated configuration
 //   <tmp>/data          storage root
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -46,6 +48,9 @@ struct TestServerOptions {
   std::string storage_backend;
   // Extra lines inside the storage: section (indented two spaces).
   std::string storage_extra;
+  // BERTH_TEST_HOOKS for the server process (src/util/test_hooks.h); empty = none.
+  // "{dir}" stands for the server's temporary directory (for hold files).
+  std::string test_hooks;
 };
 
 class TestServer {
@@ -83,6 +88,11 @@ class TestServer {
   std::string Log() const;
   // The log written since the last Start().
   std::string LogSinceStart() const;
+  // How often `text` occurs in the log written since the last Start().
+  size_t CountInLog(std::string_view text) const;
+  // Waits up to `timeout_ms` until `text` occurs at least `count` times since
+  // the last Start(); false on timeout.
+  bool WaitForLog(std::string_view text, size_t count, int timeout_ms) const;
 
   // A new client connected to this server.
   std::unique_ptr<http::HttpClient> Client() const;

@@ -9,8 +9,8 @@ set -euo pipefail
 [[ -n ${E2E_XTRACE:-} ]] && set -x
 if [[ -z ${E2E_IN_MOUNT_NS:-} ]]; then
   if ! command -v unshare >/dev/null || ! unshare --mount true 2>/dev/null; then
-    echo "skip: cannot create a private mount namespace here"
-    exit 0
+    echo "SKIP disk_full_test.sh: cannot create a private mount namespace here (needs root or CAP_SYS_ADMIN)"
+    exit 77
   fi
   E2E_IN_MOUNT_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
@@ -21,10 +21,7 @@ command -v jq >/dev/null || fail "jq is needed"
 
 DATA=$E2E_DIR/data
 mkdir -p "$DATA"
-mount -t tmpfs -o size=64m,mode=0755 tmpfs "$DATA" || {
-  echo "skip: cannot mount a tmpfs here"
-  exit 0
-}
+mount -t tmpfs -o size=64m,mode=0755 tmpfs "$DATA" || skip "cannot mount a tmpfs here"
 # Detach the tmpfs (lazily: the server may still hold it) before the temp dir is removed.
 trap 'rc=$?; umount -l "$DATA" 2>/dev/null; (exit $rc); _e2e_cleanup' EXIT
 start_registry "$DATA"

@@ -10,12 +10,12 @@
 #     65532:65532 with the image's environment, Berth serves on 127.0.0.1,
 #     applies the secure default (admin password, files in the volume) and
 #     stores a blob in /data/registry; SIGTERM stops it with status 0.
-# Skips (exit 0) only when buildah is not installed.
+# Skips (exit 77) only when buildah is not installed (scripts/test installs it).
 set -euo pipefail
 
 if ! command -v buildah >/dev/null 2>&1; then
-  printf 'skip: buildah is not installed, the image build is not tested\n'
-  exit 0
+  printf 'SKIP image_test.sh: buildah is not installed, the image build is not tested\n'
+  exit 77
 fi
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -171,7 +171,7 @@ assert_match "$("$ROOTFS/berth" check-config "$REPO/packaging/config.yaml" 2>&1)
 # (minus namespaces). Needs root for chroot.
 CHROOT=$(command -v chroot || true)
 if [[ $(id -u) != 0 || -z $CHROOT ]]; then
-  note "not root or no chroot: skipping the run of the image's filesystem as 65532:65532"
+  skip_part "not root or no chroot: the image's filesystem was not run as 65532:65532"
 else
   # the image's own config, only listening on 127.0.0.1:<free port>
   start_in_rootfs() {

@@ -16,7 +16,11 @@
 #   E2E_TRACE=1         log all client<->registry traffic with socat (see below)
 #   E2E_TMP_BASE        where the per-script temp dir is created (default /tmp;
 #                       keep it short, podman limits its runroot to 50 chars)
+#   BERTH_TEST_S3_ENV_FILE  a file of BERTH_TEST_S3_* assignments to load (ctest's
+#                       RGW fixture writes it; named but missing is a failure)
 #
+# Exit status: 0 passed, 77 skipped (ctest's SKIP_RETURN_CODE; `skip` below),
+# anything else failed. A skip says why on its last line.
 # Everything a test creates lives in its own `mktemp -d` ($E2E_DIR): registry
 # data, configs, logs, container storage, HOME, XDG dirs, auth file, policy.
 # Servers listen on 127.0.0.1 only and are always stopped by the EXIT trap.
@@ -26,6 +30,16 @@ E2E_REPO_ROOT=$(cd "$E2E_LIB_DIR/../.." && pwd)
 E2E_IMPL=${E2E_IMPL:-berth}
 BERTH_BIN=${BERTH_BIN:-$E2E_REPO_ROOT/build/berth}
 DISTRIBUTION_BIN=${DISTRIBUTION_BIN:-docker-registry}
+if [[ -n ${BERTH_TEST_S3_ENV_FILE:-} ]]; then
+  [[ -r $BERTH_TEST_S3_ENV_FILE ]] || {
+    printf 'not ok - BERTH_TEST_S3_ENV_FILE=%s is missing (did the rgw fixture start?)\n' "$BERTH_TEST_S3_ENV_FILE" >&2
+    exit 1
+  }
+  set -a
+  # shellcheck disable=SC1090 # written by tests/tools/ceph_rgw.sh
+  . "$BERTH_TEST_S3_ENV_FILE"
+  set +a
+fi
 
 # Short base path on purpose: podman refuses a runroot longer than 50 chars.
 E2E_DIR=$(mktemp -d "${E2E_TMP_BASE:-/tmp}/berth-e2e.XXXXXX")
@@ -48,6 +62,20 @@ note() { printf '# %s\n' "$*"; }
 fail() {
   printf 'not ok - %s\n' "$*" >&2
   exit 1
+}
+
+# skip REASON: the script cannot test anything here; exit 77 (a skip, not a pass).
+skip() {
+  printf 'SKIP %s: %s\n' "$(basename "$0")" "$*"
+  exit 77
+}
+
+# skip_part REASON: a part of the script cannot run here; the rest goes on,
+# and a script that otherwise passes ends as a skip (77) that names the part.
+E2E_SKIPPED_PARTS=()
+skip_part() {
+  printf '# SKIP part: %s\n' "$*"
+  E2E_SKIPPED_PARTS+=("$*")
 }
 
 # assert_eq ACTUAL EXPECTED MESSAGE
@@ -139,6 +167,10 @@ _e2e_cleanup() {
     printf '# kept temp dir %s\n' "$E2E_DIR" >&2
   else
     rm -rf "$E2E_DIR"
+  fi
+  if ((rc == 0 && ${#E2E_SKIPPED_PARTS[@]} > 0)); then
+    printf 'SKIP %s (partly, the rest passed): %s\n' "$(basename "$0")" "${E2E_SKIPPED_PARTS[*]}"
+    rc=77
   fi
   exit "$rc"
 }
@@ -605,12 +637,11 @@ start_distribution_with() {
   _e2e_launch distribution "$1" "$2" any
 }
 
-# require_berth_impl: the auth tests exercise Berth's own token server; under
-# E2E_IMPL=distribution there is nothing to test (exit 0 with a note).
+# require_berth_impl: for scripts that test a Berth feature (token auth, S3,
+# verify, ...); under E2E_IMPL=distribution there is nothing to test: a skip.
 require_berth_impl() {
   if [[ $E2E_IMPL != berth ]]; then
-    note "SKIP $(basename "$0"): Berth's token auth is not part of E2E_IMPL=$E2E_IMPL"
-    exit 0
+    skip "tests a Berth feature, not part of E2E_IMPL=$E2E_IMPL"
   fi
 }
 

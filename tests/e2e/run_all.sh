@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every end-to-end test script, prints PASS/FAIL per script and ends
-# with "N passed, M failed".  Exits non-zero if any script failed.
+# Runs every end-to-end test script, prints PASS/SKIP/FAIL per script and ends
+# with "N passed, S skipped, M failed" (a script skips with exit 77).  Exits
+# non-zero if any script failed.
 #
 #   BERTH_BIN=build/berth tests/e2e/run_all.sh
 #   E2E_IMPL=distribution tests/e2e/run_all.sh      # against docker-registry
@@ -16,6 +17,7 @@ else
 fi
 
 passed=0
+skipped=0
 failed=0
 summary=()
 for t in "${tests[@]}"; do
@@ -28,6 +30,9 @@ for t in "${tests[@]}"; do
   if ((rc == 0)); then
     passed=$((passed + 1))
     summary+=("PASS $t (${secs}s)")
+  elif ((rc == 77)); then
+    skipped=$((skipped + 1))
+    summary+=("SKIP $t (${secs}s)")
   else
     failed=$((failed + 1))
     summary+=("FAIL $t (exit $rc, ${secs}s)")
@@ -37,5 +42,5 @@ done
 
 printf '\n'
 printf '%s\n' "${summary[@]}"
-printf '%d passed, %d failed\n' "$passed" "$failed"
+printf '%d passed, %d skipped, %d failed\n' "$passed" "$skipped" "$failed"
 ((failed == 0))

@@ -10,12 +10,11 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
-[[ $E2E_IMPL == berth ]] || { note "SKIP $(basename "$0"): S3 storage is a Berth feature"; exit 0; }
+require_berth_impl  # S3 storage is a Berth feature
 
 CHUNK=$((5 * 1024 * 1024))
 if [[ -z ${BERTH_TEST_S3_ENDPOINT:-} ]]; then
   RGW_DIR=$E2E_DIR/rgw
-  RGW_PORT=$(free_port)
   _s3_cleanup() {
     local rc=$?
     bash "$E2E_REPO_ROOT/tests/tools/ceph_rgw.sh" stop "$RGW_DIR" >/dev/null 2>&1 || true
@@ -23,8 +22,8 @@ if [[ -z ${BERTH_TEST_S3_ENDPOINT:-} ]]; then
     _e2e_cleanup
   }
   trap _s3_cleanup EXIT
-  note "starting Ceph RGW on 127.0.0.1:$RGW_PORT"
-  bash "$E2E_REPO_ROOT/tests/tools/ceph_rgw.sh" start "$RGW_DIR" "$RGW_PORT" berth-e2e >/dev/null 2>&1 ||
+  note "no BERTH_TEST_S3_ENDPOINT: starting a Ceph RGW"
+  bash "$E2E_REPO_ROOT/tests/tools/ceph_rgw.sh" start "$RGW_DIR" auto berth-e2e >/dev/null 2>&1 ||
     fail "could not start Ceph RGW (logs in $RGW_DIR/log)"
   # shellcheck disable=SC1091
   set -a && . "$RGW_DIR/env" && set +a

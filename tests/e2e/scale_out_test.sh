@@ -22,13 +22,12 @@ command -v "$NGINX_BIN" >/dev/null || fail "nginx not found (scripts/test instal
 # ------------------------------------------------------------- S3 (RGW) ---
 if [[ -z ${BERTH_TEST_S3_ENDPOINT:-} ]]; then
   RGW_DIR=$E2E_DIR/ceph
-  RGW_PORT=$(free_port)
-  note "no BERTH_TEST_S3_ENDPOINT: starting a Ceph RGW on 127.0.0.1:$RGW_PORT"
-  "$E2E_REPO_ROOT/tests/tools/ceph_rgw.sh" start "$RGW_DIR" "$RGW_PORT" >"$E2E_DIR/ceph.log" 2>&1 ||
+  note "no BERTH_TEST_S3_ENDPOINT: starting a Ceph RGW"
+  "$E2E_REPO_ROOT/tests/tools/ceph_rgw.sh" start "$RGW_DIR" auto >"$E2E_DIR/ceph.log" 2>&1 ||
     { tail -20 "$E2E_DIR/ceph.log" >&2; fail "cannot start Ceph RGW"; }
   _scale_stop_rgw() { "$E2E_REPO_ROOT/tests/tools/ceph_rgw.sh" stop "$RGW_DIR" >/dev/null 2>&1 || true; }
-  trap '_scale_stop_rgw; _e2e_cleanup' EXIT
-  BERTH_TEST_S3_ENDPOINT=http://127.0.0.1:$RGW_PORT
+  trap 'rc=$?; _scale_stop_rgw; (exit $rc); _e2e_cleanup' EXIT  # (keeps the script's exit status)
+  BERTH_TEST_S3_ENDPOINT=$(sed -n 's/^BERTH_TEST_S3_ENDPOINT=//p' "$RGW_DIR/env")
   BERTH_TEST_S3_ACCESS_KEY=TESTACCESS
   BERTH_TEST_S3_SECRET_KEY=TESTSECRET
   BERTH_TEST_S3_BUCKET=berth-scale
@@ -229,10 +228,18 @@ head -c $((24 * 1024 * 1024)) /dev/urandom >"$E2E_DIR/big"
 BIG=sha256:$(sha256sum "$E2E_DIR/big" | cut -d' ' -f1)
 loc=$(curl -fsS -X POST -D - -o /dev/null "${auth_a[@]}" "http://$A/v2/team/chunks/blobs/uploads/" |
   tr -d '\r' | awk 'tolower($1)=="location:" {print $2}')
+# -T streams the file (--data-binary would read it all first), so the bytes
+# curl has read from it (rchar) follow the bytes it has sent.
 curl -sS -o /dev/null -X PATCH "${auth_a[@]}" -H "Content-Type: application/octet-stream" \
-  --limit-rate 4M --data-binary "@$E2E_DIR/big" "http://$A$loc" >/dev/null 2>&1 &
+  --limit-rate 4M -T "$E2E_DIR/big" "http://$A$loc" >/dev/null 2>&1 &
 slow=$!
-sleep 2
+# Kill A once a third of the body is on its way, not after a guessed delay.
+patch_under_way() {
+  local read
+  read=$(awk '/^rchar:/ { print $2 }' "/proc/$slow/io" 2>/dev/null) || return 1
+  ((${read:-0} >= 8 * 1024 * 1024))
+}
+wait_until 30 patch_under_way || fail "the 24 MiB PATCH did not get 8 MiB out within 30 s"
 kill -KILL "$A_PID"
 wait "$slow" 2>/dev/null || true
 ok "replica A killed with SIGKILL in the middle of a 24 MiB PATCH"

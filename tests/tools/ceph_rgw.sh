@@ -4,6 +4,9 @@
 #
 #   ceph_rgw.sh start DIR PORT [BUCKET...]  # S3 on http://127.0.0.1:PORT, keys TESTACCESS/TESTSECRET,
 #                                           # and https://localhost:PORT+1 (self-signed DIR/tls/cert.pem)
+#   ceph_rgw.sh start DIR auto [BUCKET...]  # PORT: a free block in 10000-19999 (ctest's fixture), so
+#                                           # it never meets the e2e tests' ports (20000-31999, lib.sh's
+#                                           # free_port) nor the kernel's ephemeral ones (32768-)
 #   ceph_rgw.sh stop DIR
 #
 # Needs the Debian packages ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl.
@@ -29,6 +32,25 @@ stop() {
 if [ "$cmd" = stop ]; then stop; exit 0; fi
 [ "$cmd" = start ] || { echo "usage: $0 start|stop DIR [PORT [BUCKET...]]" >&2; exit 2; }
 P=${3:?port}; shift 3
+if [ "$P" = auto ]; then
+  # A base port whose whole block (P, P+1, P+40..P+60) nothing listens on.
+  declare -A used=()
+  for f in /proc/net/tcp /proc/net/tcp6; do
+    [ -r "$f" ] || continue
+    while read -r _ local_addr _; do
+      [[ $local_addr == *:* ]] || continue
+      used[$((16#${local_addr##*:}))]=1
+    done <"$f"
+  done
+  P=""
+  for _ in $(seq 1 100); do
+    c=$((10000 + RANDOM % 9900))
+    clash=0
+    for p in $c $((c + 1)) $(seq $((c + 40)) $((c + 60))); do [ -z "${used[$p]:-}" ] || clash=1; done
+    [ $clash = 0 ] && { P=$c; break; }
+  done
+  [ -n "$P" ] || { echo "ceph_rgw.sh: no free port block found" >&2; exit 1; }
+fi
 for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph-authtool monmaptool uuidgen curl openssl; do
   command -v "$tool" >/dev/null || { echo "ceph_rgw.sh: $tool missing (apt-get install ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl)" >&2; exit 1; }
 done

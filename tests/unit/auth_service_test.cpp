@@ -368,10 +368,14 @@ TEST(AuthServiceCredentialsTest, ChangedHashInvalidatesCache) {
 }
 
 // credentials.h: "Unknown users are checked against a dummy hash so timing does
-// not reveal whether a user exists." BUG: the dummy hash has cost 10 ("same as
-// htpasswd -B's default"), but `htpasswd -B` defaults to cost 5, the cost docs/auth.md
-// suggests with `htpasswd -nbB`. A wrong password for such a user takes ~2 ms, an
-// unknown user ~65 ms: user names can be enumerated by timing /v2/token.
+// not reveal whether a user exists." The dummy hash has the bcrypt cost most
+// configured users have (CredentialVerifier::DummyHash), so with `htpasswd -nbB`
+// users (cost 5) an unknown user costs what a wrong password does (it used to be
+// cost 10 always: ~65 ms against ~2 ms, which let user names be enumerated).
+// Disabled on purpose, not broken: it compares wall times, which a loaded or
+// shared machine (or a sanitizer build) distorts, so it has no place in the
+// suite. It is a measurement to run by hand, on an idle machine:
+//   build/tests/berth_unit_tests --gtest_also_run_disabled_tests --gtest_filter='*UnknownUserTakes*'
 TEST(AuthServiceCredentialsTest, DISABLED_UnknownUserTakesAsLongAsAKnownUser) {
   // `htpasswd -nbB alice secret` (default cost: 5).
   const UserTable users = {{"alice", "$2y$05$PD5RJWAJDFta.pDIjEAQ5.9cFuEpCYhfv0aJqa3q1gzOxO4wxDrTq"}};
