@@ -78,6 +78,36 @@ bool Identity::Can(const std::string& type, const std::string& name, const std::
   return Holds(granted, type, name, action);
 }
 
+bool Identity::Considered(const std::string& type, const std::string& name) const {
+  if (auth_ != nullptr) return true;
+  for (const auto& s : held_) {
+    if (s.type == type && s.name == name) return true;
+  }
+  return false;
+}
+
+bool AccessController::CatalogView::Shows(const std::string& repository) const {
+  if (all_) return true;
+  if (auth_ == nullptr) return false;
+  auto granted = auth_->Authorize(*policy_, account_, ip_, auth_->settings().service,
+                                  {Scope{"repository", repository, {"pull"}}});
+  return Holds(granted, "repository", repository, "pull");
+}
+
+AccessController::CatalogView AccessController::CatalogViewOf(const Identity& identity,
+                                                              const ClientRequest& request) const {
+  CatalogView view;
+  view.all_ = identity.Can("registry", "catalog", "*");
+  if (view.all_) return view;
+  // The ACL, not the token: a token carries the scopes of one request, the
+  // catalog asks about every repository.
+  view.auth_ = &auth_;
+  view.policy_ = auth_.policy();
+  view.account_ = identity.account();
+  view.ip_ = ClientIp(request);
+  return view;
+}
+
 AccessController::AccessController(AuthService& auth, AccessOptions options, asio::thread_pool& blocking)
     : auth_(auth), options_(std::move(options)), blocking_(blocking) {}
 
@@ -184,7 +214,11 @@ http::Task<AccessController::Login> AccessController::CheckLogin(const std::stri
   co_return Login::kOk;
 }
 
-http::Task<AccessDecision> AccessController::Authorize(const ClientRequest& request, const std::vector<Scope>& needed) {
+http::Task<AccessDecision> AccessController::Authorize(const ClientRequest& request, const std::vector<Scope>& needed,
+                                                       const std::vector<Scope>& wanted) {
+  // A challenge names everything the request reads, so one token covers it.
+  std::vector<Scope> asked = needed;
+  asked.insert(asked.end(), wanted.begin(), wanted.end());
   std::string_view header = request.authorization;
   std::optional<Identity> identity;
   bool had_token = false;
@@ -195,7 +229,7 @@ http::Task<AccessDecision> AccessController::Authorize(const ClientRequest& requ
     if (!held.ok()) {
       log::Write(log::Level::kInfo, "token refused", request.log,
                  {{"reason", held.status().message()}, {"ip", ClientIp(request)}});
-      co_return MakeChallenge(request, needed, Challenge::Reason::kInvalidToken, "invalid_token");
+      co_return MakeChallenge(request, asked, Challenge::Reason::kInvalidToken, "invalid_token");
     }
     identity = Identity::FromToken(std::move(subject), std::move(*held));
   } else if (!header.empty()) {
@@ -211,9 +245,9 @@ http::Task<AccessDecision> AccessController::Authorize(const ClientRequest& requ
       }
       if (login == Login::kOk) identity = Identity::FromPolicy(&auth_, auth_.policy(), user, ip);
     }
-    if (!identity) co_return MakeChallenge(request, needed, Challenge::Reason::kBadCredentials, "");
+    if (!identity) co_return MakeChallenge(request, asked, Challenge::Reason::kBadCredentials, "");
   } else {
-    co_return MakeChallenge(request, needed, Challenge::Reason::kNoCredentials, "");
+    co_return MakeChallenge(request, asked, Challenge::Reason::kNoCredentials, "");
   }
   for (const auto& s : needed) {
     for (const auto& a : s.actions) {
@@ -221,12 +255,22 @@ http::Task<AccessDecision> AccessController::Authorize(const ClientRequest& requ
         log::RequestFields fields = request.log;
         fields.user = identity->account();  // the log line names who was denied
         log::Write(log::Level::kInfo, "access denied", fields, {{"scope", s.str()}, {"ip", ClientIp(request)}});
-        Challenge denied = MakeChallenge(request, needed, Challenge::Reason::kDenied,
+        Challenge denied = MakeChallenge(request, asked, Challenge::Reason::kDenied,
                                          had_token ? "insufficient_scope" : "");
         denied.account = identity->account();
         co_return denied;
       }
     }
+  }
+  for (const auto& s : wanted) {
+    if (identity->Considered(s.type, s.name)) continue;
+    log::RequestFields fields = request.log;
+    fields.user = identity->account();
+    log::Write(log::Level::kDebug, "token does not name a scope the request reads: challenged", fields,
+               {{"scope", s.str()}});
+    Challenge more = MakeChallenge(request, asked, Challenge::Reason::kDenied, "insufficient_scope");
+    more.account = identity->account();
+    co_return more;
   }
   co_return std::move(*identity);
 }

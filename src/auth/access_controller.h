@@ -56,6 +56,10 @@ class Identity {
   static Identity FromPolicy(const AuthService* auth, std::shared_ptr<const AuthPolicy> policy, std::string account,
                              std::string ip);
   bool Can(const std::string& type, const std::string& name, const std::string& action) const;
+  // Whether the grant already considered the resource: a token that names it
+  // (granted actions or none), or Basic credentials (the ACL answers every
+  // question). A token that does not name it was never asked for it.
+  bool Considered(const std::string& type, const std::string& name) const;
   const std::string& account() const { return account_; }
 
  private:
@@ -99,7 +103,32 @@ class AccessController {
   AccessController(AuthService& auth, AccessOptions options, boost::asio::thread_pool& blocking);
 
   // Whether the request holds every scope in `needed` (empty: any valid credentials).
-  http::Task<AccessDecision> Authorize(const ClientRequest& request, const std::vector<Scope>& needed);
+  // `wanted` are scopes the request reads when granted but can do without (the
+  // source of a cross-repository mount, the whole catalog): a Bearer token that
+  // does not name one is challenged for it, with `needed`, so challenge-driven
+  // clients come back with a token the token server has decided it for; a
+  // token that names it (even without the action) and Basic credentials pass,
+  // and the handler asks the Identity -- never a loop.
+  http::Task<AccessDecision> Authorize(const ClientRequest& request, const std::vector<Scope>& needed,
+                                       const std::vector<Scope>& wanted = {});
+
+  // Which repositories `identity` sees in the catalog: all of them with
+  // registry:catalog:*, otherwise those the ACL lets its account pull from the
+  // request's client address. A snapshot of the current policy.
+  class CatalogView {
+   public:
+    bool all() const { return all_; }
+    bool Shows(const std::string& repository) const;
+
+   private:
+    friend class AccessController;
+    bool all_ = false;
+    const AuthService* auth_ = nullptr;
+    std::shared_ptr<const AuthPolicy> policy_;
+    std::string account_;
+    std::string ip_;
+  };
+  CatalogView CatalogViewOf(const Identity& identity, const ClientRequest& request) const;
 
   enum class Login { kOk, kBad, kThrottled };
   // Password check with brute-force throttling; bcrypt runs off the I/O threads.

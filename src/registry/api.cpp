@@ -146,8 +146,9 @@ Task<void> RegistryApi::Serve(Exchange& ex, const Router& router, bool debug) {
   if (method != nullptr) ctx.action = method->action;
   std::optional<auth::Identity> identity;
   if (!debug && access_ != nullptr && !IsPublic(*m.route)) {
-    const std::vector<auth::Scope> needed = NeededScopes(m, method, ex.url());
-    identity = co_await CheckAccess(ex, needed);
+    const std::vector<auth::Scope> needed = NeededScopes(m, method);
+    const std::vector<auth::Scope> wanted = WantedScopes(m, method, ex.url());
+    identity = co_await CheckAccess(ex, needed, wanted);
     if (!identity) co_return;  // refused and answered
     m.identity = &*identity;
   }
@@ -163,9 +164,10 @@ Task<void> RegistryApi::Serve(Exchange& ex, const Router& router, bool debug) {
   AfterDispatch(ex, m, *method);
 }
 
-Task<std::optional<auth::Identity>> RegistryApi::CheckAccess(Exchange& ex, const std::vector<auth::Scope>& needed) {
+Task<std::optional<auth::Identity>> RegistryApi::CheckAccess(Exchange& ex, const std::vector<auth::Scope>& needed,
+                                                             const std::vector<auth::Scope>& wanted) {
   const auth::ClientRequest client = ClientRequestOf(ex);
-  auth::AccessDecision decision = co_await access_->Authorize(client, needed);
+  auth::AccessDecision decision = co_await access_->Authorize(client, needed, wanted);
   if (auto* identity = std::get_if<auth::Identity>(&decision)) {
     ex.context().user = identity->account();  // for the access log and audit lines
     co_return std::move(*identity);

@@ -99,7 +99,9 @@ class RegistryApi final : public http::Handler {
   Task<void> Serve(Exchange& ex, const Router& router, bool debug);
   // Asks the access controller whether the request holds `needed`; on a refusal
   // answers it (401/429), audits it and returns nullopt.
-  Task<std::optional<auth::Identity>> CheckAccess(Exchange& ex, const std::vector<auth::Scope>& needed);
+  // `wanted`: see auth::AccessController::Authorize.
+  Task<std::optional<auth::Identity>> CheckAccess(Exchange& ex, const std::vector<auth::Scope>& needed,
+                                                  const std::vector<auth::Scope>& wanted);
   // Whether a route on the main listener is served with this configuration, and without credentials.
   bool Enabled(const Route& route) const;
   bool IsPublic(const Route& route) const;

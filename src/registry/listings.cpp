@@ -1,6 +1,7 @@
 // GET /v2/<name>/tags/list and GET /v2/_catalog, with n/last pagination.
 #include <algorithm>
 #include <charconv>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,29 @@ Page Paginate(const std::vector<std::string>& sorted, const std::string& last, s
   return page;
 }
 
+// Yields names in lexical order, one per call, into `*name`; false when there
+// are no more. (Today the sorted directory walk; a metadata database's cursor later.)
+using NameSource = std::function<bool(std::string* name)>;
+
+// The page of the first n names after `last` that `shows` keeps. A page is
+// short only when it is the last: `more` is set only when another shown name follows.
+Page FilteredPage(const NameSource& next, const std::string& last, size_t n,
+                  const std::function<bool(const std::string&)>& shows) {
+  Page page;
+  page.n = n;
+  std::string name;
+  while (next(&name)) {
+    if (!last.empty() && name <= last) continue;
+    if (!shows(name)) continue;
+    if (page.items.size() == n) {
+      page.more = true;
+      break;
+    }
+    page.items.push_back(name);
+  }
+  return page;
+}
+
 http::Response PageResponse(nlohmann::json body, const Page& page, const std::string& path) {
   http::Response r(200);
   r.Set("Content-Type", "application/json");
@@ -74,7 +98,7 @@ Task<void> RegistryApi::ListTags(Exchange& ex, const RouteMatch& m) {
   co_await ex.Send(PageResponse(std::move(body), page, "/v2/" + name + "/tags/list"));
 }
 
-Task<void> RegistryApi::ListCatalog(Exchange& ex, const RouteMatch&) {
+Task<void> RegistryApi::ListCatalog(Exchange& ex, const RouteMatch& m) {
   auto n = ParsePageSize(QueryParam(ex, "n"), kMaxPageSize);
   if (!n) {
     co_await ex.Send(Error(code::kInvalidParameter, "n must be a non-negative integer"));
@@ -85,7 +109,21 @@ Task<void> RegistryApi::ListCatalog(Exchange& ex, const RouteMatch&) {
     co_await ex.Send(StorageErrorResponse(repos.status()));
     co_return;
   }
-  Page page = Paginate(*repos, QueryParam(ex, "last"), *n);
+  // Everything with registry:catalog:* (or no auth); otherwise what the caller may pull.
+  std::optional<auth::AccessController::CatalogView> view;
+  if (m.identity != nullptr) view = access_->CatalogViewOf(*m.identity, ClientRequestOf(ex));
+  const std::vector<std::string>& sorted = *repos;
+  const std::string last = QueryParam(ex, "last");
+  auto from = last.empty() ? sorted.begin() : std::upper_bound(sorted.begin(), sorted.end(), last);
+  NameSource next = [&from, &sorted](std::string* name) {
+    if (from == sorted.end()) return false;
+    *name = *from++;
+    return true;
+  };
+  std::function<bool(const std::string&)> shows = [&view](const std::string& name) {
+    return !view || view->Shows(name);
+  };
+  Page page = FilteredPage(next, last, *n, shows);
   nlohmann::json body = {{"repositories", page.items}};
   co_await ex.Send(PageResponse(std::move(body), page, "/v2/_catalog"));
 }

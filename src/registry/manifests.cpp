@@ -7,8 +7,19 @@
 namespace berth::registry {
 namespace {
 
-// Parses a reference; on failure returns the error response to send.
-std::optional<http::Response> ParseReference(const std::string& text, oci::Reference* out) {
+http::Response ManifestUnknown(const std::string& reference) {
+  return Error(code::kManifestUnknown, "manifest unknown to registry", "reference", reference);
+}
+
+// How a reference that does not parse is answered (docs/api.md has the table).
+enum class Use : uint8_t {
+  kRead,   // GET/HEAD: a tag that cannot exist is simply unknown (404), as distribution and the conformance suite have it
+  kWrite,  // PUT/DELETE: the client named something it cannot name (400)
+};
+
+// Parses a reference; on failure returns the error response to send. With a
+// ':' it is a digest: a malformed one is DIGEST_INVALID on every method.
+std::optional<http::Response> ParseReference(const std::string& text, Use use, oci::Reference* out) {
   auto ref = oci::Reference::Parse(text);
   if (ref.ok()) {
     *out = std::move(*ref);
@@ -17,11 +28,8 @@ std::optional<http::Response> ParseReference(const std::string& text, oci::Refer
   if (text.find(':') != std::string::npos) {
     return Error(code::kDigestInvalid, ref.status().message(), "digest", text);
   }
+  if (use == Use::kRead) return ManifestUnknown(text.substr(0, 200));
   return Error(code::kManifestInvalid, "invalid tag", "tag", text.substr(0, 200));
-}
-
-http::Response ManifestUnknown(const std::string& reference) {
-  return Error(code::kManifestUnknown, "manifest unknown to registry", "reference", reference);
 }
 
 }  // namespace
@@ -30,7 +38,7 @@ Task<void> RegistryApi::GetManifest(Exchange& ex, const RouteMatch& match) {
   const std::string& name = match.name;
   const std::string& reference = match.arg;
   oci::Reference ref;
-  if (auto err = ParseReference(reference, &ref)) {
+  if (auto err = ParseReference(reference, Use::kRead, &ref)) {
     co_await ex.Send(std::move(*err));
     co_return;
   }
@@ -60,7 +68,7 @@ Task<void> RegistryApi::PutManifest(Exchange& ex, const RouteMatch& match) {
   const std::string& name = match.name;
   const std::string& reference = match.arg;
   oci::Reference ref;
-  if (auto err = ParseReference(reference, &ref)) {
+  if (auto err = ParseReference(reference, Use::kWrite, &ref)) {
     co_await ex.Send(std::move(*err));
     co_return;
   }
@@ -108,7 +116,7 @@ Task<void> RegistryApi::DeleteManifest(Exchange& ex, const RouteMatch& match) {
     co_return;
   }
   oci::Reference ref;
-  if (auto err = ParseReference(reference, &ref)) {
+  if (auto err = ParseReference(reference, Use::kWrite, &ref)) {
     co_await ex.Send(std::move(*err));
     co_return;
   }

@@ -144,8 +144,7 @@ RouteMatch Router::Match(const std::vector<std::string>& segments) const {
   return best;
 }
 
-std::vector<auth::Scope> NeededScopes(const RouteMatch& match, const MethodHandler* method,
-                                      const boost::urls::url_view& url) {
+std::vector<auth::Scope> NeededScopes(const RouteMatch& match, const MethodHandler* method) {
   std::vector<auth::Scope> needed;
   if (method == nullptr) return needed;
   switch (match.route->access) {
@@ -158,11 +157,13 @@ std::vector<auth::Scope> NeededScopes(const RouteMatch& match, const MethodHandl
       needed.push_back(auth::Scope{"registry", std::string(match.route->resource), {"*"}});
       break;
   }
-  if (method->extra_scopes != nullptr) {
-    std::vector<auth::Scope> extra = method->extra_scopes(match, url);
-    needed.insert(needed.end(), extra.begin(), extra.end());
-  }
   return needed;
+}
+
+std::vector<auth::Scope> WantedScopes(const RouteMatch& match, const MethodHandler* method,
+                                      const boost::urls::url_view& url) {
+  if (method == nullptr || method->extra_scopes == nullptr) return {};
+  return method->extra_scopes(match, url);
 }
 
 }  // namespace berth::registry

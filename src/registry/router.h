@@ -95,8 +95,10 @@ struct AuditEvent {
 using RouteHandler = http::Task<void> (RegistryApi::*)(http::Exchange& ex, const RouteMatch& match);
 // The event a finished request records, if any (it may depend on the query and the status).
 using EventOf = std::optional<AuditEvent> (*)(const http::Exchange& ex, const RouteMatch& match);
-// Scopes a request needs beyond its route's, worked out from the request
-// (e.g. a cross-repository mount reads repository:<from>:pull).
+// Scopes a request reads when granted but can do without, worked out from the
+// request (a cross-repository mount reads repository:<from>:pull, the catalog
+// registry:catalog:*): a token that does not name them is challenged for them
+// (auth::AccessController::Authorize), the handler asks the Identity.
 using ExtraScopesOf = std::vector<auth::Scope> (*)(const RouteMatch& match, const boost::urls::url_view& url);
 
 // One method (or several) of a route and what it takes.
@@ -178,11 +180,12 @@ class Router {
   std::vector<const Route*> routes_;
 };
 
-// The scopes a request needs: the route's, with the method's action, and the
-// method's extra scopes. A method the route does not serve (`method` null)
+// The scopes a request needs: the route's, with the method's action. A method the route does not serve (`method` null)
 // needs valid credentials only, as in distribution: it is answered 405 once
 // the client is authenticated.
-std::vector<auth::Scope> NeededScopes(const RouteMatch& match, const MethodHandler* method,
+std::vector<auth::Scope> NeededScopes(const RouteMatch& match, const MethodHandler* method);
+// The method's extra scopes (ExtraScopesOf): wanted, not needed.
+std::vector<auth::Scope> WantedScopes(const RouteMatch& match, const MethodHandler* method,
                                       const boost::urls::url_view& url);
 
 }  // namespace berth::registry

@@ -11,6 +11,7 @@
 
 #include "http/exchange.h"
 #include "observability/berth_metrics.h"
+#include "oci/name.h"
 #include "registry/api.h"
 
 namespace berth::registry {
@@ -57,6 +58,27 @@ std::optional<AuditEvent> UploadCancelled(const Exchange&, const RouteMatch& m) 
   return AuditEvent{"delete", "upload", "upload", m.arg};
 }
 
+// --- scopes a request reads when granted (router.h: ExtraScopesOf) ---
+
+// A cross-repository mount reads its source: as distribution's access
+// controller, ask for repository:<from>:pull, so a client following the
+// challenge comes back with a token for both repositories.
+std::vector<auth::Scope> MountSource(const RouteMatch& m, const boost::urls::url_view& url) {
+  const auto params = url.params();
+  auto mount = params.find("mount");
+  auto from = params.find("from");
+  if (mount == params.end() || from == params.end() || !(*from).has_value) return {};
+  std::string source = (*from).value;
+  if (source == m.name || !oci::IsValidRepositoryName(source)) return {};
+  return {auth::Scope{"repository", std::move(source), {"pull"}}};
+}
+
+// The catalog shows everything to registry:catalog:*, and to anyone else the
+// repositories they may pull (ListCatalog).
+std::vector<auth::Scope> WholeCatalog(const RouteMatch&, const boost::urls::url_view&) {
+  return {auth::Scope{"registry", "catalog", {"*"}}};
+}
+
 std::vector<std::string_view> CollectLabels(std::span<const Route> routes) {
   std::vector<std::string_view> labels = {http::RouteLabel{}.name};
   for (const Route& r : routes) {
@@ -76,9 +98,11 @@ std::span<const Route> RegistryRoutes() {
        .methods = {{{.methods = kGet | kHead, .handler = &RegistryApi::ServeBase, .action = ""}}}},
       {.label = "catalog",
        .paths = {"/v2/_catalog"},
-       .access = Access::kRegistry,
-       .resource = "catalog",
-       .methods = {{{.methods = kGet | kHead, .handler = &RegistryApi::ListCatalog, .action = "catalog"}}}},
+       .access = Access::kAuthenticated,
+       .methods = {{{.methods = kGet | kHead,
+                     .handler = &RegistryApi::ListCatalog,
+                     .action = "catalog",
+                     .extra_scopes = WholeCatalog}}}},
       {.label = "tags",
        .paths = {"/v2/{name}/tags/list"},
        .methods = {{{.methods = kGet | kHead, .handler = &RegistryApi::ListTags, .action = "pull"}}}},
@@ -101,7 +125,11 @@ std::span<const Route> RegistryRoutes() {
       {.label = "upload",
        .paths = {"/v2/{name}/blobs/uploads/", "/v2/{name}/blobs/uploads"},
        .methods = {{
-           {.methods = kPost, .handler = &RegistryApi::StartUpload, .action = "push", .event = UploadStarted},
+           {.methods = kPost,
+            .handler = &RegistryApi::StartUpload,
+            .action = "push",
+            .event = UploadStarted,
+            .extra_scopes = MountSource},
        }}},
       {.label = "upload",
        .paths = {"/v2/{name}/blobs/uploads/{uuid}"},

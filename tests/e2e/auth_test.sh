@@ -179,22 +179,27 @@ code=$(req "$E2E_DIR/cat" -u "admin:$ADMIN_PW" "http://$R/v2/_catalog")
 assert_eq "$code" "200" "GET /v2/_catalog as admin -> 200"
 assert_eq "$(jq -c '[.repositories[] | select(. == "myorg/backend-api" or . == "public/x")]' "$E2E_DIR/cat")" \
   '["myorg/backend-api","public/x"]' "admin's catalog lists the repositories"
+# Everyone else sees the repositories they may pull (issue #13).
 code=$(req "$E2E_DIR/cat-dev" -u "developer:$DEV_PW" "http://$R/v2/_catalog")
-assert_eq "$code" "401" "GET /v2/_catalog as developer -> 401"
-assert_eq "$(jq -r '.errors[0].code' "$E2E_DIR/cat-dev")" "DENIED" "developer's catalog refusal is DENIED"
-assert_match "$(response_header www-authenticate <"$E2E_DIR/cat-dev.h")" 'scope="registry:catalog:\*"' \
-  "the refusal names the scope registry:catalog:*"
-assert_eq "$(grep -c backend-api "$E2E_DIR/cat-dev" || true)" "0" "developer's refusal leaks no repository name"
+assert_eq "$code" "200" "GET /v2/_catalog as developer -> 200"
+assert_eq "$(jq -c '[.repositories[] | select(. == "myorg/backend-api" or . == "public/x")]' "$E2E_DIR/cat-dev")" \
+  '["myorg/backend-api"]' "developer's catalog lists only what the developer may pull"
+code=$(req "$E2E_DIR/cat-dev2" -H "Authorization: Bearer $(token_get "developer:$DEV_PW" "repository:myorg/frontend:pull" | jq -er .token)" \
+  "http://$R/v2/_catalog")
+assert_eq "$code" "401" "GET /v2/_catalog with a token that never asked for the catalog -> 401"
+assert_match "$(response_header www-authenticate <"$E2E_DIR/cat-dev2.h")" 'scope="registry:catalog:\*"' \
+  "the challenge names the scope registry:catalog:*"
+assert_eq "$(grep -c backend-api "$E2E_DIR/cat-dev2" || true)" "0" "the challenge leaks no repository name"
 assert_eq "$(granted "developer:$DEV_PW" "registry:catalog:*")" "" "developer's token for registry:catalog:* grants nothing"
 assert_eq "$(granted "admin:$ADMIN_PW" "registry:catalog:*")" "*" "admin's token for registry:catalog:* grants *"
 
 SEARCH=$(pm cli search --tls-verify=false --authfile "$AF_PM_ADMIN" --format '{{.Name}}' "$R/") ||
   fail "podman search as admin failed"
 assert_eq "$(grep -cE "^$R/(myorg/backend-api|public/x)\$" <<<"$SEARCH" || true)" "2" "podman search as admin lists the repositories"
-rc=0
-SEARCH=$(pm cli search --tls-verify=false --authfile "$AF_PM_DEV" --format '{{.Name}}' "$R/" 2>&1) || rc=$?
-assert_ne "$rc" "0" "podman search as developer fails (Berth answers 401 DENIED for the catalog)"
-assert_eq "$(grep -c 'backend-api\|public/x' <<<"$SEARCH" || true)" "0" "podman search as developer shows no repository"
+SEARCH=$(pm cli search --tls-verify=false --authfile "$AF_PM_DEV" --format '{{.Name}}' "$R/") ||
+  fail "podman search as developer failed"
+assert_eq "$(grep -cE "^$R/myorg/backend-api\$" <<<"$SEARCH" || true)" "1" "podman search as developer lists myorg/backend-api"
+assert_eq "$(grep -c 'public/x' <<<"$SEARCH" || true)" "0" "podman search as developer hides public/x (anonymous-only)"
 
 # ------------------------------------------------------ 6. token endpoint ---
 code=$(req "$E2E_DIR/t1" -u "developer:$DEV_PW" --get --data-urlencode "service=$SERVICE" \

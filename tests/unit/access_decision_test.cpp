@@ -172,6 +172,53 @@ TEST_F(AccessDecisionTest, RealmAndClientIpBelieveOnlyTrustedProxies) {
   EXPECT_EQ(access_->Realm(request_), "http://localhost/v2/token");
 }
 
+// A mount reads its source when it may: a token that never named it is
+// challenged for both scopes; one that names it without pull, or Basic, passes
+// (the handler then opens an upload instead of mounting).
+TEST_F(AccessDecisionTest, WantedScopesAreChallengedForOnlyWhenTheTokenNeverNamedThem) {
+  const std::vector<Scope> needed = {S("repository", "alice/dst", {"push"})};
+  const std::vector<Scope> wanted = {S("repository", "bob/src", {"pull"})};
+  SetAuthorization("Bearer " + Token({S("repository", "alice/dst", {"pull", "push"})}));
+  const AccessDecision d = RunTask(access_->Authorize(request_, needed, wanted));
+  const auto* c = std::get_if<Challenge>(&d);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->reason, Challenge::Reason::kDenied);
+  EXPECT_EQ(c->HeaderValue(),
+            "Bearer realm=\"http://registry.local:5000/v2/token\",service=\"registry.test\","
+            "scope=\"repository:alice/dst:pull,push repository:bob/src:pull\",error=\"insufficient_scope\"");
+
+  // The token server considered bob/src and granted nothing: no second challenge.
+  SetAuthorization("Bearer " + Token({S("repository", "alice/dst", {"pull", "push"}), S("repository", "bob/src", {})}));
+  const AccessDecision named = RunTask(access_->Authorize(request_, needed, wanted));
+  const auto* id = std::get_if<Identity>(&named);
+  ASSERT_NE(id, nullptr);
+  EXPECT_FALSE(id->Can("repository", "bob/src", "pull"));
+
+  // Basic: the ACL answers the handler's question directly.
+  SetAuthorization(Basic("alice", "secret"));
+  EXPECT_TRUE(std::holds_alternative<Identity>(RunTask(access_->Authorize(request_, needed, wanted))));
+  // Without credentials the challenge names everything at once.
+  SetAuthorization("");
+  const AccessDecision none = RunTask(access_->Authorize(request_, needed, wanted));
+  ASSERT_TRUE(std::holds_alternative<Challenge>(none));
+  EXPECT_EQ(std::get<Challenge>(none).scopes.size(), 2u);
+}
+
+TEST_F(AccessDecisionTest, TheCatalogViewShowsWhatTheAccountMayPull) {
+  const Identity alice = Identity::FromToken("alice", {S("registry", "catalog", {})});
+  const auto view = access_->CatalogViewOf(alice, request_);
+  EXPECT_FALSE(view.all());
+  EXPECT_TRUE(view.Shows("alice/app"));
+  EXPECT_FALSE(view.Shows("bob/app"));
+  EXPECT_FALSE(view.Shows("alice/app/nested"));  // alice/* stays within one segment
+  const Identity anonymous = Identity::FromToken("", {});
+  EXPECT_FALSE(access_->CatalogViewOf(anonymous, request_).Shows("alice/app"));
+  const Identity admin = Identity::FromToken("admin", {S("registry", "catalog", {"*"})});
+  const auto all = access_->CatalogViewOf(admin, request_);
+  EXPECT_TRUE(all.all());
+  EXPECT_TRUE(all.Shows("bob/app"));
+}
+
 class TokenServiceTest : public AccessDecisionTest {
  protected:
   TokenServiceTest() : tokens_(*access_) {}
