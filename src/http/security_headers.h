@@ -4,8 +4,8 @@
 //   Content-Security-Policy: default-src 'none'; frame-ancestors 'none'
 //                                        API responses load nothing and are never framed
 //   Strict-Transport-Security            only when Berth itself terminates TLS
-// A response that sets its own Content-Security-Policy (a web UI page) keeps it:
-// see Exchange, which leaves out a default header the response already has.
+// These lines go on every response as they are; a page that needs another
+// Content-Security-Policy (a future web UI) must replace the API's, not add one.
 // Pure functions; thread-safe.
 #pragma once
 

@@ -42,11 +42,11 @@ struct StoreBlob {
 // A blob directory without data is what a crash or an ordinary delete leaves: not a blob.
 template <class F>
 void ForEachStoreBlob(storage::StorageDriver& driver, F&& fn) {
-  for (const auto& e : walk::BlobDirs(driver, nullptr)) {
-    auto info = driver.Stat(layout::BlobData(e.digest));
-    if (!info.ok() || info->is_dir) continue;
-    fn(StoreBlob{e.digest.str(), info->size, Ms(*info)});
-  }
+  // While listing, not from a list of every blob: memory stays flat however many there are.
+  walk::ForEachBlob(driver, [&fn](const walk::StoredBlob& b) {
+    fn(StoreBlob{b.digest.str(), b.size, b.modified_unix * 1000});
+    return true;
+  });
 }
 
 // What one repository of the store holds that the database records.

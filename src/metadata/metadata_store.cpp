@@ -523,21 +523,9 @@ Result<std::vector<LayerLinkKey>> MetadataStore::UnreferencedLayerLinks(int64_t 
 
 Result<bool> MetadataStore::UnlinkBlobIfUnreferenced(std::string_view repository, std::string_view digest,
                                                      int64_t older_than) {
-  bool deleted = false;
-  Status s = Transaction([&](Connection& c) -> Status {
-    auto repo = sql::FindRepository(c, repository);
-    if (!repo.ok()) return repo.status();
-    if (!*repo) return Status::Ok();
-    static const std::string kSql = "DELETE FROM blob_links AS l WHERE l.repository_id = $2 AND l.digest = $3 AND " +
-                                    std::string(kLinkIsGarbage);
-    const Value params[] = {older_than, **repo, S(digest)};
-    auto r = c.Execute(kSql, params);
-    if (!r.ok()) return r.status();
-    deleted = r->affected > 0;
-    return deleted ? sql::RemoveRepositoryIfEmpty(c, **repo) : Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return deleted;
+  static const std::string kSql = "DELETE FROM blob_links AS l WHERE l.repository_id = $2 AND l.digest = $3 AND " +
+                                  std::string(kLinkIsGarbage);
+  return DeleteInRepository(repository, digest, older_than, kSql);
 }
 
 Result<std::vector<ManifestKey>> MetadataStore::UntaggedManifests(int64_t older_than, int64_t after_id, size_t limit) {
@@ -556,15 +544,20 @@ Result<std::vector<ManifestKey>> MetadataStore::UntaggedManifests(int64_t older_
 
 Result<bool> MetadataStore::DeleteManifestIfUntagged(std::string_view repository, std::string_view digest,
                                                      int64_t older_than) {
+  static const std::string kSql = "DELETE FROM manifests AS m WHERE m.repository_id = $2 AND m.digest = $3 AND " +
+                                  std::string(kUntaggedManifestIsGarbage);
+  return DeleteInRepository(repository, digest, older_than, kSql);
+}
+
+Result<bool> MetadataStore::DeleteInRepository(std::string_view repository, std::string_view digest,
+                                               int64_t older_than, const std::string& delete_sql) {
   bool deleted = false;
   Status s = Transaction([&](Connection& c) -> Status {
     auto repo = sql::FindRepository(c, repository);
     if (!repo.ok()) return repo.status();
     if (!*repo) return Status::Ok();
-    static const std::string kSql = "DELETE FROM manifests AS m WHERE m.repository_id = $2 AND m.digest = $3 AND " +
-                                    std::string(kUntaggedManifestIsGarbage);
     const Value params[] = {older_than, **repo, S(digest)};
-    auto r = c.Execute(kSql, params);
+    auto r = c.Execute(delete_sql, params);
     if (!r.ok()) return r.status();
     deleted = r->affected > 0;
     return deleted ? sql::RemoveRepositoryIfEmpty(c, **repo) : Status::Ok();

@@ -208,6 +208,11 @@ class MetadataStore {
   int64_t Now() const;
   // Runs `body` in a transaction on one connection, retrying on kConflict.
   Status Transaction(const std::function<Status(Connection&)>& body);
+  // Runs `delete_sql` ($1 older_than, $2 the repository's id, $3 digest) in a
+  // transaction; true when it deleted a row (and the repository is removed when
+  // that left it empty).
+  Result<bool> DeleteInRepository(std::string_view repository, std::string_view digest, int64_t older_than,
+                                  const std::string& delete_sql);
   void FlushLoop();
 
   std::shared_ptr<Pool> pool_;

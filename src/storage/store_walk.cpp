@@ -150,7 +150,7 @@ bool ForEachBlob(StorageDriver& driver, const std::function<bool(const StoredBlo
   return VisitBlobDirs(driver, nullptr, [&](const DigestEntry& e) {
     auto info = driver.Stat(layout::BlobData(e.digest));
     if (!info.ok() || info->is_dir) return true;  // no data (an interrupted move): not a blob
-    return visit(StoredBlob{e.digest, info->size});
+    return visit(StoredBlob{e.digest, info->size, info->modified_unix});
   });
 }
 

@@ -75,6 +75,7 @@ std::vector<DigestEntry> BlobDirs(StorageDriver& driver, std::vector<std::string
 struct StoredBlob {
   oci::Digest digest;
   int64_t size = 0;
+  int64_t modified_unix = 0;  // of its data file
 };
 // Calls `visit` for every blob directory of BlobDirs that holds a data file,
 // in the same order, while listing. Stops early when `visit` returns false,

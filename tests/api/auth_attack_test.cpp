@@ -23,13 +23,7 @@ namespace {
 const char kAlicePw[] = "alice-secret-1";
 const char kBobPw[] = "bob-secret-2";
 
-std::string Base64(std::string_view s) {
-  std::string out(4 * ((s.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
+std::string Base64(std::string_view s) { return auth::Base64Encode(s); }
 
 class AuthAttackTest : public ServerSuite<AuthAttackTest> {
  public:

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api_helpers.h"
+#include "auth/signing_key.h"
 #include "auth/password.h"
 #include "test_server.h"
 
@@ -70,13 +71,7 @@ TEST_F(InvalidReferenceTest, OtherReadsAnswerAsDocumented) {
 
 const char kPw[] = "conf-secret";
 
-std::string Base64(std::string_view s) {
-  std::string out(4 * ((s.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
+std::string Base64(std::string_view s) { return auth::Base64Encode(s); }
 
 class ChallengeTest : public ServerSuite<ChallengeTest> {
  public:
