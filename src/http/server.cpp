@@ -289,6 +289,12 @@ struct Server::Impl {
     auto [hec, used] = co_await tls.async_handshake(asio::ssl::stream_base::server, hello, kTuple);
     if (hec) co_return;
     co_await Serve(tls, remote, track, /*plain=*/false);
+    // End with a close_notify (waiting a second at most for the peer's):
+    // OpenSSL drops a session from the server-side cache when its connection
+    // ends without one, and that cache is how clients resume (there are no
+    // session tickets, see tls_profile.cpp).
+    stream.expires_after(std::chrono::seconds(1));
+    co_await tls.async_shutdown(kTuple);
   }
 
   Status ReloadTls() {
