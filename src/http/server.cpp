@@ -179,12 +179,15 @@ struct Server::Impl {
   // What a connection over max_connections gets on a plain-HTTP port, whole (built once).
   const std::string too_many_connections;
 
-  Impl(ServerOptions o, Handler& h) : opts(std::move(o)), handler(h), too_many_connections(TooManyConnections(h)) {}
+  Impl(ServerOptions o, Handler& h)
+      : opts(std::move(o)), handler(h), too_many_connections(TooManyConnections(h, opts.extra_headers)) {}
 
-  static std::string TooManyConnections(const Handler& h) {
+  // The server's own answers carry the same extra header lines (the security
+  // headers) as every answer through an Exchange.
+  static std::string TooManyConnections(const Handler& h, std::string_view extra_headers) {
     Response r = h.ServerError(503, "too many open connections, retry later");
     r.Set("Retry-After", "1");
-    return SerializeHead(r, static_cast<int64_t>(r.body.size()), false) + r.body;
+    return SerializeHead(r, static_cast<int64_t>(r.body.size()), false, extra_headers) + r.body;
   }
 
   Task<void> Accept() {
@@ -286,6 +289,12 @@ struct Server::Impl {
     auto [hec, used] = co_await tls.async_handshake(asio::ssl::stream_base::server, hello, kTuple);
     if (hec) co_return;
     co_await Serve(tls, remote, track, /*plain=*/false);
+    // End with a close_notify (waiting a second at most for the peer's):
+    // OpenSSL drops a session from the server-side cache when its connection
+    // ends without one, and that cache is how clients resume (there are no
+    // session tickets, see tls_profile.cpp).
+    stream.expires_after(std::chrono::seconds(1));
+    co_await tls.async_shutdown(kTuple);
   }
 
   Status ReloadTls() {
@@ -434,7 +443,7 @@ struct Server::Impl {
 
   template <class Conn>
   Task<void> RespondAndClose(Conn& conn, Response r) {
-    std::string head = SerializeHead(r, static_cast<int64_t>(r.body.size()), false);
+    std::string head = SerializeHead(r, static_cast<int64_t>(r.body.size()), false, opts.extra_headers);
     std::array<asio::const_buffer, 2> b{asio::buffer(head), asio::buffer(r.body)};
     co_await conn.Write(b, opts.timeouts.write);
   }
