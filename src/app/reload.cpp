@@ -37,7 +37,8 @@ Status PublishKeyRing(const auth::KeyRing& ring, const config::Config& cfg) {
 
 std::string KeyIds(const auth::KeyRing& ring) {
   std::string out;
-  for (const auto& jwk : ring.Jwks()["keys"]) {
+  const nlohmann::json jwks = ring.Jwks();
+  for (const auto& jwk : jwks["keys"]) {
     if (!out.empty()) out += ",";
     out += jwk.value("kid", "");
   }
@@ -83,7 +84,7 @@ void AuthReloader::ReloadKeys(const config::Config& cfg) {
   }
   auth_.SetKeys(*ring);
   log::Info("token keys reloaded",
-            {{"kid", (*ring)->current().kid()}, {"accepted_kids", KeyIds(**ring)}});
+            {{"kid", (*ring)->current().kid()}, {"kids", KeyIds(**ring)}});
   // Others (distribution instances) read these files; a failure leaves the
   // previous files, which the operator must fix, but the ring here is right.
   if (Status s = PublishKeyRing(**ring, cfg); !s.ok()) {

@@ -26,7 +26,7 @@ namespace berth::app {
 Result<std::shared_ptr<const auth::KeyRing>> LoadKeyRing(const config::Config& cfg, bool create_current);
 // Writes the ring's certificate bundle and JWKS where `cfg` says (atomically, mode 0644).
 Status PublishKeyRing(const auth::KeyRing& ring, const config::Config& cfg);
-// "kid1,kid2": the ring's key ids, the current one first (for the log).
+// "kid1,kid2": the ids of every key on the ring, the current one first (for the log).
 std::string KeyIds(const auth::KeyRing& ring);
 
 class AuthReloader {

@@ -95,7 +95,7 @@ bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, A
                                    {"issuer", settings.issuer},
                                    {"alg", std::string(key.alg())},
                                    {"kid", key.kid()},
-                                   {"accepted_kids", KeyIds(**ring)},
+                                   {"kids", KeyIds(**ring)},
                                    {"certificate", auth::CertificatePathFor(config::TokenKeyPath(cfg))},
                                    {"bundle", config::TokenBundlePath(cfg)},
                                    {"jwks", config::TokenJwksPath(cfg)},
