@@ -70,8 +70,14 @@ bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, A
     return false;
   }
   if (Status s = PublishKeyRing(**ring, cfg); !s.ok()) {
-    log::Error("cannot publish the token keys", {{"error", s.message()}});
-    return false;
+    // Files asked for by name must be written; the default ones next to the
+    // key may sit in a read-only directory (a mounted secret) that worked before them.
+    if (!cfg.auth.token.bundle.empty() || !cfg.auth.token.jwks_file.empty()) {
+      log::Error("cannot publish the token keys", {{"error", s.message()}});
+      return false;
+    }
+    log::Warn("cannot publish the token keys (set auth.token.bundle and jwks_file to a writable place)",
+              {{"error", s.message()}});
   }
   const auth::SigningKey& key = (*ring)->current();
   auto policy =

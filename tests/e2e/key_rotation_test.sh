@@ -21,7 +21,7 @@ mkdir -p "$KEYS"
 BUNDLE=$KEYS/token-bundle.pem  # the defaults: next to the key
 JWKS_FILE=$KEYS/token-jwks.json
 
-# berth_auth_yaml KEY [PREVIOUS_KEYS_YAML_LIST]
+# berth_auth_yaml KEY [PREVIOUS_KEYS_YAML_LIST [MORE_TOKEN_LINES]]
 berth_auth_yaml() {
   cat <<EOF
 auth:
@@ -30,6 +30,7 @@ auth:
     issuer: "berth"
     key: "$1"
     previous_keys: ${2:-[]}
+${3:-}
 $(team_policy_yaml "$ADMIN_HASH" "$DEV_HASH")
 EOF
 }
@@ -108,6 +109,15 @@ if timeout 20 "$BERTH_BIN" serve --config "$E2E_DIR/bad.yml" >"$E2E_DIR/bad.log"
   fail "Berth started with a missing previous key"
 fi
 assert_match "$(cat "$E2E_DIR/bad.log")" "nowhere\.crt" "a missing previous key stops the start, and the error names the file"
+
+# ---- so does a bundle asked for by name that cannot be written
+E2E_BERTH_AUTH=$(berth_auth_yaml "$KEYS/a.pem" "[]" "    bundle: \"$E2E_DIR/no/such/dir/bundle.pem\"")
+write_berth_auth_config "$E2E_DIR/bad2.yml" "$BDATA" "$(free_port)"
+if timeout 20 "$BERTH_BIN" serve --config "$E2E_DIR/bad2.yml" >"$E2E_DIR/bad2.log" 2>&1; then
+  fail "Berth started without writing its bundle"
+fi
+assert_match "$(cat "$E2E_DIR/bad2.log")" "cannot publish the token keys.*no/such/dir/bundle\.pem" \
+  "an auth.token.bundle that cannot be written stops the start, and the error names it"
 
 # ---- key A
 E2E_BERTH_AUTH=$(berth_auth_yaml "$KEYS/a.pem")
