@@ -45,7 +45,7 @@ struct IssuedToken {
 class AuthService {
  public:
   AuthService(AuthSettings settings, std::shared_ptr<const KeyRing> keys, std::shared_ptr<const AuthPolicy> policy);
-  // A ring of one key.
+  // A ring of one key (it must be able to sign: std::invalid_argument otherwise).
   AuthService(AuthSettings settings, std::shared_ptr<const SigningKey> key, std::shared_ptr<const AuthPolicy> policy);
 
   std::shared_ptr<const AuthPolicy> policy() const;
