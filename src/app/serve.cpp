@@ -64,13 +64,22 @@ bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, A
     log::Warn("authentication is DISABLED (auth.mode: none): anyone who can reach this port can push and delete");
     return true;
   }
-  const std::string key_path = config::TokenKeyPath(cfg);
-  auto key = auth::SigningKey::LoadOrCreate(key_path,
-                                            cfg.auth.token.key_type == "ec" ? auth::KeyType::kEc : auth::KeyType::kRsa);
-  if (!key.ok()) {
-    log::Error("cannot load the token key", {{"error", key.status().message()}});
+  auto ring = LoadKeyRing(cfg, /*create_current=*/true);
+  if (!ring.ok()) {
+    log::Error("cannot load the token keys", {{"error", ring.status().message()}});
     return false;
   }
+  if (Status s = PublishKeyRing(**ring, cfg); !s.ok()) {
+    // Files asked for by name must be written; the default ones next to the
+    // key may sit in a read-only directory (a mounted secret) that worked before them.
+    if (!cfg.auth.token.bundle.empty() || !cfg.auth.token.jwks_file.empty()) {
+      log::Error("cannot publish the token keys", {{"error", s.message()}});
+      return false;
+    }
+    log::Warn("cannot publish the token keys (set auth.token.bundle and jwks_file to a writable place)",
+              {{"error", s.message()}});
+  }
+  const auth::SigningKey& key = (*ring)->current();
   auto policy =
       auth::MakePolicy(loaded.access.users, loaded.access.acl, cfg.storage.filesystem_root, AnnounceAdminPassword);
   if (!policy.ok()) {
@@ -85,14 +94,17 @@ bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, A
   settings.issuer = cfg.auth.token.issuer;
   settings.expiration = cfg.auth.token.expiration;
   settings.refresh_expiration = cfg.auth.token.refresh_expiration;
-  out->service = std::make_unique<auth::AuthService>(settings, *key, *policy);
+  out->service = std::make_unique<auth::AuthService>(settings, *ring, *policy);
   auth::AccessOptions aopts{cfg.server.public_url, cfg.server.trusted_proxy_ranges, cfg.server.tls.enabled};
   out->access = std::make_unique<auth::AccessController>(*out->service, aopts, blocking);
   log::Info("token auth enabled", {{"service", settings.service},
                                    {"issuer", settings.issuer},
-                                   {"alg", std::string((*key)->alg())},
-                                   {"kid", (*key)->kid()},
-                                   {"certificate", auth::CertificatePathFor(key_path)},
+                                   {"alg", std::string(key.alg())},
+                                   {"kid", key.kid()},
+                                   {"kids", KeyIds(**ring)},
+                                   {"certificate", auth::CertificatePathFor(config::TokenKeyPath(cfg))},
+                                   {"bundle", config::TokenBundlePath(cfg)},
+                                   {"jwks", config::TokenJwksPath(cfg)},
                                    {"users", std::to_string((*policy)->users.size())},
                                    {"acl_entries", std::to_string((*policy)->acl.entries().size())}});
   return true;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <stdexcept>
 
 #include "auth/jwt.h"
 #include "oci/name.h"
@@ -16,6 +17,13 @@ namespace {
 std::string StringField(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A ring of one signing key; a key that cannot sign is a programming error.
+std::shared_ptr<const KeyRing> RingOf(std::shared_ptr<const SigningKey> key) {
+  auto ring = KeyRing::Make(std::move(key));
+  if (!ring.ok()) throw std::invalid_argument("AuthService: " + ring.status().message());
+  return *ring;
 }
 
 }  // namespace
@@ -33,9 +41,23 @@ std::string Rfc3339(int64_t t) {
   return buf;
 }
 
+AuthService::AuthService(AuthSettings settings, std::shared_ptr<const KeyRing> keys,
+                         std::shared_ptr<const AuthPolicy> policy)
+    : settings_(std::move(settings)), keys_(std::move(keys)), policy_(std::move(policy)) {}
+
 AuthService::AuthService(AuthSettings settings, std::shared_ptr<const SigningKey> key,
                          std::shared_ptr<const AuthPolicy> policy)
-    : settings_(std::move(settings)), key_(std::move(key)), policy_(std::move(policy)) {}
+    : AuthService(std::move(settings), RingOf(std::move(key)), std::move(policy)) {}
+
+std::shared_ptr<const KeyRing> AuthService::keys() const {
+  std::lock_guard lock(mu_);
+  return keys_;
+}
+
+void AuthService::SetKeys(std::shared_ptr<const KeyRing> keys) {
+  std::lock_guard lock(mu_);
+  keys_ = std::move(keys);
+}
 
 std::shared_ptr<const AuthPolicy> AuthService::policy() const {
   std::lock_guard lock(mu_);
@@ -77,7 +99,7 @@ Result<IssuedToken> AuthService::IssueAccessToken(const std::string& account, co
                            {"iat", now},
                            {"jti", RandomHex(16)},
                            {"access", access}};
-  auto jwt = SignJwt(*key_, claims);
+  auto jwt = SignJwt(keys()->current(), claims);
   if (!jwt.ok()) return jwt.status();
   return IssuedToken{*jwt, settings_.expiration, Rfc3339(now)};
 }
@@ -101,12 +123,12 @@ Result<std::string> AuthService::IssueRefreshToken(const AuthPolicy& policy, con
                            {"jti", RandomHex(16)},
                            {"berth_use", "refresh"},
                            {"berth_pwb", PasswordBinding(user->second)}};
-  return SignJwt(*key_, claims);
+  return SignJwt(keys()->current(), claims);
 }
 
 Result<std::string> AuthService::VerifyRefreshToken(const AuthPolicy& policy, std::string_view token,
                                                     const std::string& service, int64_t now) const {
-  auto claims = VerifyJwt(*key_, token, {settings_.issuer, service, now, settings_.leeway});
+  auto claims = VerifyJwt(*keys(), token, {settings_.issuer, service, now, settings_.leeway});
   if (!claims.ok()) return claims.status();
   if (StringField(*claims, "berth_use") != "refresh") return Status::Invalid("not a refresh token");
   std::string account = StringField(*claims, "sub");
@@ -120,7 +142,7 @@ Result<std::string> AuthService::VerifyRefreshToken(const AuthPolicy& policy, st
 
 Result<std::vector<Scope>> AuthService::VerifyAccessToken(std::string_view token, int64_t now,
                                                           std::string* subject) const {
-  auto claims = VerifyJwt(*key_, token, {settings_.issuer, settings_.service, now, settings_.leeway});
+  auto claims = VerifyJwt(*keys(), token, {settings_.issuer, settings_.service, now, settings_.leeway});
   if (!claims.ok()) return claims.status();
   if (claims->contains("berth_use")) return Status::Invalid("a refresh token is not an access token");
   std::vector<Scope> held;

@@ -2,8 +2,9 @@
 // registry makes against its tokens, without any HTTP (token_service.h and
 // access_controller.h build on it; registry/ writes their answers as HTTP).
 //
-// It owns the signing key, the settings, and the reloadable policy (users +
-// ACL, swapped whole on SIGHUP or config change). Thread-safe.
+// It owns the settings, the reloadable key ring (the signing key plus the keys
+// whose tokens are still accepted) and the reloadable policy (users + ACL);
+// ring and policy are each swapped whole on SIGHUP or config change. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "auth/acl.h"
 #include "auth/credentials.h"
+#include "auth/key_ring.h"
 #include "auth/login_throttle.h"
 #include "auth/scope.h"
 #include "auth/signing_key.h"
@@ -42,12 +44,17 @@ struct IssuedToken {
 
 class AuthService {
  public:
+  AuthService(AuthSettings settings, std::shared_ptr<const KeyRing> keys, std::shared_ptr<const AuthPolicy> policy);
+  // A ring of one key (it must be able to sign: std::invalid_argument otherwise).
   AuthService(AuthSettings settings, std::shared_ptr<const SigningKey> key, std::shared_ptr<const AuthPolicy> policy);
 
   std::shared_ptr<const AuthPolicy> policy() const;
   void SetPolicy(std::shared_ptr<const AuthPolicy> policy);
   const AuthSettings& settings() const { return settings_; }
-  const SigningKey& key() const { return *key_; }
+  // Tokens are signed with keys()->current(); a retired key (off the new ring)
+  // fails its tokens, access and refresh, at once.
+  std::shared_ptr<const KeyRing> keys() const;
+  void SetKeys(std::shared_ptr<const KeyRing> keys);
   CredentialVerifier& credentials() { return credentials_; }
   LoginThrottle& throttle() { return throttle_; }
 
@@ -73,9 +80,9 @@ class AuthService {
   std::string PasswordBinding(const std::string& hash) const;
 
   AuthSettings settings_;
-  std::shared_ptr<const SigningKey> key_;
   mutable std::mutex mu_;
-  std::shared_ptr<const AuthPolicy> policy_;
+  std::shared_ptr<const KeyRing> keys_;      // guarded by mu_
+  std::shared_ptr<const AuthPolicy> policy_;  // guarded by mu_
   CredentialVerifier credentials_;
   LoginThrottle throttle_;
 };

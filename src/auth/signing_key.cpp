@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -26,13 +27,17 @@ std::string BioToString(BIO* bio) {
   return std::string(data, static_cast<size_t>(n));
 }
 
+}  // namespace
+
 // Writes `content` to `path` atomically with the given mode.
 Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
   std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Status::IoError("cannot create " + tmp + ": " + std::strerror(errno));
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
+  // fchmod: the mode exactly, whatever the umask (published files must be world-readable).
+  bool ok = ::fchmod(fd, mode) == 0 &&
+            ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
@@ -40,6 +45,8 @@ Status WriteFileAtomic(const std::string& path, const std::string& content, mode
   }
   return Status::Ok();
 }
+
+namespace {
 
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -5,6 +5,8 @@
 // registry expects). Immutable once loaded; thread-safe.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -66,6 +68,9 @@ class SigningKey {
 
 // "<dir>/token-key.pem" -> "<dir>/token-key.crt"
 std::string CertificatePathFor(const std::string& key_path);
+
+// Writes `content` to `path` atomically (a temporary file renamed over it) with exactly `mode`.
+Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode);
 
 std::string Base64Encode(std::string_view data);
 std::string Base64UrlEncode(std::string_view data);

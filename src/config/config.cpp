@@ -303,7 +303,8 @@ Status ParseAuth(Reader& r, const YAML::Node& n, AuthConfig* out) {
   BERTH_TRY(r.GetString(n, "mode", "auth", &out->mode));
   BERTH_TRY(r.OneOf(n, "mode", out->mode, {"token", "none"}));
   if (YAML::Node t = n["token"]; t && !t.IsNull()) {
-    BERTH_TRY(r.CheckMap(t, "auth.token", {"service", "issuer", "key", "key_type", "expiration", "refresh_expiration"}));
+    BERTH_TRY(r.CheckMap(t, "auth.token", {"service", "issuer", "key", "key_type", "expiration", "refresh_expiration",
+                                               "previous_keys", "bundle", "jwks_file"}));
     BERTH_TRY(r.GetString(t, "service", "auth.token", &out->token.service));
     BERTH_TRY(r.GetString(t, "issuer", "auth.token", &out->token.issuer));
     BERTH_TRY(r.GetString(t, "key", "auth.token", &out->token.key));
@@ -311,6 +312,12 @@ Status ParseAuth(Reader& r, const YAML::Node& n, AuthConfig* out) {
     BERTH_TRY(r.OneOf(t, "key_type", out->token.key_type, {"rsa", "ec"}));
     BERTH_TRY(r.GetInt(t, "expiration", "auth.token", 10, 86400, &out->token.expiration));
     BERTH_TRY(r.GetInt(t, "refresh_expiration", "auth.token", 60, 365LL * 86400, &out->token.refresh_expiration));
+    BERTH_TRY(r.GetStringList(t, "previous_keys", "auth.token", &out->token.previous_keys));
+    for (const auto& k : out->token.previous_keys) {
+      if (k.empty()) return r.Error(t["previous_keys"].Mark(), "auth.token.previous_keys: an empty path");
+    }
+    BERTH_TRY(r.GetString(t, "bundle", "auth.token", &out->token.bundle));
+    BERTH_TRY(r.GetString(t, "jwks_file", "auth.token", &out->token.jwks_file));
     for (const std::string* v : {&out->token.service, &out->token.issuer}) {
       if (v->empty() || v->find_first_of("\"\\\r\n") != std::string::npos) {
         return r.Error(t.Mark(), "auth.token.service and issuer must be non-empty and contain no quotes");
@@ -401,6 +408,26 @@ std::string TokenKeyPath(const Config& c) {
   std::string root = c.storage.filesystem_root;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   return root + "/token-key.pem";
+}
+
+namespace {
+// "<dir>/token-key.pem" -> "<dir>/<name>"
+std::string NextToTokenKey(const Config& c, const char* name) {
+  const std::string key = TokenKeyPath(c);
+  const size_t slash = key.rfind('/');
+  if (slash == std::string::npos) return name;
+  return key.substr(0, slash + 1) + name;
+}
+}  // namespace
+
+std::string TokenBundlePath(const Config& c) {
+  if (!c.auth.token.bundle.empty()) return c.auth.token.bundle;
+  return NextToTokenKey(c, "token-bundle.pem");
+}
+
+std::string TokenJwksPath(const Config& c) {
+  if (!c.auth.token.jwks_file.empty()) return c.auth.token.jwks_file;
+  return NextToTokenKey(c, "token-jwks.json");
 }
 
 Config DefaultConfig() { return Config{}; }

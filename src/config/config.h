@@ -76,6 +76,11 @@ struct TokenConfig {
   std::string key_type = "rsa";   // rsa (RS256, 2048 bits) | ec (ES256, P-256) for a new key
   int64_t expiration = 300;       // seconds
   int64_t refresh_expiration = 30LL * 24 * 3600;
+  // Certificates (or private key files) of keys whose tokens are still accepted
+  // but that never sign: the previous key after a rotation, the next key before one.
+  std::vector<std::string> previous_keys;
+  std::string bundle;     // the published certificates; default: next to the key, token-bundle.pem
+  std::string jwks_file;  // the published JWKS; default: next to the key, token-jwks.json
 };
 
 struct AuthConfig {
@@ -149,6 +154,9 @@ struct Config {
 
 // Where the token key lives when auth.token.key is not set.
 std::string TokenKeyPath(const Config& c);
+// Where the accepted keys are published (auth.token.bundle / jwks_file, or next to the key).
+std::string TokenBundlePath(const Config& c);
+std::string TokenJwksPath(const Config& c);
 
 // The embedded default: listen on :5000, filesystem storage under ./data.
 Config DefaultConfig();

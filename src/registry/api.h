@@ -84,6 +84,8 @@ class RegistryApi final : public http::Handler {
   Task<void> ListReferrers(Exchange& ex, const RouteMatch& m);
   // token.cpp: GET/POST /v2/token.
   Task<void> ServeToken(Exchange& ex, const RouteMatch& m);
+  // GET /.well-known/jwks.json: the keys whose tokens are accepted (a JWKS, the current key first).
+  Task<void> ServeJwks(Exchange& ex, const RouteMatch& m);
   // api.cpp
   // GET /v2/: {} (the spec's check that this is a registry, and whether it wants auth).
   Task<void> ServeBase(Exchange& ex, const RouteMatch& m);

@@ -149,6 +149,13 @@ std::span<const Route> RegistryRoutes() {
        .access = Access::kPublic,
        .methods = {{{.methods = kGet | kPost, .handler = &RegistryApi::ServeToken, .action = "token"}}},
        .feature = Feature::kTokenServer},
+      // The token keys as a JWKS (RFC 7517), for relying parties such as
+      // distribution v3 (auth.token.jwks); the same as auth.token.jwks_file.
+      {.label = "jwks",
+       .paths = {"/.well-known/jwks.json"},
+       .access = Access::kPublic,
+       .methods = {{{.methods = kGet | kHead, .handler = &RegistryApi::ServeJwks, .action = ""}}},
+       .feature = Feature::kTokenServer},
       {.label = "metrics",
        .paths = {"/metrics"},
        .access = Access::kRegistry,

@@ -99,4 +99,14 @@ Task<void> RegistryApi::ServeToken(Exchange& ex, const RouteMatch&) {
   co_await ex.Send(std::move(r));
 }
 
+Task<void> RegistryApi::ServeJwks(Exchange& ex, const RouteMatch&) {
+  // Read per request: a reload that rotates or retires a key shows here at once.
+  const std::shared_ptr<const auth::KeyRing> keys = access_->auth().keys();
+  http::Response r(200);
+  r.Set("Content-Type", "application/json");
+  r.Set("Cache-Control", "max-age=300");
+  r.body = keys->Jwks().dump();
+  co_await ex.Send(std::move(r));
+}
+
 }  // namespace berth::registry

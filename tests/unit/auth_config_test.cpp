@@ -496,3 +496,41 @@ TEST(AuthConfigTest, PublicUrlNeedsScheme) {
 
 }  // namespace
 }  // namespace berth::config
+
+namespace berth::config {
+namespace {
+
+TEST(AuthConfigTest, RotationKeysDefaultNextToTheKey) {
+  const Parsed c = Parse("storage:\n  filesystem:\n    rootdirectory: /var/lib/berth/\n");
+  EXPECT_TRUE(c.config.auth.token.previous_keys.empty());
+  EXPECT_EQ(TokenBundlePath(c.config), "/var/lib/berth/token-bundle.pem");
+  EXPECT_EQ(TokenJwksPath(c.config), "/var/lib/berth/token-jwks.json");
+  const Parsed k = Parse("auth:\n  token:\n    key: /etc/berth/keys/b.pem\n");
+  EXPECT_EQ(TokenBundlePath(k.config), "/etc/berth/keys/token-bundle.pem");
+  EXPECT_EQ(TokenJwksPath(k.config), "/etc/berth/keys/token-jwks.json");
+  const Parsed rel = Parse("auth:\n  token:\n    key: b.pem\n");
+  EXPECT_EQ(TokenBundlePath(rel.config), "token-bundle.pem");
+}
+
+TEST(AuthConfigTest, RotationKeys) {
+  const Parsed c = Parse(
+      "auth:\n"
+      "  token:\n"
+      "    key: /k/b.pem\n"
+      "    previous_keys: [/k/a.crt, /k/next.pem]\n"
+      "    bundle: /pub/bundle.pem\n"
+      "    jwks_file: /pub/jwks.json\n");
+  EXPECT_EQ(c.config.auth.token.previous_keys, (std::vector<std::string>{"/k/a.crt", "/k/next.pem"}));
+  EXPECT_EQ(TokenBundlePath(c.config), "/pub/bundle.pem");
+  EXPECT_EQ(TokenJwksPath(c.config), "/pub/jwks.json");
+  EXPECT_EQ(Parse("auth:\n  token:\n    previous_keys: /k/a.crt\n").config.auth.token.previous_keys,
+            (std::vector<std::string>{"/k/a.crt"}));
+  ExpectError("auth:\n  token:\n    previous_keys: {a: b}\n", 3,
+              "auth.token.previous_keys must be a string or a list of strings");
+  ExpectError("auth:\n  token:\n    previous_keys: [[a]]\n", 3, "auth.token.previous_keys must contain strings");
+  ExpectError("auth:\n  token:\n    previous_keys: ['']\n", 3, "auth.token.previous_keys: an empty path");
+  ExpectError("auth:\n  token:\n    bundle: [a]\n", 3, "auth.token.bundle");
+}
+
+}  // namespace
+}  // namespace berth::config

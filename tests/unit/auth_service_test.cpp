@@ -104,7 +104,7 @@ TEST_F(AuthServiceTest, PolicyAccessors) {
   auth_.SetPolicy(other);
   EXPECT_EQ(auth_.policy(), other);
   EXPECT_EQ(auth_.settings().service, "registry.example");
-  EXPECT_EQ(auth_.key().kid(), Key()->kid());
+  EXPECT_EQ(auth_.keys()->current().kid(), Key()->kid());
 }
 
 TEST_F(AuthServiceTest, AuthorizeGrantsTheIntersectionPerScope) {
@@ -309,6 +309,68 @@ TEST_F(AuthServiceTest, RefreshAndAccessTokensAreNotInterchangeable) {
   auto access = auth_.IssueAccessToken("admin", "registry.example", {S("registry", "catalog", {"*"})}, kNow);
   ASSERT_TRUE(access.ok());
   EXPECT_FALSE(auth_.VerifyRefreshToken(*policy_, access->token, "registry.example", kNow).ok());
+}
+
+std::shared_ptr<const KeyRing> Ring(std::shared_ptr<const SigningKey> current,
+                                    std::vector<std::shared_ptr<const SigningKey>> accepted = {}) {
+  auto r = KeyRing::Make(std::move(current), std::move(accepted));
+  if (!r.ok()) throw std::runtime_error(r.status().message());
+  return *r;
+}
+
+// Key() -> OtherKey(): tokens of the old key stay valid while it is accepted,
+// and fail at once when it is retired.
+TEST_F(AuthServiceTest, RotationKeepsThenRetiresTheOldKeysAccessTokens) {
+  const std::vector<Scope> grants = {S("registry", "catalog", {"*"})};
+  auto old_token = auth_.IssueAccessToken("admin", "registry.example", grants, kNow);
+  ASSERT_TRUE(old_token.ok());
+  ASSERT_TRUE(auth_.VerifyAccessToken(old_token->token, kNow, nullptr).ok());
+
+  auto rotated = Ring(OtherKey(), {Key()});
+  auth_.SetKeys(rotated);
+  EXPECT_EQ(auth_.keys(), rotated);
+  auto old_ok = auth_.VerifyAccessToken(old_token->token, kNow, nullptr);
+  EXPECT_TRUE(old_ok.ok()) << old_ok.status().message();
+  auto new_token = auth_.IssueAccessToken("admin", "registry.example", grants, kNow);
+  ASSERT_TRUE(new_token.ok());
+  // Signed by the new key: the accepted old key alone does not verify it.
+  EXPECT_TRUE(VerifyJwt(*OtherKey(), new_token->token, {"berth-test", "registry.example", kNow}).ok());
+  EXPECT_FALSE(VerifyJwt(*Key(), new_token->token, {"berth-test", "registry.example", kNow}).ok());
+  EXPECT_TRUE(auth_.VerifyAccessToken(new_token->token, kNow, nullptr).ok());
+
+  auth_.SetKeys(Ring(OtherKey()));  // the old key retired
+  EXPECT_FALSE(auth_.VerifyAccessToken(old_token->token, kNow, nullptr).ok());
+  EXPECT_TRUE(auth_.VerifyAccessToken(new_token->token, kNow, nullptr).ok());
+}
+
+TEST_F(AuthServiceTest, RotationKeepsThenRetiresTheOldKeysRefreshTokens) {
+  auto old_refresh = auth_.IssueRefreshToken(*policy_, "alice", "registry.example", kNow);
+  ASSERT_TRUE(old_refresh.ok());
+  auth_.SetKeys(Ring(OtherKey(), {Key()}));
+  auto who = auth_.VerifyRefreshToken(*policy_, *old_refresh, "registry.example", kNow);
+  ASSERT_TRUE(who.ok()) << who.status().message();
+  EXPECT_EQ(*who, "alice");
+  auto new_refresh = auth_.IssueRefreshToken(*policy_, "alice", "registry.example", kNow);
+  ASSERT_TRUE(new_refresh.ok());
+
+  auth_.SetKeys(Ring(OtherKey()));
+  EXPECT_FALSE(auth_.VerifyRefreshToken(*policy_, *old_refresh, "registry.example", kNow).ok());
+  EXPECT_TRUE(auth_.VerifyRefreshToken(*policy_, *new_refresh, "registry.example", kNow).ok());
+}
+
+// The next key accepted before it becomes current (a rotation across replicas).
+TEST_F(AuthServiceTest, NextKeyAcceptedBeforeItSigns) {
+  AuthService other(Settings(), OtherKey(), policy_);  // a replica already rotated
+  auto from_other = other.IssueAccessToken("admin", "registry.example", {}, kNow);
+  ASSERT_TRUE(from_other.ok());
+  EXPECT_FALSE(auth_.VerifyAccessToken(from_other->token, kNow, nullptr).ok());
+  auto verifier = SigningKey::FromCertificatePem(OtherKey()->certificate_pem());
+  ASSERT_TRUE(verifier.ok()) << verifier.status().message();
+  auth_.SetKeys(Ring(Key(), {*verifier}));
+  EXPECT_TRUE(auth_.VerifyAccessToken(from_other->token, kNow, nullptr).ok());
+  auto mine = auth_.IssueAccessToken("admin", "registry.example", {}, kNow);
+  ASSERT_TRUE(mine.ok());
+  EXPECT_TRUE(VerifyJwt(*Key(), mine->token, {"berth-test", "registry.example", kNow}).ok());
 }
 
 TEST(AuthServiceTimeTest, Rfc3339) {

@@ -281,13 +281,15 @@ TEST(RouteTableTest, AllowListsTheEntrysMethods) {
   EXPECT_EQ(Entry(kUpload).Allow(), "GET, PATCH, PUT, DELETE");
   EXPECT_EQ(Entry(kReferrers).Allow(), "GET, HEAD");
   EXPECT_EQ(Entry(kToken).Allow(), "GET, POST");
+  EXPECT_EQ(Entry("/.well-known/jwks.json").Allow(), "GET, HEAD");
   EXPECT_EQ(Entry(kMetrics).Allow(), "GET, HEAD");
 }
 
 TEST(RouteTableTest, LabelsAreTheMetricsRouteValues) {
   const auto labels = RouteLabelNames();
   const std::vector<std::string_view> want = {"other",   "base",   "catalog",   "tags",  "manifest", "blob",
-                                              "upload",  "referrers", "token", "metrics", "healthz", "readyz"};
+                                              "upload",  "referrers", "token", "jwks", "metrics", "healthz",
+                                              "readyz"};
   EXPECT_EQ(std::vector<std::string_view>(labels.begin(), labels.end()), want);
   EXPECT_EQ(RouteLabelOf(Entry(kUploadStart)).index, RouteLabelOf(Entry(kUpload)).index);
   EXPECT_EQ(RouteLabelOf(Entry(kUpload)).name, "upload");
