@@ -7,10 +7,10 @@
 #pragma once
 
 #include <functional>
-#include <mutex>
 #include <string>
 
 #include "auth/auth_service.h"
+#include "util/mutex.h"
 
 namespace berth::app {
 
@@ -21,15 +21,15 @@ class AuthReloader {
                std::function<void(const std::string&)> announce);
 
   // Reads the config file again and applies its users and ACL, or logs why not.
-  void Reload();
+  void Reload() EXCLUDES(mu_);
 
  private:
   const std::string config_path_;
   const std::string data_root_;  // where the bootstrap admin's hash is kept
   auth::AuthService& auth_;
   const std::function<void(const std::string&)> announce_;
-  std::mutex mu_;
-  bool running_has_rules_;  // guarded by mu_: the running policy came from configured users or ACL
+  Mutex mu_;  // one reload at a time
+  bool running_has_rules_ GUARDED_BY(mu_);  // the running policy came from configured users or ACL
 };
 
 }  // namespace berth::app
