@@ -54,7 +54,7 @@ AuthReloader::AuthReloader(std::string config_path, std::string data_root, auth:
       running_has_rules_(running_has_rules) {}
 
 void AuthReloader::Reload() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto fresh = LoadConfig(config_path_);
   if (fresh.ok() && fresh->config.users.empty() && fresh->config.acl.empty() && running_has_rules_) {
     fresh = Status::Invalid(config_path_ + ": has no users and no acl; refusing to drop the running ones");

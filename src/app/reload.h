@@ -10,13 +10,13 @@
 #pragma once
 
 #include <functional>
-#include <mutex>
 #include <string>
 
 #include "auth/auth_service.h"
 #include "auth/key_ring.h"
 #include "config/config.h"
 #include "util/status.h"
+#include "util/mutex.h"
 
 namespace berth::app {
 
@@ -36,17 +36,17 @@ class AuthReloader {
                std::function<void(const std::string&)> announce);
 
   // Reads the config file again and applies its users, ACL and keys, or logs why not.
-  void Reload();
+  void Reload() EXCLUDES(mu_);
 
  private:
-  void ReloadKeys(const config::Config& cfg);  // with mu_ held
+  void ReloadKeys(const config::Config& cfg) REQUIRES(mu_);
 
   const std::string config_path_;
   const std::string data_root_;  // where the bootstrap admin's hash is kept
   auth::AuthService& auth_;
   const std::function<void(const std::string&)> announce_;
-  std::mutex mu_;
-  bool running_has_rules_;  // guarded by mu_: the running policy came from configured users or ACL
+  Mutex mu_;  // one reload at a time
+  bool running_has_rules_ GUARDED_BY(mu_);  // the running policy came from configured users or ACL
 };
 
 }  // namespace berth::app

@@ -50,22 +50,22 @@ AuthService::AuthService(AuthSettings settings, std::shared_ptr<const SigningKey
     : AuthService(std::move(settings), RingOf(std::move(key)), std::move(policy)) {}
 
 std::shared_ptr<const KeyRing> AuthService::keys() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return keys_;
 }
 
 void AuthService::SetKeys(std::shared_ptr<const KeyRing> keys) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   keys_ = std::move(keys);
 }
 
 std::shared_ptr<const AuthPolicy> AuthService::policy() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return policy_;
 }
 
 void AuthService::SetPolicy(std::shared_ptr<const AuthPolicy> policy) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   policy_ = std::move(policy);
 }
 

@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,6 +18,7 @@
 #include "auth/login_throttle.h"
 #include "auth/scope.h"
 #include "auth/signing_key.h"
+#include "util/mutex.h"
 #include "util/status.h"
 
 namespace berth::auth {
@@ -80,9 +80,9 @@ class AuthService {
   std::string PasswordBinding(const std::string& hash) const;
 
   AuthSettings settings_;
-  mutable std::mutex mu_;
-  std::shared_ptr<const KeyRing> keys_;      // guarded by mu_
-  std::shared_ptr<const AuthPolicy> policy_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::shared_ptr<const KeyRing> keys_ GUARDED_BY(mu_);
+  std::shared_ptr<const AuthPolicy> policy_ GUARDED_BY(mu_);
   CredentialVerifier credentials_;
   LoginThrottle throttle_;
 };

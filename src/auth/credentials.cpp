@@ -27,13 +27,13 @@ std::string CredentialVerifier::DummyHash(const UserTable& users) {
     }
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = dummy_hashes_.find(cost); it != dummy_hashes_.end()) return it->second;
   }
   const std::string secret = RandomHex(8);
   auto h = HashPassword(secret, cost);
   std::string hash = h.ok() ? *h : std::string();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   dummy_hashes_[cost] = hash;
   return hash;
 }
@@ -57,7 +57,7 @@ bool CredentialVerifier::IsCached(const UserTable& users, std::string_view user,
   auto it = users.find(user);
   if (it == users.end()) return false;
   std::string key = CacheKey(user, password, it->second);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto c = cache_.find(key);
   return c != cache_.end() && c->second > std::chrono::steady_clock::now();
 }
@@ -71,7 +71,7 @@ bool CredentialVerifier::Verify(const UserTable& users, std::string_view user, s
   std::string key = CacheKey(user, password, it->second);
   const auto now = std::chrono::steady_clock::now();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto c = cache_.find(key);
     if (c != cache_.end()) {
       if (c->second > now) return true;
@@ -79,7 +79,7 @@ bool CredentialVerifier::Verify(const UserTable& users, std::string_view user, s
     }
   }
   if (!VerifyPassword(password, it->second)) return false;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (cache_.size() >= kMaxCacheEntries) {
     for (auto e = cache_.begin(); e != cache_.end();) e = e->second <= now ? cache_.erase(e) : std::next(e);
     if (cache_.size() >= kMaxCacheEntries) cache_.clear();

@@ -10,10 +10,11 @@
 
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "util/mutex.h"
 
 namespace berth::auth {
 
@@ -26,20 +27,20 @@ class CredentialVerifier {
 
   CredentialVerifier();
   // Slow (bcrypt) on a cache miss: call it off the I/O threads.
-  bool Verify(const UserTable& users, std::string_view user, std::string_view password);
+  bool Verify(const UserTable& users, std::string_view user, std::string_view password) EXCLUDES(mu_);
   // True when Verify would answer from the cache (no bcrypt needed).
-  bool IsCached(const UserTable& users, std::string_view user, std::string_view password);
+  bool IsCached(const UserTable& users, std::string_view user, std::string_view password) EXCLUDES(mu_);
 
  private:
   std::string CacheKey(std::string_view user, std::string_view password, std::string_view hash) const;
   // A hash to burn time on for unknown users, of the cost most users have,
   // so an unknown user takes as long as a known one with a wrong password.
-  std::string DummyHash(const UserTable& users);
+  std::string DummyHash(const UserTable& users) EXCLUDES(mu_);
 
   unsigned char hmac_key_[32];
-  std::map<int, std::string> dummy_hashes_;  // bcrypt cost -> hash of a random password
-  std::mutex mu_;
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point> cache_;  // key -> expiry
+  Mutex mu_;
+  std::map<int, std::string> dummy_hashes_ GUARDED_BY(mu_);  // bcrypt cost -> hash of a random password
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> cache_ GUARDED_BY(mu_);  // key -> expiry
 };
 
 }  // namespace berth::auth

@@ -27,7 +27,7 @@ void LoginThrottle::PruneLocked(std::chrono::steady_clock::time_point now) {
 
 LoginThrottle::Verdict LoginThrottle::Check(const std::string& ip, const std::string& user) {
   auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   int f = std::max(FailuresLocked("ip:" + ip, now), user.empty() ? 0 : FailuresLocked("user:" + user, now));
   Verdict v;
   if (f >= kRefuseAfter) {
@@ -40,7 +40,7 @@ LoginThrottle::Verdict LoginThrottle::Check(const std::string& ip, const std::st
 
 void LoginThrottle::RecordFailure(const std::string& ip, const std::string& user) {
   auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   PruneLocked(now);
   for (const std::string& key : {"ip:" + ip, user.empty() ? std::string() : "user:" + user}) {
     if (key.empty()) continue;
@@ -51,7 +51,7 @@ void LoginThrottle::RecordFailure(const std::string& ip, const std::string& user
 }
 
 void LoginThrottle::RecordSuccess(const std::string& ip, const std::string& user) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   counters_.erase("user:" + user);
   counters_.erase("ip:" + ip);
 }

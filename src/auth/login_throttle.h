@@ -5,9 +5,10 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
 #include <string>
 #include <unordered_map>
+
+#include "util/mutex.h"
 
 namespace berth::auth {
 
@@ -22,20 +23,20 @@ class LoginThrottle {
     std::chrono::milliseconds delay{0};
   };
 
-  Verdict Check(const std::string& ip, const std::string& user);
-  void RecordFailure(const std::string& ip, const std::string& user);
-  void RecordSuccess(const std::string& ip, const std::string& user);
+  Verdict Check(const std::string& ip, const std::string& user) EXCLUDES(mu_);
+  void RecordFailure(const std::string& ip, const std::string& user) EXCLUDES(mu_);
+  void RecordSuccess(const std::string& ip, const std::string& user) EXCLUDES(mu_);
 
  private:
   struct Counter {
     int failures = 0;
     std::chrono::steady_clock::time_point window_start;
   };
-  int FailuresLocked(const std::string& key, std::chrono::steady_clock::time_point now);
-  void PruneLocked(std::chrono::steady_clock::time_point now);
+  int FailuresLocked(const std::string& key, std::chrono::steady_clock::time_point now) REQUIRES(mu_);
+  void PruneLocked(std::chrono::steady_clock::time_point now) REQUIRES(mu_);
 
-  std::mutex mu_;
-  std::unordered_map<std::string, Counter> counters_;  // "ip:<addr>" and "user:<name>"
+  Mutex mu_;
+  std::unordered_map<std::string, Counter> counters_ GUARDED_BY(mu_);  // "ip:<addr>" and "user:<name>"
 };
 
 }  // namespace berth::auth

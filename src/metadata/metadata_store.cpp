@@ -377,7 +377,7 @@ Result<std::vector<std::string>> MetadataStore::ManifestChildren(std::string_vie
 
 void MetadataStore::TouchPulled(std::string_view repository, std::string_view digest) {
   const int64_t now = Now();
-  std::lock_guard lock(pulls_mu_);
+  MutexLock lock(pulls_mu_);
   auto key = std::make_pair(S(repository), S(digest));
   auto it = pending_pulls_.find(key);
   if (it != pending_pulls_.end()) {
@@ -392,14 +392,14 @@ void MetadataStore::TouchPulled(std::string_view repository, std::string_view di
 }
 
 int64_t MetadataStore::DroppedPulls() const {
-  std::lock_guard lock(pulls_mu_);
+  MutexLock lock(pulls_mu_);
   return dropped_pulls_;
 }
 
 Status MetadataStore::FlushPulls() {
   std::map<std::pair<std::string, std::string>, int64_t> batch;
   {
-    std::lock_guard lock(pulls_mu_);
+    MutexLock lock(pulls_mu_);
     batch.swap(pending_pulls_);
   }
   Status result;
@@ -432,7 +432,7 @@ Status MetadataStore::FlushPulls() {
     });
     if (!s.ok()) {
       // Keep what could not be written for the next flush (the database may be back by then).
-      std::lock_guard lock(pulls_mu_);
+      MutexLock lock(pulls_mu_);
       for (auto p = it; p != batch.end(); ++p) {
         auto [slot, inserted] = pending_pulls_.emplace(p->first, p->second);
         if (!inserted && slot->second < p->second) slot->second = p->second;
@@ -445,32 +445,36 @@ Status MetadataStore::FlushPulls() {
 }
 
 void MetadataStore::StartPullFlusher() {
-  std::lock_guard lock(flusher_mu_);
+  MutexLock lock(flusher_mu_);
   if (flusher_.joinable()) return;
   flusher_stop_ = false;
   flusher_ = std::thread([this] { FlushLoop(); });
 }
 
 void MetadataStore::StopPullFlusher() {
+  std::thread flusher;  // joined outside the lock: the flusher takes it to see the stop
   {
-    std::lock_guard lock(flusher_mu_);
+    MutexLock lock(flusher_mu_);
     if (!flusher_.joinable()) return;
     flusher_stop_ = true;
+    flusher = std::move(flusher_);
   }
-  flusher_cv_.notify_all();
-  flusher_.join();
+  flusher_cv_.NotifyAll();
+  flusher.join();
   (void)FlushPulls();
 }
 
 void MetadataStore::FlushLoop() {
-  std::unique_lock lock(flusher_mu_);
+  MutexLock lock(flusher_mu_);
   while (!flusher_stop_) {
-    flusher_cv_.wait_for(lock, std::chrono::milliseconds(options_.pull_flush_interval_ms),
-                         [this] { return flusher_stop_; });
+    const auto next_flush =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.pull_flush_interval_ms);
+    while (!flusher_stop_ && flusher_cv_.WaitUntil(flusher_mu_, next_flush)) {
+    }
     if (flusher_stop_) break;
-    lock.unlock();
+    lock.Unlock();
     (void)FlushPulls();  // a failure keeps the pulls for the next round
-    lock.lock();
+    lock.Lock();
   }
 }
 

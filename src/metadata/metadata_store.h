@@ -23,12 +23,10 @@
 // Thread-safety: every method may be called from any thread at once.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +36,7 @@
 #include "metadata/db.h"
 #include "oci/digest.h"
 #include "oci/manifest.h"
+#include "util/mutex.h"
 
 namespace berth::metadata {
 
@@ -177,15 +176,15 @@ class MetadataStore {
 
   // ---- pull times ----
   // Remembers a pull (never blocks on the database).
-  void TouchPulled(std::string_view repository, std::string_view digest);
+  void TouchPulled(std::string_view repository, std::string_view digest) EXCLUDES(pulls_mu_);
   // Writes the remembered pulls now (the background flush calls this).
-  Status FlushPulls();
+  Status FlushPulls() EXCLUDES(pulls_mu_);
   // Starts the background flush every pull_flush_interval_ms; idempotent.
-  void StartPullFlusher();
+  void StartPullFlusher() EXCLUDES(flusher_mu_);
   // Stops it after a last flush; idempotent.
-  void StopPullFlusher();
+  void StopPullFlusher() EXCLUDES(flusher_mu_);
   // Pulls dropped because max_pending_pulls was reached.
-  int64_t DroppedPulls() const;
+  int64_t DroppedPulls() const EXCLUDES(pulls_mu_);
 
   // ---- garbage collection (issue #16); `older_than` is a time in Unix ms ----
   // Blobs no manifest references (as config, layer or its own bytes), no
@@ -213,19 +212,20 @@ class MetadataStore {
   // that left it empty).
   Result<bool> DeleteInRepository(std::string_view repository, std::string_view digest, int64_t older_than,
                                   const std::string& delete_sql);
-  void FlushLoop();
+  void FlushLoop() EXCLUDES(flusher_mu_, pulls_mu_);
 
   std::shared_ptr<Pool> pool_;
   MetadataStoreOptions options_;
 
-  mutable std::mutex pulls_mu_;
-  std::map<std::pair<std::string, std::string>, int64_t> pending_pulls_;  // (repository, digest) -> latest pull
-  int64_t dropped_pulls_ = 0;
+  mutable Mutex pulls_mu_;
+  // (repository, digest) -> latest pull
+  std::map<std::pair<std::string, std::string>, int64_t> pending_pulls_ GUARDED_BY(pulls_mu_);
+  int64_t dropped_pulls_ GUARDED_BY(pulls_mu_) = 0;
 
-  std::mutex flusher_mu_;  // guards the flusher's start/stop
-  std::condition_variable flusher_cv_;
-  bool flusher_stop_ = false;
-  std::thread flusher_;
+  Mutex flusher_mu_;  // the flusher's start/stop
+  CondVar flusher_cv_;
+  bool flusher_stop_ GUARDED_BY(flusher_mu_) = false;
+  std::thread flusher_ GUARDED_BY(flusher_mu_);
 };
 
 }  // namespace berth::metadata

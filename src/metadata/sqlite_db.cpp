@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "util/mutex.h"
+
 namespace berth::metadata {
 namespace {
 
@@ -198,9 +200,9 @@ class SqlitePool::Conn : public Connection {
 };
 
 struct SqlitePool::Idle {
-  std::mutex mu;
-  std::vector<std::unique_ptr<Conn>> conns;
-  size_t max = 0;
+  Mutex mu;
+  std::vector<std::unique_ptr<Conn>> conns GUARDED_BY(mu);
+  size_t max = 0;  // set before the pool is shared, then read-only
 };
 
 SqlitePool::SqlitePool(SqliteOptions options) : options_(std::move(options)), idle_(std::make_shared<Idle>()) {
@@ -216,7 +218,7 @@ Result<std::shared_ptr<SqlitePool>> SqlitePool::Open(const SqliteOptions& option
   // the first request; it then stays in the pool.
   auto conn = pool->OpenConnection();
   if (!conn.ok()) return conn.status();
-  std::lock_guard lock(pool->idle_->mu);
+  MutexLock lock(pool->idle_->mu);
   pool->idle_->conns.push_back(std::move(*conn));
   return pool;
 }
@@ -269,7 +271,7 @@ Result<std::unique_ptr<SqlitePool::Conn>> SqlitePool::OpenConnection() {
 Result<std::shared_ptr<Connection>> SqlitePool::Acquire() {
   std::unique_ptr<Conn> conn;
   {
-    std::lock_guard lock(idle_->mu);
+    MutexLock lock(idle_->mu);
     if (!idle_->conns.empty()) {
       conn = std::move(idle_->conns.back());
       idle_->conns.pop_back();
@@ -291,7 +293,7 @@ Result<std::shared_ptr<Connection>> SqlitePool::Acquire() {
     if (owned->InTransaction()) (void)owned->Rollback();  // a caller that returned early
     auto pool = idle.lock();
     if (!pool || !owned->Healthy() || owned->InTransaction()) return;
-    std::lock_guard lock(pool->mu);
+    MutexLock lock(pool->mu);
     if (pool->conns.size() < pool->max) pool->conns.push_back(std::move(owned));
   };
   return std::shared_ptr<Connection>(conn.release(), release);

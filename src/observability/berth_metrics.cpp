@@ -63,24 +63,24 @@ void BerthMetrics::CountBlobUpload(BlobUploadResult r) {
 void BerthMetrics::SetRouteLabels(std::vector<std::string_view> names) {
   if (names.empty()) names.push_back(http::RouteLabel{}.name);
   if (names.size() > kMaxRoutes) names.resize(kMaxRoutes);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   route_labels_ = std::move(names);
 }
 
 void BerthMetrics::SetUploadsInProgressSource(std::function<int64_t()> source) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   uploads_in_progress_ = std::move(source);
 }
 
 void BerthMetrics::SetStorageUsage(StorageUsage* usage) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   storage_usage_ = usage;
 }
 
 std::string BerthMetrics::Render() {
   std::vector<std::string_view> routes;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     routes = route_labels_;
   }
   // A route index without a name (none was set) renders as "other", as index 0.
@@ -131,7 +131,7 @@ std::string BerthMetrics::Render() {
            "Requests refused by authentication or the ACL (401/403/429 from the access check).");
   t.Sample("berth_auth_denials_total", {}, auth_denials_.load());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (uploads_in_progress_) {
       t.Family("berth_uploads_in_progress", "gauge", "Upload sessions currently held by a request (being written).");
       t.Sample("berth_uploads_in_progress", {}, static_cast<double>(uploads_in_progress_()));

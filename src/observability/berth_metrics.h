@@ -19,7 +19,6 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +26,7 @@
 #include "http/server.h"
 #include "observability/metrics.h"
 #include "observability/storage_usage.h"
+#include "util/mutex.h"
 
 namespace berth::obs {
 
@@ -50,14 +50,14 @@ class BerthMetrics final : public http::RequestObserver {
   // The route label values, by index (the handler's route table; index 0 is
   // http::RouteLabel{}'s "other"). Until set, every route renders as "other".
   // The names must be static strings.
-  void SetRouteLabels(std::vector<std::string_view> names);
+  void SetRouteLabels(std::vector<std::string_view> names) EXCLUDES(mu_);
 
   // Where the gauges come from (null/empty: not reported). Kept until replaced.
-  void SetUploadsInProgressSource(std::function<int64_t()> source);
-  void SetStorageUsage(StorageUsage* usage);
+  void SetUploadsInProgressSource(std::function<int64_t()> source) EXCLUDES(mu_);
+  void SetStorageUsage(StorageUsage* usage) EXCLUDES(mu_);
 
   // The whole exposition document (text format 0.0.4).
-  std::string Render();
+  std::string Render() EXCLUDES(mu_);
 
   uint64_t RequestCount(boost::beast::http::verb method, http::RouteLabel route, unsigned status) const;
 
@@ -75,10 +75,10 @@ class BerthMetrics final : public http::RequestObserver {
   std::array<std::atomic<uint64_t>, 4> blob_uploads_{};
   std::atomic<uint64_t> auth_denials_{0};
 
-  std::mutex mu_;  // guards the route labels and the sources below
-  std::vector<std::string_view> route_labels_{http::RouteLabel{}.name};
-  std::function<int64_t()> uploads_in_progress_;
-  StorageUsage* storage_usage_ = nullptr;
+  Mutex mu_;  // the route labels and the sources below
+  std::vector<std::string_view> route_labels_ GUARDED_BY(mu_){http::RouteLabel{}.name};
+  std::function<int64_t()> uploads_in_progress_ GUARDED_BY(mu_);
+  StorageUsage* storage_usage_ GUARDED_BY(mu_) = nullptr;
 };
 
 // The process-wide instance.

@@ -17,11 +17,11 @@ StorageUsage::StorageUsage(storage::StorageDriver& driver, std::chrono::seconds 
 
 StorageUsage::~StorageUsage() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
   stopping_ = true;
-  cv_.notify_all();
+  cv_.NotifyAll();
   thread_.join();
 }
 
@@ -29,24 +29,24 @@ StorageUsage::Value StorageUsage::Get() {
   Value v{bytes_.load(), blobs_.load(), known_.load()};
   if (v.known && NowNs() - walked_at_ns_.load() > std::chrono::nanoseconds(max_age_).count()) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       wanted_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
   return v;
 }
 
 void StorageUsage::Loop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stop_ || wanted_; });
+    while (!stop_ && !wanted_) cv_.Wait(mu_);
     if (stop_) return;
     wanted_ = false;
-    lock.unlock();
+    lock.Unlock();
     int64_t bytes = 0, blobs = 0;
     const bool done = Walk(&bytes, &blobs);
-    lock.lock();
+    lock.Lock();
     if (!done) return;
     bytes_ = bytes;
     blobs_ = blobs;

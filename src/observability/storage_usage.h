@@ -12,12 +12,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <thread>
 
 #include "storage/driver.h"
+#include "util/mutex.h"
 
 namespace berth::obs {
 
@@ -34,10 +33,10 @@ class StorageUsage {
     bool known = false;  // false until the first walk completes
   };
   // The last completed walk; asks for a new walk when it is older than max_age.
-  Value Get();
+  Value Get() EXCLUDES(mu_);
 
  private:
-  void Loop();
+  void Loop() EXCLUDES(mu_);
   bool Walk(int64_t* bytes, int64_t* blobs);  // false when stopped midway
 
   storage::StorageDriver& driver_;
@@ -46,10 +45,10 @@ class StorageUsage {
   std::atomic<int64_t> blobs_{0};
   std::atomic<bool> known_{false};
   std::atomic<int64_t> walked_at_ns_{0};  // steady clock, when the last walk finished
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool wanted_ = true;  // guarded by mu_: a walk is requested
-  bool stop_ = false;   // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  bool wanted_ GUARDED_BY(mu_) = true;  // a walk is requested
+  bool stop_ GUARDED_BY(mu_) = false;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -33,11 +33,11 @@ Result<oci::Digest> ManifestStore::ResolveTag(std::string_view name, std::string
 std::string ManifestStore::MediaTypeOf(const oci::Digest& d, std::string_view body) {
   std::string key = d.str();
   {
-    std::lock_guard lock(cache_mu_);
+    MutexLock lock(cache_mu_);
     if (auto it = media_type_cache_.find(key); it != media_type_cache_.end()) return it->second;
   }
   std::string type = oci::DetectManifestMediaType(body);
-  std::lock_guard lock(cache_mu_);
+  MutexLock lock(cache_mu_);
   if (media_type_cache_.size() >= kMaxMediaTypeCache) media_type_cache_.clear();
   media_type_cache_.emplace(std::move(key), type);
   return type;
@@ -91,7 +91,7 @@ Status ManifestStore::Put(std::string_view name, std::string_view body, const oc
   // running at the same time either sees the new tag (and removes it) or runs
   // after it; never a tag left pointing at a removed revision.
   test_hooks::Reach("manifest.put.before_links");  // tests/api/concurrency_test.cpp
-  std::lock_guard lock(RepositoryLock(name));
+  MutexLock lock(RepositoryLock(name));
   if (Status s = driver_.PutContent(layout::RevisionLink(name, digest), digest.str()); !s.ok()) return s;
   if (m.subject) {
     if (Status s = driver_.PutContent(layout::ReferrerLink(name, m.subject->digest, digest), digest.str()); !s.ok()) {
@@ -105,12 +105,12 @@ Status ManifestStore::Put(std::string_view name, std::string_view body, const oc
   return Status::Ok();
 }
 
-std::mutex& ManifestStore::RepositoryLock(std::string_view name) {
+Mutex& ManifestStore::RepositoryLock(std::string_view name) {
   return repo_locks_[std::hash<std::string_view>{}(name) % repo_locks_.size()];
 }
 
 Status ManifestStore::DeleteByDigest(std::string_view name, const oci::Digest& digest) {
-  std::lock_guard lock(RepositoryLock(name));
+  MutexLock lock(RepositoryLock(name));
   if (!driver_.Stat(layout::RevisionLink(name, digest)).ok()) return Status::NotFound("manifest unknown");
   // Tags first, so no tag ever points at a missing revision.
   auto tags = Tags(name);

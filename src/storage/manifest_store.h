@@ -9,7 +9,6 @@
 #pragma once
 
 #include <array>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,6 +18,7 @@
 #include "oci/name.h"
 #include "storage/blob_store.h"
 #include "storage/driver.h"
+#include "util/mutex.h"
 
 namespace berth::storage {
 
@@ -56,18 +56,19 @@ class ManifestStore {
   Result<std::vector<oci::Descriptor>> Referrers(std::string_view name, const oci::Digest& subject);
 
  private:
-  std::string MediaTypeOf(const oci::Digest& d, std::string_view body);
+  std::string MediaTypeOf(const oci::Digest& d, std::string_view body) EXCLUDES(cache_mu_);
   // Serialises link writes (Put) against DeleteByDigest within one repository
   // (striped by name). In-process only: replicas on shared storage can still
   // interleave them, see docs/scale-out.md.
-  std::mutex& RepositoryLock(std::string_view name);
+  // (It guards files, not members: nothing here is GUARDED_BY it.)
+  Mutex& RepositoryLock(std::string_view name);
 
   StorageDriver& driver_;
   BlobStore& blobs_;
   // Manifests are immutable, so their media type can be cached by digest.
-  std::mutex cache_mu_;
-  std::unordered_map<std::string, std::string> media_type_cache_;
-  std::array<std::mutex, 64> repo_locks_;
+  Mutex cache_mu_;
+  std::unordered_map<std::string, std::string> media_type_cache_ GUARDED_BY(cache_mu_);
+  std::array<Mutex, 64> repo_locks_;
 };
 
 // The catalog: every repository a manifest was pushed into (walk::RepositoryDir::InCatalog), sorted.

@@ -13,10 +13,10 @@ UploadPurger::UploadPurger(UploadStore& uploads, std::chrono::seconds age, std::
 
 UploadPurger::~UploadPurger() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
   thread_.join();
 }
 
@@ -24,8 +24,11 @@ void UploadPurger::Run() {
   std::chrono::seconds wait = std::min(kFirstPassDelay, interval_);
   while (true) {
     {
-      std::unique_lock lock(mu_);
-      if (wake_.wait_for(lock, wait, [this] { return stop_; })) return;
+      MutexLock lock(mu_);
+      const auto next_pass = std::chrono::steady_clock::now() + wait;
+      while (!stop_ && wake_.WaitUntil(mu_, next_pass)) {
+      }
+      if (stop_) return;
     }
     Pass();
     wait = interval_;

@@ -9,11 +9,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "storage/upload_store.h"
+#include "util/mutex.h"
 
 namespace berth::storage {
 
@@ -29,16 +28,16 @@ class UploadPurger {
   static constexpr std::chrono::seconds kFirstPassDelay{10};
 
  private:
-  void Run();
+  void Run() EXCLUDES(mu_);
   void Pass();
 
   UploadStore& uploads_;
   const std::chrono::seconds age_;
   const std::chrono::seconds interval_;
   const bool dry_run_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar wake_;
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

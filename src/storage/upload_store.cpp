@@ -164,7 +164,7 @@ Result<int64_t> UploadStore::Size(std::string_view name, std::string_view uuid) 
 }
 
 size_t UploadStore::InProgress() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return busy_.size();
 }
 
@@ -181,7 +181,7 @@ Result<std::unique_ptr<UploadSession>> UploadStore::Acquire(std::string_view nam
   const int64_t size = (*writer)->Size();
   std::optional<oci::Hasher> hasher;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = hashes_.find(uuid);
     if (it != hashes_.end()) {
       if (it->second.size == size) hasher.emplace(std::move(it->second.hasher));
@@ -199,7 +199,7 @@ Result<std::unique_ptr<UploadSession>> UploadStore::Acquire(std::string_view nam
 }
 
 void UploadStore::Release(const std::string& uuid, int64_t size, oci::Hasher* hasher) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   busy_.erase(uuid);
   if (hasher == nullptr) return;
   if (hashes_.size() >= kMaxCachedHashes) hashes_.erase(hashes_.begin());
@@ -237,7 +237,7 @@ Result<oci::Hasher> UploadStore::Rehash(const std::string& path, oci::DigestAlgo
 
 Status UploadStore::Remove(std::string_view name, std::string_view uuid) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     hashes_.erase(std::string(uuid));
   }
   return driver_.Delete(layout::Upload(name, uuid));
@@ -278,19 +278,19 @@ UploadStore::PurgeResult UploadStore::PurgeStarted(std::chrono::system_clock::ti
 }
 
 bool UploadStore::Hold(const std::string& uuid) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return busy_.insert(uuid).second;
 }
 
 void UploadStore::Unhold(const std::string& uuid) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   busy_.erase(uuid);
 }
 
 Status UploadStore::Cancel(std::string_view name, std::string_view uuid) {
   std::string id(uuid);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (busy_.count(id) != 0) return Status::Busy("upload is in use by another request");
   }
   if (!driver_.Stat(layout::UploadStartedAt(name, uuid)).ok()) return Status::NotFound("upload unknown");

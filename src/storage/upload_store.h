@@ -18,7 +18,7 @@
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <mutex>  // std::once_flag
 #include <optional>
 #include <set>
 #include <span>
@@ -29,6 +29,7 @@
 #include "oci/digest.h"
 #include "storage/blob_store.h"
 #include "storage/driver.h"
+#include "util/mutex.h"
 
 namespace berth::storage {
 
@@ -104,9 +105,9 @@ class UploadStore {
   // Bytes received so far. NotFound for an unknown upload.
   Result<int64_t> Size(std::string_view name, std::string_view uuid);
   Result<std::unique_ptr<UploadSession>> Acquire(std::string_view name, std::string_view uuid);
-  Status Cancel(std::string_view name, std::string_view uuid);
+  Status Cancel(std::string_view name, std::string_view uuid) EXCLUDES(mu_);
   // Sessions currently held by a request (the uploads being written right now).
-  size_t InProgress();
+  size_t InProgress() EXCLUDES(mu_);
 
   struct PurgeResult {
     int removed = 0;  // (would be, with dry_run) removed: started before the cutoff
@@ -127,20 +128,20 @@ class UploadStore {
     oci::Hasher hasher;
   };
   // Marks an upload as held by one caller; false when another holds it.
-  bool Hold(const std::string& uuid);
-  void Unhold(const std::string& uuid);
-  void Release(const std::string& uuid, int64_t size, oci::Hasher* hasher);
+  bool Hold(const std::string& uuid) EXCLUDES(mu_);
+  void Unhold(const std::string& uuid) EXCLUDES(mu_);
+  void Release(const std::string& uuid, int64_t size, oci::Hasher* hasher) EXCLUDES(mu_);
   std::optional<oci::Hasher> LoadHashState(std::string_view name, std::string_view uuid, int64_t size);
   Result<oci::Hasher> Rehash(const std::string& path, oci::DigestAlgorithm a, int64_t expected_size);
-  Status Remove(std::string_view name, std::string_view uuid);
+  Status Remove(std::string_view name, std::string_view uuid) EXCLUDES(mu_);
   // Writes `piece` to `writer` on the write pool (started at the first call).
   std::future<Status> WriteInPool(FileWriter& writer, std::span<const char> piece);
 
   StorageDriver& driver_;
   BlobStore& blobs_;
-  std::mutex mu_;
-  std::set<std::string> busy_;
-  std::map<std::string, CachedHash> hashes_;  // uuid -> hash of the first `size` bytes
+  Mutex mu_;
+  std::set<std::string> busy_ GUARDED_BY(mu_);
+  std::map<std::string, CachedHash> hashes_ GUARDED_BY(mu_);  // uuid -> hash of the first `size` bytes
   std::once_flag pool_started_;
   std::unique_ptr<WritePool> pool_;  // one thread per core, shared by all sessions
 };

@@ -331,7 +331,8 @@ class Verifier {
         Problem("malformed-manifest", data, m.status().message());
         continue;
       }
-      auto need = [&](const oci::Descriptor& desc, std::string_view what) {
+      // (digest_str named in the capture: clang 14, which checks locks, cannot capture a structured binding)
+      auto need = [&, &digest_str = digest_str](const oci::Descriptor& desc, std::string_view what) {
         if (desc.has_urls) return;  // non-distributable: content lives elsewhere
         if (!BlobExists(desc.digest)) {
           Problem("missing-reference", data,

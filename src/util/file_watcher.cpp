@@ -24,10 +24,10 @@ FileWatcher::FileWatcher(std::vector<std::string> paths, std::chrono::millisecon
 
 FileWatcher::~FileWatcher() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
-  stop_cv_.notify_all();
+  stop_cv_.NotifyAll();
   thread_.join();
 }
 
@@ -40,29 +40,33 @@ std::vector<FileStamp> FileWatcher::StampAll() const {
 
 void FileWatcher::Rebase() {
   std::vector<FileStamp> now = StampAll();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   last_ = std::move(now);
 }
 
 bool FileWatcher::CheckNow() {
   std::vector<FileStamp> now = StampAll();  // stat outside the lock: Rebase never waits for the disk
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (now == last_) return false;
     last_ = std::move(now);
   }
-  std::lock_guard callback(callback_mu_);
+  MutexLock callback(callback_mu_);
   on_change_();
   return true;
 }
 
 void FileWatcher::Loop() {
-  std::unique_lock lock(mu_);
-  while (!stop_cv_.wait_for(lock, interval_, [this] { return stop_; })) {
-    lock.unlock();
+  MutexLock lock(mu_);
+  for (;;) {
+    const auto next_poll = std::chrono::steady_clock::now() + interval_;
+    while (!stop_ && stop_cv_.WaitUntil(mu_, next_poll)) {
+    }
+    if (stop_) return;
+    lock.Unlock();
     (void)CheckNow();
     if (!poll_hook_.empty()) test_hooks::Reach(poll_hook_);
-    lock.lock();
+    lock.Lock();
   }
 }
 

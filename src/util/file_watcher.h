@@ -15,13 +15,13 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <ctime>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "util/mutex.h"
 
 namespace berth {
 
@@ -55,24 +55,24 @@ class FileWatcher {
   // Takes the files as they are now as seen: changes made so far are not
   // reported. For a reload done for another reason (SIGHUP), called just
   // before that reload reads the files, so the watcher does not repeat it.
-  void Rebase();
+  void Rebase() EXCLUDES(mu_);
   // Checks now instead of waiting for the next poll; true (and on_change
   // called) when something changed since the last check or Rebase.
-  bool CheckNow();
+  bool CheckNow() EXCLUDES(mu_, callback_mu_);
 
  private:
   std::vector<FileStamp> StampAll() const;
-  void Loop();
+  void Loop() EXCLUDES(mu_);
 
   const std::vector<std::string> paths_;
   const std::chrono::milliseconds interval_;
   const std::function<void()> on_change_;
   const std::string poll_hook_;
-  std::mutex mu_;
-  std::condition_variable stop_cv_;
-  std::vector<FileStamp> last_;  // guarded by mu_: the stamps last reported or rebased on
-  bool stop_ = false;            // guarded by mu_
-  std::mutex callback_mu_;       // held while on_change_ runs
+  Mutex callback_mu_ ACQUIRED_BEFORE(mu_);  // held while on_change_ runs
+  Mutex mu_;
+  CondVar stop_cv_;
+  std::vector<FileStamp> last_ GUARDED_BY(mu_);  // the stamps last reported or rebased on
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;           // last member: starts once the others exist
 };
 

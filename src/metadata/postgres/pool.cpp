@@ -4,15 +4,14 @@
 
 #include <boost/asio/ssl/context.hpp>
 
-#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <vector>
 
 #include "metadata/postgres/connection.h"
 #include "util/log.h"
+#include "util/mutex.h"
 
 namespace berth::metadata::postgres {
 
@@ -75,13 +74,13 @@ struct PgPool::Shared {
   std::string password;
   std::unique_ptr<asio::ssl::context> tls;
 
-  mutable std::mutex mu;
-  std::condition_variable freed;
-  std::vector<std::unique_ptr<PgConnection>> idle;  // most recently used last
-  size_t open = 0;
-  Clock::time_point retry_after{};  // no connect attempt before this
-  std::string last_failure;
-  bool down = false;  // logged as unavailable, not yet as recovered
+  mutable Mutex mu;
+  CondVar freed;
+  std::vector<std::unique_ptr<PgConnection>> idle GUARDED_BY(mu);  // most recently used last
+  size_t open GUARDED_BY(mu) = 0;
+  Clock::time_point retry_after GUARDED_BY(mu) = {};  // no connect attempt before this
+  std::string last_failure GUARDED_BY(mu);
+  bool down GUARDED_BY(mu) = false;  // logged as unavailable, not yet as recovered
 
   // The deleter of a handed-out connection.
   static void Release(const std::shared_ptr<Shared>& self, PgConnection* raw) {
@@ -91,14 +90,14 @@ struct PgPool::Shared {
     if (c->Healthy() && c->TransactionStatus() != 'I') (void)c->Rollback();
     const bool keep = c->Healthy() && c->TransactionStatus() == 'I';
     {
-      std::lock_guard lock(self->mu);
+      MutexLock lock(self->mu);
       if (keep) {
         self->idle.push_back(std::move(c));
       } else {
         --self->open;
       }
     }
-    self->freed.notify_one();
+    self->freed.NotifyOne();
     // A dropped connection is closed here, outside the lock.
   }
 };
@@ -108,7 +107,7 @@ PgPool::PgPool(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
 PgPool::~PgPool() {
   std::vector<std::unique_ptr<PgConnection>> idle;
   {
-    std::lock_guard lock(shared_->mu);
+    MutexLock lock(shared_->mu);
     idle.swap(shared_->idle);
     shared_->open -= idle.size();
   }
@@ -153,7 +152,7 @@ Result<std::shared_ptr<Connection>> PgPool::Acquire() {
   Shared& s = *shared_;
   const auto deadline = Clock::now() + s.config.acquire_timeout;
   std::vector<std::unique_ptr<PgConnection>> doomed;  // closed after the lock is released
-  std::unique_lock lock(s.mu);
+  MutexLock lock(s.mu);
   for (;;) {
     while (!s.idle.empty()) {
       std::unique_ptr<PgConnection> c = std::move(s.idle.back());
@@ -173,17 +172,17 @@ Result<std::shared_ptr<Connection>> PgPool::Acquire() {
         return Status::Unavailable("metadata database unavailable: " + s.last_failure);
       }
       ++s.open;
-      lock.unlock();
+      lock.Unlock();
       auto opened = PgConnection::Open(s.config, s.password, s.tls.get());
-      lock.lock();
+      lock.Lock();
       if (!opened.ok()) {
         --s.open;
         s.retry_after = Clock::now() + s.config.reconnect_backoff;
         s.last_failure = opened.status().message();
         const bool first = !s.down;
         s.down = true;
-        lock.unlock();
-        s.freed.notify_one();  // a waiter may try in its turn (and fail fast)
+        lock.Unlock();
+        s.freed.NotifyOne();  // a waiter may try in its turn (and fail fast)
         if (first) {
           log::Warn("metadata database unavailable",
                     {{"database", s.config.Describe()}, {"error", opened.status().message()}});
@@ -193,7 +192,7 @@ Result<std::shared_ptr<Connection>> PgPool::Acquire() {
       const bool recovered = s.down;
       s.down = false;
       s.retry_after = {};
-      lock.unlock();
+      lock.Unlock();
       if (recovered) log::Info("metadata database reachable again", {{"database", s.config.Describe()}});
       PgConnection* raw = opened->release();
       std::shared_ptr<Shared> keep = shared_;
@@ -201,7 +200,7 @@ Result<std::shared_ptr<Connection>> PgPool::Acquire() {
         Shared::Release(keep, static_cast<PgConnection*>(p));
       });
     }
-    if (s.freed.wait_until(lock, deadline) == std::cv_status::timeout && s.idle.empty() &&
+    if (!s.freed.WaitUntil(s.mu, deadline) && s.idle.empty() &&
         s.open >= s.config.pool_size) {
       return Status::Unavailable("metadata database: all " + std::to_string(s.config.pool_size) +
                                  " connections stayed busy for " +
@@ -211,7 +210,7 @@ Result<std::shared_ptr<Connection>> PgPool::Acquire() {
 }
 
 PgPool::Stats PgPool::GetStats() const {
-  std::lock_guard lock(shared_->mu);
+  MutexLock lock(shared_->mu);
   return Stats{shared_->open, shared_->idle.size()};
 }
 

@@ -17,12 +17,12 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "storage/s3/xml.h"
 #include "util/ascii.h"
+#include "util/mutex.h"
 #include "util/random.h"
 
 namespace berth::storage::s3 {
@@ -146,8 +146,8 @@ struct S3Client::Connection {
 };
 
 struct S3Client::Pool {
-  std::mutex mu;
-  std::vector<std::unique_ptr<Connection>> idle;
+  Mutex mu;
+  std::vector<std::unique_ptr<Connection>> idle GUARDED_BY(mu);
   asio::ssl::context ssl{asio::ssl::context::tls_client};
 };
 
@@ -194,7 +194,7 @@ std::string S3Client::Describe() const {
 
 Result<std::unique_ptr<S3Client::Connection>> S3Client::Checkout() {
   {
-    std::lock_guard lock(pool_->mu);
+    MutexLock lock(pool_->mu);
     if (!pool_->idle.empty()) {
       auto c = std::move(pool_->idle.back());
       pool_->idle.pop_back();
@@ -223,13 +223,13 @@ Result<std::unique_ptr<S3Client::Connection>> S3Client::Checkout() {
 }
 
 void S3Client::Return(std::unique_ptr<Connection> c) {
-  std::lock_guard lock(pool_->mu);
+  MutexLock lock(pool_->mu);
   if (pool_->idle.size() < options_.max_idle_connections) pool_->idle.push_back(std::move(c));
 }
 
 void S3Client::DropIdle() {
   std::vector<std::unique_ptr<Connection>> doomed;
-  std::lock_guard lock(pool_->mu);
+  MutexLock lock(pool_->mu);
   doomed.swap(pool_->idle);
 }
 
