@@ -36,7 +36,8 @@ ImagePlan PlanImage(uint64_t seed, const std::vector<int64_t>& layer_sizes) {
     oci::Digest d = BlobDigest(spec);
     p.layers.push_back(spec);
     p.layer_digests.push_back(d);
-    layers.push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar"}, {"digest", d.str()}, {"size", spec.size}});
+    layers.push_back(
+        {{"mediaType", "application/vnd.oci.image.layer.v1.tar"}, {"digest", d.str()}, {"size", spec.size}});
     diff_ids.push_back(d.str());
   }
   p.config = json{{"architecture", "amd64"},
@@ -45,14 +46,15 @@ ImagePlan PlanImage(uint64_t seed, const std::vector<int64_t>& layer_sizes) {
                   {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}}
                  .dump();
   p.config_digest = oci::DigestOf(p.config);
-  p.manifest = json{{"schemaVersion", 2},
-                    {"mediaType", kOciManifest},
-                    {"config",
-                     {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                      {"digest", p.config_digest.str()},
-                      {"size", p.config.size()}}},
-                    {"layers", layers}}
-                   .dump();
+  p.manifest = json{
+      {"schemaVersion", 2},
+      {"mediaType", kOciManifest},
+      {"config",
+       {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+        {"digest", p.config_digest.str()},
+        {"size", p.config.size()}}},
+      {"layers",
+       layers}}.dump();
   p.manifest_digest = oci::DigestOf(p.manifest);
   p.index = json{{"schemaVersion", 2},
                  {"mediaType", kOciIndex},

@@ -20,18 +20,29 @@ namespace {
 
 const std::map<std::string, ScenarioFn>& Scenarios() {
   static const std::map<std::string, ScenarioFn> all = {
-      {"push-blob", PushBlob},       {"push-chunked", PushChunked}, {"pull-blob", PullBlob},
-      {"small-blobs", SmallBlobs},   {"manifest-get", ManifestGet}, {"token", Token},
+      {"push-blob", PushBlob},
+      {"push-chunked", PushChunked},
+      {"pull-blob", PullBlob},
+      {"small-blobs", SmallBlobs},
+      {"manifest-get", ManifestGet},
+      {"token", Token},
       {"image-push-pull", ImagePushPull},
   };
   return all;
 }
 
 nlohmann::json Params(const Options& o) {
-  return {{"size", o.size},           {"min_size", o.min_size}, {"max_size", o.max_size},
-          {"chunk_size", o.chunk_size}, {"count", o.count},     {"concurrency", o.concurrency},
-          {"duration", o.duration},   {"seed", o.seed},         {"single_post", o.single_post},
-          {"verify", o.verify},       {"warm", o.warm}};
+  return {{"size", o.size},
+          {"min_size", o.min_size},
+          {"max_size", o.max_size},
+          {"chunk_size", o.chunk_size},
+          {"count", o.count},
+          {"concurrency", o.concurrency},
+          {"duration", o.duration},
+          {"seed", o.seed},
+          {"single_post", o.single_post},
+          {"verify", o.verify},
+          {"warm", o.warm}};
 }
 
 }  // namespace
@@ -51,9 +62,11 @@ int main(int argc, char** argv) {
   app.add_option("--min-size", o.min_size, "small-blobs: smallest blob (default 1024)");
   app.add_option("--max-size", o.max_size, "small-blobs: largest blob (default 1 MiB)");
   app.add_option("--chunk-size", o.chunk_size, "push-chunked: PATCH size (default 8 MiB)");
-  app.add_option("--count", o.count, "blobs per thread / downloads per thread / small blobs in all / images per client");
+  app.add_option("--count", o.count,
+                 "blobs per thread / downloads per thread / small blobs in all / images per client");
   app.add_option("--concurrency", o.concurrency, "threads, one connection each");
-  app.add_option("--duration", o.duration, "seconds of each timed loop (manifest-get, token: 10; small-blobs: one pass)");
+  app.add_option("--duration", o.duration,
+                 "seconds of each timed loop (manifest-get, token: 10; small-blobs: one pass)");
   app.add_option("--server-pid", o.server_pid, "sample CPU and RSS of this process");
   app.add_option("--json", o.json_path, "write the result as JSON to this file");
   app.add_option("--seed", o.seed, "content generator seed (default 1)");
@@ -71,9 +84,11 @@ int main(int argc, char** argv) {
   }
   if (o.label.empty()) o.label = o.scenario;
   if (o.repo.empty()) {
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
-    o.repo = (o.scenario == "token" ? std::string("bench/token") :
-              "bench/" + o.scenario + "-" + std::to_string(getpid()) + "-" + std::to_string(now.count()));
+    auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+    o.repo = (o.scenario == "token"
+                  ? std::string("bench/token")
+                  : "bench/" + o.scenario + "-" + std::to_string(getpid()) + "-" + std::to_string(now.count()));
   }
   if (o.chunk_size <= 0 || o.min_size <= 0 || o.max_size < o.min_size) {
     std::fprintf(stderr, "berth_bench: sizes must be positive and --max-size >= --min-size\n");
@@ -94,9 +109,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "berth_bench: %s: %s\n", o.scenario.c_str(), phases.status().message().c_str());
   }
   int64_t errors = phases.ok() ? 0 : 1;
-  nlohmann::json out = {{"tool", "berth_bench"},   {"scenario", o.scenario}, {"label", o.label},
-                        {"url", o.url},            {"repo", o.repo},         {"params", Params(o)},
-                        {"server_pid", o.server_pid}};
+  nlohmann::json out = {{"tool", "berth_bench"}, {"scenario", o.scenario}, {"label", o.label},          {"url", o.url},
+                        {"repo", o.repo},        {"params", Params(o)},    {"server_pid", o.server_pid}};
   if (idle) out["server_start"] = {{"cpu_s", idle->cpu_s}, {"rss_kb", idle->rss_kb}, {"hwm_kb", idle->hwm_kb}};
   out["phases"] = nlohmann::json::array();
   if (phases.ok()) {

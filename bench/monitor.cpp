@@ -32,8 +32,10 @@ std::optional<ProcSample> ReadProc(int pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string key;
   while (status >> key) {
-    if (key == "VmRSS:") status >> s.rss_kb;
-    else if (key == "VmHWM:") status >> s.hwm_kb;
+    if (key == "VmRSS:")
+      status >> s.rss_kb;
+    else if (key == "VmHWM:")
+      status >> s.hwm_kb;
     status.ignore(1 << 20, '\n');
   }
   return s;

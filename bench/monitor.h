@@ -13,9 +13,9 @@
 namespace berth::bench {
 
 struct ProcSample {
-  double cpu_s = 0;      // utime + stime
-  int64_t rss_kb = 0;    // VmRSS
-  int64_t hwm_kb = 0;    // VmHWM (peak since the process started)
+  double cpu_s = 0;    // utime + stime
+  int64_t rss_kb = 0;  // VmRSS
+  int64_t hwm_kb = 0;  // VmHWM (peak since the process started)
 };
 
 // Reads /proc/<pid>/stat and /proc/<pid>/status; nullopt if the process is gone.

@@ -45,9 +45,12 @@ std::optional<Challenge> ParseChallenge(std::string_view h) {
       value = std::string(rest.substr(0, end));
       rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
     }
-    if (key == "realm") c.realm = value;
-    else if (key == "service") c.service = value;
-    else if (key == "scope") c.scope = value;
+    if (key == "realm")
+      c.realm = value;
+    else if (key == "service")
+      c.service = value;
+    else if (key == "scope")
+      c.scope = value;
   }
   return c;
 }
@@ -138,8 +141,10 @@ Result<RegistryClient::Response> RegistryClient::WithAuth(const std::string& tar
     token = *fresh;
     tokens_->Put(challenge->scope, *token);
   }
-  if (repo.empty()) root_token_ = *token;
-  else repo_token_[repo] = *token;
+  if (repo.empty())
+    root_token_ = *token;
+  else
+    repo_token_[repo] = *token;
   return send(WithAuthHeader(target, {}));
 }
 
@@ -295,8 +300,8 @@ Status RegistryClient::PushBlobChunked(
   return Status::Ok();
 }
 
-Status RegistryClient::PutManifest(const std::string& repo, const std::string& reference,
-                                   const std::string& media_type, std::string_view body) {
+Status RegistryClient::PutManifest(const std::string& repo, const std::string& reference, const std::string& media_type,
+                                   std::string_view body) {
   std::string target = "/v2/" + repo + "/manifests/" + reference;
   auto r = Call("PUT", target, {{"Content-Type", media_type}}, body);
   if (!r.ok()) return r.status();

@@ -67,8 +67,8 @@ class RegistryClient {
   // POST /v2/<repo>/blobs/uploads/ -> the upload's request target.
   Result<std::string> StartUpload(const std::string& repo);
   // Monolithic: POST + PUT ?digest= with the body, or one POST ?digest= (single_post).
-  Status PushBlob(const std::string& repo, const oci::Digest& digest, int64_t length,
-                  const SourceFactory& make_source, bool single_post = false);
+  Status PushBlob(const std::string& repo, const oci::Digest& digest, int64_t length, const SourceFactory& make_source,
+                  bool single_post = false);
   Status PushBlobBytes(const std::string& repo, const oci::Digest& digest, std::string_view bytes,
                        bool single_post = false);
   // PATCH pieces of `chunk` bytes from the source, then PUT ?digest=.

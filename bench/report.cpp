@@ -43,12 +43,9 @@ nlohmann::json ToJson(const Phase& p) {
   if (p.p50_ms) j["latency_ms"] = {{"p50", *p.p50_ms}, {"p99", *p.p99_ms}, {"max", *p.max_ms}};
   if (!p.first_error.empty()) j["first_error"] = p.first_error;
   if (u.has_server) {
-    j["server"] = {{"cpu_s", u.server_cpu_s},
-                   {"rss_before_kb", u.rss_before_kb},
-                   {"rss_after_kb", u.rss_after_kb},
-                   {"rss_peak_kb", u.rss_peak_kb},
-                   {"hwm_before_kb", u.hwm_before_kb},
-                   {"hwm_after_kb", u.hwm_after_kb}};
+    j["server"] = {{"cpu_s", u.server_cpu_s},          {"rss_before_kb", u.rss_before_kb},
+                   {"rss_after_kb", u.rss_after_kb},   {"rss_peak_kb", u.rss_peak_kb},
+                   {"hwm_before_kb", u.hwm_before_kb}, {"hwm_after_kb", u.hwm_after_kb}};
     if (p.bytes > 0) j["server"]["cpu_s_per_gb"] = u.server_cpu_s / (static_cast<double>(p.bytes) / 1e9);
   } else {
     j["server"] = nullptr;
@@ -72,11 +69,13 @@ void PrintRow(const std::string& label, const Phase& p) {
   }
   if (u.has_server) {
     std::snprintf(cpu, sizeof cpu, "%.2f", u.server_cpu_s);
-    if (p.bytes > 0 && p.unit == "MB/s") std::snprintf(per_gb, sizeof per_gb, "%.3f", u.server_cpu_s / (static_cast<double>(p.bytes) / 1e9));
+    if (p.bytes > 0 && p.unit == "MB/s")
+      std::snprintf(per_gb, sizeof per_gb, "%.3f", u.server_cpu_s / (static_cast<double>(p.bytes) / 1e9));
     std::snprintf(rss, sizeof rss, "%.1f", static_cast<double>(u.rss_peak_kb) / 1024.0);
   }
-  std::printf("%-28s %14s %9s %8s %8.2f %8s %10s %9s %8.2f %6lld\n", (label + (p.name.empty() ? "" : "/" + p.name)).c_str(),
-              result, p50, p99, u.wall_s, cpu, per_gb, rss, u.client_cpu_s, static_cast<long long>(p.errors));
+  std::printf("%-28s %14s %9s %8s %8.2f %8s %10s %9s %8.2f %6lld\n",
+              (label + (p.name.empty() ? "" : "/" + p.name)).c_str(), result, p50, p99, u.wall_s, cpu, per_gb, rss,
+              u.client_cpu_s, static_cast<long long>(p.errors));
   if (!p.first_error.empty()) std::printf("  first error: %s\n", p.first_error.c_str());
   std::fflush(stdout);
 }

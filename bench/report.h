@@ -28,17 +28,17 @@ class Latencies {
 };
 
 struct Phase {
-  std::string name;       // "push-blob", "small-blobs/get", ...
-  std::string unit;       // "MB/s", "req/s" or "images/s"
-  int64_t bytes = 0;      // payload bytes moved in the phase
-  int64_t requests = 0;   // HTTP requests completed (successfully)
-  int64_t items = 0;      // blobs/images, when the unit counts them
+  std::string name;      // "push-blob", "small-blobs/get", ...
+  std::string unit;      // "MB/s", "req/s" or "images/s"
+  int64_t bytes = 0;     // payload bytes moved in the phase
+  int64_t requests = 0;  // HTTP requests completed (successfully)
+  int64_t items = 0;     // blobs/images, when the unit counts them
   int64_t errors = 0;
   std::optional<double> p50_ms, p99_ms, max_ms;
   Usage usage;
   std::string first_error;
 
-  double value() const;   // the main figure in `unit`
+  double value() const;  // the main figure in `unit`
   void SetLatencies(const Latencies& l);
 };
 

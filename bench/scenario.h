@@ -24,9 +24,7 @@ struct Context {
   std::shared_ptr<TokenCache> tokens = std::make_shared<TokenCache>();
   nlohmann::json info = nlohmann::json::object();  // facts a scenario reports (e.g. the blob's digest)
 
-  std::unique_ptr<RegistryClient> NewClient() const {
-    return std::make_unique<RegistryClient>(base, creds, tokens);
-  }
+  std::unique_ptr<RegistryClient> NewClient() const { return std::make_unique<RegistryClient>(base, creds, tokens); }
 };
 
 // Counters of one thread in one phase.

@@ -56,8 +56,8 @@ Result<std::vector<Phase>> Push(Context& ctx, bool chunked) {
         s.requests += 2 + (size + chunk - 1) / chunk;
       } else {
         BlobSpec blob = spec;
-        st = clients[t]->PushBlob(ctx.opt.repo, digest, size, [blob] { return BlobSource(blob); },
-                                  ctx.opt.single_post);
+        st = clients[t]->PushBlob(
+            ctx.opt.repo, digest, size, [blob] { return BlobSource(blob); }, ctx.opt.single_post);
         s.requests += ctx.opt.single_post ? 1 : 2;
       }
       s.latencies.Add(std::chrono::duration<double>(Clock::now() - start).count());
@@ -129,7 +129,8 @@ Result<std::vector<Phase>> PullBlob(Context& ctx) {
       s.latencies.Add(std::chrono::duration<double>(Clock::now() - start).count());
       Status st = r.ok() ? Expect(*r, 200, "GET " + target) : r.status();
       if (st.ok() && got != size) st = Status::IoError("GET " + target + ": got " + std::to_string(got) + " bytes");
-      if (st.ok() && hasher && !(hasher->Current() == digest)) st = Status::IoError("GET " + target + ": digest mismatch");
+      if (st.ok() && hasher && !(hasher->Current() == digest))
+        st = Status::IoError("GET " + target + ": digest mismatch");
       if (!st.ok()) {
         s.Fail(st);
         continue;

@@ -24,7 +24,8 @@ int64_t SmallSize(uint64_t seed, int64_t min, int64_t max) {
   x *= 0xbf58476d1ce4e5b9ULL;
   x ^= x >> 29;
   double u = static_cast<double>(x >> 11) / static_cast<double>(1ULL << 53);
-  return static_cast<int64_t>(std::llround(static_cast<double>(min) * std::pow(static_cast<double>(max) / static_cast<double>(min), u)));
+  return static_cast<int64_t>(
+      std::llround(static_cast<double>(min) * std::pow(static_cast<double>(max) / static_cast<double>(min), u)));
 }
 
 // Loops from `first` with stride `step` over n items: once, or until the deadline.
@@ -98,20 +99,20 @@ Result<std::vector<Phase>> SmallBlobs(Context& ctx) {
         std::optional<oci::Hasher> hasher;
         if (ctx.opt.verify && get) hasher.emplace();
         auto start = Clock::now();
-        Result<RegistryClient::Response> r =
-            get ? clients[t]->CallDownload("GET", target, {},
-                                           [&](const char* d, size_t k) {
-                                             got += static_cast<int64_t>(k);
-                                             if (hasher) hasher->Update(d, k);
-                                           })
-                : clients[t]->Call("HEAD", target);
+        Result<RegistryClient::Response> r = get ? clients[t]->CallDownload("GET", target, {},
+                                                                            [&](const char* d, size_t k) {
+                                                                              got += static_cast<int64_t>(k);
+                                                                              if (hasher) hasher->Update(d, k);
+                                                                            })
+                                                 : clients[t]->Call("HEAD", target);
         s.latencies.Add(Since(start));
         Status st = r.ok() ? Expect(*r, 200, std::string(method) + " " + target) : r.status();
         if (st.ok() && !get && r->header("Content-Length") != std::to_string(b.spec.size)) {
           st = Status::IoError("HEAD " + target + ": Content-Length " + r->header("Content-Length"));
         }
         if (st.ok() && get && got != b.spec.size) st = Status::IoError("GET " + target + ": short body");
-        if (st.ok() && hasher && !(hasher->Current() == b.digest)) st = Status::IoError("GET " + target + ": digest mismatch");
+        if (st.ok() && hasher && !(hasher->Current() == b.digest))
+          st = Status::IoError("GET " + target + ": digest mismatch");
         if (!st.ok()) {
           s.Fail(st);
           return;
@@ -184,7 +185,8 @@ Result<std::vector<Phase>> Token(Context& ctx) {
   if (!r.ok()) return r.status();
   auto challenge = ParseChallenge(r->header("WWW-Authenticate"));
   if (r->status != 401 || !challenge || challenge->scheme != "bearer" || challenge->realm.empty()) {
-    return Status::Invalid("GET /v2/ did not answer 401 with a Bearer challenge (status " + std::to_string(r->status) + ")");
+    return Status::Invalid("GET /v2/ did not answer 401 with a Bearer challenge (status " + std::to_string(r->status) +
+                           ")");
   }
   challenge->scope = "repository:" + ctx.opt.repo + ":pull";
   std::vector<std::unique_ptr<RegistryClient>> clients;

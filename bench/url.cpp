@@ -8,7 +8,8 @@ namespace berth::bench {
 
 Result<Url> ParseUrl(std::string_view text) {
   constexpr std::string_view kScheme = "http://";
-  if (text.substr(0, kScheme.size()) != kScheme) return Status::Invalid("only http:// URLs are supported: " + std::string(text));
+  if (text.substr(0, kScheme.size()) != kScheme)
+    return Status::Invalid("only http:// URLs are supported: " + std::string(text));
   text.remove_prefix(kScheme.size());
   Url u;
   size_t slash = text.find('/');

@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   while (used < size && !parser.is_header_done()) {
     size_t n = parser.put(boost::asio::const_buffer(data + used, size - used), ec);
     if (ec && ec != beast::http::error::need_more) return 0;  // server answers 400/431
-    if (n == 0) break;  // need more than we have
+    if (n == 0) break;                                        // need more than we have
     used += n;
   }
   if (!parser.is_header_done()) return 0;

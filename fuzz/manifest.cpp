@@ -9,9 +9,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  static constexpr std::string_view kTypes[] = {
-      berth::oci::media::kOciManifest, berth::oci::media::kOciIndex, berth::oci::media::kDockerManifest,
-      berth::oci::media::kDockerManifestList, ""};
+  static constexpr std::string_view kTypes[] = {berth::oci::media::kOciManifest, berth::oci::media::kOciIndex,
+                                                berth::oci::media::kDockerManifest,
+                                                berth::oci::media::kDockerManifestList, ""};
   std::string_view content_type = kTypes[data[0] % 5];
   std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
   (void)berth::oci::JsonTooDeep(body, berth::oci::kMaxJsonDepth);

@@ -64,8 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       berth::Status s = wire::StatusFromError(e->fields, "fuzz");
       if (s.ok()) abort();  // a server error is never OK
     } else if (auto* a = std::get_if<wire::Authentication>(&*m)) {
-      if (a->kind == wire::Authentication::kSaslContinue && !scram_final_sent &&
-          SmallIterationCount(a->sasl_data)) {
+      if (a->kind == wire::Authentication::kSaslContinue && !scram_final_sent && SmallIterationCount(a->sasl_data)) {
         scram_final_sent = scram.ClientFinalMessage(a->sasl_data).ok();
       } else if (a->kind == wire::Authentication::kSaslFinal) {
         (void)scram.VerifyServerFinal(a->sasl_data);

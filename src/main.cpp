@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   check->add_option("file", check_path, "Config file")->required();
 
   int cost = 10;
-  auto* hash = app.add_subcommand("hash-password", "Read a password (no echo, or one line from stdin), print its bcrypt hash");
+  auto* hash =
+      app.add_subcommand("hash-password", "Read a password (no echo, or one line from stdin), print its bcrypt hash");
   hash->add_option("--cost", cost, "bcrypt cost (4-31)")->check(CLI::Range(4, 31));
 
   auto* acl = app.add_subcommand("acl", "ACL tools");

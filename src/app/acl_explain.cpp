@@ -43,15 +43,15 @@ int AclExplain(const AclQuery& q) {
   }
   const std::string service = q.service.empty() ? cfg.auth.token.service : q.service;
   const bool catalog = q.repo == "catalog" || q.repo == "_catalog";
-  std::vector<std::string> actions = q.action.empty() ? std::vector<std::string>{"pull", "push", "delete"}
-                                                       : std::vector<std::string>{q.action};
+  std::vector<std::string> actions =
+      q.action.empty() ? std::vector<std::string>{"pull", "push", "delete"} : std::vector<std::string>{q.action};
   if (catalog && q.action.empty()) actions = {"*"};
   int status = 1;
   for (const auto& a : actions) {
     auth::AccessRequest req{q.user, catalog ? "registry" : "repository", catalog ? "catalog" : q.repo, q.ip, service};
     auto d = acl.Authorize(req, {a});
-    std::cout << (q.user.empty() ? "(anonymous)" : q.user) << " " << a << " "
-              << (catalog ? "registry:catalog" : q.repo) << ": " << (d.granted.empty() ? "DENIED" : "ALLOWED");
+    std::cout << (q.user.empty() ? "(anonymous)" : q.user) << " " << a << " " << (catalog ? "registry:catalog" : q.repo)
+              << ": " << (d.granted.empty() ? "DENIED" : "ALLOWED");
     if (d.entry < 0) {
       std::cout << " (no entry matches: deny by default)\n";
     } else {

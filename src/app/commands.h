@@ -22,9 +22,9 @@ int HashPassword(int cost);
 // and address, and what it grants. 0 when something is granted.
 struct AclQuery {
   std::string config_path;
-  std::string user;     // "" is the anonymous user
-  std::string repo;     // a repository name, or "catalog"
-  std::string action;   // empty: each of pull, push, delete ("*" for the catalog)
+  std::string user;    // "" is the anonymous user
+  std::string repo;    // a repository name, or "catalog"
+  std::string action;  // empty: each of pull, push, delete ("*" for the catalog)
   std::string ip;
   std::string service;  // empty: auth.token.service
 };

@@ -10,7 +10,7 @@ namespace berth::app {
 
 Result<std::shared_ptr<const auth::KeyRing>> LoadKeyRing(const config::Config& cfg, bool create_current) {
   const std::string key_path = config::TokenKeyPath(cfg);
-  struct stat st{};
+  struct stat st {};
   if (!create_current && ::stat(key_path.c_str(), &st) != 0) {
     return Status::NotFound("token key " + key_path + " does not exist (a reload never creates one)");
   }
@@ -83,8 +83,7 @@ void AuthReloader::ReloadKeys(const config::Config& cfg) {
     return;
   }
   auth_.SetKeys(*ring);
-  log::Info("token keys reloaded",
-            {{"kid", (*ring)->current().kid()}, {"kids", KeyIds(**ring)}});
+  log::Info("token keys reloaded", {{"kid", (*ring)->current().kid()}, {"kids", KeyIds(**ring)}});
   // Others (distribution instances) read these files; a failure leaves the
   // previous files, which the operator must fix, but the ring here is right.
   if (Status s = PublishKeyRing(**ring, cfg); !s.ok()) {

@@ -45,7 +45,7 @@ class AuthReloader {
   const std::string data_root_;  // where the bootstrap admin's hash is kept
   auth::AuthService& auth_;
   const std::function<void(const std::string&)> announce_;
-  Mutex mu_;  // one reload at a time
+  Mutex mu_;                                // one reload at a time
   bool running_has_rules_ GUARDED_BY(mu_);  // the running policy came from configured users or ACL
 };
 

@@ -214,9 +214,9 @@ int Serve(std::string config_path) {
   registry::RegistryApi api(**driver, ropts, auth.access.get());
   std::unique_ptr<storage::UploadPurger> purger;
   if (cfg.storage.upload_purging) {
-    purger = std::make_unique<storage::UploadPurger>(api.uploads(), std::chrono::seconds(cfg.storage.upload_purge_age_s),
-                                                     std::chrono::seconds(cfg.storage.upload_purge_interval_s),
-                                                     cfg.storage.upload_purge_dry_run);
+    purger = std::make_unique<storage::UploadPurger>(
+        api.uploads(), std::chrono::seconds(cfg.storage.upload_purge_age_s),
+        std::chrono::seconds(cfg.storage.upload_purge_interval_s), cfg.storage.upload_purge_dry_run);
   }
 
   http::ServerOptions opts = MainServerOptions(cfg);
@@ -236,8 +236,9 @@ int Serve(std::string config_path) {
   // The config file is polled every 2 s (editors replace files, so the inode counts).
   std::unique_ptr<FileWatcher> watcher;
   if (reloader) {
-    watcher = std::make_unique<FileWatcher>(std::vector<std::string>{config_path}, std::chrono::seconds(2),
-                                            [&reloader] { reloader->Reload(); }, "config.watch.polled");
+    watcher = std::make_unique<FileWatcher>(
+        std::vector<std::string>{config_path}, std::chrono::seconds(2), [&reloader] { reloader->Reload(); },
+        "config.watch.polled");
   }
   const int threads = IoThreads(cfg);
   log::Info("berth listening", {{"version", BERTH_VERSION},

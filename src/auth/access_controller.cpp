@@ -43,8 +43,10 @@ bool ParseBasicAuth(std::string_view header, std::string* user, std::string* pas
   std::string b64(Trim(header.substr(6)));
   while (!b64.empty() && b64.back() == '=') b64.pop_back();
   for (char& c : b64) {
-    if (c == '+') c = '-';
-    else if (c == '/') c = '_';
+    if (c == '+')
+      c = '-';
+    else if (c == '/')
+      c = '_';
   }
   auto decoded = Base64UrlDecode(b64);
   if (!decoded.ok()) return false;
@@ -89,8 +91,8 @@ bool Identity::Considered(const std::string& type, const std::string& name) cons
 bool AccessController::CatalogView::Shows(const std::string& repository) const {
   if (all_) return true;
   if (auth_ == nullptr) return false;
-  auto granted = auth_->Authorize(*policy_, account_, ip_, auth_->settings().service,
-                                  {Scope{"repository", repository, {"pull"}}});
+  auto granted =
+      auth_->Authorize(*policy_, account_, ip_, auth_->settings().service, {Scope{"repository", repository, {"pull"}}});
   return Holds(granted, "repository", repository, "pull");
 }
 
@@ -255,8 +257,8 @@ http::Task<AccessDecision> AccessController::Authorize(const ClientRequest& requ
         log::RequestFields fields = request.log;
         fields.user = identity->account();  // the log line names who was denied
         log::Write(log::Level::kInfo, "access denied", fields, {{"scope", s.str()}, {"ip", ClientIp(request)}});
-        Challenge denied = MakeChallenge(request, asked, Challenge::Reason::kDenied,
-                                         had_token ? "insufficient_scope" : "");
+        Challenge denied =
+            MakeChallenge(request, asked, Challenge::Reason::kDenied, had_token ? "insufficient_scope" : "");
         denied.account = identity->account();
         co_return denied;
       }

@@ -31,7 +31,7 @@
 namespace berth::auth {
 
 struct AccessOptions {
-  std::string public_url;               // e.g. https://registry.example.com; empty: derived per request
+  std::string public_url;                // e.g. https://registry.example.com; empty: derived per request
   std::vector<IpRange> trusted_proxies;  // X-Forwarded-* are believed only from these
   bool tls = false;                      // we terminate TLS ourselves
 };
@@ -39,13 +39,13 @@ struct AccessOptions {
 // What the access checks read of a request; the registry layer builds it from
 // the HTTP exchange. Views: valid while the request is.
 struct ClientRequest {
-  std::string_view authorization;      // Authorization header
-  std::string_view host;               // Host header
-  std::string_view forwarded_for;      // X-Forwarded-For (believed from trusted proxies only)
-  std::string_view forwarded_proto;    // X-Forwarded-Proto
-  std::string_view forwarded_host;     // X-Forwarded-Host
-  std::string_view remote_address;     // the peer's IP address
-  log::RequestFields log;              // for request-scoped log lines
+  std::string_view authorization;    // Authorization header
+  std::string_view host;             // Host header
+  std::string_view forwarded_for;    // X-Forwarded-For (believed from trusted proxies only)
+  std::string_view forwarded_proto;  // X-Forwarded-Proto
+  std::string_view forwarded_host;   // X-Forwarded-Host
+  std::string_view remote_address;   // the peer's IP address
+  log::RequestFields log;            // for request-scoped log lines
 };
 
 // What an authorised request may do (for checks beyond its main scope, e.g. the
@@ -64,7 +64,7 @@ class Identity {
 
  private:
   std::string account_;
-  std::vector<Scope> held_;  // token: what it carries
+  std::vector<Scope> held_;            // token: what it carries
   const AuthService* auth_ = nullptr;  // basic: ask the ACL
   std::shared_ptr<const AuthPolicy> policy_;
   std::string ip_;
@@ -79,7 +79,7 @@ struct Challenge {
     kDenied,          // authenticated, but a needed scope is not granted
   };
   Reason reason = Reason::kNoCredentials;
-  std::string realm;          // the token endpoint as the client must reach it
+  std::string realm;  // the token endpoint as the client must reach it
   std::string service;
   std::vector<Scope> scopes;  // what the request needs
   std::string error;          // RFC 6750 error parameter: "", "invalid_token" or "insufficient_scope"

@@ -11,8 +11,7 @@ namespace {
 
 // Compiles one pattern condition of an acl entry (absent stays absent).
 Status CompileCondition(const config::Config& cfg, const std::string& path, const char* key,
-                        const std::optional<std::string>& text, config::SourcePos pos,
-                        std::optional<Pattern>* out) {
+                        const std::optional<std::string>& text, config::SourcePos pos, std::optional<Pattern>* out) {
   if (!text) return Status::Ok();
   auto p = Pattern::Compile(*text);
   if (!p.ok()) return config::ErrorAt(cfg.source, pos, path + "." + key + ": " + p.status().message());
@@ -28,7 +27,8 @@ Result<AccessRules> CompileAccessRules(const config::Config& cfg) {
     if (!IsBcryptHash(u.password)) {
       return config::ErrorAt(
           cfg.source, u.password_pos,
-          "users." + u.name + ".password must be a bcrypt hash ($2y$, $2b$ or $2a$; make one with `berth hash-password`)");
+          "users." + u.name +
+              ".password must be a bcrypt hash ($2y$, $2b$ or $2a$; make one with `berth hash-password`)");
     }
     rules.users[u.name] = u.password;
   }

@@ -28,7 +28,7 @@ struct AclEntry {
   std::optional<std::string> type;  // "repository" | "registry"
   std::vector<IpRange> ips;         // empty: any address
   std::optional<Pattern> service;
-  std::set<std::string> actions;    // may contain "*"
+  std::set<std::string> actions;  // may contain "*"
   std::string comment;
   int line = 0;  // where it stands in the config file (for explain)
 };

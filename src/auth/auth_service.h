@@ -26,9 +26,9 @@ namespace berth::auth {
 struct AuthSettings {
   std::string service = "berth";  // audience of the tokens this registry accepts
   std::string issuer = "berth";
-  int64_t expiration = 300;                        // access token lifetime, seconds
-  int64_t refresh_expiration = 30LL * 24 * 3600;   // refresh token lifetime, seconds
-  int64_t leeway = 60;                             // clock skew tolerated on exp/nbf
+  int64_t expiration = 300;                       // access token lifetime, seconds
+  int64_t refresh_expiration = 30LL * 24 * 3600;  // refresh token lifetime, seconds
+  int64_t leeway = 60;                            // clock skew tolerated on exp/nbf
 };
 
 struct AuthPolicy {

@@ -47,8 +47,8 @@ std::string CredentialVerifier::CacheKey(std::string_view user, std::string_view
   msg.append(user).push_back('\0');
   msg.append(hash).push_back('\0');
   msg.append(password);
-  HMAC(EVP_sha256(), hmac_key_, sizeof hmac_key_, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
-       out, &len);
+  HMAC(EVP_sha256(), hmac_key_, sizeof hmac_key_, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out,
+       &len);
   OPENSSL_cleanse(msg.data(), msg.size());
   return std::string(reinterpret_cast<char*>(out), len);
 }

@@ -45,8 +45,8 @@ Result<std::string> HashPassword(std::string_view password, int cost) {
   unsigned char random[16];
   if (!RandomBytes(random, sizeof random)) return Status::IoError("no randomness");
   char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2y$", static_cast<unsigned long>(cost), reinterpret_cast<const char*>(random),
-                       sizeof random, setting, sizeof setting) == nullptr) {
+  if (crypt_gensalt_rn("$2y$", static_cast<unsigned long>(cost), reinterpret_cast<const char*>(random), sizeof random,
+                       setting, sizeof setting) == nullptr) {
     return Status::IoError("crypt_gensalt failed");
   }
   auto data = std::make_unique<crypt_data>();

@@ -15,18 +15,27 @@ void ReadParams(const Params& params, TokenRequest* req, RawParams* raw) {
   for (auto p : params) {
     std::string key = p.key;
     std::string value = p.has_value ? std::string(p.value) : std::string();
-    if (key == "service") req->service = value;
-    else if (key == "scope") raw->scope_texts.push_back(value);
-    else if (key == "account") req->account = value;
-    else if (key == "client_id") req->client_id = value;
-    else if (key == "offline_token") req->offline = value == "true";
-    else if (key == "access_type") req->offline = req->offline || value == "offline";
-    else if (key == "grant_type") req->grant_type = value;
-    else if (key == "username") req->user = value;
+    if (key == "service")
+      req->service = value;
+    else if (key == "scope")
+      raw->scope_texts.push_back(value);
+    else if (key == "account")
+      req->account = value;
+    else if (key == "client_id")
+      req->client_id = value;
+    else if (key == "offline_token")
+      req->offline = value == "true";
+    else if (key == "access_type")
+      req->offline = req->offline || value == "offline";
+    else if (key == "grant_type")
+      req->grant_type = value;
+    else if (key == "username")
+      req->user = value;
     else if (key == "password") {
       req->password = value;
       req->has_password = true;
-    } else if (key == "refresh_token") req->refresh_token = value;
+    } else if (key == "refresh_token")
+      req->refresh_token = value;
   }
 }
 
@@ -104,8 +113,7 @@ std::optional<TokenRefusal> TokenService::Finish(TokenRequest* req) const {
 }
 
 http::Task<std::optional<TokenRefusal>> TokenService::Authenticate(const TokenRequest& req, const std::string& ip,
-                                                                   const log::RequestFields& log,
-                                                                   TokenAccount* out) {
+                                                                   const log::RequestFields& log, TokenAccount* out) {
   AuthService& auth = access_.auth();
   out->now = UnixNow();
   out->policy = auth.policy();

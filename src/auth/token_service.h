@@ -40,8 +40,8 @@ struct TokenRequest {
   std::vector<Scope> scopes;  // every scope asked for
   std::string account;        // ?account=: must match the credentials when given
   std::string client_id;
-  bool offline = false;       // a refresh token is wanted too
-  std::string grant_type;     // POST only: password | refresh_token
+  bool offline = false;    // a refresh token is wanted too
+  std::string grant_type;  // POST only: password | refresh_token
   // credentials
   bool has_password = false;
   std::string user;
@@ -51,15 +51,15 @@ struct TokenRequest {
 
 // Why a step refused the request.
 enum class TokenError : uint8_t {
-  kMalformedForm,          // POST body that is not a form
-  kMalformedCredentials,   // GET Authorization that is not Basic user:password
+  kMalformedForm,         // POST body that is not a form
+  kMalformedCredentials,  // GET Authorization that is not Basic user:password
   kInvalidService,
   kInvalidScope,
-  kUnsupportedGrantType,   // POST grant_type other than password or refresh_token
+  kUnsupportedGrantType,  // POST grant_type other than password or refresh_token
   kInvalidRefreshToken,
-  kBadCredentials,         // wrong user or password (the same answer for both)
-  kThrottled,              // too many failed logins
-  kAccountMismatch,        // ?account= is not the authenticated account
+  kBadCredentials,   // wrong user or password (the same answer for both)
+  kThrottled,        // too many failed logins
+  kAccountMismatch,  // ?account= is not the authenticated account
 };
 
 struct TokenRefusal {

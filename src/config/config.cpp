@@ -66,8 +66,8 @@ class Reader {
     if (!n || n.IsNull()) return Status::Ok();
     long long v;
     if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v) || v < min || v > max) {
-      return Error(n.Mark(), path + "." + key + " must be an integer from " + std::to_string(min) + " to " +
-                                 std::to_string(max));
+      return Error(n.Mark(),
+                   path + "." + key + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
     }
     *out = v;
     return Status::Ok();
@@ -130,14 +130,15 @@ class Reader {
   std::string source_;
 };
 
-#define BERTH_TRY(expr)             \
-  do {                              \
+#define BERTH_TRY(expr)                          \
+  do {                                           \
     if (Status _s = (expr); !_s.ok()) return _s; \
   } while (0)
 
 Status ParseServer(Reader& r, const YAML::Node& n, ServerConfig* out) {
-  BERTH_TRY(r.CheckMap(n, "server", {"addr", "public_url", "trusted_proxies", "tls", "timeouts", "max_connections",
-                                         "max_header_bytes", "debug_addr", "metrics", "threads"}));
+  BERTH_TRY(r.CheckMap(n, "server",
+                       {"addr", "public_url", "trusted_proxies", "tls", "timeouts", "max_connections",
+                        "max_header_bytes", "debug_addr", "metrics", "threads"}));
   BERTH_TRY(r.GetInt(n, "threads", "server", 0, 1024, &out->threads));
   BERTH_TRY(r.GetString(n, "addr", "server", &out->addr));
   BERTH_TRY(r.GetString(n, "public_url", "server", &out->public_url));
@@ -213,8 +214,9 @@ bool IsValidBucketName(const std::string& b) {
 }
 
 Status ParseS3(Reader& r, const YAML::Node& s3, S3StorageConfig* out) {
-  BERTH_TRY(r.CheckMap(s3, "storage.s3", {"endpoint", "region", "bucket", "rootdirectory", "accesskey", "secretkey",
-                                          "forcepathstyle", "chunksize"}));
+  BERTH_TRY(r.CheckMap(
+      s3, "storage.s3",
+      {"endpoint", "region", "bucket", "rootdirectory", "accesskey", "secretkey", "forcepathstyle", "chunksize"}));
   for (auto [key, field] : {std::pair{"endpoint", &out->endpoint}, std::pair{"region", &out->region},
                             std::pair{"bucket", &out->bucket}, std::pair{"rootdirectory", &out->rootdirectory},
                             std::pair{"accesskey", &out->accesskey}, std::pair{"secretkey", &out->secretkey}}) {
@@ -229,9 +231,8 @@ Status ParseS3(Reader& r, const YAML::Node& s3, S3StorageConfig* out) {
   while (!out->endpoint.empty() && out->endpoint.back() == '/') out->endpoint.pop_back();
   if (!out->endpoint.empty()) {
     const bool scheme = out->endpoint.rfind("http://", 0) == 0 || out->endpoint.rfind("https://", 0) == 0;
-    const std::string rest = out->endpoint.substr(out->endpoint.find("://") == std::string::npos
-                                                      ? 0
-                                                      : out->endpoint.find("://") + 3);
+    const std::string rest =
+        out->endpoint.substr(out->endpoint.find("://") == std::string::npos ? 0 : out->endpoint.find("://") + 3);
     if (!scheme || rest.empty() || rest.find_first_of("/?#@ \"\r\n") != std::string::npos) {
       return r.Error(s3["endpoint"].Mark(), "storage.s3.endpoint must be http(s)://host[:port] (no path)");
     }
@@ -303,8 +304,9 @@ Status ParseAuth(Reader& r, const YAML::Node& n, AuthConfig* out) {
   BERTH_TRY(r.GetString(n, "mode", "auth", &out->mode));
   BERTH_TRY(r.OneOf(n, "mode", out->mode, {"token", "none"}));
   if (YAML::Node t = n["token"]; t && !t.IsNull()) {
-    BERTH_TRY(r.CheckMap(t, "auth.token", {"service", "issuer", "key", "key_type", "expiration", "refresh_expiration",
-                                               "previous_keys", "bundle", "jwks_file"}));
+    BERTH_TRY(r.CheckMap(t, "auth.token",
+                         {"service", "issuer", "key", "key_type", "expiration", "refresh_expiration", "previous_keys",
+                          "bundle", "jwks_file"}));
     BERTH_TRY(r.GetString(t, "service", "auth.token", &out->token.service));
     BERTH_TRY(r.GetString(t, "issuer", "auth.token", &out->token.issuer));
     BERTH_TRY(r.GetString(t, "key", "auth.token", &out->token.key));
@@ -355,12 +357,13 @@ Status ParseAcl(Reader& r, const YAML::Node& n, std::vector<AclEntryConfig>* out
     AclEntryConfig entry;
     entry.line = e.Mark().line + 1;
     for (const char* key : {"account", "name", "service", "type", "comment"}) {
-      if (e[key] && !e[key].IsNull() && !e[key].IsScalar()) return r.Error(e[key].Mark(), path + "." + key + " must be a string");
+      if (e[key] && !e[key].IsNull() && !e[key].IsScalar())
+        return r.Error(e[key].Mark(), path + "." + key + " must be a string");
     }
     // The patterns are compiled (and their errors reported at these positions) by auth/access_rules.h.
-    for (auto [key, field, pos] : {std::tuple{"account", &entry.account, &entry.account_pos},
-                                   std::tuple{"name", &entry.name, &entry.name_pos},
-                                   std::tuple{"service", &entry.service, &entry.service_pos}}) {
+    for (auto [key, field, pos] :
+         {std::tuple{"account", &entry.account, &entry.account_pos}, std::tuple{"name", &entry.name, &entry.name_pos},
+          std::tuple{"service", &entry.service, &entry.service_pos}}) {
       if (e[key] && !e[key].IsNull()) {
         *field = e[key].Scalar();
         *pos = PosOf(e[key].Mark());

@@ -33,7 +33,7 @@ struct TlsConfig {
   bool enabled = false;
   std::string certificate;
   std::string key;
-  int64_t poll_interval = 2;  // seconds between checks of the files for changes; 0: reload only on SIGHUP
+  int64_t poll_interval = 2;             // seconds between checks of the files for changes; 0: reload only on SIGHUP
   std::string profile = "intermediate";  // intermediate | modern (TLS 1.3 only): http/tls_profile.h
   // Strict-Transport-Security, sent when Berth terminates TLS itself (max_age 0: not sent).
   int64_t hsts_max_age = 365LL * 24 * 3600;
@@ -49,18 +49,18 @@ struct TimeoutsConfig {
 };
 
 struct MetricsConfig {
-  bool enabled = true;   // GET /metrics on the main port
+  bool enabled = true;     // GET /metrics on the main port
   bool is_public = false;  // YAML `public`: no credentials needed (otherwise registry:metrics:*)
 };
 
 struct ServerConfig {
   std::string addr = ":5000";
-  std::string public_url;  // how clients reach us, e.g. https://registry.example.com (token realm)
-  std::vector<std::string> trusted_proxies;  // addresses/CIDRs whose X-Forwarded-* headers are believed
+  std::string public_url;                     // how clients reach us, e.g. https://registry.example.com (token realm)
+  std::vector<std::string> trusted_proxies;   // addresses/CIDRs whose X-Forwarded-* headers are believed
   std::vector<IpRange> trusted_proxy_ranges;  // the same, parsed
   TlsConfig tls;
   TimeoutsConfig timeouts;
-  int64_t max_connections = 4096;       // more concurrent connections are closed on accept
+  int64_t max_connections = 4096;        // more concurrent connections are closed on accept
   int64_t max_header_bytes = 64 * 1024;  // a larger request head gets 431
   // A second, unauthenticated plain-HTTP listener for /metrics, /healthz and /readyz
   // (bind it to localhost or an internal network). Empty: none.
@@ -72,9 +72,9 @@ struct ServerConfig {
 struct TokenConfig {
   std::string service = "berth";  // JWT audience
   std::string issuer = "berth";
-  std::string key;                // default: <storage root>/token-key.pem
-  std::string key_type = "rsa";   // rsa (RS256, 2048 bits) | ec (ES256, P-256) for a new key
-  int64_t expiration = 300;       // seconds
+  std::string key;               // default: <storage root>/token-key.pem
+  std::string key_type = "rsa";  // rsa (RS256, 2048 bits) | ec (ES256, P-256) for a new key
+  int64_t expiration = 300;      // seconds
   int64_t refresh_expiration = 30LL * 24 * 3600;
   // Certificates (or private key files) of keys whose tokens are still accepted
   // but that never sign: the previous key after a rotation, the next key before one.
@@ -123,8 +123,8 @@ struct LogConfig {
 
 // One entry of `users:`.
 struct UserConfig {
-  std::string name;      // 1-128 characters, no ':' or spaces
-  std::string password;  // must be a bcrypt hash: auth/access_rules.h checks it
+  std::string name;        // 1-128 characters, no ':' or spaces
+  std::string password;    // must be a bcrypt hash: auth/access_rules.h checks it
   SourcePos password_pos;  // of the password, or of the entry when it has none
 };
 
@@ -148,8 +148,8 @@ struct Config {
   StorageConfig storage;
   LogConfig log;
   AuthConfig auth;
-  std::vector<UserConfig> users;     // in file order, names unique
-  std::vector<AclEntryConfig> acl;   // in file order
+  std::vector<UserConfig> users;    // in file order, names unique
+  std::vector<AclEntryConfig> acl;  // in file order
 };
 
 // Where the token key lives when auth.token.key is not set.

@@ -106,8 +106,7 @@ Result<ChunkedDecoder::Step> ChunkedDecoder::Decode(std::string_view in, char* o
         state_ = State::kDone;
         ++i;
         break;
-      case State::kDone:
-        break;
+      case State::kDone: break;
     }
   }
   step.consumed = i;

@@ -24,7 +24,18 @@ class ChunkedDecoder {
   bool done() const { return state_ == State::kDone; }
 
  private:
-  enum class State { kSize, kExtension, kSizeLf, kData, kDataCr, kDataLf, kTrailerStart, kTrailerLine, kTrailerLf, kDone };
+  enum class State {
+    kSize,
+    kExtension,
+    kSizeLf,
+    kData,
+    kDataCr,
+    kDataLf,
+    kTrailerStart,
+    kTrailerLine,
+    kTrailerLf,
+    kDone
+  };
   State state_ = State::kSize;
   uint64_t chunk_remaining_ = 0;
   int size_digits_ = 0;

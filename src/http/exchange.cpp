@@ -58,12 +58,19 @@ std::string SerializeHead(const Response& r, int64_t content_length, bool keep_a
   return out;
 }
 
-Exchange::Exchange(Connection& conn, boost::beast::flat_buffer& buffer, const Header& head,
-                   boost::urls::url_view url, bool chunked, std::optional<uint64_t> content_length,
-                   bool keep_alive, std::string remote, const Timeouts& timeouts, std::string_view extra_headers)
-    : conn_(conn), buffer_(buffer), head_(head), url_(url), chunked_(chunked),
-      content_length_(chunked ? std::nullopt : content_length), keep_alive_(keep_alive),
-      remote_(std::move(remote)), timeouts_(timeouts), extra_headers_(extra_headers) {
+Exchange::Exchange(Connection& conn, boost::beast::flat_buffer& buffer, const Header& head, boost::urls::url_view url,
+                   bool chunked, std::optional<uint64_t> content_length, bool keep_alive, std::string remote,
+                   const Timeouts& timeouts, std::string_view extra_headers)
+    : conn_(conn),
+      buffer_(buffer),
+      head_(head),
+      url_(url),
+      chunked_(chunked),
+      content_length_(chunked ? std::nullopt : content_length),
+      keep_alive_(keep_alive),
+      remote_(std::move(remote)),
+      timeouts_(timeouts),
+      extra_headers_(extra_headers) {
   body_remaining_ = content_length_.value_or(0);
   body_done_ = !has_body();
   context_.AssignRequestId(header("X-Request-Id"));
@@ -155,8 +162,8 @@ Task<Result<size_t>> Exchange::FillFromChunked(char* out, size_t cap) {
       buffer_.commit(*n);
     }
     auto in = buffer_.data();
-    auto step = chunked_decoder_.Decode(std::string_view(static_cast<const char*>(in.data()), in.size()),
-                                        out + fill, cap - fill);
+    auto step = chunked_decoder_.Decode(std::string_view(static_cast<const char*>(in.data()), in.size()), out + fill,
+                                        cap - fill);
     if (!step.ok()) co_return step.status();
     buffer_.consume(step->consumed);
     fill += step->produced;

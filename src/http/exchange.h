@@ -34,7 +34,8 @@ class Connection {
   virtual ~Connection() = default;
   // Reads some bytes; 0 means the peer closed. Errors (timeouts included) are IoError.
   virtual Task<Result<size_t>> ReadSome(boost::asio::mutable_buffer b, std::chrono::steady_clock::duration timeout) = 0;
-  virtual Task<Status> Write(std::span<const boost::asio::const_buffer> bufs, std::chrono::steady_clock::duration timeout) = 0;
+  virtual Task<Status> Write(std::span<const boost::asio::const_buffer> bufs,
+                             std::chrono::steady_clock::duration timeout) = 0;
   // Sends n bytes of file `fd` from `offset` without copying them through user
   // space (sendfile). Unsupported (before anything was sent) where the
   // connection cannot (TLS); the caller then streams the bytes itself.

@@ -37,8 +37,8 @@ class RequestContext {
   std::string_view request_id() const { return std::string_view(id_, id_len_); }
 
   RouteLabel route;
-  std::string user;        // authenticated account; empty = anonymous or not (yet) known
-  std::string repository;  // when the request is about one
+  std::string user;         // authenticated account; empty = anonymous or not (yet) known
+  std::string repository;   // when the request is about one
   std::string_view action;  // what the request does, as the handler names it (a static string)
 
   // The fields every request-scoped log line carries.

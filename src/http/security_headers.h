@@ -15,7 +15,7 @@
 namespace berth::http {
 
 struct SecurityHeaderOptions {
-  bool tls = false;               // Berth terminates TLS on this listener
+  bool tls = false;                 // Berth terminates TLS on this listener
   int64_t hsts_max_age = 31536000;  // seconds; 0: no Strict-Transport-Security
   bool hsts_include_subdomains = false;
 };

@@ -59,7 +59,7 @@ constexpr int kMaxRejecting = 64;
 // chain and key from PEM files; InvalidArgument when either cannot be read or
 // the key does not match the certificate.
 Result<std::shared_ptr<asio::ssl::context>> LoadTlsContext(const std::string& cert, const std::string& key,
-                                                          TlsProfile profile) {
+                                                           TlsProfile profile) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   ctx->set_options(asio::ssl::context::default_workarounds);
   if (Status s = ApplyServerTlsProfile(ctx->native_handle(), profile); !s.ok()) return s;
@@ -162,7 +162,7 @@ struct Server::Impl {
   // The context for new TLS connections; a session keeps the one it started with.
   std::mutex ssl_mu;
   std::shared_ptr<asio::ssl::context> ssl_ctx;  // guarded by ssl_mu
-  std::mutex reload_mu;  // one TLS reload at a time
+  std::mutex reload_mu;                         // one TLS reload at a time
   asio::signal_set signals{ioc};
   asio::steady_timer grace{ioc};
   asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(ioc)};

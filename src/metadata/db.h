@@ -48,7 +48,7 @@ class Connection {
   virtual Result<QueryResult> Execute(std::string_view sql, std::span<const Value> params) = 0;
   // Several statements without parameters (schema migrations).
   virtual Status ExecuteScript(std::string_view sql) = 0;
-  virtual Status Begin() = 0;     // BEGIN (SQLite: BEGIN IMMEDIATE)
+  virtual Status Begin() = 0;  // BEGIN (SQLite: BEGIN IMMEDIATE)
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
   // False once the connection is known to be broken (the pool drops it).

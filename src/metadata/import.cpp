@@ -244,8 +244,8 @@ struct DbManifest {
 };
 
 struct DbRepository {
-  std::vector<std::string> links;          // sorted
-  std::vector<DbManifest> manifests;       // by digest
+  std::vector<std::string> links;                         // sorted
+  std::vector<DbManifest> manifests;                      // by digest
   std::vector<std::pair<std::string, std::string>> tags;  // (name, digest) by name
 };
 
@@ -282,7 +282,8 @@ Result<DbRepository> ReadDbRepository(Connection& c, int64_t id) {
       params);
   if (!refs.ok()) return refs.status();
   for (const auto& row : refs->rows) {
-    if (auto it = by_id.find(row.Int(0)); it != by_id.end()) out.manifests[it->second].record.blobs.push_back({row.Text(1)});
+    if (auto it = by_id.find(row.Int(0)); it != by_id.end())
+      out.manifests[it->second].record.blobs.push_back({row.Text(1)});
   }
   auto children = c.Execute(
       "SELECT manifest_id, child_digest FROM manifest_children WHERE repository_id = $1 "
@@ -290,7 +291,8 @@ Result<DbRepository> ReadDbRepository(Connection& c, int64_t id) {
       params);
   if (!children.ok()) return children.status();
   for (const auto& row : children->rows) {
-    if (auto it = by_id.find(row.Int(0)); it != by_id.end()) out.manifests[it->second].record.children.push_back(row.Text(1));
+    if (auto it = by_id.find(row.Int(0)); it != by_id.end())
+      out.manifests[it->second].record.children.push_back(row.Text(1));
   }
   auto tags = c.Execute(
       "SELECT t.name, m.digest FROM tags t JOIN manifests m ON m.id = t.manifest_id WHERE t.repository_id = $1 "
@@ -316,16 +318,20 @@ ManifestRecord Expected(ManifestRecord r, const std::vector<std::string>& store_
 
 // The first field in which the database's row differs from the stored manifest; "" when none.
 std::string ManifestDifference(const ManifestRecord& store, const ManifestRecord& db) {
-  if (store.media_type != db.media_type) return "media type " + db.media_type + ", stored bytes say " + store.media_type;
+  if (store.media_type != db.media_type)
+    return "media type " + db.media_type + ", stored bytes say " + store.media_type;
   if (store.size != db.size) return "size " + std::to_string(db.size) + ", stored " + std::to_string(store.size);
-  if (store.artifact_type != db.artifact_type) return "artifact type '" + db.artifact_type + "', stored '" + store.artifact_type + "'";
+  if (store.artifact_type != db.artifact_type)
+    return "artifact type '" + db.artifact_type + "', stored '" + store.artifact_type + "'";
   if (store.subject != db.subject) return "subject '" + db.subject + "', stored '" + store.subject + "'";
   if (store.config != db.config) return "config '" + db.config + "', stored '" + store.config + "'";
   if (store.annotations != db.annotations) return "annotations differ from the stored bytes";
   std::vector<std::string> a, b;
   for (const auto& x : store.blobs) a.push_back(x.digest);
   for (const auto& x : db.blobs) b.push_back(x.digest);
-  if (a != b) return "blob references differ from the stored bytes (" + std::to_string(b.size()) + " recorded, " + std::to_string(a.size()) + " expected)";
+  if (a != b)
+    return "blob references differ from the stored bytes (" + std::to_string(b.size()) + " recorded, " +
+           std::to_string(a.size()) + " expected)";
   if (store.children != db.children) return "child manifests differ from the stored bytes";
   return "";
 }
@@ -339,8 +345,12 @@ void CompareRepository(const std::string& name, const StoreRepository& s, const 
   auto id = [](const std::string& x) -> const std::string& { return x; };
   Merge(
       links, d.links, id, id,
-      [&](const std::string& x) { Add(report, "link-missing-in-db", name, x, "the store links the blob, the database does not"); },
-      [&](const std::string& x) { Add(report, "link-missing-in-store", name, x, "the database links the blob, the store does not"); },
+      [&](const std::string& x) {
+        Add(report, "link-missing-in-db", name, x, "the store links the blob, the database does not");
+      },
+      [&](const std::string& x) {
+        Add(report, "link-missing-in-store", name, x, "the database links the blob, the store does not");
+      },
       [&](const std::string&, const std::string&) {});
   report.links += static_cast<int64_t>(std::max(links.size(), d.links.size()));
 
@@ -352,7 +362,8 @@ void CompareRepository(const std::string& name, const StoreRepository& s, const 
         Add(report, "manifest-missing-in-db", name, r.record.digest, "stored, not in the database");
       },
       [&](const DbManifest& m) {
-        Add(report, "manifest-missing-in-store", name, m.record.digest, "in the database, no readable revision in the store");
+        Add(report, "manifest-missing-in-store", name, m.record.digest,
+            "in the database, no readable revision in the store");
       },
       [&](const StoreRepository::Revision& r, const DbManifest& m) {
         std::string diff = ManifestDifference(Expected(r.record, store_blobs), m.record);
@@ -364,7 +375,9 @@ void CompareRepository(const std::string& name, const StoreRepository& s, const 
   auto db_tag_key = [](const std::pair<std::string, std::string>& t) -> const std::string& { return t.first; };
   Merge(
       s.tags, d.tags, tag_key, db_tag_key,
-      [&](const StoreRepository::Tag& t) { Add(report, "tag-missing-in-db", name, t.name, "stored tag points at " + t.digest); },
+      [&](const StoreRepository::Tag& t) {
+        Add(report, "tag-missing-in-db", name, t.name, "stored tag points at " + t.digest);
+      },
       [&](const std::pair<std::string, std::string>& t) {
         Add(report, "tag-missing-in-store", name, t.first, "database tag points at " + t.second);
       },

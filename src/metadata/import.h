@@ -41,8 +41,8 @@ struct ImportProgress {
   int64_t links = 0;
   int64_t manifests = 0;
   int64_t tags = 0;
-  int64_t skipped = 0;     // what the store holds but the database cannot record (see above)
-  bool finished = false;   // the last report of a completed import
+  int64_t skipped = 0;    // what the store holds but the database cannot record (see above)
+  bool finished = false;  // the last report of a completed import
 };
 
 struct ImportOptions {

@@ -224,8 +224,8 @@ Result<Page> MetadataStore::ListCatalog(size_t n, std::string_view last) {
   if (!conn.ok()) return conn.status();
   // One row more than asked tells whether another page follows.
   const Value params[] = {CatalogSortKey(last), Limit(n) + 1};
-  auto r = (*conn)->Execute(
-      "SELECT name FROM repositories WHERE catalog_key > $1 ORDER BY catalog_key LIMIT $2", params);
+  auto r =
+      (*conn)->Execute("SELECT name FROM repositories WHERE catalog_key > $1 ORDER BY catalog_key LIMIT $2", params);
   if (!r.ok()) return r.status();
   Page page;
   for (auto& row : r->rows) {
@@ -293,8 +293,8 @@ Result<RepositoryInfo> MetadataStore::GetRepository(std::string_view repository)
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
   const Value params[] = {S(repository)};
-  auto r = (*conn)->Execute(
-      "SELECT name, created_at, last_pushed_at, last_pulled_at FROM repositories WHERE name = $1", params);
+  auto r = (*conn)->Execute("SELECT name, created_at, last_pushed_at, last_pulled_at FROM repositories WHERE name = $1",
+                            params);
   if (!r.ok()) return r.status();
   if (r->rows.empty()) return Status::NotFound("repository name not known to registry");
   const Row& row = r->rows[0];
@@ -362,8 +362,7 @@ Result<std::vector<std::string>> MetadataStore::ManifestBlobs(std::string_view r
       params));
 }
 
-Result<std::vector<std::string>> MetadataStore::ManifestChildren(std::string_view repository,
-                                                                 std::string_view digest) {
+Result<std::vector<std::string>> MetadataStore::ManifestChildren(std::string_view repository, std::string_view digest) {
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
   const Value params[] = {S(repository), S(digest)};
@@ -497,8 +496,7 @@ Result<std::vector<UnreferencedBlob>> MetadataStore::UnreferencedBlobs(int64_t o
 Result<bool> MetadataStore::DeleteBlobIfUnreferenced(std::string_view digest, int64_t older_than) {
   bool deleted = false;
   Status s = Transaction([&](Connection& c) -> Status {
-    static const std::string kSql =
-        "DELETE FROM blobs AS b WHERE b.digest = $2 AND " + std::string(kBlobIsGarbage);
+    static const std::string kSql = "DELETE FROM blobs AS b WHERE b.digest = $2 AND " + std::string(kBlobIsGarbage);
     const Value params[] = {older_than, S(digest)};
     auto r = c.Execute(kSql, params);
     if (!r.ok()) return r.status();
@@ -515,7 +513,8 @@ Result<std::vector<LayerLinkKey>> MetadataStore::UnreferencedLayerLinks(int64_t 
   if (!conn.ok()) return conn.status();
   static const std::string kSql =
       "SELECT l.repository_id, r.name, l.digest FROM blob_links l JOIN repositories r ON r.id = l.repository_id "
-      "WHERE " + std::string(kLinkIsGarbage) +
+      "WHERE " +
+      std::string(kLinkIsGarbage) +
       " AND (l.repository_id, l.digest) > ($2, $3) ORDER BY l.repository_id, l.digest LIMIT $4";
   const Value params[] = {older_than, after.repository_id, after.digest, Limit(limit)};
   auto r = (*conn)->Execute(kSql, params);
@@ -527,8 +526,8 @@ Result<std::vector<LayerLinkKey>> MetadataStore::UnreferencedLayerLinks(int64_t 
 
 Result<bool> MetadataStore::UnlinkBlobIfUnreferenced(std::string_view repository, std::string_view digest,
                                                      int64_t older_than) {
-  static const std::string kSql = "DELETE FROM blob_links AS l WHERE l.repository_id = $2 AND l.digest = $3 AND " +
-                                  std::string(kLinkIsGarbage);
+  static const std::string kSql =
+      "DELETE FROM blob_links AS l WHERE l.repository_id = $2 AND l.digest = $3 AND " + std::string(kLinkIsGarbage);
   return DeleteInRepository(repository, digest, older_than, kSql);
 }
 
@@ -553,8 +552,8 @@ Result<bool> MetadataStore::DeleteManifestIfUntagged(std::string_view repository
   return DeleteInRepository(repository, digest, older_than, kSql);
 }
 
-Result<bool> MetadataStore::DeleteInRepository(std::string_view repository, std::string_view digest,
-                                               int64_t older_than, const std::string& delete_sql) {
+Result<bool> MetadataStore::DeleteInRepository(std::string_view repository, std::string_view digest, int64_t older_than,
+                                               const std::string& delete_sql) {
   bool deleted = false;
   Status s = Transaction([&](Connection& c) -> Status {
     auto repo = sql::FindRepository(c, repository);

@@ -49,12 +49,12 @@ struct ManifestRecord {
   std::string digest;
   std::string media_type;
   int64_t size = 0;
-  std::string artifact_type;  // "" when none
-  std::string subject;        // digest, "" when none
-  std::string config;         // digest, "" when none
-  std::string annotations;    // JSON object text, "" when none
-  std::vector<BlobRef> blobs;          // config and layers
-  std::vector<std::string> children;   // an index's manifests
+  std::string artifact_type;          // "" when none
+  std::string subject;                // digest, "" when none
+  std::string config;                 // digest, "" when none
+  std::string annotations;            // JSON object text, "" when none
+  std::vector<BlobRef> blobs;         // config and layers
+  std::vector<std::string> children;  // an index's manifests
 
   // From the manifest's bytes and their parse (oci::ParseManifest). The media
   // type is the one the registry serves for these bytes (DetectManifestMediaType).

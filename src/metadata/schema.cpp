@@ -164,7 +164,8 @@ Result<int64_t> SchemaVersion(Pool& pool) {
 
 Result<MigrateResult> Migrate(Pool& pool, std::span<const Migration> migrations, int64_t now_ms) {
   for (size_t i = 0; i < migrations.size(); ++i) {
-    if (migrations[i].version != static_cast<int64_t>(i) + 1) return Status::Invalid("migrations must be numbered 1, 2, ...");
+    if (migrations[i].version != static_cast<int64_t>(i) + 1)
+      return Status::Invalid("migrations must be numbered 1, 2, ...");
   }
   const int64_t known = migrations.empty() ? 0 : migrations.back().version;
   auto conn = pool.Acquire();

@@ -32,9 +32,9 @@ std::span<const Migration> Migrations();
 int64_t LatestSchemaVersion();
 
 struct MigrateResult {
-  int64_t from = 0;                // version found (0: an empty database)
-  int64_t to = 0;                  // version now
-  std::vector<int64_t> applied;    // migrations this call applied
+  int64_t from = 0;              // version found (0: an empty database)
+  int64_t to = 0;                // version now
+  std::vector<int64_t> applied;  // migrations this call applied
 };
 
 // Brings the database to the newest version. kUnsupported when the database is

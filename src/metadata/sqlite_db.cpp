@@ -97,24 +97,17 @@ class SqlitePool::Conn : public Connection {
     const std::string message = "metadata database " + path_ + ": " + what + ": " + sqlite3_errmsg(db_);
     switch (rc & 0xff) {
       case SQLITE_BUSY:
-      case SQLITE_LOCKED:
-        return Status::Unavailable(message + " (locked by another connection or process)");
-      case SQLITE_CONSTRAINT:
-        return Status::Conflict(message);
-      case SQLITE_FULL:
-        return Status::NoSpace(message);
+      case SQLITE_LOCKED: return Status::Unavailable(message + " (locked by another connection or process)");
+      case SQLITE_CONSTRAINT: return Status::Conflict(message);
+      case SQLITE_FULL: return Status::NoSpace(message);
       case SQLITE_ERROR:
       case SQLITE_RANGE:
-      case SQLITE_MISUSE:
-        return Status::Invalid(message);
+      case SQLITE_MISUSE: return Status::Invalid(message);
       case SQLITE_CORRUPT:
       case SQLITE_NOTADB:
       case SQLITE_IOERR:
-      case SQLITE_CANTOPEN:
-        broken_ = true;
-        return Status::IoError(message);
-      default:
-        return Status::IoError(message);
+      case SQLITE_CANTOPEN: broken_ = true; return Status::IoError(message);
+      default: return Status::IoError(message);
     }
   }
 
@@ -129,8 +122,8 @@ class SqlitePool::Conn : public Connection {
     if (auto it = cache_.find(key); it != cache_.end()) return it->second;
     sqlite3_stmt* stmt = nullptr;
     const char* tail = nullptr;
-    int rc = sqlite3_prepare_v3(db_, key.c_str(), static_cast<int>(key.size() + 1), SQLITE_PREPARE_PERSISTENT, &stmt,
-                                &tail);
+    int rc =
+        sqlite3_prepare_v3(db_, key.c_str(), static_cast<int>(key.size() + 1), SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
     if (rc != SQLITE_OK) return Error(rc, "cannot prepare \"" + key + "\"");
     if (stmt == nullptr) return Status::Invalid("empty statement");
     if (tail != nullptr && !IsBlank(tail)) {
@@ -179,12 +172,9 @@ class SqlitePool::Conn : public Connection {
 
   static Value Column(sqlite3_stmt* s, int i) {
     switch (sqlite3_column_type(s, i)) {
-      case SQLITE_NULL:
-        return std::monostate{};
-      case SQLITE_INTEGER:
-        return static_cast<int64_t>(sqlite3_column_int64(s, i));
-      case SQLITE_FLOAT:
-        return static_cast<int64_t>(sqlite3_column_double(s, i));
+      case SQLITE_NULL: return std::monostate{};
+      case SQLITE_INTEGER: return static_cast<int64_t>(sqlite3_column_int64(s, i));
+      case SQLITE_FLOAT: return static_cast<int64_t>(sqlite3_column_double(s, i));
       default: {
         const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
         const int n = sqlite3_column_bytes(s, i);
@@ -227,8 +217,8 @@ Result<std::unique_ptr<SqlitePool::Conn>> SqlitePool::OpenConnection() {
   const std::string& path = options_.path;
   sqlite3* db = nullptr;
   // NOMUTEX: a connection is used by one thread at a time (the Connection contract).
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
@@ -249,7 +239,8 @@ Result<std::unique_ptr<SqlitePool::Conn>> SqlitePool::OpenConnection() {
     if (s.code() == StatusCode::kIoError) {
       return Status::IoError("metadata database " + path +
                              " is corrupt or not a SQLite database; it was left untouched (move it aside to start "
-                             "over, then `berth db import` rebuilds it from the store): " + s.message());
+                             "over, then `berth db import` rebuilds it from the store): " +
+                             s.message());
     }
     return s;
   };
@@ -260,8 +251,8 @@ Result<std::unique_ptr<SqlitePool::Conn>> SqlitePool::OpenConnection() {
       !std::holds_alternative<std::string>(mode->rows[0].columns[0]) || mode->rows[0].Text(0) != "wal") {
     return Status::IoError("metadata database " + path + " cannot use WAL mode (a filesystem without shared memory?)");
   }
-  const std::string pragmas = "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=" +
-                              std::to_string(kJournalSizeLimit) + ";";
+  const std::string pragmas =
+      "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimit) + ";";
   if (Status s = conn->ExecuteScript(pragmas); !s.ok()) return fail(s);
   auto probe = conn->Execute("SELECT count(*) FROM sqlite_master", {});
   if (!probe.ok()) return fail(probe.status());

@@ -87,9 +87,15 @@ Result<int64_t> UpsertManifest(Connection& conn, int64_t repository_id, const Ma
       if (known->rows.empty()) return Status::NotFound("blob " + b.digest + " is unknown to the metadata database");
     }
   }
-  const Value insert[] = {repository_id,       m.digest,       m.media_type,
-                          m.size,              TextOrNull(m.artifact_type), TextOrNull(m.subject),
-                          TextOrNull(m.config), TextOrNull(m.annotations), created_at,
+  const Value insert[] = {repository_id,
+                          m.digest,
+                          m.media_type,
+                          m.size,
+                          TextOrNull(m.artifact_type),
+                          TextOrNull(m.subject),
+                          TextOrNull(m.config),
+                          TextOrNull(m.annotations),
+                          created_at,
                           pushed_at};
   auto row = conn.Execute(
       "INSERT INTO manifests (repository_id, digest, media_type, size, artifact_type, subject_digest, "
@@ -104,13 +110,15 @@ Result<int64_t> UpsertManifest(Connection& conn, int64_t repository_id, const Ma
     // A reference the store need not hold (a foreign layer, or anything in an
     // import) is recorded only when the blob is known: the foreign key would refuse it.
     auto r = (missing == MissingBlob::kFail && !b.foreign)
-                 ? conn.Execute("INSERT INTO manifest_blobs (manifest_id, digest) VALUES ($1, $2) "
-                                "ON CONFLICT DO NOTHING",
-                                params)
-                 : conn.Execute("INSERT INTO manifest_blobs (manifest_id, digest) "
-                                "SELECT CAST($1 AS BIGINT), digest FROM blobs WHERE digest = $2 "
-                                "ON CONFLICT DO NOTHING",
-                                params);
+                 ? conn.Execute(
+                       "INSERT INTO manifest_blobs (manifest_id, digest) VALUES ($1, $2) "
+                       "ON CONFLICT DO NOTHING",
+                       params)
+                 : conn.Execute(
+                       "INSERT INTO manifest_blobs (manifest_id, digest) "
+                       "SELECT CAST($1 AS BIGINT), digest FROM blobs WHERE digest = $2 "
+                       "ON CONFLICT DO NOTHING",
+                       params);
     if (!r.ok()) return r.status();
   }
   for (const auto& child : m.children) {

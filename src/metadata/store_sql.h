@@ -33,8 +33,7 @@ Result<bool> UpsertLink(Connection& conn, int64_t repository_id, std::string_vie
 // The blob row of the manifest's own bytes must exist.
 Result<int64_t> UpsertManifest(Connection& conn, int64_t repository_id, const ManifestRecord& m, int64_t created_at,
                                int64_t pushed_at, MissingBlob missing);
-Status UpsertTag(Connection& conn, int64_t repository_id, std::string_view tag, int64_t manifest_id,
-                 int64_t pushed_at);
+Status UpsertTag(Connection& conn, int64_t repository_id, std::string_view tag, int64_t manifest_id, int64_t pushed_at);
 // Deletes the repository when it has no manifest and no blob link left.
 Status RemoveRepositoryIfEmpty(Connection& conn, int64_t repository_id);
 

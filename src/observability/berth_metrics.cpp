@@ -7,7 +7,7 @@ using boost::beast::http::verb;
 
 namespace {
 constexpr std::string_view kMethodNames[BerthMetrics::kMethods] = {"GET",   "HEAD",   "POST",    "PUT",
-                                                                  "PATCH", "DELETE", "OPTIONS", "other"};
+                                                                   "PATCH", "DELETE", "OPTIONS", "other"};
 constexpr std::string_view kTokenResults[] = {"granted", "denied", "unauthorized"};
 constexpr std::string_view kBlobUploadResults[] = {"success", "failure", "mounted", "cancelled"};
 
@@ -34,8 +34,8 @@ void BerthMetrics::OnRequest(const http::Exchange& ex, std::chrono::steady_clock
                ex.bytes_received(), ex.bytes_sent());
 }
 
-void BerthMetrics::CountRequest(verb method, http::RouteLabel route, unsigned status, double seconds,
-                                int64_t bytes_in, int64_t bytes_out) {
+void BerthMetrics::CountRequest(verb method, http::RouteLabel route, unsigned status, double seconds, int64_t bytes_in,
+                                int64_t bytes_out) {
   const unsigned m = MethodIndex(method);
   unsigned r = route.index;
   if (r >= kMaxRoutes) r = 0;
@@ -91,8 +91,7 @@ std::string BerthMetrics::Render() {
     const uint32_t k = key - 1;
     const unsigned m = k & 7, r = (k >> 3) & 31, status = k >> 8;
     const std::string st = std::to_string(status);
-    t.Sample("berth_http_requests_total",
-             {{"method", kMethodNames[m]}, {"route", route_name(r)}, {"status", st}},
+    t.Sample("berth_http_requests_total", {{"method", kMethodNames[m]}, {"route", route_name(r)}, {"status", st}},
              value);
   }
   t.Family("berth_http_request_duration_seconds", "histogram",
@@ -108,13 +107,11 @@ std::string BerthMetrics::Render() {
   }
   t.Family("berth_http_request_bytes_total", "counter", "Request body bytes received, by endpoint kind.");
   for (size_t r = 0; r < routes.size(); ++r) {
-    t.Sample("berth_http_request_bytes_total", {{"route", routes[r]}},
-             bytes_in_[r].load(std::memory_order_relaxed));
+    t.Sample("berth_http_request_bytes_total", {{"route", routes[r]}}, bytes_in_[r].load(std::memory_order_relaxed));
   }
   t.Family("berth_http_response_bytes_total", "counter", "Response body bytes sent, by endpoint kind.");
   for (size_t r = 0; r < routes.size(); ++r) {
-    t.Sample("berth_http_response_bytes_total", {{"route", routes[r]}},
-             bytes_out_[r].load(std::memory_order_relaxed));
+    t.Sample("berth_http_response_bytes_total", {{"route", routes[r]}}, bytes_out_[r].load(std::memory_order_relaxed));
   }
   t.Family("berth_blob_uploads_total", "counter",
            "Blob upload completions (PUT, or POST with ?digest=), mounts and cancellations, by result.");

@@ -79,10 +79,14 @@ std::string EscapeLabelValue(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -90,9 +94,12 @@ std::string EscapeLabelValue(std::string_view v) {
 std::string EscapeHelp(std::string_view v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -141,8 +148,7 @@ void TextExposition::Labels(std::initializer_list<std::pair<std::string_view, st
 }
 
 void TextExposition::Sample(std::string_view name,
-                            std::initializer_list<std::pair<std::string_view, std::string_view>> labels,
-                            double value) {
+                            std::initializer_list<std::pair<std::string_view, std::string_view>> labels, double value) {
   out_ += name;
   Labels(labels);
   out_ += ' ';

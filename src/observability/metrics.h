@@ -45,7 +45,7 @@ using Buckets = std::span<const double>;
 
 // Default buckets for request durations: 1 ms .. 60 s.
 inline constexpr std::array<double, 15> kDurationBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                             0.5,   1,      2.5,   5,    10,   30,    60};
+                                                            0.5,   1,      2.5,   5,    10,    30,   60};
 
 // A histogram over fixed buckets (at most kMaxBuckets finite ones). Counts are
 // kept per bucket and made cumulative when read.

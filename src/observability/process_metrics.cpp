@@ -52,9 +52,9 @@ bool ReadProcessStats(ProcessStats* out) {
   if (f.size() < 22) return false;
   const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
-  out->cpu_seconds = (std::stod(f[11]) + std::stod(f[12])) / ticks;  // utime, stime (fields 14, 15)
-  out->start_time_seconds = BootTime() + std::stod(f[19]) / ticks;     // starttime (field 22)
-  out->virtual_bytes = std::stoll(f[20]);                              // vsize (field 23)
+  out->cpu_seconds = (std::stod(f[11]) + std::stod(f[12])) / ticks;     // utime, stime (fields 14, 15)
+  out->start_time_seconds = BootTime() + std::stod(f[19]) / ticks;      // starttime (field 22)
+  out->virtual_bytes = std::stoll(f[20]);                               // vsize (field 23)
   out->resident_bytes = static_cast<int64_t>(std::stod(f[21]) * page);  // rss pages (field 24)
   out->open_fds = CountOpenFds();
   rlimit rl{};

@@ -8,11 +8,11 @@
 namespace berth::obs {
 
 struct ProcessStats {
-  double cpu_seconds = 0;        // user + system
+  double cpu_seconds = 0;  // user + system
   int64_t resident_bytes = 0;
   int64_t virtual_bytes = 0;
   int64_t open_fds = 0;
-  int64_t max_fds = 0;           // soft RLIMIT_NOFILE
+  int64_t max_fds = 0;            // soft RLIMIT_NOFILE
   double start_time_seconds = 0;  // since the Unix epoch
 };
 

@@ -11,9 +11,7 @@
 
 namespace berth::oci {
 
-std::string_view AlgorithmName(DigestAlgorithm a) {
-  return a == DigestAlgorithm::kSha256 ? "sha256" : "sha512";
-}
+std::string_view AlgorithmName(DigestAlgorithm a) { return a == DigestAlgorithm::kSha256 ? "sha256" : "sha512"; }
 
 size_t HexLength(DigestAlgorithm a) { return a == DigestAlgorithm::kSha256 ? 64 : 128; }
 
@@ -105,7 +103,8 @@ constexpr std::string_view kStateMagic = "berth-hash-v1 ";
 
 template <class T>
 void PutLe(std::string* out, T v) {
-  for (size_t i = 0; i < sizeof(T); ++i) out->push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
+  for (size_t i = 0; i < sizeof(T); ++i)
+    out->push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
 }
 template <class T>
 bool GetLe(std::string_view* in, T* v) {

@@ -32,11 +32,11 @@ struct Descriptor {
 };
 
 struct Manifest {
-  std::string media_type;     // effective media type (header, field or inferred)
+  std::string media_type;  // effective media type (header, field or inferred)
   bool is_index = false;
-  std::optional<Descriptor> config;      // image manifests
-  std::vector<Descriptor> layers;        // image manifests
-  std::vector<Descriptor> manifests;     // indexes
+  std::optional<Descriptor> config;   // image manifests
+  std::vector<Descriptor> layers;     // image manifests
+  std::vector<Descriptor> manifests;  // indexes
   std::optional<Descriptor> subject;
   std::string artifact_type;  // artifactType, or the config media type for artifacts
   nlohmann::json annotations;

@@ -8,8 +8,7 @@ namespace berth::oci::media {
 inline constexpr std::string_view kOciManifest = "application/vnd.oci.image.manifest.v1+json";
 inline constexpr std::string_view kOciIndex = "application/vnd.oci.image.index.v1+json";
 inline constexpr std::string_view kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
-inline constexpr std::string_view kDockerManifestList =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr std::string_view kDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json";
 inline constexpr std::string_view kOciEmptyConfig = "application/vnd.oci.empty.v1+json";
 
 inline bool IsIndex(std::string_view t) { return t == kOciIndex || t == kDockerManifestList; }

@@ -43,7 +43,11 @@ std::string PathList(const Router& router) {
 }  // namespace
 
 RegistryApi::RegistryApi(storage::StorageDriver& driver, RegistryOptions options, auth::AccessController* access)
-    : driver_(driver), blobs_(driver), uploads_(driver, blobs_), manifests_(driver, blobs_), options_(options),
+    : driver_(driver),
+      blobs_(driver),
+      uploads_(driver, blobs_),
+      manifests_(driver, blobs_),
+      options_(options),
       access_(access) {
   if (access_ != nullptr) tokens_ = std::make_unique<auth::TokenService>(*access_);
   for (const Route& route : RegistryRoutes()) {

@@ -122,9 +122,9 @@ class RegistryApi final : public http::Handler {
   auth::AccessController* access_;
   std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<obs::StorageUsage> storage_usage_;  // for berth_storage_bytes
-  Router main_routes_;   // the routes served on the main listener, with this configuration
-  Router debug_routes_;  // those of the debug listener
-  std::string debug_not_found_;  // its 404 body, naming what it serves
+  Router main_routes_;                                // the routes served on the main listener, with this configuration
+  Router debug_routes_;                               // those of the debug listener
+  std::string debug_not_found_;                       // its 404 body, naming what it serves
 };
 
 // The Handler of the debug listener: RegistryApi::HandleDebug.

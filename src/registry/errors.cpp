@@ -10,7 +10,7 @@ http::Response Error(const ErrorCode& code, std::string_view message, const nloh
   http::Response r(code.status);
   r.Set("Content-Type", "application/json");
   r.body = nlohmann::json{{"errors", nlohmann::json::array({err})}}.dump(-1, ' ', false,
-                                                                      nlohmann::json::error_handler_t::replace);
+                                                                         nlohmann::json::error_handler_t::replace);
   return r;
 }
 

@@ -58,9 +58,9 @@ inline constexpr ErrorCode kRangeNotSatisfiable{"BLOB_UNKNOWN", 416};   // blob 
 // Upload Content-Range malformed or not at the end of the upload: the spec's 416,
 // which tells the client to resume from the Range it is given.
 inline constexpr ErrorCode kUploadRangeInvalid{"BLOB_UPLOAD_INVALID", 416};
-inline constexpr ErrorCode kUploadBusy{"BLOB_UPLOAD_INVALID", 409};     // another request holds the upload
-inline constexpr ErrorCode kAccountMismatch{"DENIED", 400};             // token: ?account= is not the credentials'
-inline constexpr ErrorCode kInsufficientStorage{"UNKNOWN", 507};        // the storage is full
+inline constexpr ErrorCode kUploadBusy{"BLOB_UPLOAD_INVALID", 409};  // another request holds the upload
+inline constexpr ErrorCode kAccountMismatch{"DENIED", 400};          // token: ?account= is not the credentials'
+inline constexpr ErrorCode kInsufficientStorage{"UNKNOWN", 507};     // the storage is full
 }  // namespace code
 
 // The error response for `code`, with its status.

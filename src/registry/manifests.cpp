@@ -13,7 +13,7 @@ http::Response ManifestUnknown(const std::string& reference) {
 
 // How a reference that does not parse is answered (docs/api.md has the table).
 enum class Use : uint8_t {
-  kRead,   // GET/HEAD: a tag that cannot exist is simply unknown (404), as distribution and the conformance suite have it
+  kRead,   // GET/HEAD: a tag that cannot exist is simply unknown (404), as in distribution and the conformance suite
   kWrite,  // PUT/DELETE: the client named something it cannot name (400)
 };
 

@@ -8,8 +8,8 @@ using boost::beast::http::verb;
 namespace {
 
 constexpr std::pair<MethodSet, std::string_view> kMethodNames[] = {
-    {method::kGet, "GET"},     {method::kHead, "HEAD"},     {method::kPost, "POST"},
-    {method::kPut, "PUT"},     {method::kPatch, "PATCH"},   {method::kDelete, "DELETE"},
+    {method::kGet, "GET"}, {method::kHead, "HEAD"},   {method::kPost, "POST"},
+    {method::kPut, "PUT"}, {method::kPatch, "PATCH"}, {method::kDelete, "DELETE"},
 };
 
 }  // namespace
@@ -66,10 +66,14 @@ Router::Pattern Router::Compile(std::string_view path) {
         p.name_at = static_cast<int>(p.segments.size());
       } else {
         seg.kind = Segment::Kind::kParam;
-        if (param == "reference") seg.param = Param::kReference;
-        else if (param == "digest") seg.param = Param::kDigest;
-        else if (param == "uuid") seg.param = Param::kUploadId;
-        else throw std::invalid_argument("unknown route parameter {" + std::string(param) + "}");
+        if (param == "reference")
+          seg.param = Param::kReference;
+        else if (param == "digest")
+          seg.param = Param::kDigest;
+        else if (param == "uuid")
+          seg.param = Param::kUploadId;
+        else
+          throw std::invalid_argument("unknown route parameter {" + std::string(param) + "}");
         for (const Segment& other : p.segments) {
           if (other.kind == Segment::Kind::kParam) throw std::invalid_argument("route pattern with two parameters");
         }
@@ -153,9 +157,7 @@ std::vector<auth::Scope> NeededScopes(const RouteMatch& match, const MethodHandl
     case Access::kRepository:
       needed.push_back(auth::Scope{"repository", match.name, {std::string(method->action)}});
       break;
-    case Access::kRegistry:
-      needed.push_back(auth::Scope{"registry", std::string(match.route->resource), {"*"}});
-      break;
+    case Access::kRegistry: needed.push_back(auth::Scope{"registry", std::string(match.route->resource), {"*"}}); break;
   }
   return needed;
 }

@@ -23,15 +23,11 @@ Status ErrnoStatus(int err, const std::string& what) {
   std::string msg = what + ": " + std::strerror(err);
   switch (err) {
     case ENOENT:
-    case ENOTDIR:
-      return Status::NotFound(msg);
+    case ENOTDIR: return Status::NotFound(msg);
     case ENOSPC:
-    case EDQUOT:
-      return Status::NoSpace(msg);
-    case EEXIST:
-      return Status::Exists(msg);
-    default:
-      return Status::IoError(msg);
+    case EDQUOT: return Status::NoSpace(msg);
+    case EEXIST: return Status::Exists(msg);
+    default: return Status::IoError(msg);
   }
 }
 
@@ -154,7 +150,8 @@ class FsWriter final : public FileWriter {
       // does not know about: cut the file back to what was acknowledged.
       size_ = start;
       stage_fill_ = -1;
-      if (::ftruncate(fd_.get(), size_) != 0) { /* best effort; resume re-reads the size */ }
+      if (::ftruncate(fd_.get(), size_) != 0) { /* best effort; resume re-reads the size */
+      }
     }
     return s;
   }
@@ -270,7 +267,7 @@ class FsWriter final : public FileWriter {
   int64_t size_;
   std::string path_;
   std::unique_ptr<char, FreeDeleter> stage_;  // aligned; allocated when an unaligned write needs it
-  int64_t stage_fill_ = -1;  // bytes of the current partial block held in stage_; -1 = unknown
+  int64_t stage_fill_ = -1;                   // bytes of the current partial block held in stage_; -1 = unknown
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 // FilesystemDriver: StorageDriver on a local directory.
 // Durability: PutContent and Move fsync the file and its directory; Writer::Commit
-// fsyncs the file; Writer data bypasses the page cache (O_DIRECT) where it can. Temporary files live in <root>/_berth_tmp (same filesystem, so
-// renames are atomic) and are swept at start-up. Thread-safe.
+// fsyncs the file; Writer data bypasses the page cache (O_DIRECT) where it can. Temporary files live in
+// <root>/_berth_tmp (same filesystem, so renames are atomic) and are swept at start-up. Thread-safe.
 #pragma once
 
 #include <string>

@@ -46,15 +46,11 @@ std::string TagIndexLink(std::string_view name, std::string_view tag, const oci:
 
 std::string UploadsDir(std::string_view name) { return Repository(name) + "/_uploads"; }
 
-std::string Upload(std::string_view name, std::string_view uuid) {
-  return UploadsDir(name) + "/" + std::string(uuid);
-}
+std::string Upload(std::string_view name, std::string_view uuid) { return UploadsDir(name) + "/" + std::string(uuid); }
 
 std::string UploadData(std::string_view name, std::string_view uuid) { return Upload(name, uuid) + "/data"; }
 
-std::string UploadStartedAt(std::string_view name, std::string_view uuid) {
-  return Upload(name, uuid) + "/startedat";
-}
+std::string UploadStartedAt(std::string_view name, std::string_view uuid) { return Upload(name, uuid) + "/startedat"; }
 
 std::string UploadHashState(std::string_view name, std::string_view uuid) {
   return Upload(name, uuid) + "/berth_hashstate";

@@ -7,8 +7,7 @@
 
 namespace berth::storage {
 
-UploadPurger::UploadPurger(UploadStore& uploads, std::chrono::seconds age, std::chrono::seconds interval,
-                           bool dry_run)
+UploadPurger::UploadPurger(UploadStore& uploads, std::chrono::seconds age, std::chrono::seconds interval, bool dry_run)
     : uploads_(uploads), age_(age), interval_(interval), dry_run_(dry_run), thread_([this] { Run(); }) {}
 
 UploadPurger::~UploadPurger() {
@@ -40,11 +39,12 @@ void UploadPurger::Pass() {
   UploadStore::PurgeResult r = uploads_.PurgeStarted(cutoff, dry_run_);
   for (const auto& e : r.errors) log::Warn("upload purge: cannot remove an upload", {{"error", e}});
   if (r.removed > 0 || r.failed > 0) {
-    log::Info(dry_run_ ? "upload purge (dry run): would remove abandoned uploads" : "upload purge: removed abandoned uploads",
-              {{"removed", std::to_string(r.removed)},
-               {"kept", std::to_string(r.kept)},
-               {"failed", std::to_string(r.failed)},
-               {"age_seconds", std::to_string(age_.count())}});
+    log::Info(
+        dry_run_ ? "upload purge (dry run): would remove abandoned uploads" : "upload purge: removed abandoned uploads",
+        {{"removed", std::to_string(r.removed)},
+         {"kept", std::to_string(r.kept)},
+         {"failed", std::to_string(r.failed)},
+         {"age_seconds", std::to_string(age_.count())}});
   }
 }
 

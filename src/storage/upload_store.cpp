@@ -58,9 +58,12 @@ bool IsValidUploadId(std::string_view id) {
   return true;
 }
 
-UploadSession::UploadSession(UploadStore& store, std::string name, std::string uuid,
-                             std::unique_ptr<FileWriter> writer, oci::Hasher hasher)
-    : store_(store), name_(std::move(name)), uuid_(std::move(uuid)), writer_(std::move(writer)),
+UploadSession::UploadSession(UploadStore& store, std::string name, std::string uuid, std::unique_ptr<FileWriter> writer,
+                             oci::Hasher hasher)
+    : store_(store),
+      name_(std::move(name)),
+      uuid_(std::move(uuid)),
+      writer_(std::move(writer)),
       hasher_(std::move(hasher)) {}
 
 UploadSession::~UploadSession() {
@@ -245,8 +248,7 @@ Status UploadStore::Remove(std::string_view name, std::string_view uuid) {
 
 UploadStore::PurgeResult UploadStore::PurgeStarted(std::chrono::system_clock::time_point cutoff, bool dry_run) {
   PurgeResult out;
-  const int64_t cutoff_s =
-      std::chrono::duration_cast<std::chrono::seconds>(cutoff.time_since_epoch()).count();
+  const int64_t cutoff_s = std::chrono::duration_cast<std::chrono::seconds>(cutoff.time_since_epoch()).count();
   for (const auto& name : walk::Repositories(driver_)) {
     auto ids = driver_.List(layout::UploadsDir(name));
     if (!ids.ok()) continue;  // no uploads (or unreadable: nothing to decide on)

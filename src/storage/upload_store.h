@@ -89,7 +89,7 @@ class UploadSession {
   std::string name_;
   std::string uuid_;
   std::unique_ptr<FileWriter> writer_;
-  oci::Hasher hasher_;  // covers the stored bytes, plus the piece in flight
+  oci::Hasher hasher_;                       // covers the stored bytes, plus the piece in flight
   std::future<Status> in_flight_;            // the pool's write of the last AppendPiece, until waited for
   std::optional<oci::Hasher> before_piece_;  // the hash without the piece in flight
   bool finished_ = false;

@@ -22,8 +22,10 @@ std::string Human(int64_t bytes) {
     ++u;
   }
   char buf[32];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(bytes));
-  else std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(bytes));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
   return buf;
 }
 
@@ -89,9 +91,8 @@ UsageReport ComputeUsage(StorageDriver& driver) {
     r.upload_bytes += u.upload_bytes;
     r.repositories.push_back(std::move(u));
   }
-  std::sort(r.repositories.begin(), r.repositories.end(), [](const auto& a, const auto& b) {
-    return a.bytes != b.bytes ? a.bytes > b.bytes : a.name < b.name;
-  });
+  std::sort(r.repositories.begin(), r.repositories.end(),
+            [](const auto& a, const auto& b) { return a.bytes != b.bytes ? a.bytes > b.bytes : a.name < b.name; });
   return r;
 }
 
@@ -100,8 +101,8 @@ std::string FormatUsageTable(const UsageReport& r) {
   for (const auto& u : r.repositories) width = std::max(width, u.name.size());
   std::string out;
   char line[512];
-  auto row = [&](const std::string& name, const std::string& blobs, const std::string& bytes,
-                 const std::string& human, const std::string& uploads) {
+  auto row = [&](const std::string& name, const std::string& blobs, const std::string& bytes, const std::string& human,
+                 const std::string& uploads) {
     std::snprintf(line, sizeof line, "%-*s  %7s  %15s  %10s  %s\n", static_cast<int>(width), name.c_str(),
                   blobs.c_str(), bytes.c_str(), human.c_str(), uploads.c_str());
     out += line;
@@ -132,9 +133,9 @@ std::string FormatUsageJson(const UsageReport& r) {
                      {"upload_bytes", u.upload_bytes}});
   }
   nlohmann::ordered_json doc = {{"repositories", repos},
-                        {"linked", {{"blobs", r.linked_blobs}, {"bytes", r.linked_bytes}}},
-                        {"store", {{"blobs", r.store_blobs}, {"bytes", r.store_bytes}}},
-                        {"uploads", {{"count", r.uploads}, {"bytes", r.upload_bytes}}}};
+                                {"linked", {{"blobs", r.linked_blobs}, {"bytes", r.linked_bytes}}},
+                                {"store", {{"blobs", r.store_blobs}, {"bytes", r.store_bytes}}},
+                                {"uploads", {{"count", r.uploads}, {"bytes", r.upload_bytes}}}};
   return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -25,9 +25,9 @@ struct RepositoryUsage {
 
 struct UsageReport {
   std::vector<RepositoryUsage> repositories;  // largest first, then by name
-  int64_t linked_blobs = 0;   // distinct blobs linked by at least one repository
+  int64_t linked_blobs = 0;                   // distinct blobs linked by at least one repository
   int64_t linked_bytes = 0;
-  int64_t store_blobs = 0;    // every blob in the blob store, linked or not
+  int64_t store_blobs = 0;  // every blob in the blob store, linked or not
   int64_t store_bytes = 0;
   int64_t uploads = 0;
   int64_t upload_bytes = 0;

@@ -92,8 +92,10 @@ class Verifier {
     const std::string data = e.dir + "/data";
     auto info = d_.Stat(data);
     if (!info.ok()) {
-      if (info.status().IsNotFound()) empty_blob_dirs_.emplace(e.digest.str(), e.dir);
-      else Problem("unreadable-blob", data, info.status().message());
+      if (info.status().IsNotFound())
+        empty_blob_dirs_.emplace(e.digest.str(), e.dir);
+      else
+        Problem("unreadable-blob", data, info.status().message());
       return;
     }
     if (info->is_dir) {
@@ -102,8 +104,10 @@ class Verifier {
     }
     auto reader = d_.Reader(data, 0);
     if (!reader.ok()) {
-      if (reader.status().IsNotFound()) empty_blob_dirs_.emplace(e.digest.str(), e.dir);
-      else Problem("unreadable-blob", data, reader.status().message());
+      if (reader.status().IsNotFound())
+        empty_blob_dirs_.emplace(e.digest.str(), e.dir);
+      else
+        Problem("unreadable-blob", data, reader.status().message());
       return;
     }
     oci::Hasher hasher(e.digest.algorithm());
@@ -173,7 +177,8 @@ class Verifier {
       for (const auto& c : *children) {
         if (c == "link") has_link = true;
         // registry:2 kept schema1 signatures next to revision links.
-        else if (!(c == "signatures" && what == "revision link")) strays.push_back(e.dir + "/" + c);
+        else if (!(c == "signatures" && what == "revision link"))
+          strays.push_back(e.dir + "/" + c);
       }
       if (!has_link) {
         ++r_.leftover_dirs;  // an interrupted link write or delete: not linked, harmless
@@ -267,8 +272,10 @@ class Verifier {
     }
     bool has_link = false;
     for (const auto& c : *children) {
-      if (c == "link") has_link = true;
-      else Problem("stray-file", dir + "/" + c, "unexpected entry next to a tag's current link");
+      if (c == "link")
+        has_link = true;
+      else
+        Problem("stray-file", dir + "/" + c, "unexpected entry next to a tag's current link");
     }
     if (!has_link) return false;
     const std::string link = dir + "/link";
@@ -355,11 +362,11 @@ class Verifier {
   StorageDriver& d_;
   VerifyReport r_;
   std::vector<char> buf_;
-  std::unordered_set<std::string> blobs_;                       // digests whose data exists
-  std::unordered_map<std::string, int64_t> blob_sizes_;         // digest -> hashed size
-  std::map<std::string, std::string> empty_blob_dirs_;          // digest -> blob dir without data
-  std::unordered_set<std::string> referenced_;                  // digests some link names
-  std::map<std::string, std::string> manifests_;                // revision digest -> a link naming it
+  std::unordered_set<std::string> blobs_;                // digests whose data exists
+  std::unordered_map<std::string, int64_t> blob_sizes_;  // digest -> hashed size
+  std::map<std::string, std::string> empty_blob_dirs_;   // digest -> blob dir without data
+  std::unordered_set<std::string> referenced_;           // digests some link names
+  std::map<std::string, std::string> manifests_;         // revision digest -> a link naming it
 };
 
 }  // namespace

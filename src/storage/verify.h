@@ -40,10 +40,10 @@ struct VerifyReport {
   int64_t repositories = 0;
   int64_t links_checked = 0;
   int64_t manifests_checked = 0;
-  int64_t uploads = 0;             // upload sessions present (in progress or abandoned)
+  int64_t uploads = 0;  // upload sessions present (in progress or abandoned)
   int64_t upload_bytes = 0;
-  int64_t leftover_dirs = 0;       // empty blob/link/tag directories nothing refers to
-  int64_t temp_files = 0;          // files in the driver's temp area (swept at start-up)
+  int64_t leftover_dirs = 0;  // empty blob/link/tag directories nothing refers to
+  int64_t temp_files = 0;     // files in the driver's temp area (swept at start-up)
   std::vector<VerifyProblem> problems;
 
   bool clean() const { return problems.empty(); }

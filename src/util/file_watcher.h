@@ -73,7 +73,7 @@ class FileWatcher {
   CondVar stop_cv_;
   std::vector<FileStamp> last_ GUARDED_BY(mu_);  // the stamps last reported or rebased on
   bool stop_ GUARDED_BY(mu_) = false;
-  std::thread thread_;           // last member: starts once the others exist
+  std::thread thread_;  // last member: starts once the others exist
 };
 
 }  // namespace berth

@@ -49,7 +49,8 @@ Result<IpRange> IpRange::Parse(std::string_view text) {
   bool v4 = false;
   if (!ParseAddress(addr, &r.addr, &v4)) return Status::Invalid("invalid IP address '" + std::string(text) + "'");
   int max = v4 ? 32 : 128;
-  if (prefix && (*prefix < 0 || *prefix > max)) return Status::Invalid("invalid CIDR prefix in '" + std::string(text) + "'");
+  if (prefix && (*prefix < 0 || *prefix > max))
+    return Status::Invalid("invalid CIDR prefix in '" + std::string(text) + "'");
   r.prefix = (v4 ? 96 : 0) + prefix.value_or(max);
   return r;
 }

@@ -15,13 +15,13 @@ enum class StatusCode {
   kNotFound,         // the object (blob, link, upload, file) does not exist
   kInvalidArgument,  // caller supplied something malformed
   kAlreadyExists,
-  kOutOfRange,       // offset/range does not fit the object
-  kBusy,             // another request holds the object (e.g. an upload session)
-  kNoSpace,          // storage is full
-  kIoError,          // the storage failed
+  kOutOfRange,  // offset/range does not fit the object
+  kBusy,        // another request holds the object (e.g. an upload session)
+  kNoSpace,     // storage is full
+  kIoError,     // the storage failed
   kUnsupported,
-  kUnavailable,      // a service the request needs (the metadata database) cannot be reached now
-  kConflict,         // a constraint or a concurrent transaction got in the way: retry
+  kUnavailable,  // a service the request needs (the metadata database) cannot be reached now
+  kConflict,     // a constraint or a concurrent transaction got in the way: retry
 };
 
 class [[nodiscard]] Status {
@@ -55,7 +55,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}                                              // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) { assert(!std::get<Status>(v_).ok()); }  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(v_); }

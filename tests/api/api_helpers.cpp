@@ -27,9 +27,10 @@ int ConnectLoopback(uint16_t port, int rcvbuf) {
 
 bool IsSpecErrorCode(std::string_view code) {
   static constexpr std::array<std::string_view, 14> kCodes = {
-      "BLOB_UNKNOWN",     "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN", "DIGEST_INVALID", "MANIFEST_BLOB_UNKNOWN",
-      "MANIFEST_INVALID", "MANIFEST_UNKNOWN",    "NAME_INVALID",        "NAME_UNKNOWN",   "SIZE_INVALID",
-      "UNAUTHORIZED",     "DENIED",              "UNSUPPORTED",         "TOOMANYREQUESTS"};
+      "BLOB_UNKNOWN",          "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN", "DIGEST_INVALID",
+      "MANIFEST_BLOB_UNKNOWN", "MANIFEST_INVALID",    "MANIFEST_UNKNOWN",    "NAME_INVALID",
+      "NAME_UNKNOWN",          "SIZE_INVALID",        "UNAUTHORIZED",        "DENIED",
+      "UNSUPPORTED",           "TOOMANYREQUESTS"};
   for (auto c : kCodes) {
     if (c == code) return true;
   }

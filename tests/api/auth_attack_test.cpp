@@ -30,8 +30,8 @@ class AuthAttackTest : public ServerSuite<AuthAttackTest> {
   static TestServerOptions ServerOptions() {
     TestServerOptions o;
     o.auth_none = false;
-    o.extra_config = "users:\n  alice: {password: \"" + *auth::HashPassword(kAlicePw, 4) +
-                     "\"}\n  bob: {password: \"" + *auth::HashPassword(kBobPw, 4) +
+    o.extra_config = "users:\n  alice: {password: \"" + *auth::HashPassword(kAlicePw, 4) + "\"}\n  bob: {password: \"" +
+                     *auth::HashPassword(kBobPw, 4) +
                      "\"}\n"
                      "acl:\n"
                      "  - {account: alice, name: \"alice/*\", actions: [\"*\"]}\n"
@@ -61,14 +61,10 @@ class AuthAttackTest : public ServerSuite<AuthAttackTest> {
 
   nlohmann::json Claims(const std::string& repo) {
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
-    return {{"iss", "berth"},
-            {"sub", "alice"},
-            {"aud", "berth"},
-            {"iat", now},
-            {"nbf", now - 10},
-            {"exp", now + 300},
-            {"jti", "forged"},
-            {"access", {{{"type", "repository"}, {"name", repo}, {"actions", {"pull", "push"}}}}}};
+    return {{"iss", "berth"},  {"sub", "alice"},
+            {"aud", "berth"},  {"iat", now},
+            {"nbf", now - 10}, {"exp", now + 300},
+            {"jti", "forged"}, {"access", {{{"type", "repository"}, {"name", repo}, {"actions", {"pull", "push"}}}}}};
   }
 
   int TagsStatus(const std::string& repo, const std::string& token) {
@@ -170,10 +166,9 @@ TEST_F(AuthAttackTest, MountFromARepositoryTheUserCannotPullDoesNotLinkTheBlob) 
   ASSERT_EQ(put.status, 201) << put.body;
 
   // bob, who may push to bob/* but not pull alice/*, asks to mount it.
-  const std::string bob_token =
-      TokenFor("bob", kBobPw, "repository:bob/dst:pull,push&scope=repository:alice/src:pull");
-  auto mount = Do(*client_, "POST", "/v2/bob/dst/blobs/uploads/?mount=" + digest + "&from=alice/src",
-                  Bearer(bob_token));
+  const std::string bob_token = TokenFor("bob", kBobPw, "repository:bob/dst:pull,push&scope=repository:alice/src:pull");
+  auto mount =
+      Do(*client_, "POST", "/v2/bob/dst/blobs/uploads/?mount=" + digest + "&from=alice/src", Bearer(bob_token));
   // The spec: a mount that cannot be done starts an ordinary upload (202), never 201.
   EXPECT_EQ(mount.status, 202) << mount.body;
   auto head = Do(*client_, "HEAD", "/v2/bob/dst/blobs/" + digest, Bearer(bob_token));

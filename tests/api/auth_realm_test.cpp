@@ -25,10 +25,10 @@ class TrustedProxyRealmTest : public ServerSuite<TrustedProxyRealmTest> {
 };
 
 TEST_F(TrustedProxyRealmTest, ForwardedHeadersFromATrustedProxyShapeTheRealm) {
-  auto r = Do(client(), "GET", "/v2/", {{"X-Forwarded-Proto", "https"},
-                                       {"X-Forwarded-Host", "registry.example.com"}});
+  auto r = Do(client(), "GET", "/v2/", {{"X-Forwarded-Proto", "https"}, {"X-Forwarded-Host", "registry.example.com"}});
   EXPECT_EQ(r.status, 401u);
-  EXPECT_EQ(r.header("WWW-Authenticate"), "Bearer realm=\"https://registry.example.com/v2/token\",service=\"svc.test\"");
+  EXPECT_EQ(r.header("WWW-Authenticate"),
+            "Bearer realm=\"https://registry.example.com/v2/token\",service=\"svc.test\"");
 }
 
 TEST_F(TrustedProxyRealmTest, HostileForwardedHostIsNotEchoed) {
@@ -71,8 +71,9 @@ class PublicUrlRealmTest : public ServerSuite<PublicUrlRealmTest> {
 TEST_F(PublicUrlRealmTest, PublicUrlWins) {
   auto r = Do(client(), "POST", "/v2/team/app/blobs/uploads/");
   EXPECT_EQ(r.status, 401u);
-  EXPECT_EQ(r.header("WWW-Authenticate"),
-            "Bearer realm=\"https://reg.example.com/v2/token\",service=\"svc.test\",scope=\"repository:team/app:pull,push\"");
+  EXPECT_EQ(
+      r.header("WWW-Authenticate"),
+      "Bearer realm=\"https://reg.example.com/v2/token\",service=\"svc.test\",scope=\"repository:team/app:pull,push\"");
 }
 
 }  // namespace

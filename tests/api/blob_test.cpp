@@ -158,7 +158,8 @@ TEST_F(BlobTest, ManyConcurrentSlowReadersGetExactBodies) {
   for (int i = 0; i < kReaders; ++i) {
     fds[i] = ConnectSmallBuffer(server().port());
     ASSERT_GE(fds[i], 0);
-    ASSERT_TRUE(SendAll(fds[i], "GET /v2/blob/many/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(
+        SendAll(fds[i], "GET /v2/blob/many/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
     char buf[1000];
     while (got[i].find("\r\n\r\n") == std::string::npos || got[i].size() <= got[i].find("\r\n\r\n") + 4) {
       const ssize_t n = ::recv(fds[i], buf, sizeof buf, 0);
@@ -342,8 +343,8 @@ TEST_F(BlobTest, LargeBlobStreamedUpAndDown) {
   int64_t sent = 0;
   auto patch = client().RequestStream(
       "PATCH", location, {{"Content-Type", "application/octet-stream"}}, kSize, [&](char* buf, size_t n) -> size_t {
-        size_t k = static_cast<size_t>(std::min<int64_t>({static_cast<int64_t>(n), kSize - sent,
-                                                          static_cast<int64_t>(kPiece)}));
+        size_t k = static_cast<size_t>(
+            std::min<int64_t>({static_cast<int64_t>(n), kSize - sent, static_cast<int64_t>(kPiece)}));
         gen.Fill(buf, k);
         up_hash.Update(buf, k);
         sent += static_cast<int64_t>(k);

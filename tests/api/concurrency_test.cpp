@@ -34,8 +34,9 @@ class ConcurrencyTest : public ServerSuite<ConcurrencyTest> {
     TestServerOptions o;
     // A held request blocks its I/O thread: room for all of them plus the rest.
     o.server_extra = "  threads: " + std::to_string(kClients + 4) + "\n";
-    o.test_hooks = "upload.commit.moved:hold={dir}/hold-commit,manifest.put.before_links:hold={dir}/hold-links,"
-                   "manifest.get.resolved:hold={dir}/hold-get";
+    o.test_hooks =
+        "upload.commit.moved:hold={dir}/hold-commit,manifest.put.before_links:hold={dir}/hold-links,"
+        "manifest.get.resolved:hold={dir}/hold-get";
     return o;
   }
 };
@@ -43,9 +44,7 @@ class ConcurrencyTest : public ServerSuite<ConcurrencyTest> {
 // Holds the server's requests at one hook point from construction until Release().
 class Hold {
  public:
-  Hold(const TestServer& server, const std::string& file) : path_(server.dir() + "/" + file) {
-    std::ofstream{path_};
-  }
+  Hold(const TestServer& server, const std::string& file) : path_(server.dir() + "/" + file) { std::ofstream{path_}; }
   ~Hold() { Release(); }
   Hold(const Hold&) = delete;
   Hold& operator=(const Hold&) = delete;
@@ -110,8 +109,8 @@ TEST_F(ConcurrencyTest, SameTagPushedWithDifferentManifests) {
     threads.emplace_back([&, i] {
       auto c = server().Client();
       for (int round = 0; round < 5; ++round) {
-        auto r = c->Request("PUT", "/v2/conc/tag/manifests/latest",
-                            {{"Content-Type", std::string(kOciManifest)}}, images[i].body);
+        auto r = c->Request("PUT", "/v2/conc/tag/manifests/latest", {{"Content-Type", std::string(kOciManifest)}},
+                            images[i].body);
         statuses[i] = r.ok() ? r->status : 0;
         if (statuses[i] != 201) return;
       }

@@ -98,8 +98,9 @@ TEST_F(ErrorsTest, OverlongNameIsNameInvalid) {
 
 TEST_F(ErrorsTest, TraversalAttemptsCreateNothingOutsideTheDataDirectory) {
   const std::string up = "%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/";
-  const std::vector<std::string> names = {up + "escape", "../../../../../../../escape", up + "tmp/escape",
-                                          "..%2f..%2f..%2f..%2f..%2f..%2fescape", "%2fescape", "%2e/escape"};
+  const std::vector<std::string> names = {up + "escape",     "../../../../../../../escape",
+                                          up + "tmp/escape", "..%2f..%2f..%2f..%2f..%2f..%2fescape",
+                                          "%2fescape",       "%2e/escape"};
   for (const auto& name : names) {
     const std::string base = "/v2/" + name;
     Do(client(), "POST", base + "/blobs/uploads/");
@@ -124,38 +125,36 @@ TEST_F(ErrorsTest, TraversalAttemptsCreateNothingOutsideTheDataDirectory) {
 
 TEST_F(ErrorsTest, BadDigestsAreDigestInvalid) {
   const std::vector<std::string> bad = {
-      "sha256:abc",                                   // too short
-      Repeat("sha256:", 65, 'a'),               // too long
-      Repeat("sha512:", 64, 'a'),               // wrong length for the algorithm
-      Repeat("md5:", 32, 'a'),                  // unknown algorithm
-      Repeat("sha256:", 64, 'z'),               // not hex
-      Repeat("sha256:", 64, 'A'),               // upper-case hex
-      "sha256:",                                      // empty hex
-      Repeat(":", 64, 'a'),                     // empty algorithm
-      Repeat("sha256%3A", 63, 'a') + "%00",     // NUL byte
+      "sha256:abc",                          // too short
+      Repeat("sha256:", 65, 'a'),            // too long
+      Repeat("sha512:", 64, 'a'),            // wrong length for the algorithm
+      Repeat("md5:", 32, 'a'),               // unknown algorithm
+      Repeat("sha256:", 64, 'z'),            // not hex
+      Repeat("sha256:", 64, 'A'),            // upper-case hex
+      "sha256:",                             // empty hex
+      Repeat(":", 64, 'a'),                  // empty algorithm
+      Repeat("sha256%3A", 63, 'a') + "%00",  // NUL byte
   };
   PushBlob(client(), "errors/digests", "exists");
   for (const auto& d : bad) {
     ExpectError(Do(client(), "GET", "/v2/errors/digests/blobs/" + d), 400, "DIGEST_INVALID", "GET blob " + d);
     ExpectError(Do(client(), "DELETE", "/v2/errors/digests/blobs/" + d), 400, "DIGEST_INVALID", "DELETE blob " + d);
     ExpectError(Do(client(), "GET", "/v2/errors/digests/referrers/" + d), 400, "DIGEST_INVALID", "referrers " + d);
-    ExpectError(Do(client(), "POST", "/v2/errors/digests/blobs/uploads/?digest=" + d, {}, "x"), 400,
-                "DIGEST_INVALID", "POST ?digest=" + d);
+    ExpectError(Do(client(), "POST", "/v2/errors/digests/blobs/uploads/?digest=" + d, {}, "x"), 400, "DIGEST_INVALID",
+                "POST ?digest=" + d);
     const std::string loc = StartUpload(client(), "errors/digests");
     ExpectError(Do(client(), "PUT", WithDigest(loc, d), {}, "x"), 400, "DIGEST_INVALID", "PUT ?digest=" + d);
   }
   // Blob digests without an algorithm at all.
-  ExpectError(Do(client(), "GET", Repeat("/v2/errors/digests/blobs/", 64, 'a')), 400, "DIGEST_INVALID",
-              "no algorithm");
+  ExpectError(Do(client(), "GET", Repeat("/v2/errors/digests/blobs/", 64, 'a')), 400, "DIGEST_INVALID", "no algorithm");
 }
 
 TEST_F(ErrorsTest, BadManifestDigestReferenceIsDigestInvalid) {
-  for (const std::string& d :
-       {std::string("sha256:abc"), Repeat("md5:", 32, 'a'), Repeat("sha256:", 64, 'Z')}) {
+  for (const std::string& d : {std::string("sha256:abc"), Repeat("md5:", 32, 'a'), Repeat("sha256:", 64, 'Z')}) {
     ExpectError(Do(client(), "GET", "/v2/errors/mref/manifests/" + d), 400, "DIGEST_INVALID", "GET " + d);
-    ExpectError(Do(client(), "PUT", "/v2/errors/mref/manifests/" + d, {{"Content-Type", std::string(kOciManifest)}},
-                   "{}"),
-                400, "DIGEST_INVALID", "PUT " + d);
+    ExpectError(
+        Do(client(), "PUT", "/v2/errors/mref/manifests/" + d, {{"Content-Type", std::string(kOciManifest)}}, "{}"), 400,
+        "DIGEST_INVALID", "PUT " + d);
     ExpectError(Do(client(), "DELETE", "/v2/errors/mref/manifests/" + d), 400, "DIGEST_INVALID", "DELETE " + d);
   }
 }
@@ -207,14 +206,10 @@ TEST_F(ErrorsTest, WrongMethodsAre405) {
 TEST_F(ErrorsTest, ErrorBodiesFollowTheSpecFormat) {
   // A sample of errors from every endpoint family: {"errors":[{"code","message",...}]}.
   const std::vector<std::pair<const char*, std::string>> calls = {
-      {"GET", "/v2/errors/fmt/manifests/nope"},
-      {"GET", "/v2/errors/fmt/blobs/" + kDigest},
-      {"GET", "/v2/errors/fmt/tags/list"},
-      {"GET", std::string("/v2/errors/fmt/blobs/uploads/") + kUuid},
-      {"GET", "/v2/errors/FMT/tags/list"},
-      {"GET", "/v2/errors/fmt/referrers/sha256:x"},
-      {"PUT", "/v2/errors/fmt/manifests/latest"},
-      {"POST", "/v2/errors/fmt/tags/list"},
+      {"GET", "/v2/errors/fmt/manifests/nope"},   {"GET", "/v2/errors/fmt/blobs/" + kDigest},
+      {"GET", "/v2/errors/fmt/tags/list"},        {"GET", std::string("/v2/errors/fmt/blobs/uploads/") + kUuid},
+      {"GET", "/v2/errors/FMT/tags/list"},        {"GET", "/v2/errors/fmt/referrers/sha256:x"},
+      {"PUT", "/v2/errors/fmt/manifests/latest"}, {"POST", "/v2/errors/fmt/tags/list"},
   };
   for (const auto& [method, target] : calls) {
     auto r = Do(client(), method, target);

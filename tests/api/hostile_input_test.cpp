@@ -95,36 +95,62 @@ class HostileInputTest : public ServerSuite<HostileInputTest> {
     EXPECT_FALSE(fs::exists(data.parent_path() / "escape"));
   }
 
-  static void Append(std::vector<Case>& to, const std::vector<Case>& more) { to.insert(to.end(), more.begin(), more.end()); }
+  static void Append(std::vector<Case>& to, const std::vector<Case>& more) {
+    to.insert(to.end(), more.begin(), more.end());
+  }
 };
 
 // Repository names at every endpoint kind, HEAD and the digest forms included.
 TEST_F(HostileInputTest, HostileNamesAreNameInvalidEverywhere) {
   const std::string d = Repeat("sha256:", 64, 'a');
-  const std::vector<std::string> names = {
-      "..", "a/..", "../a", "%2e%2e", "%2E%2E/a", "a/%2e%2e/%2e%2e/%2e%2e/etc", "%2fetc%2fpasswd", "%2e",
-      "a%2f..%2f..%2fb", "a%00", "%00/a", "a%00b/c", "UPPER/case", "a/B", std::string(256, 'a'),
-      "a/" + std::string(300, 'b'), "a%2F%2Fb", "a%5c..%5cb", "a%0ab", "a%20", "a/%C0%AE%C0%AE/b", "..%00"};
+  const std::vector<std::string> names = {"..",
+                                          "a/..",
+                                          "../a",
+                                          "%2e%2e",
+                                          "%2E%2E/a",
+                                          "a/%2e%2e/%2e%2e/%2e%2e/etc",
+                                          "%2fetc%2fpasswd",
+                                          "%2e",
+                                          "a%2f..%2f..%2fb",
+                                          "a%00",
+                                          "%00/a",
+                                          "a%00b/c",
+                                          "UPPER/case",
+                                          "a/B",
+                                          std::string(256, 'a'),
+                                          "a/" + std::string(300, 'b'),
+                                          "a%2F%2Fb",
+                                          "a%5c..%5cb",
+                                          "a%0ab",
+                                          "a%20",
+                                          "a/%C0%AE%C0%AE/b",
+                                          "..%00"};
   std::vector<Case> cases;
   for (const std::string& n : names) {
     const std::string base = "/v2/" + n;
-    Append(cases, {
-        {"GET", base + "/blobs/" + d, 400, "NAME_INVALID"},
-        {"HEAD", base + "/blobs/" + d, 400, ""},
-        {"DELETE", base + "/blobs/" + d, 400, "NAME_INVALID"},
-        {"POST", base + "/blobs/uploads/", 400, "NAME_INVALID"},
-        {"POST", base + "/blobs/uploads/?digest=" + Sha256("x"), 400, "NAME_INVALID", {}, "x"},
-        {"GET", base + "/blobs/uploads/" + kUuid, 400, "NAME_INVALID"},
-        {"PATCH", base + "/blobs/uploads/" + kUuid, 400, "NAME_INVALID", {}, "x"},
-        {"PUT", base + "/blobs/uploads/" + kUuid + "?digest=" + Sha256("x"), 400, "NAME_INVALID", {}, "x"},
-        {"DELETE", base + "/blobs/uploads/" + kUuid, 400, "NAME_INVALID"},
-        {"GET", base + "/manifests/latest", 400, "NAME_INVALID"},
-        {"HEAD", base + "/manifests/" + d, 400, ""},
-        {"PUT", base + "/manifests/latest", 400, "NAME_INVALID", {{"Content-Type", std::string(kOciManifest)}}, "{}"},
-        {"DELETE", base + "/manifests/" + d, 400, "NAME_INVALID"},
-        {"GET", base + "/tags/list", 400, "NAME_INVALID"},
-        {"GET", base + "/referrers/" + d, 400, "NAME_INVALID"},
-    });
+    Append(cases,
+           {
+               {"GET", base + "/blobs/" + d, 400, "NAME_INVALID"},
+               {"HEAD", base + "/blobs/" + d, 400, ""},
+               {"DELETE", base + "/blobs/" + d, 400, "NAME_INVALID"},
+               {"POST", base + "/blobs/uploads/", 400, "NAME_INVALID"},
+               {"POST", base + "/blobs/uploads/?digest=" + Sha256("x"), 400, "NAME_INVALID", {}, "x"},
+               {"GET", base + "/blobs/uploads/" + kUuid, 400, "NAME_INVALID"},
+               {"PATCH", base + "/blobs/uploads/" + kUuid, 400, "NAME_INVALID", {}, "x"},
+               {"PUT", base + "/blobs/uploads/" + kUuid + "?digest=" + Sha256("x"), 400, "NAME_INVALID", {}, "x"},
+               {"DELETE", base + "/blobs/uploads/" + kUuid, 400, "NAME_INVALID"},
+               {"GET", base + "/manifests/latest", 400, "NAME_INVALID"},
+               {"HEAD", base + "/manifests/" + d, 400, ""},
+               {"PUT",
+                base + "/manifests/latest",
+                400,
+                "NAME_INVALID",
+                {{"Content-Type", std::string(kOciManifest)}},
+                "{}"},
+               {"DELETE", base + "/manifests/" + d, 400, "NAME_INVALID"},
+               {"GET", base + "/tags/list", 400, "NAME_INVALID"},
+               {"GET", base + "/referrers/" + d, 400, "NAME_INVALID"},
+           });
   }
   Run(cases);
 }
@@ -133,9 +159,24 @@ TEST_F(HostileInputTest, HostileNamesAreNameInvalidEverywhere) {
 TEST_F(HostileInputTest, HostileTagsAreRejected) {
   Image img = MakeImage(client(), kRepo, "tags");
   const Headers ct = {{"Content-Type", std::string(kOciManifest)}};
-  const std::vector<std::string> tags = {"..", "%2e%2e", ".", "%2e", "..%2f..%2fescape", "%2fetc%2fpasswd", "a%00",
-                                         "%00", "a%00b", std::string(129, 'a'), std::string(4000, 'a'), "-a", ".a",
-                                         "a%20b", "a%2fb", "a@b", "a%5cb", "%C3%A9"};
+  const std::vector<std::string> tags = {"..",
+                                         "%2e%2e",
+                                         ".",
+                                         "%2e",
+                                         "..%2f..%2fescape",
+                                         "%2fetc%2fpasswd",
+                                         "a%00",
+                                         "%00",
+                                         "a%00b",
+                                         std::string(129, 'a'),
+                                         std::string(4000, 'a'),
+                                         "-a",
+                                         ".a",
+                                         "a%20b",
+                                         "a%2fb",
+                                         "a@b",
+                                         "a%5cb",
+                                         "%C3%A9"};
   std::vector<Case> cases;
   for (const auto& t : tags) {
     const std::string target = std::string("/v2/") + kRepo + "/manifests/" + t;
@@ -163,44 +204,45 @@ TEST_F(HostileInputTest, HostileDigestsAreDigestInvalid) {
       Repeat("sha256:", 64, 'a') + "%00",
       Repeat("sha256:", 63, 'a') + "%00",
       Repeat("sha256%00:", 64, 'a'),
-      Repeat("sha384:", 96, 'a'),           // not an algorithm Berth accepts
-      Repeat("sha256+b64:", 64, 'a'),       // algorithm with a component
-      Repeat("SHA256:", 64, 'a'),           // upper-case algorithm
-      Repeat("sha256:", 4096, 'a'),         // over-long
-      Repeat("sha512:", 64, 'a'),           // wrong length for the algorithm
-      Repeat("sha256:", 64, 'g'),           // not hex
+      Repeat("sha384:", 96, 'a'),      // not an algorithm Berth accepts
+      Repeat("sha256+b64:", 64, 'a'),  // algorithm with a component
+      Repeat("SHA256:", 64, 'a'),      // upper-case algorithm
+      Repeat("sha256:", 4096, 'a'),    // over-long
+      Repeat("sha512:", 64, 'a'),      // wrong length for the algorithm
+      Repeat("sha256:", 64, 'g'),      // not hex
       "sha256:" + std::string(63, 'a') + "%20",
       "sha256:-1",
-      "a:b",                                // a ':' makes a manifest reference a digest
+      "a:b",  // a ':' makes a manifest reference a digest
       Repeat("sha256::", 64, 'a'),
   };
   std::vector<Case> cases;
   for (const auto& d : digests) {
     const std::string loc = StartUpload(client(), kRepo);
     Append(cases, {
-        {"GET", repo + "/blobs/" + d, 400, "DIGEST_INVALID"},
-        {"HEAD", repo + "/blobs/" + d, 400, ""},
-        {"DELETE", repo + "/blobs/" + d, 400, "DIGEST_INVALID"},
-        {"POST", repo + "/blobs/uploads/?digest=" + d, 400, "DIGEST_INVALID", {}, "x"},
-        {"PUT", WithDigest(loc, d), 400, "DIGEST_INVALID", {}, "x"},
-        {"GET", repo + "/referrers/" + d, 400, "DIGEST_INVALID"},
-    });
+                      {"GET", repo + "/blobs/" + d, 400, "DIGEST_INVALID"},
+                      {"HEAD", repo + "/blobs/" + d, 400, ""},
+                      {"DELETE", repo + "/blobs/" + d, 400, "DIGEST_INVALID"},
+                      {"POST", repo + "/blobs/uploads/?digest=" + d, 400, "DIGEST_INVALID", {}, "x"},
+                      {"PUT", WithDigest(loc, d), 400, "DIGEST_INVALID", {}, "x"},
+                      {"GET", repo + "/referrers/" + d, 400, "DIGEST_INVALID"},
+                  });
     // A manifest reference with a ':' is a digest; without one it is a tag.
     const bool digest_like = d.find(':') != std::string::npos || d.find("%3A") != std::string::npos;
     const std::string code = digest_like ? "DIGEST_INVALID" : "MANIFEST_INVALID";
     const unsigned read_status = digest_like ? 400 : 404;
     const std::string read_code = digest_like ? "DIGEST_INVALID" : "MANIFEST_UNKNOWN";
     Append(cases, {
-        {"GET", repo + "/manifests/" + d, read_status, read_code},
-        {"HEAD", repo + "/manifests/" + d, read_status, ""},
-        {"DELETE", repo + "/manifests/" + d, 400, code},
-        {"PUT", repo + "/manifests/" + d, 400, code, {{"Content-Type", std::string(kOciManifest)}}, "{}"},
-    });
+                      {"GET", repo + "/manifests/" + d, read_status, read_code},
+                      {"HEAD", repo + "/manifests/" + d, read_status, ""},
+                      {"DELETE", repo + "/manifests/" + d, 400, code},
+                      {"PUT", repo + "/manifests/" + d, 400, code, {{"Content-Type", std::string(kOciManifest)}}, "{}"},
+                  });
   }
   // A well-formed digest with a hostile mount source falls back to a plain upload.
-  Append(cases, {{"POST", repo + "/blobs/uploads/?mount=" + Sha256("digest-victim") + "&from=..%2f..%2fescape", 202, ""},
-                 {"POST", repo + "/blobs/uploads/?mount=..%2f..%2fescape&from=" + kRepo, 202, ""},
-                 {"POST", repo + "/blobs/uploads/?mount=" + Sha256("digest-victim") + "&from=%00", 202, ""}});
+  Append(cases,
+         {{"POST", repo + "/blobs/uploads/?mount=" + Sha256("digest-victim") + "&from=..%2f..%2fescape", 202, ""},
+          {"POST", repo + "/blobs/uploads/?mount=..%2f..%2fescape&from=" + kRepo, 202, ""},
+          {"POST", repo + "/blobs/uploads/?mount=" + Sha256("digest-victim") + "&from=%00", 202, ""}});
   Run(cases);
 }
 
@@ -214,18 +256,30 @@ TEST_F(HostileInputTest, HostileUploadIdsAreUploadUnknown) {
   victim_id = victim_id.substr(0, victim_id.find('?'));
   ASSERT_EQ(Do(client(), "PATCH", victim, {{"Content-Type", "application/octet-stream"}}, "abc").status, 202u);
 
-  const std::vector<std::string> ids = {
-      "..", "%2e%2e", ".", "..%2f..%2f..%2fescape", "%2fetc%2fpasswd", "%2e%2e%2f_uploads", std::string(kUuid) + "%00",
-      "%00", std::string(kUuid) + "%2f..", std::string(2000, 'a'), "0F0F0F0F-1111-4222-8333-444444444444",
-      "not-a-uuid", "_berth_tmp", "..%2f..%2fother%2f_uploads%2f" + victim_id, victim_id};
+  const std::vector<std::string> ids = {"..",
+                                        "%2e%2e",
+                                        ".",
+                                        "..%2f..%2f..%2fescape",
+                                        "%2fetc%2fpasswd",
+                                        "%2e%2e%2f_uploads",
+                                        std::string(kUuid) + "%00",
+                                        "%00",
+                                        std::string(kUuid) + "%2f..",
+                                        std::string(2000, 'a'),
+                                        "0F0F0F0F-1111-4222-8333-444444444444",
+                                        "not-a-uuid",
+                                        "_berth_tmp",
+                                        "..%2f..%2fother%2f_uploads%2f" + victim_id,
+                                        victim_id};
   std::vector<Case> cases;
   for (const auto& id : ids) {
-    Append(cases, {
-        {"GET", repo + id, 404, "BLOB_UPLOAD_UNKNOWN"},
-        {"PATCH", repo + id, 404, "BLOB_UPLOAD_UNKNOWN", {{"Content-Type", "application/octet-stream"}}, "zz"},
-        {"PUT", repo + id + "?digest=" + Sha256("abczz"), 404, "BLOB_UPLOAD_UNKNOWN", {}, "zz"},
-        {"DELETE", repo + id, 404, "BLOB_UPLOAD_UNKNOWN"},
-    });
+    Append(cases,
+           {
+               {"GET", repo + id, 404, "BLOB_UPLOAD_UNKNOWN"},
+               {"PATCH", repo + id, 404, "BLOB_UPLOAD_UNKNOWN", {{"Content-Type", "application/octet-stream"}}, "zz"},
+               {"PUT", repo + id + "?digest=" + Sha256("abczz"), 404, "BLOB_UPLOAD_UNKNOWN", {}, "zz"},
+               {"DELETE", repo + id, 404, "BLOB_UPLOAD_UNKNOWN"},
+           });
   }
   Run(cases);
   // The other repository's upload is untouched and still completes.
@@ -239,15 +293,20 @@ TEST_F(HostileInputTest, HostileUploadIdsAreUploadUnknown) {
 TEST_F(HostileInputTest, BadContentRangeOnPatch) {
   std::vector<Case> cases;
   // (Surrounding whitespace, an empty value and the RFC form "bytes 0-1/2" are accepted.)
-  for (const char* range : {"abc", "0-", "-5", "5-3", "-1-3", "0--1", "0-99999999999999999999999",
-                            "99999999999999999999999-99999999999999999999999", "bytes=0-1", "0-1,2-3", "0x0-0x1",
-                            "+0-1", "0-1%00", "0-9223372036854775807", "9223372036854775807-9223372036854775807",
-                            "1e3-2e3", "\t-\t"}) {
+  for (const char* range :
+       {"abc", "0-", "-5", "5-3", "-1-3", "0--1", "0-99999999999999999999999",
+        "99999999999999999999999-99999999999999999999999", "bytes=0-1", "0-1,2-3", "0x0-0x1", "+0-1", "0-1%00",
+        "0-9223372036854775807", "9223372036854775807-9223372036854775807", "1e3-2e3", "\t-\t"}) {
     const std::string loc = StartUpload(client(), kRepo);
     // Malformed and overflowing ranges are 416, as the distribution spec says.
     const std::string r = range;
-    Case c{"PATCH", loc, 416u, "BLOB_UPLOAD_INVALID",
-           {{"Content-Type", "application/octet-stream"}, {"Content-Range", r}}, "ab", "Content-Range: '" + r + "'"};
+    Case c{"PATCH",
+           loc,
+           416u,
+           "BLOB_UPLOAD_INVALID",
+           {{"Content-Type", "application/octet-stream"}, {"Content-Range", r}},
+           "ab",
+           "Content-Range: '" + r + "'"};
     cases.push_back(c);
   }
   Run(cases);
@@ -285,7 +344,8 @@ TEST_F(HostileInputTest, BadContentLengthIs400) {
           std::string("POST /v2/") + kRepo + "/blobs/uploads/?digest=" + Sha256("ab") + " HTTP/1.1\r\n"}) {
       auto raw = client().Raw(head + "Host: x\r\nContent-Length: " + len + "\r\nConnection: close\r\n\r\nab", 5000);
       ASSERT_TRUE(raw.ok()) << raw.status().message();
-      EXPECT_EQ(raw->rfind("HTTP/1.1 400", 0), 0u) << head << "Content-Length: " << len << " -> " << raw->substr(0, 200);
+      EXPECT_EQ(raw->rfind("HTTP/1.1 400", 0), 0u)
+          << head << "Content-Length: " << len << " -> " << raw->substr(0, 200);
     }
   }
   // A huge but valid Content-Length on a manifest is refused up front (limit 4 MiB).
@@ -340,7 +400,10 @@ TEST_F(HostileInputTest, HostileManifestsAreManifestInvalid) {
       {with([](json& m) { m["layers"][0]["digest"] = "sha256:../../../../etc/passwd"; }), oci},
       {with([](json& m) { m["config"]["digest"] = Repeat("md5:", 32, 'a'); }), oci},
       {with([](json& m) { m["layers"][0]["digest"] = 7; }), oci},
-      {with([](json& m) { m["subject"] = json{{"mediaType", kOciManifest}, {"digest", "sha256:.."}, {"size", 2}}; }), oci},
+      {with([](json& m) {
+         m["subject"] = json{{"mediaType", kOciManifest}, {"digest", "sha256:.."}, {"size", 2}};
+       }),
+       oci},
       {with([](json& m) { m["schemaVersion"] = -2; }), oci},
       {with([](json& m) { m["schemaVersion"] = 99999999999999999999.0; }), oci},
       {with([](json& m) { m["layers"] = json::object(); }), oci},
@@ -383,7 +446,7 @@ TEST_F(HostileInputTest, HostileListingParameters) {
     EXPECT_EQ(c.status, 200u) << q << ": " << c.body;
   }
   const std::string subject = Sha256("no such subject");
-  for (const char* q : {"?artifactType=%00", "?artifactType=..%2f..", "?artifactType=" }) {
+  for (const char* q : {"?artifactType=%00", "?artifactType=..%2f..", "?artifactType="}) {
     auto r = Do(client(), "GET", std::string("/v2/") + kRepo + "/referrers/" + subject + q);
     EXPECT_EQ(r.status, 200u) << q << ": " << r.body;
     json doc = json::parse(r.body, nullptr, false);
@@ -399,8 +462,8 @@ TEST_F(HostileInputTest, TraversalShapedRequestsLeaveNothingOutsideTheRoot) {
     Do(client(), "PUT", "/v2/" + n + "/manifests/escape", {{"Content-Type", std::string(kOciManifest)}}, "{}");
   }
   for (const std::string& ref : {std::string("..%2f..%2fescape"), std::string("sha256:..%2fescape")}) {
-    Do(client(), "PUT", std::string("/v2/") + kRepo + "/manifests/" + ref, {{"Content-Type", std::string(kOciManifest)}},
-       "{}");
+    Do(client(), "PUT", std::string("/v2/") + kRepo + "/manifests/" + ref,
+       {{"Content-Type", std::string(kOciManifest)}}, "{}");
   }
   Do(client(), "PATCH", std::string("/v2/") + kRepo + "/blobs/uploads/..%2f..%2f..%2fescape", {}, "e");
 }

@@ -39,9 +39,8 @@ class RawSocket {
   bool ReadUntil(std::string_view pattern, int timeout_ms = 5000) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (buffer_.find(pattern) == std::string::npos) {
-      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      deadline - std::chrono::steady_clock::now())
-                                      .count());
+      int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
       if (left <= 0 || !ReadSome(left)) return false;
     }
     return true;
@@ -51,9 +50,8 @@ class RawSocket {
   bool ReadToClose(int timeout_ms = 5000) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (!closed_) {
-      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      deadline - std::chrono::steady_clock::now())
-                                      .count());
+      int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
       if (left <= 0) return false;
       if (!ReadSome(left) && !closed_) return false;
     }
@@ -173,14 +171,14 @@ TEST_F(HttpBehaviourTest, TlsClientHelloOnPlainPortGetsHttp400) {
   // A TLS 1.2-style ClientHello record (what docker sends to a registry it believes is HTTPS).
   std::string hello;
   std::string body;
-  body += "\x03\x03";                                          // client_version
-  body += std::string(32, '\x42');                             // random
-  body += std::string("\x00", 1);                              // session id length
-  body += std::string("\x00\x04\x13\x01\xc0\x2f", 6);          // cipher suites
-  body += std::string("\x01\x00", 2);                          // compression methods
-  body += std::string("\x00\x00", 2);                          // extensions length
-  std::string handshake = std::string("\x01\x00", 2) + static_cast<char>(body.size() >> 8) +
-                          static_cast<char>(body.size() & 0xff) + body;
+  body += "\x03\x03";                                  // client_version
+  body += std::string(32, '\x42');                     // random
+  body += std::string("\x00", 1);                      // session id length
+  body += std::string("\x00\x04\x13\x01\xc0\x2f", 6);  // cipher suites
+  body += std::string("\x01\x00", 2);                  // compression methods
+  body += std::string("\x00\x00", 2);                  // extensions length
+  std::string handshake =
+      std::string("\x01\x00", 2) + static_cast<char>(body.size() >> 8) + static_cast<char>(body.size() & 0xff) + body;
   hello = std::string("\x16\x03\x01", 3) + static_cast<char>(handshake.size() >> 8) +
           static_cast<char>(handshake.size() & 0xff) + handshake;
   ASSERT_EQ(static_cast<unsigned char>(hello[0]), 0x16);
@@ -189,10 +187,9 @@ TEST_F(HttpBehaviourTest, TlsClientHelloOnPlainPortGetsHttp400) {
 }
 
 TEST_F(HttpBehaviourTest, MalformedRequestLineIs400) {
-  for (const std::string& req : {std::string("GARBAGE\r\n\r\n"), std::string("GET /v2/\r\n\r\n"),
-                                std::string("GET /v2/ HTTP/1.1 extra\r\n\r\n"),
-                                "GET /v2/ HTTP/1.1\r\n" + Host() + "Header Without Colon\r\n\r\n",
-                                "GET v2/ HTTP/1.1\r\n" + Host() + "\r\n"}) {
+  for (const std::string& req :
+       {std::string("GARBAGE\r\n\r\n"), std::string("GET /v2/\r\n\r\n"), std::string("GET /v2/ HTTP/1.1 extra\r\n\r\n"),
+        "GET /v2/ HTTP/1.1\r\n" + Host() + "Header Without Colon\r\n\r\n", "GET v2/ HTTP/1.1\r\n" + Host() + "\r\n"}) {
     std::string out = Raw(req);
     EXPECT_TRUE(StartsWith(out, "HTTP/1.1 400")) << "request: " << req << "\nresponse: " << out;
   }
@@ -232,8 +229,7 @@ TEST_F(HttpBehaviourTest, ExpectContinueWaitsForTheInterimResponse) {
   ASSERT_FALSE(loc.empty());
   RawSocket s(server().port());
   ASSERT_TRUE(s.ok());
-  ASSERT_TRUE(s.Send("PATCH " + loc + " HTTP/1.1\r\n" + Host() +
-                     "Content-Length: 11\r\nExpect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(s.Send("PATCH " + loc + " HTTP/1.1\r\n" + Host() + "Content-Length: 11\r\nExpect: 100-continue\r\n\r\n"));
   ASSERT_TRUE(s.ReadUntil("\r\n\r\n", 3000)) << "no interim response: " << s.buffer();
   EXPECT_TRUE(StartsWith(s.buffer(), "HTTP/1.1 100 Continue\r\n\r\n")) << s.buffer();
   s.buffer().clear();
@@ -260,8 +256,8 @@ TEST_F(HttpBehaviourTest, MalformedChunkedBodyGets400) {
   ASSERT_FALSE(loc.empty());
   RawSocket s(server().port());
   ASSERT_TRUE(s.ok());
-  ASSERT_TRUE(s.Send("PATCH " + loc + " HTTP/1.1\r\n" + Host() +
-                     "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      s.Send("PATCH " + loc + " HTTP/1.1\r\n" + Host() + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"));
   std::string r = s.NextResponse(3000);
   EXPECT_TRUE(StartsWith(r, "HTTP/1.1 400")) << "response: '" << r << "'";
   ClientResponse parsed;
@@ -290,8 +286,8 @@ TEST_F(HttpBehaviourTest, InterruptedUploadCanBeResumedFromTheReportedOffset) {
   {
     RawSocket s(server().port());
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE(s.Send("PATCH " + loc + " HTTP/1.1\r\n" + Host() +
-                       "Content-Length: " + std::to_string(content.size()) + "\r\n\r\n"));
+    ASSERT_TRUE(s.Send("PATCH " + loc + " HTTP/1.1\r\n" + Host() + "Content-Length: " + std::to_string(content.size()) +
+                       "\r\n\r\n"));
     ASSERT_TRUE(s.Send(std::string_view(content).substr(0, sent)));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }  // the client goes away mid-body
@@ -312,9 +308,9 @@ TEST_F(HttpBehaviourTest, InterruptedUploadCanBeResumedFromTheReportedOffset) {
   EXPECT_EQ(status.header("Range"), range);
   const size_t kept = range == "0-0" ? 0 : std::stoul(range.substr(2)) + 1;
   EXPECT_LE(kept, sent) << "the server claims bytes it never received";
-  auto p = Do(client(), "PATCH", loc,
-              {{"Content-Range", std::to_string(kept) + "-" + std::to_string(content.size() - 1)}},
-              std::string_view(content).substr(kept));
+  auto p =
+      Do(client(), "PATCH", loc, {{"Content-Range", std::to_string(kept) + "-" + std::to_string(content.size() - 1)}},
+         std::string_view(content).substr(kept));
   ASSERT_EQ(p.status, 202u) << p.body;
   EXPECT_EQ(p.header("Range"), "0-" + std::to_string(content.size() - 1));
   auto put = Do(client(), "PUT", WithDigest(loc, Sha256(content)));
@@ -413,7 +409,7 @@ TEST_F(ShutdownTest, SigtermLetsAnInFlightUploadFinish) {
 TEST_F(ShutdownTest, SigtermWithIdleKeepAliveConnectionsExitsPromptly) {
   // Idle keep-alive connections must not hold the shutdown for the idle timeout.
   ASSERT_EQ(Do(client(), "GET", "/v2/").status, 200u);  // leaves an idle kept-alive connection
-  RawSocket idle(server().port());                       // and a connection that never sent anything
+  RawSocket idle(server().port());                      // and a connection that never sent anything
   ASSERT_TRUE(idle.ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const auto start = std::chrono::steady_clock::now();

@@ -50,7 +50,7 @@ TEST_F(JwksTest, ServesTheRingAsPublished) {
   EXPECT_EQ(nlohmann::json::parse(ReadAll(jwks_file), nullptr, false), jwks);
   const std::string bundle = ReadAll(server().data_dir() + "/token-bundle.pem");
   EXPECT_EQ(bundle, ReadAll(server().data_dir() + "/token-key.crt"));
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(jwks_file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0644u);
   ASSERT_EQ(::stat((server().data_dir() + "/token-bundle.pem").c_str(), &st), 0);

@@ -53,8 +53,8 @@ class Conn {
   bool Poll(int timeout_ms) {
     const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
     while (!closed_) {
-      int left = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+      int left =
+          static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, std::max(left, 0)) <= 0) break;
       char buf[65536];
@@ -159,8 +159,8 @@ TEST_F(LimitsTest, StalledBodyIsCutOffByTheReadTimeout) {
   ASSERT_FALSE(loc.empty());
   Conn c(server().port());
   ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c.Send("PATCH " + loc + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n" +
-                     std::string(100, 'x')));
+  ASSERT_TRUE(
+      c.Send("PATCH " + loc + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n" + std::string(100, 'x')));
   EXPECT_TRUE(c.Poll(10000)) << "a body that stopped was waited for 10 s";
   EXPECT_EQ(c.received().find("HTTP/1.1 202"), std::string::npos) << c.received();
   // The upload itself survives (a client could resume it).
@@ -205,9 +205,10 @@ TEST_F(LimitsTest, OversizedManifestIsRefusedWithoutReadingTheBody) {
   // Announced as 1 GiB: refused from the head alone, before a body byte is sent.
   Conn c(server().port());
   ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c.Send("PUT /v2/limits/huge/manifests/v1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n"
-                     "Content-Length: 1073741824\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("PUT /v2/limits/huge/manifests/v1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+             "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n"
+             "Content-Length: 1073741824\r\n\r\n"));
   ASSERT_TRUE(c.WaitForHead(5000)) << "no answer to the head: '" << c.received() << "'";
   EXPECT_TRUE(StartsWith(c.received(), "HTTP/1.1 413")) << c.received();
   c.Poll(3000);
@@ -223,9 +224,10 @@ TEST_F(LimitsTest, EndlessChunkedManifestIsCutOffAfterTheLimit) {
   // plus what it reads while lingering before the close), not swallow it all.
   Conn c(server().port());
   ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c.Send("PUT /v2/limits/endless/manifests/v1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("PUT /v2/limits/endless/manifests/v1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+             "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n"));
   const std::string chunk = "10000\r\n" + std::string(0x10000, ' ') + "\r\n";
   constexpr size_t kGiveUp = 512u << 20;
   size_t sent = 0;
@@ -290,8 +292,7 @@ TEST_F(ConnectionLimitTest, ConnectionsOverTheLimitGet503AndOthersKeepWorking) {
     const auto json = nlohmann::json::parse(got.substr(body + 4), nullptr, false);
     ASSERT_FALSE(json.is_discarded()) << got;
     EXPECT_EQ(json["errors"][0]["code"], "UNAVAILABLE") << got;
-    EXPECT_NE(got.find("Content-Length: " + std::to_string(got.size() - body - 4) + "\r\n"), std::string::npos)
-        << got;
+    EXPECT_NE(got.find("Content-Length: " + std::to_string(got.size() - body - 4) + "\r\n"), std::string::npos) << got;
   }
   // One that sends nothing gets the same answer and is closed within a second or so.
   {

@@ -32,7 +32,8 @@ TEST_F(ManifestTest, StoresExactBytes) {
   Image img = MakeImage(client(), "man/exact", "exact");
   std::string body = "{\n  \"schemaVersion\" :   2,\n\t\"mediaType\": \"" + std::string(kOciManifest) +
                      "\",\n  \"config\": " + img.manifest["config"].dump(2) +
-                     ",\n  \"layers\": " + img.manifest["layers"].dump() + ",\n  \"annotations\": {\"x\": \"\\u00e9\"}\n}\n";
+                     ",\n  \"layers\": " + img.manifest["layers"].dump() +
+                     ",\n  \"annotations\": {\"x\": \"\\u00e9\"}\n}\n";
   auto put = PutManifest(client(), "man/exact", "pretty", body);
   ASSERT_EQ(put.status, 201u) << put.body;
   EXPECT_EQ(put.header("Docker-Content-Digest"), Sha256(body));
@@ -117,7 +118,7 @@ TEST_F(ManifestTest, BlobsOfAnotherRepositoryDoNotCount) {
 
 TEST_F(ManifestTest, MalformedJsonIsManifestInvalid) {
   for (const std::string& body : {std::string("{\"schemaVersion\": 2, "), std::string("not json at all"),
-                                 std::string("[1,2,3]"), std::string(""), std::string(100, '[')}) {
+                                  std::string("[1,2,3]"), std::string(""), std::string(100, '[')}) {
     auto put = PutManifest(client(), "man/malformed", "v1", body);
     EXPECT_EQ(put.status, 400u) << body;
     EXPECT_EQ(ErrorCode(put), "MANIFEST_INVALID") << body;
@@ -184,14 +185,14 @@ TEST_F(ManifestTest, OversizedChunkedManifestIsRejected) {
   m["annotations"] = {{"padding", std::string(4 * 1024 * 1024 + 100, 'b')}};
   const std::string body = m.dump();
   size_t off = 0;
-  auto put = client().RequestStream("PUT", "/v2/man/huge-chunked/manifests/v1",
-                                    {{"Content-Type", std::string(kOciManifest)}}, -1,
-                                    [&](char* buf, size_t n) -> size_t {
-                                      size_t k = std::min(n, body.size() - off);
-                                      std::copy_n(body.data() + off, k, buf);
-                                      off += k;
-                                      return k;
-                                    });
+  auto put =
+      client().RequestStream("PUT", "/v2/man/huge-chunked/manifests/v1", {{"Content-Type", std::string(kOciManifest)}},
+                             -1, [&](char* buf, size_t n) -> size_t {
+                               size_t k = std::min(n, body.size() - off);
+                               std::copy_n(body.data() + off, k, buf);
+                               off += k;
+                               return k;
+                             });
   ASSERT_TRUE(put.ok()) << put.status().message();
   EXPECT_TRUE(put->status == 413u || put->status == 400u) << put->status;
   EXPECT_EQ(ErrorCode(*put), "MANIFEST_INVALID");
@@ -210,11 +211,11 @@ TEST_F(ManifestTest, ManifestNearTheLimitIsAccepted) {
 TEST_F(ManifestTest, OciIndex) {
   Image amd = PushImage(client(), "man/index", "amd64", "amd64");
   Image arm = PushImage(client(), "man/index", "arm64", "arm64");
-  json index = {{"schemaVersion", 2},
-                {"mediaType", kOciIndex},
-                {"manifests",
-                 {Descriptor(kOciManifest, amd.digest, amd.body.size()),
-                  Descriptor(kOciManifest, arm.digest, arm.body.size())}}};
+  json index = {
+      {"schemaVersion", 2},
+      {"mediaType", kOciIndex},
+      {"manifests",
+       {Descriptor(kOciManifest, amd.digest, amd.body.size()), Descriptor(kOciManifest, arm.digest, arm.body.size())}}};
   index["manifests"][0]["platform"] = {{"architecture", "amd64"}, {"os", "linux"}};
   index["manifests"][1]["platform"] = {{"architecture", "arm64"}, {"os", "linux"}};
   const std::string body = index.dump();

@@ -47,9 +47,12 @@ bool ParseName(std::string_view& s, std::string* out, bool metric) {
 }
 
 bool ParseValue(std::string_view s, double* out) {
-  if (s == "+Inf") *out = INFINITY;
-  else if (s == "-Inf") *out = -INFINITY;
-  else if (s == "NaN") *out = NAN;
+  if (s == "+Inf")
+    *out = INFINITY;
+  else if (s == "-Inf")
+    *out = -INFINITY;
+  else if (s == "NaN")
+    *out = NAN;
   else {
     std::string text(s);
     char* end = nullptr;
@@ -136,11 +139,18 @@ Scrape Parse(const std::string& text) {
         while (!rest.empty() && rest[0] != '"') {
           if (rest[0] == '\n') ok = false;
           if (rest[0] == '\\') {
-            if (rest.size() < 2) { ok = false; break; }
-            if (rest[1] == '\\') value += '\\';
-            else if (rest[1] == '"') value += '"';
-            else if (rest[1] == 'n') value += '\n';
-            else ok = false;
+            if (rest.size() < 2) {
+              ok = false;
+              break;
+            }
+            if (rest[1] == '\\')
+              value += '\\';
+            else if (rest[1] == '"')
+              value += '"';
+            else if (rest[1] == 'n')
+              value += '\n';
+            else
+              ok = false;
             rest.remove_prefix(2);
           } else {
             value += rest[0];
@@ -149,7 +159,7 @@ Scrape Parse(const std::string& text) {
         }
         if (rest.empty()) ok = false;
         if (!ok) break;
-        rest.remove_prefix(1);  // closing quote
+        rest.remove_prefix(1);                                 // closing quote
         if (!labels.emplace(lname, value).second) ok = false;  // duplicate label
         if (!rest.empty() && rest[0] == ',') rest.remove_prefix(1);
       }
@@ -192,8 +202,10 @@ Scrape Parse(const std::string& text) {
     for (size_t i = 1; i < buckets.size(); ++i) {
       if (buckets[i].second < buckets[i - 1].second) fail("histogram buckets not cumulative", fam);
     }
-    if (buckets.empty() || !std::isinf(buckets.back().first)) fail("histogram without +Inf bucket", fam);
-    else if (sc.Get(fam + "_count", base) != buckets.back().second) fail("+Inf bucket != _count", fam);
+    if (buckets.empty() || !std::isinf(buckets.back().first))
+      fail("histogram without +Inf bucket", fam);
+    else if (sc.Get(fam + "_count", base) != buckets.back().second)
+      fail("+Inf bucket != _count", fam);
     if (!sc.Has(fam + "_sum", base)) fail("histogram without _sum", fam);
   }
   return sc;
@@ -228,14 +240,14 @@ std::string Basic(const std::string& user, const std::string& password) {
 
 TEST(ExpositionParserTest, RefusesMalformedDocuments) {
   EXPECT_EQ(Parse("# HELP a_total x\n# TYPE a_total counter\na_total{k=\"v\"} 1\n").error, "");
-  EXPECT_NE(Parse("a_total 1\n").error, "");                                        // no TYPE
-  EXPECT_NE(Parse("# TYPE a_total counter\na_total{k=v} 1\n").error, "");           // unquoted
-  EXPECT_NE(Parse("# TYPE a_total counter\na_total{k=\"\\x\"} 1\n").error, "");     // bad escape
-  EXPECT_NE(Parse("# TYPE a_total counter\na_total 1 2 3\n").error, "");            // extra tokens
-  EXPECT_NE(Parse("# TYPE a counter\na 1\n").error, "");                            // counter without _total
-  EXPECT_NE(Parse("# TYPE a_total counter\na_total 1").error, "");                  // no final newline
+  EXPECT_NE(Parse("a_total 1\n").error, "");                                     // no TYPE
+  EXPECT_NE(Parse("# TYPE a_total counter\na_total{k=v} 1\n").error, "");        // unquoted
+  EXPECT_NE(Parse("# TYPE a_total counter\na_total{k=\"\\x\"} 1\n").error, "");  // bad escape
+  EXPECT_NE(Parse("# TYPE a_total counter\na_total 1 2 3\n").error, "");         // extra tokens
+  EXPECT_NE(Parse("# TYPE a counter\na 1\n").error, "");                         // counter without _total
+  EXPECT_NE(Parse("# TYPE a_total counter\na_total 1").error, "");               // no final newline
   EXPECT_NE(Parse("# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n").error,
-            "");  // not cumulative
+            "");                                                                                    // not cumulative
   EXPECT_NE(Parse("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n").error, "");  // +Inf != count
 }
 
@@ -254,11 +266,11 @@ class MetricsTest : public ServerSuite<MetricsTest> {
 
 TEST_F(MetricsTest, ScrapeIsValidAndHasEveryFamily) {
   Scrape sc = ScrapeOk(client());
-  for (const char* fam : {"berth_http_requests_total", "berth_http_request_duration_seconds",
-                          "berth_http_request_bytes_total", "berth_http_response_bytes_total",
-                          "berth_uploads_in_progress", "berth_blob_uploads_total", "berth_token_requests_total",
-                          "berth_auth_denials_total", "process_resident_memory_bytes", "process_cpu_seconds_total",
-                          "process_open_fds", "process_start_time_seconds"}) {
+  for (const char* fam :
+       {"berth_http_requests_total", "berth_http_request_duration_seconds", "berth_http_request_bytes_total",
+        "berth_http_response_bytes_total", "berth_uploads_in_progress", "berth_blob_uploads_total",
+        "berth_token_requests_total", "berth_auth_denials_total", "process_resident_memory_bytes",
+        "process_cpu_seconds_total", "process_open_fds", "process_start_time_seconds"}) {
     EXPECT_EQ(sc.types.count(fam), 1u) << fam;
   }
   EXPECT_EQ(sc.types["berth_http_request_duration_seconds"], "histogram");
@@ -402,9 +414,15 @@ TEST_F(StorageBytesTest, StartUpWalkCountsEveryBlobOnce) {
 std::string AuthConfig() {
   auto hash = auth::HashPassword("pw", 4);
   return "users:\n"
-         "  alice: {password: \"" + *hash + "\"}\n"
-         "  prom: {password: \"" + *hash + "\"}\n"
-         "  bob: {password: \"" + *hash + "\"}\n"
+         "  alice: {password: \"" +
+         *hash +
+         "\"}\n"
+         "  prom: {password: \"" +
+         *hash +
+         "\"}\n"
+         "  bob: {password: \"" +
+         *hash +
+         "\"}\n"
          "acl:\n"
          "  - {account: \"alice\", name: \"*\", actions: [\"*\"]}\n"
          "  - {account: \"prom\", type: registry, name: \"metrics\", actions: [\"*\"]}\n"
@@ -444,14 +462,14 @@ TEST_F(MetricsAuthTest, GrantedUserScrapesWithBasicOrBearer) {
   Scrape before = ScrapeOk(debug);
   ScrapeOk(client(), {{"Authorization", Basic("prom", "pw")}});
   ScrapeOk(client(), {{"Authorization", Basic("alice", "pw")}});
-  auto tok = Do(client(), "GET", "/v2/token?service=berth&scope=registry:metrics:*",
-                {{"Authorization", Basic("prom", "pw")}});
+  auto tok =
+      Do(client(), "GET", "/v2/token?service=berth&scope=registry:metrics:*", {{"Authorization", Basic("prom", "pw")}});
   ASSERT_EQ(tok.status, 200u) << tok.body;
   const std::string token = json::parse(tok.body)["token"];
   ScrapeOk(client(), {{"Authorization", "Bearer " + token}});
   // A token without the grant does not do.
-  auto bob_tok = Do(client(), "GET", "/v2/token?service=berth&scope=registry:metrics:*",
-                    {{"Authorization", Basic("bob", "pw")}});
+  auto bob_tok =
+      Do(client(), "GET", "/v2/token?service=berth&scope=registry:metrics:*", {{"Authorization", Basic("bob", "pw")}});
   ASSERT_EQ(bob_tok.status, 200u);
   auto r = Do(client(), "GET", "/metrics",
               {{"Authorization", "Bearer " + json::parse(bob_tok.body)["token"].get<std::string>()}});

@@ -26,9 +26,7 @@ TEST_F(ProbesTest, ReadyzChecksStorage) {
   EXPECT_EQ(r.body, "ok\n");
 }
 
-TEST_F(ProbesTest, RegistryStillNeedsCredentials) {
-  EXPECT_EQ(Do(client(), "GET", "/v2/").status, 401u);
-}
+TEST_F(ProbesTest, RegistryStillNeedsCredentials) { EXPECT_EQ(Do(client(), "GET", "/v2/").status, 401u); }
 
 }  // namespace
 }  // namespace berth::apitest

@@ -65,8 +65,8 @@ TEST_F(ReferrersTest, ArtifactTypeFilter) {
   auto all = Do(client(), "GET", "/v2/ref/filter/referrers/" + subject.digest);
   EXPECT_EQ(Body(all)["manifests"].size(), 2u);
 
-  auto r = Do(client(), "GET", "/v2/ref/filter/referrers/" + subject.digest +
-                                   "?artifactType=application/vnd.example.signature.v1");
+  auto r = Do(client(), "GET",
+              "/v2/ref/filter/referrers/" + subject.digest + "?artifactType=application/vnd.example.signature.v1");
   ASSERT_EQ(r.status, 200u);
   EXPECT_EQ(r.header("OCI-Filters-Applied"), "artifactType");
   EXPECT_EQ(r.header("Content-Type"), kOciIndex);
@@ -164,8 +164,8 @@ TEST_F(ReferrersTest, IndexWithSubject) {
 }
 
 TEST_F(ReferrersTest, BadDigestIsDigestInvalid) {
-  for (const std::string& bad : {std::string("sha256:abc"), std::string("latest"), Repeat("md5:", 32, 'a'),
-                                Repeat("sha256:", 64, 'G')}) {
+  for (const std::string& bad :
+       {std::string("sha256:abc"), std::string("latest"), Repeat("md5:", 32, 'a'), Repeat("sha256:", 64, 'G')}) {
     auto r = Do(client(), "GET", "/v2/ref/bad/referrers/" + bad);
     EXPECT_EQ(r.status, 400u) << bad;
     EXPECT_EQ(ErrorCode(r), "DIGEST_INVALID") << bad;

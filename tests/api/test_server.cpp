@@ -81,12 +81,10 @@ void TestServer::WriteConfig() {
   std::ofstream out(dir_ + "/config.yaml", std::ios::trunc);
   out << "server:\n"
       << "  addr: \"127.0.0.1:" << port_ << "\"\n"
-      << options_.server_extra
-      << "storage:\n"
+      << options_.server_extra << "storage:\n"
       << (options_.storage_backend.empty() ? "  filesystem: {rootdirectory: \"" + data_dir() + "\"}\n"
-                                            : options_.storage_backend)
-      << options_.storage_extra
-      << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
+                                           : options_.storage_backend)
+      << options_.storage_extra << "  delete: {enabled: " << (options_.delete_enabled ? "true" : "false") << "}\n"
       << "log: " << options_.log << "\n";
   // These tests cover the registry API; authentication has its own tests.
   if (options_.auth_none) out << "auth: {mode: none}\n";
@@ -190,8 +188,8 @@ std::string TestServer::StartOnce(bool pick_port, bool* port_in_use) {
     }
     auto r = probe.Request("GET", "/v2/");
     // 401 is "up" too when authentication is on.
-    if (r.ok() && (r->status == 200 || (!options_.auth_none && r->status == 401) ||
-                   (options_.tls && r->status == 400))) {
+    if (r.ok() &&
+        (r->status == 200 || (!options_.auth_none && r->status == 401) || (options_.tls && r->status == 400))) {
       return "";
     }
     probe.Close();

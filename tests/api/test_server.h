@@ -152,8 +152,7 @@ class ServerSuite : public ::testing::Test {
     if (!server_ || !server_->running()) return;  // stopped on purpose by the test
     const int code = server_->CheckAlive();
     if (code == -2) return;
-    ADD_FAILURE() << "berth died during this test (exit status " << code
-                  << "; -1000-N = killed by signal N); log:\n"
+    ADD_FAILURE() << "berth died during this test (exit status " << code << "; -1000-N = killed by signal N); log:\n"
                   << server_->LogSinceStart();
     const std::string err = server_->Start();
     if (!err.empty()) ADD_FAILURE() << "cannot restart berth: " << err;

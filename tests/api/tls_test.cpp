@@ -59,7 +59,8 @@ class Pki {
                                          "extendedKeyUsage=serverAuth\n"
                                          "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
     const std::string script =
-        "set -e; cd '" + dir_ + "'\n"
+        "set -e; cd '" + dir_ +
+        "'\n"
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt "
         "  -days 2 -subj '/CN=Berth Test CA' -addext basicConstraints=critical,CA:TRUE "
         "  -addext keyUsage=critical,keyCertSign,cRLSign\n"
@@ -324,7 +325,7 @@ TEST_F(TlsReloadTest, SighupLoadsANewCertificateAndABrokenOneKeepsTheOld) {
   server().Signal(SIGHUP);
   std::string last;
   EXPECT_TRUE(WaitForSerial(server().port(), "2002", 10, &last)) << "still " << last << "; log:\n"
-                                                                   << server().LogSinceStart();
+                                                                 << server().LogSinceStart();
   // The connection made before the reload carries on with its certificate.
   EXPECT_TRUE(StartsWith(before.Get("/v2/"), "HTTP/1.1 200"));
 
@@ -374,7 +375,7 @@ TEST_F(TlsPollTest, ChangedFilesAreLoadedWithoutASignal) {
   Install(pki.Path("s2.key"), pki.Path("poll.key"));
   Install(pki.Path("s2.crt"), pki.Path("poll.crt"));
   EXPECT_TRUE(WaitForSerial(server().port(), "2002", 15, &last)) << "still " << last << "; log:\n"
-                                                                   << server().LogSinceStart();
+                                                                 << server().LogSinceStart();
 }
 
 }  // namespace

@@ -262,7 +262,8 @@ TEST_F(UploadTest, ResumingRightAfterA416IsNeverRefusedAsBusy) {
     ASSERT_EQ(resumed.status, 202u) << resumed.body;
     ++size;
   }
-  EXPECT_EQ(busy, 0) << busy << " of 200 requests were refused with 409: the upload was still held by the "
+  EXPECT_EQ(busy, 0) << busy
+                     << " of 200 requests were refused with 409: the upload was still held by the "
                         "previous (refused) request although its response had been read";
 }
 
@@ -530,8 +531,7 @@ TEST_F(UploadRestartTest, ResumesAfterServerRestart) {
   EXPECT_EQ(s.header("Range"), "0-" + std::to_string(half - 1));
   EXPECT_EQ(s.header("Docker-Upload-UUID"), Uuid(loc));
 
-  auto p2 = Do(*c, "PATCH", loc,
-               {{"Content-Range", std::to_string(half) + "-" + std::to_string(content.size() - 1)}},
+  auto p2 = Do(*c, "PATCH", loc, {{"Content-Range", std::to_string(half) + "-" + std::to_string(content.size() - 1)}},
                std::string_view(content).substr(half));
   ASSERT_EQ(p2.status, 202u) << p2.body;
   EXPECT_EQ(p2.header("Range"), "0-" + std::to_string(content.size() - 1));

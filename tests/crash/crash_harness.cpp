@@ -140,9 +140,9 @@ struct PendingUpload {
 // while the server runs; the main thread checks it between runs.
 struct Repo {
   std::string name;
-  std::map<std::string, std::pair<BlobSpec, St>> blobs;           // digest -> content, state
-  std::map<std::string, std::pair<std::string, St>> manifests;    // digest -> body, state
-  std::map<std::string, std::set<std::string>> tags;              // tag -> acceptable digests ("" = no tag)
+  std::map<std::string, std::pair<BlobSpec, St>> blobs;         // digest -> content, state
+  std::map<std::string, std::pair<std::string, St>> manifests;  // digest -> body, state
+  std::map<std::string, std::set<std::string>> tags;            // tag -> acceptable digests ("" = no tag)
   std::vector<PendingUpload> uploads;
 
   std::vector<std::string> Present(bool manifests_too) const {
@@ -219,8 +219,8 @@ class Api {
         for (int i = 0; i < 500 && !killed_->load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         if (killed_->load()) throw Disconnected{};
       }
-      Fail(std::string(method) + " " + target + ": transport error while the server was running: " +
-           r.status().message());
+      Fail(std::string(method) + " " + target +
+           ": transport error while the server was running: " + r.status().message());
       throw Abort{};
     }
     if (r->status >= 500) {
@@ -273,7 +273,9 @@ class Client {
  private:
   int64_t Uniform(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
   template <class T>
-  const T& Pick(const std::vector<T>& v) { return v[static_cast<size_t>(Uniform(0, static_cast<int64_t>(v.size()) - 1))]; }
+  const T& Pick(const std::vector<T>& v) {
+    return v[static_cast<size_t>(Uniform(0, static_cast<int64_t>(v.size()) - 1))];
+  }
 
   BlobSpec NewSpec() {
     int64_t kind = Uniform(0, 99);
@@ -288,14 +290,22 @@ class Client {
 
   void Step() {
     const int64_t op = Uniform(0, 99);
-    if (op < 28) PushBlob(false);
-    else if (op < 50) PushBlob(true);
-    else if (op < 68) PutManifest(false);
-    else if (op < 74) PutManifest(true);  // an index over earlier manifests
-    else if (op < 80) Retag();
-    else if (op < 85) DeleteManifest();
-    else if (op < 89) DeleteBlob();
-    else GetSomething();
+    if (op < 28)
+      PushBlob(false);
+    else if (op < 50)
+      PushBlob(true);
+    else if (op < 68)
+      PutManifest(false);
+    else if (op < 74)
+      PutManifest(true);  // an index over earlier manifests
+    else if (op < 80)
+      Retag();
+    else if (op < 85)
+      DeleteManifest();
+    else if (op < 89)
+      DeleteBlob();
+    else
+      GetSomething();
   }
 
   const std::string Base() const { return "/v2/" + repo_.name; }
@@ -315,14 +325,15 @@ class Client {
     if (chunked && spec.size > 0) {
       const int64_t chunks = Uniform(1, 4);
       for (int64_t c = 0; c < chunks; ++c) {
-        const int64_t end = c == chunks - 1 ? spec.size : std::min(spec.size, sent + Uniform(0, spec.size / chunks + 1));
+        const int64_t end =
+            c == chunks - 1 ? spec.size : std::min(spec.size, sent + Uniform(0, spec.size / chunks + 1));
         Headers h = {{"Content-Type", "application/octet-stream"},
                      {"Content-Range", std::to_string(sent) + "-" + std::to_string(end > sent ? end - 1 : sent)}};
         if (end == sent) continue;
         auto p = api_.Stream("PATCH", loc, h, spec, sent, end);
         Require(p.status == 202, "PATCH " + loc + ": " + std::to_string(p.status) + " " + p.body);
-        Require(RangeEnd(p.header("Range")) == end, "PATCH " + loc + ": Range " + p.header("Range") + " after " +
-                                                        std::to_string(end) + " bytes");
+        Require(RangeEnd(p.header("Range")) == end,
+                "PATCH " + loc + ": Range " + p.header("Range") + " after " + std::to_string(end) + " bytes");
         sent = end;
         repo_.uploads[slot].acked = sent;
         loc = p.header("Location");
@@ -356,8 +367,10 @@ class Client {
     if (may_miss && r.status == 400 && ErrorCode(r) == "MANIFEST_BLOB_UNKNOWN") {
       repo_.manifests[digest].second = before;
       if (!tag.empty()) {
-        if (tag_before) repo_.tags[tag] = *tag_before;
-        else repo_.tags.erase(tag);
+        if (tag_before)
+          repo_.tags[tag] = *tag_before;
+        else
+          repo_.tags.erase(tag);
       }
       return;
     }
@@ -400,9 +413,10 @@ class Client {
       const std::string cfg = Pick(blobs);
       j = {{"schemaVersion", 2},
            {"mediaType", kManifestType},
-           {"config", {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                       {"digest", cfg},
-                       {"size", repo_.blobs[cfg].first.size}}},
+           {"config",
+            {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+             {"digest", cfg},
+             {"size", repo_.blobs[cfg].first.size}}},
            {"layers", layers}};
     }
     j["annotations"] = {{"org.example.nonce", std::to_string(rng_())}};
@@ -480,7 +494,7 @@ void CheckRepo(Repo& repo, uint16_t port) {
     Require(there || r.status == 404, "GET blob " + d + ": " + std::to_string(r.status));
     if (there) {
       Require(got == d && size == v.first.size, "blob " + d + " in " + repo.name + " is not byte-identical (" +
-                                                     std::to_string(size) + " bytes hashing to " + got + ")");
+                                                    std::to_string(size) + " bytes hashing to " + got + ")");
       g_stats.bytes_verified += size;
     }
     if (v.second == St::kPresent) Require(there, "acknowledged blob " + d + " is missing from " + repo.name);
@@ -521,8 +535,8 @@ void CheckRepo(Repo& repo, uint16_t port) {
     if (j.contains("tags") && j["tags"].is_array()) {
       for (const auto& t : j["tags"]) {
         auto r = api.Do("GET", base + "/manifests/" + t.get<std::string>(), accept);
-        Require(r.status == 200, "listed tag " + t.get<std::string>() + " does not resolve: " +
-                                     std::to_string(r.status) + " " + r.body);
+        Require(r.status == 200,
+                "listed tag " + t.get<std::string>() + " does not resolve: " + std::to_string(r.status) + " " + r.body);
       }
     }
   } else {
@@ -551,7 +565,8 @@ void CheckRepo(Repo& repo, uint16_t port) {
         Headers h = {{"Content-Type", "application/octet-stream"},
                      {"Content-Range", std::to_string(probe) + "-" + std::to_string(probe)}};
         auto p = api.Stream("PATCH", loc, h, up.spec, probe, probe + 1);
-        Require(p.status == 202 || p.status == 416, "probe PATCH " + loc + ": " + std::to_string(p.status) + " " + p.body);
+        Require(p.status == 202 || p.status == 416,
+                "probe PATCH " + loc + ": " + std::to_string(p.status) + " " + p.body);
         have = p.status == 202 ? probe + 1 : 1 - probe;
         if (p.status == 202) loc = p.header("Location");
       }
@@ -561,8 +576,9 @@ void CheckRepo(Repo& repo, uint16_t port) {
     const bool committed = have < up.acked && up.finishing && have == 0;
     if (committed) g_stats.uploads_committed_unanswered++;
     Require(committed || have >= up.acked, "interrupted upload " + loc + " (Range " + range + ", finishing " +
-                                  std::to_string(up.finishing) + ") lost acknowledged bytes: the server has " + std::to_string(have) +
-                                  ", " + std::to_string(up.acked) + " were acknowledged");
+                                               std::to_string(up.finishing) +
+                                               ") lost acknowledged bytes: the server has " + std::to_string(have) +
+                                               ", " + std::to_string(up.acked) + " were acknowledged");
     if (have < up.spec.size) {
       Headers h = {{"Content-Type", "application/octet-stream"},
                    {"Content-Range", std::to_string(have) + "-" + std::to_string(up.spec.size - 1)}};
@@ -612,14 +628,22 @@ Options ParseArgs(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
       return std::stoll(argv[++i]);
     };
-    if (a == "--iterations") o.iterations = static_cast<int>(next());
-    else if (a == "--clients") o.clients = static_cast<int>(next());
-    else if (a == "--seed") o.seed = static_cast<uint64_t>(next());
-    else if (a == "--fresh-every") o.fresh_every = static_cast<int>(next());
-    else if (a == "--min-delay-ms") o.min_delay_ms = static_cast<int>(next());
-    else if (a == "--max-delay-ms") o.max_delay_ms = static_cast<int>(next());
-    else if (a == "--live-verify-every") o.live_verify_every = static_cast<int>(next());
-    else throw std::invalid_argument("unknown argument " + a);
+    if (a == "--iterations")
+      o.iterations = static_cast<int>(next());
+    else if (a == "--clients")
+      o.clients = static_cast<int>(next());
+    else if (a == "--seed")
+      o.seed = static_cast<uint64_t>(next());
+    else if (a == "--fresh-every")
+      o.fresh_every = static_cast<int>(next());
+    else if (a == "--min-delay-ms")
+      o.min_delay_ms = static_cast<int>(next());
+    else if (a == "--max-delay-ms")
+      o.max_delay_ms = static_cast<int>(next());
+    else if (a == "--live-verify-every")
+      o.live_verify_every = static_cast<int>(next());
+    else
+      throw std::invalid_argument("unknown argument " + a);
   }
   if (o.iterations < 1 || o.clients < 1 || o.fresh_every < 1 || o.min_delay_ms < 0 || o.max_delay_ms < o.min_delay_ms) {
     throw std::invalid_argument("bad option value");
@@ -717,15 +741,16 @@ int main(int argc, char** argv) {
   }
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
   std::cout << "crash_harness summary: kills " << g_stats.kills << ", berth verify runs " << g_stats.verify_runs
-            << " after kills + " << g_stats.live_verify_runs << " while pushing (all clean: "
-            << (g_failed.load() ? "no" : "yes") << "), fresh stores " << g_stats.fresh_stores
-            << "\n  acknowledged: blob pushes " << g_stats.acked_blob_pushes << " (" << g_stats.acked_chunks
-            << " PATCH chunks, " << g_stats.bytes_pushed << " bytes), manifest PUTs " << g_stats.acked_manifest_puts
-            << ", deletes " << g_stats.acked_deletes << "\n  operations in flight at a kill "
-            << g_stats.inflight_at_kill << "; interrupted uploads resumed " << g_stats.uploads_resumed
-            << " (" << g_stats.uploads_committed_unanswered
-            << " of them committed but unanswered at the kill), cleanly gone " << g_stats.uploads_gone << "\n  bytes verified byte-for-byte "
-            << g_stats.bytes_verified << " (" << g_stats.gets << " GETs during runs), " << secs << " s\n";
+            << " after kills + " << g_stats.live_verify_runs
+            << " while pushing (all clean: " << (g_failed.load() ? "no" : "yes") << "), fresh stores "
+            << g_stats.fresh_stores << "\n  acknowledged: blob pushes " << g_stats.acked_blob_pushes << " ("
+            << g_stats.acked_chunks << " PATCH chunks, " << g_stats.bytes_pushed << " bytes), manifest PUTs "
+            << g_stats.acked_manifest_puts << ", deletes " << g_stats.acked_deletes
+            << "\n  operations in flight at a kill " << g_stats.inflight_at_kill << "; interrupted uploads resumed "
+            << g_stats.uploads_resumed << " (" << g_stats.uploads_committed_unanswered
+            << " of them committed but unanswered at the kill), cleanly gone " << g_stats.uploads_gone
+            << "\n  bytes verified byte-for-byte " << g_stats.bytes_verified << " (" << g_stats.gets
+            << " GETs during runs), " << secs << " s\n";
   if (g_failed.load()) {
     std::cout << "FAIL (seed " << opt.seed << ", iteration " << it << "): " << g_failure << "\n"
               << "server log since last start:\n"

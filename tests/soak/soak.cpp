@@ -95,8 +95,8 @@ int64_t ReadRssKb(pid_t pid) {
 int CountFds(pid_t pid) {
   std::error_code ec;
   int n = 0;
-  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec); !ec && it != fs::directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
     ++n;
   }
   return ec ? -1 : n;
@@ -124,7 +124,10 @@ class Server {
       if (pid_ == 0) {
         int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         int nullfd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (logfd >= 0) { ::dup2(logfd, 1); ::dup2(logfd, 2); }
+        if (logfd >= 0) {
+          ::dup2(logfd, 1);
+          ::dup2(logfd, 2);
+        }
         if (nullfd >= 0) ::dup2(nullfd, 0);
         ::close_range(3, ~0U, 0);
         ::execl(binary_.c_str(), "berth", "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
@@ -133,7 +136,10 @@ class Server {
       const auto deadline = Clock::now() + std::chrono::seconds(15);
       while (Clock::now() < deadline) {
         int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) { pid_ = -1; break; }
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;
+          break;
+        }
         HttpClient probe("127.0.0.1", port_);
         auto r = probe.Request("GET", "/v2/");
         if (r.ok() && r->status == 200) return true;
@@ -285,7 +291,8 @@ class Client {
     if (Call("GET", blob, 200, &r)) {
       ++stats_.pulls;
       stats_.bytes_down += static_cast<int64_t>(r.body.size());
-      if (r.body != content) stats_.Error("GET " + blob + ": content mismatch (" + std::to_string(r.body.size()) + " bytes)");
+      if (r.body != content)
+        stats_.Error("GET " + blob + ": content mismatch (" + std::to_string(r.body.size()) + " bytes)");
     }
     if (Call("HEAD", blob, 200, &r) && r.header("Content-Length") != std::to_string(size)) {
       stats_.Error("HEAD " + blob + ": Content-Length " + r.header("Content-Length"));
@@ -356,24 +363,44 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
-      if (i + 1 >= argc) { Usage(); std::exit(2); }
+      if (i + 1 >= argc) {
+        Usage();
+        std::exit(2);
+      }
       return argv[++i];
     };
-    if (a == "--berth") o.berth = next();
-    else if (a == "--clients") o.clients = std::stoi(next());
-    else if (a == "--seconds") o.seconds = std::stod(next());
-    else if (a == "--max-blob-kb") o.max_blob_kb = std::stoi(next());
-    else if (a == "--fd-slack") o.fd_slack = std::stoi(next());
-    else if (a == "--rss-slack-mb") o.rss_slack_mb = std::stoi(next());
-    else if (a == "--json") o.json_path = next();
-    else if (a == "--keep") o.keep = true;
-    else { Usage(); return 2; }
+    if (a == "--berth")
+      o.berth = next();
+    else if (a == "--clients")
+      o.clients = std::stoi(next());
+    else if (a == "--seconds")
+      o.seconds = std::stod(next());
+    else if (a == "--max-blob-kb")
+      o.max_blob_kb = std::stoi(next());
+    else if (a == "--fd-slack")
+      o.fd_slack = std::stoi(next());
+    else if (a == "--rss-slack-mb")
+      o.rss_slack_mb = std::stoi(next());
+    else if (a == "--json")
+      o.json_path = next();
+    else if (a == "--keep")
+      o.keep = true;
+    else {
+      Usage();
+      return 2;
+    }
   }
-  if (o.berth.empty() || o.clients < 1 || o.seconds <= 0 || o.max_blob_kb < 1) { Usage(); return 2; }
+  if (o.berth.empty() || o.clients < 1 || o.seconds <= 0 || o.max_blob_kb < 1) {
+    Usage();
+    return 2;
+  }
   ::signal(SIGPIPE, SIG_IGN);
 
   char tmpl[] = "/tmp/berth-soak.XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) { std::perror("mkdtemp"); return 2; }
+  if (::mkdtemp(tmpl) == nullptr) {
+    std::perror("mkdtemp");
+    return 2;
+  }
   const std::string dir = tmpl;
   Server server(o.berth, dir);
   if (!server.Start()) {
@@ -466,27 +493,29 @@ int main(int argc, char** argv) {
       static_cast<long long>(stats.pushes.load()), static_cast<long long>(stats.pulls.load()),
       static_cast<long long>(stats.manifests.load()), static_cast<long long>(stats.deletes.load()),
       stats.bytes_up / 1048576.0, stats.bytes_down / 1048576.0, static_cast<long long>(stats.errors.load()));
-  std::printf("soak: fds idle %d, peak %d, after %d; RSS idle %.1f MiB, first %.0f s max %.1f MiB, peak %.1f MiB, "
-              "end %.1f MiB (limit %.1f MiB); leftovers %zu; exit %d\n",
-              fd_baseline, fds_peak, fds_end, rss_start / 1024.0, window, rss_first / 1024.0, rss_peak / 1024.0,
-              rss_end / 1024.0, rss_limit / 1024.0, leftovers.size(), exit_code);
+  std::printf(
+      "soak: fds idle %d, peak %d, after %d; RSS idle %.1f MiB, first %.0f s max %.1f MiB, peak %.1f MiB, "
+      "end %.1f MiB (limit %.1f MiB); leftovers %zu; exit %d\n",
+      fd_baseline, fds_peak, fds_end, rss_start / 1024.0, window, rss_first / 1024.0, rss_peak / 1024.0,
+      rss_end / 1024.0, rss_limit / 1024.0, leftovers.size(), exit_code);
   for (const auto& e : stats.first_errors) std::printf("  error: %s\n", e.c_str());
   for (size_t i = 0; i < leftovers.size() && i < 10; ++i) std::printf("  leftover: %s\n", leftovers[i].c_str());
 
   if (!o.json_path.empty()) {
-    nlohmann::json j = {{"clients", o.clients},
-                        {"seconds", wall},
-                        {"requests", stats.requests.load()},
-                        {"pushes", stats.pushes.load()},
-                        {"pulls", stats.pulls.load()},
-                        {"manifests", stats.manifests.load()},
-                        {"deletes", stats.deletes.load()},
-                        {"errors", stats.errors.load()},
-                        {"fds", {{"idle", fd_baseline}, {"peak", fds_peak}, {"after", fds_end}}},
-                        {"rss_kb", {{"idle", rss_start}, {"first_window", rss_first}, {"peak", rss_peak}, {"end", rss_end}}},
-                        {"leftovers", leftovers.size()},
-                        {"exit_code", exit_code},
-                        {"ok", failures.empty()}};
+    nlohmann::json j = {
+        {"clients", o.clients},
+        {"seconds", wall},
+        {"requests", stats.requests.load()},
+        {"pushes", stats.pushes.load()},
+        {"pulls", stats.pulls.load()},
+        {"manifests", stats.manifests.load()},
+        {"deletes", stats.deletes.load()},
+        {"errors", stats.errors.load()},
+        {"fds", {{"idle", fd_baseline}, {"peak", fds_peak}, {"after", fds_end}}},
+        {"rss_kb", {{"idle", rss_start}, {"first_window", rss_first}, {"peak", rss_peak}, {"end", rss_end}}},
+        {"leftovers", leftovers.size()},
+        {"exit_code", exit_code},
+        {"ok", failures.empty()}};
     nlohmann::json series = nlohmann::json::array();
     for (const auto& s : samples) series.push_back({s.t, s.rss_kb, s.fds});
     j["samples"] = series;

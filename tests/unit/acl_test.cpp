@@ -95,9 +95,9 @@ TEST(AclTest, NoMatchingEntryIsDeny) {
 
 TEST(AclTest, FirstMatchingEntryDecidesAndEmptyActionsDeny) {
   Acl acl({
-      E().Account("alice").Name("myorg/secret").Allow({}),       // explicit deny
+      E().Account("alice").Name("myorg/secret").Allow({}),  // explicit deny
       E().Account("alice").Name("myorg/*").Allow({"pull", "push"}),
-      E().Account("*").Name("**").Allow({"*"}),                  // never reached for alice's myorg/ repos
+      E().Account("*").Name("**").Allow({"*"}),  // never reached for alice's myorg/ repos
   });
   ASSERT_EQ(acl.entries().size(), 3u);
   auto d = acl.Authorize(Repo("alice", "myorg/secret"), {"pull"});
@@ -235,21 +235,19 @@ INSTANTIATE_TEST_SUITE_P(
                       IpCase{"10.0.0.0/8", "10.1.2", false}, IpCase{"10.0.0.0/8", "10.1.2.3:5000", false},
                       IpCase{"10.0.0.0/8", "10.1.2.3/8", false}, IpCase{"10.0.0.0/8", "::1", false},
                       IpCase{"10.0.0.0/9", "10.127.255.255", true}, IpCase{"10.0.0.0/9", "10.128.0.0", false},
-                      IpCase{"192.168.1.0/24", "192.168.1.255", true},
-                      IpCase{"192.168.1.0/24", "192.168.2.0", false}, IpCase{"192.168.1.7", "192.168.1.7", true},
-                      IpCase{"192.168.1.7", "192.168.1.8", false}, IpCase{"192.168.1.7/32", "192.168.1.7", true},
-                      IpCase{"0.0.0.0/0", "203.0.113.9", true}, IpCase{"0.0.0.0/0", "2001:db8::1", false},
-                      IpCase{"2001:db8::1", "2001:db8::1", true},
-                      IpCase{"2001:db8::1", "2001:db8:0:0:0:0:0:1", true},
-                      IpCase{"2001:db8::1", "2001:db8::2", false}, IpCase{"2001:db8::1", "10.0.0.1", false},
-                      IpCase{"2001:db8::/32", "2001:db8:ffff::1", true},
+                      IpCase{"192.168.1.0/24", "192.168.1.255", true}, IpCase{"192.168.1.0/24", "192.168.2.0", false},
+                      IpCase{"192.168.1.7", "192.168.1.7", true}, IpCase{"192.168.1.7", "192.168.1.8", false},
+                      IpCase{"192.168.1.7/32", "192.168.1.7", true}, IpCase{"0.0.0.0/0", "203.0.113.9", true},
+                      IpCase{"0.0.0.0/0", "2001:db8::1", false}, IpCase{"2001:db8::1", "2001:db8::1", true},
+                      IpCase{"2001:db8::1", "2001:db8:0:0:0:0:0:1", true}, IpCase{"2001:db8::1", "2001:db8::2", false},
+                      IpCase{"2001:db8::1", "10.0.0.1", false}, IpCase{"2001:db8::/32", "2001:db8:ffff::1", true},
                       IpCase{"2001:db8::/32", "2001:db9::1", false}, IpCase{"::1", "::1", true},
                       IpCase{"::1", "127.0.0.1", false}, IpCase{"::/0", "2001:db8::1", true},
                       IpCase{"::ffff:10.0.0.0/104", "10.9.9.9", true}));
 
 TEST(AclTest, IpRangeParseErrors) {
-  for (const char* bad : {"10.0.0.0/33", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x", "10.0.0.0/ 8", "::1/129",
-                          "bogus", "", "10.0.0", "256.0.0.1", "/8", "10.0.0.0/8/8"}) {
+  for (const char* bad : {"10.0.0.0/33", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x", "10.0.0.0/ 8", "::1/129", "bogus",
+                          "", "10.0.0", "256.0.0.1", "/8", "10.0.0.0/8/8"}) {
     auto r = IpRange::Parse(bad);
     EXPECT_FALSE(r.ok()) << "'" << bad << "' parsed";
     if (!r.ok()) {
@@ -270,8 +268,8 @@ TEST(AclTest, IpCondition) {
     const char* ip;
     int entry;
   };
-  for (const Case& c : {Case{"10.1.2.3", 0}, Case{"::ffff:10.1.2.3", 0}, Case{"2001:db8::1", 0},
-                        Case{"192.0.2.1", 1}, Case{"2001:db8::2", 1}, Case{"garbage", 1}, Case{"", 1}}) {
+  for (const Case& c : {Case{"10.1.2.3", 0}, Case{"::ffff:10.1.2.3", 0}, Case{"2001:db8::1", 0}, Case{"192.0.2.1", 1},
+                        Case{"2001:db8::2", 1}, Case{"garbage", 1}, Case{"", 1}}) {
     auto d = acl.Authorize(Repo("ci", "app", c.ip), {"pull", "push"});
     EXPECT_EQ(d.entry, c.entry) << c.ip;
     EXPECT_EQ(d.granted, c.entry == 0 ? Actions{"push"} : Actions{"pull"}) << c.ip;
@@ -288,8 +286,7 @@ TEST(AclTest, ServiceCondition) {
   });
   EXPECT_EQ(acl.Authorize(Repo("alice", "app", "192.0.2.1", "berth"), {"push"}).entry, 0);
   EXPECT_EQ(acl.Authorize(Repo("alice", "app", "192.0.2.1", "mirror-eu"), {"push", "pull"}).entry, 1);
-  EXPECT_EQ(acl.Authorize(Repo("alice", "app", "192.0.2.1", "mirror-eu"), {"push", "pull"}).granted,
-            Actions{"pull"});
+  EXPECT_EQ(acl.Authorize(Repo("alice", "app", "192.0.2.1", "mirror-eu"), {"push", "pull"}).granted, Actions{"pull"});
   EXPECT_EQ(acl.Authorize(Repo("alice", "app", "192.0.2.1", "other"), {"push"}).entry, -1);
   EXPECT_EQ(acl.Authorize(Repo("alice", "app", "192.0.2.1", ""), {"push"}).entry, -1);
 }
@@ -361,61 +358,60 @@ TEST_P(AclExampleTest, Decides) {
   EXPECT_EQ(d.granted, r.allowed ? Actions{r.action} : Actions{}) << r << " (entry " << d.entry << ")";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AclExample, AclExampleTest,
-    ::testing::Values(
-        // admin: everything, everywhere
-        ExampleRow{"admin", "repository", "myorg/backend-api", "push", true},
-        ExampleRow{"admin", "repository", "myorg/backend-api/sub", "delete", true},
-        ExampleRow{"admin", "repository", "alpine", "push", true},
-        ExampleRow{"admin", "repository", "a/b/c/d", "*", true},
-        ExampleRow{"admin", "registry", "catalog", "*", true},
-        // developer: backend pull+push, frontend pull, nothing else
-        ExampleRow{"developer", "repository", "myorg/backend-api", "pull", true},
-        ExampleRow{"developer", "repository", "myorg/backend-api", "push", true},
-        ExampleRow{"developer", "repository", "myorg/backend-api", "delete", false},
-        ExampleRow{"developer", "repository", "myorg/backend-api", "*", false},
-        ExampleRow{"developer", "repository", "myorg/backend-", "pull", true},
-        ExampleRow{"developer", "repository", "myorg/backend-api/sub", "pull", false},
-        ExampleRow{"developer", "repository", "myorg/backend", "pull", false},
-        ExampleRow{"developer", "repository", "backend-api", "pull", false},
-        ExampleRow{"developer", "repository", "myorg/frontend", "pull", true},
-        ExampleRow{"developer", "repository", "myorg/frontend", "push", false},
-        ExampleRow{"developer", "repository", "myorg/frontend/sub", "pull", false},
-        ExampleRow{"developer", "repository", "myorg/frontend-x", "pull", false},
-        ExampleRow{"developer", "repository", "myorg", "pull", false},
-        ExampleRow{"developer", "registry", "catalog", "*", false},
-        // personal namespace (developer falls through to it)
-        ExampleRow{"developer", "repository", "developer/tool", "push", true},
-        ExampleRow{"developer", "repository", "developer/a/b", "delete", true},
-        ExampleRow{"developer", "repository", "developer", "pull", false},
-        ExampleRow{"alice", "repository", "alice/app", "push", true},
-        ExampleRow{"alice", "repository", "bob/app", "pull", false},
-        ExampleRow{"alice", "repository", "alice", "pull", false},
-        ExampleRow{"alice", "repository", "alicex/app", "pull", false},
-        ExampleRow{"alice", "repository", "myorg/backend-api", "pull", false},
-        ExampleRow{"alice", "registry", "catalog", "*", false},
-        // regex entry
-        ExampleRow{"ci-runner", "repository", "builds/app-42", "push", true},
-        ExampleRow{"ci-runner", "repository", "builds/app-", "push", false},
-        ExampleRow{"ci-runner", "repository", "x/builds/app-42", "push", false},
-        ExampleRow{"ci-runner", "repository", "builds/app-42/sub", "push", false},
-        ExampleRow{"ci-runner", "repository", "builds/app-42", "delete", false},
-        ExampleRow{"ci-7", "repository", "builds/app-42", "push", false},
-        ExampleRow{"xci-runner", "repository", "builds/app-42", "push", false},
-        // double wildcard with type
-        ExampleRow{"auditor", "repository", "a/b/c/d", "pull", true},
-        ExampleRow{"auditor", "repository", "alpine", "pull", true},
-        ExampleRow{"auditor", "repository", "alpine", "push", false},
-        ExampleRow{"auditor", "registry", "catalog", "pull", false},
-        // anonymous
-        ExampleRow{"", "repository", "public/app", "pull", true},
-        ExampleRow{"", "repository", "public/a/b", "pull", true},
-        ExampleRow{"", "repository", "public/app", "push", false},
-        ExampleRow{"", "repository", "public", "pull", false},
-        ExampleRow{"", "repository", "myorg/frontend", "pull", false},
-        ExampleRow{"", "repository", "alpine", "pull", false},
-        ExampleRow{"", "registry", "catalog", "*", false}));
+INSTANTIATE_TEST_SUITE_P(AclExample, AclExampleTest,
+                         ::testing::Values(
+                             // admin: everything, everywhere
+                             ExampleRow{"admin", "repository", "myorg/backend-api", "push", true},
+                             ExampleRow{"admin", "repository", "myorg/backend-api/sub", "delete", true},
+                             ExampleRow{"admin", "repository", "alpine", "push", true},
+                             ExampleRow{"admin", "repository", "a/b/c/d", "*", true},
+                             ExampleRow{"admin", "registry", "catalog", "*", true},
+                             // developer: backend pull+push, frontend pull, nothing else
+                             ExampleRow{"developer", "repository", "myorg/backend-api", "pull", true},
+                             ExampleRow{"developer", "repository", "myorg/backend-api", "push", true},
+                             ExampleRow{"developer", "repository", "myorg/backend-api", "delete", false},
+                             ExampleRow{"developer", "repository", "myorg/backend-api", "*", false},
+                             ExampleRow{"developer", "repository", "myorg/backend-", "pull", true},
+                             ExampleRow{"developer", "repository", "myorg/backend-api/sub", "pull", false},
+                             ExampleRow{"developer", "repository", "myorg/backend", "pull", false},
+                             ExampleRow{"developer", "repository", "backend-api", "pull", false},
+                             ExampleRow{"developer", "repository", "myorg/frontend", "pull", true},
+                             ExampleRow{"developer", "repository", "myorg/frontend", "push", false},
+                             ExampleRow{"developer", "repository", "myorg/frontend/sub", "pull", false},
+                             ExampleRow{"developer", "repository", "myorg/frontend-x", "pull", false},
+                             ExampleRow{"developer", "repository", "myorg", "pull", false},
+                             ExampleRow{"developer", "registry", "catalog", "*", false},
+                             // personal namespace (developer falls through to it)
+                             ExampleRow{"developer", "repository", "developer/tool", "push", true},
+                             ExampleRow{"developer", "repository", "developer/a/b", "delete", true},
+                             ExampleRow{"developer", "repository", "developer", "pull", false},
+                             ExampleRow{"alice", "repository", "alice/app", "push", true},
+                             ExampleRow{"alice", "repository", "bob/app", "pull", false},
+                             ExampleRow{"alice", "repository", "alice", "pull", false},
+                             ExampleRow{"alice", "repository", "alicex/app", "pull", false},
+                             ExampleRow{"alice", "repository", "myorg/backend-api", "pull", false},
+                             ExampleRow{"alice", "registry", "catalog", "*", false},
+                             // regex entry
+                             ExampleRow{"ci-runner", "repository", "builds/app-42", "push", true},
+                             ExampleRow{"ci-runner", "repository", "builds/app-", "push", false},
+                             ExampleRow{"ci-runner", "repository", "x/builds/app-42", "push", false},
+                             ExampleRow{"ci-runner", "repository", "builds/app-42/sub", "push", false},
+                             ExampleRow{"ci-runner", "repository", "builds/app-42", "delete", false},
+                             ExampleRow{"ci-7", "repository", "builds/app-42", "push", false},
+                             ExampleRow{"xci-runner", "repository", "builds/app-42", "push", false},
+                             // double wildcard with type
+                             ExampleRow{"auditor", "repository", "a/b/c/d", "pull", true},
+                             ExampleRow{"auditor", "repository", "alpine", "pull", true},
+                             ExampleRow{"auditor", "repository", "alpine", "push", false},
+                             ExampleRow{"auditor", "registry", "catalog", "pull", false},
+                             // anonymous
+                             ExampleRow{"", "repository", "public/app", "pull", true},
+                             ExampleRow{"", "repository", "public/a/b", "pull", true},
+                             ExampleRow{"", "repository", "public/app", "push", false},
+                             ExampleRow{"", "repository", "public", "pull", false},
+                             ExampleRow{"", "repository", "myorg/frontend", "pull", false},
+                             ExampleRow{"", "repository", "alpine", "pull", false},
+                             ExampleRow{"", "registry", "catalog", "*", false}));
 
 }  // namespace
 }  // namespace berth::auth

@@ -251,10 +251,14 @@ TEST(AuthConfigTest, AuthDefaults) {
 
 TEST(AuthConfigTest, TokenKeyPathDefault) {
   EXPECT_EQ(TokenKeyPath(DefaultConfig()), "./data/token-key.pem");
-  EXPECT_EQ(TokenKeyPath(Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth\n").config), "/srv/berth/token-key.pem");
-  EXPECT_EQ(TokenKeyPath(Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth//\n").config), "/srv/berth/token-key.pem");
-  EXPECT_EQ(TokenKeyPath(Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth\nauth:\n  token:\n    key: /k.pem\n").config),
-            "/k.pem");
+  EXPECT_EQ(TokenKeyPath(Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth\n").config),
+            "/srv/berth/token-key.pem");
+  EXPECT_EQ(TokenKeyPath(Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth//\n").config),
+            "/srv/berth/token-key.pem");
+  EXPECT_EQ(
+      TokenKeyPath(
+          Parse("storage:\n  filesystem:\n    rootdirectory: /srv/berth\nauth:\n  token:\n    key: /k.pem\n").config),
+      "/k.pem");
 }
 
 TEST(AuthConfigTest, EmptyAccountMeansAnonymousOnly) {

@@ -96,7 +96,9 @@ class AuthServiceTest : public ::testing::Test {
   AuthService auth_;
 };
 
-Scope S(const std::string& type, const std::string& name, Actions actions) { return Scope{type, name, std::move(actions)}; }
+Scope S(const std::string& type, const std::string& name, Actions actions) {
+  return Scope{type, name, std::move(actions)};
+}
 
 TEST_F(AuthServiceTest, PolicyAccessors) {
   EXPECT_EQ(auth_.policy(), policy_);
@@ -234,7 +236,10 @@ TEST_F(AuthServiceTest, AccessTokenWithHostileAccessClaimDoesNotThrow) {
                            {"aud", "registry.example"},
                            {"exp", kNow + 300},
                            {"access",
-                            {1, "x", nullptr, {{"type", 5}, {"name", "a"}, {"actions", {"pull", 7, nullptr}}},
+                            {1,
+                             "x",
+                             nullptr,
+                             {{"type", 5}, {"name", "a"}, {"actions", {"pull", 7, nullptr}}},
                              {{"type", "repository"}, {"name", "b"}, {"actions", "pull"}}}}};
   auto token = SignJwt(*Key(), claims);
   ASSERT_TRUE(token.ok());
@@ -610,7 +615,8 @@ TEST(AuthServiceBootstrapTest, ConfiguredUsersAreReturnedUnchanged) {
 TEST(AuthServiceBootstrapTest, CorruptPasswordFileIsAnError) {
   testing_util::TempDir dir("berth-boot");
   const std::string file = BootstrapPasswordFile(dir.path());
-  for (const std::string& bad : {std::string(""), std::string("admin:notahash\n"), std::string("root:") + Hash("x") + "\n"}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("admin:notahash\n"), std::string("root:") + Hash("x") + "\n"}) {
     {
       std::ofstream out(file, std::ios::trunc);
       out << bad;

@@ -328,8 +328,8 @@ TEST(ChunkedDecoderTest, DoneOnlyAfterFinalCrlf) {
 }
 
 TEST(ChunkedDecoderTest, NotDoneWithoutFinalCrlf) {
-  for (const std::string input : {"5\r\nhello\r\n", "5\r\nhello\r\n0", "5\r\nhello\r\n0\r\n",
-                                  "5\r\nhello\r\n0\r\n\r", "5\r\nhello\r\n0\r\nX-A: b\r\n"}) {
+  for (const std::string input : {"5\r\nhello\r\n", "5\r\nhello\r\n0", "5\r\nhello\r\n0\r\n", "5\r\nhello\r\n0\r\n\r",
+                                  "5\r\nhello\r\n0\r\nX-A: b\r\n"}) {
     Outcome o = DecodeAll(input);
     ASSERT_TRUE(o.ok) << o.error;
     EXPECT_EQ(o.payload, "hello");
@@ -361,7 +361,7 @@ TEST(ChunkedDecoderTest, RejectsNonHexSize) {
   ExpectMalformed("-5\r\nhello\r\n0\r\n\r\n");
   ExpectMalformed("+5\r\nhello\r\n0\r\n\r\n");
   ExpectMalformed("5\nhello\r\n0\r\n\r\n");  // bare LF after the size
-  ExpectMalformed("5\rhello\r\n0\r\n\r\n");   // CR without LF
+  ExpectMalformed("5\rhello\r\n0\r\n\r\n");  // CR without LF
 }
 
 TEST(ChunkedDecoderTest, RejectsTooManyHexDigits) {
@@ -377,16 +377,14 @@ TEST(ChunkedDecoderTest, RejectsMissingSize) {
   ExpectMalformed("5\r\nhello\r\n\r\n");  // second size line empty
 }
 
-TEST(ChunkedDecoderTest, RejectsBadFinalLine) {
-  ExpectMalformed("5\r\nhello\r\n0\r\n\rX");
-}
+TEST(ChunkedDecoderTest, RejectsBadFinalLine) { ExpectMalformed("5\r\nhello\r\n0\r\n\rX"); }
 
 TEST(ChunkedDecoderTest, RejectsOverlongExtensionAndTrailer) {
   ExpectMalformed("5;" + std::string(5000, 'x') + "\r\nhello\r\n0\r\n\r\n");
   ExpectMalformed("5\r\nhello\r\n0\r\nX-Long: " + std::string(5000, 'y') + "\r\n\r\n");
   // Reasonable lengths are fine.
-  Outcome o = DecodeAll("5;" + std::string(1000, 'x') + "\r\nhello\r\n0\r\nX-A: " + std::string(1000, 'y') +
-                        "\r\n\r\n");
+  Outcome o =
+      DecodeAll("5;" + std::string(1000, 'x') + "\r\nhello\r\n0\r\nX-A: " + std::string(1000, 'y') + "\r\n\r\n");
   ASSERT_TRUE(o.ok) << o.error;
   EXPECT_EQ(o.payload, "hello");
   EXPECT_TRUE(o.done);

@@ -27,8 +27,9 @@ std::string Error(const std::string& yaml) {
   return c.status().message();
 }
 
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "'" << (haystack) << "' lacks '" << (needle) << "'"
+#define EXPECT_CONTAINS(haystack, needle)                          \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) \
+      << "'" << (haystack) << "' lacks '" << (needle) << "'"
 
 void ExpectDefaults(const Config& c) {
   EXPECT_EQ(c.server.addr, ":5000");
@@ -260,8 +261,8 @@ TEST(ConfigTest, UploadPurging) {
   EXPECT_EQ(d.storage.upload_purge_age_s, 168 * 3600);
   EXPECT_EQ(d.storage.upload_purge_interval_s, 24 * 3600);
   EXPECT_FALSE(d.storage.upload_purge_dry_run);
-  Config c = Parse(
-      "storage:\n  maintenance:\n    uploadpurging: {enabled: true, age: 1h30m, interval: 90s, dryrun: true}\n");
+  Config c =
+      Parse("storage:\n  maintenance:\n    uploadpurging: {enabled: true, age: 1h30m, interval: 90s, dryrun: true}\n");
   EXPECT_EQ(c.storage.upload_purge_age_s, 5400);
   EXPECT_EQ(c.storage.upload_purge_interval_s, 90);
   EXPECT_TRUE(c.storage.upload_purge_dry_run);
@@ -304,8 +305,7 @@ TEST(ConfigTest, MalformedYaml) {
 TEST(ConfigTest, MalformedYamlNamesTheLine) {
   // A tab where indentation is expected on line 3.
   std::string e = Error("log:\n  level: info\n  format: [text\n");
-  EXPECT_TRUE(e.find("source.yaml:3:") != std::string::npos || e.find("source.yaml:4:") != std::string::npos)
-      << e;
+  EXPECT_TRUE(e.find("source.yaml:3:") != std::string::npos || e.find("source.yaml:4:") != std::string::npos) << e;
   std::string f = Error("server:\n  addr: \":5000\"\nstorage: ]\n");
   EXPECT_CONTAINS(f, "source.yaml:3:");
 }

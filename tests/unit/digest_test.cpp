@@ -152,7 +152,6 @@ TEST(DigestTest, HashesBinaryData) {
             "sha256:d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592");
 }
 
-
 // An upload's running hash is saved between requests and resumed elsewhere.
 TEST(DigestTest, SavedStateResumesToTheSameDigest) {
   for (auto alg : {DigestAlgorithm::kSha256, DigestAlgorithm::kSha512}) {
@@ -187,9 +186,8 @@ TEST(DigestTest, RestoreStateRejectsMalformedInput) {
   h.Update("abc");
   const std::string good = h.SaveState();
   EXPECT_TRUE(Hasher::RestoreState(good).ok());
-  for (const std::string& bad :
-       {std::string(), std::string("berth-hash-v1 md5\n"), good.substr(0, good.size() - 1), good + "x",
-        std::string("garbage") + good}) {
+  for (const std::string& bad : {std::string(), std::string("berth-hash-v1 md5\n"), good.substr(0, good.size() - 1),
+                                 good + "x", std::string("garbage") + good}) {
     EXPECT_FALSE(Hasher::RestoreState(bad).ok()) << bad.size();
   }
   // A buffered-byte count beyond the block size would make OpenSSL read out of bounds.

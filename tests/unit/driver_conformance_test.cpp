@@ -252,7 +252,7 @@ TEST_P(DriverConformance, WriterCrossesChunkSize) {
 
 TEST_P(DriverConformance, WriterReopenAndContinueInAnotherProcess) {
   const std::string data = Bytes(kChunk + 3 * (1 << 20) + 777, 4);
-  const size_t cut1 = 3 << 20;           // below one chunk: only a tail
+  const size_t cut1 = 3 << 20;             // below one chunk: only a tail
   const size_t cut2 = kChunk + (1 << 20);  // crosses the chunk size
   {
     auto w = driver_->Writer("/u/data");

@@ -136,7 +136,9 @@ TEST_F(FileWatcherTest, CallbackMayRebase) {
 
 TEST_F(FileWatcherTest, DestructorStopsPromptly) {
   const auto start = std::chrono::steady_clock::now();
-  { FileWatcher w({a_}, 1h, [] {}); }
+  {
+    FileWatcher w({a_}, 1h, [] {});
+  }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "the destructor waited for the next poll";
 }
 

@@ -385,8 +385,8 @@ TEST_F(FilesystemDriverTest, MoveMissingSourceIsNotFound) {
 }
 
 TEST(IsCleanStoragePathTest, Accepts) {
-  for (const char* p : {"/a", "/a/b", "/docker/registry/v2/blobs/sha256/ab/abcd/data", "/a.b", "/...", "/.a",
-                        "/a..", "/a/_uploads/x", "/sha256:abc"}) {
+  for (const char* p : {"/a", "/a/b", "/docker/registry/v2/blobs/sha256/ab/abcd/data", "/a.b", "/...", "/.a", "/a..",
+                        "/a/_uploads/x", "/sha256:abc"}) {
     EXPECT_TRUE(IsCleanStoragePath(p)) << p;
   }
 }
@@ -394,7 +394,7 @@ TEST(IsCleanStoragePathTest, Accepts) {
 TEST(IsCleanStoragePathTest, Rejects) {
   using namespace std::string_literals;
   for (const std::string& p : {""s, "/"s, "a"s, "a/b"s, "./a"s, "../a"s, "//a"s, "/a//b"s, "/a/"s, "/./a"s, "/a/."s,
-                              "/.."s, "/a/.."s, "/a/../b"s, "/a/b/.."s, "/a/./b"s, "/a\0b"s, "\0/a"s, "//"s}) {
+                               "/.."s, "/a/.."s, "/a/../b"s, "/a/b/.."s, "/a/./b"s, "/a\0b"s, "\0/a"s, "//"s}) {
     EXPECT_FALSE(IsCleanStoragePath(p)) << "'" << p << "'";
   }
 }
@@ -402,8 +402,8 @@ TEST(IsCleanStoragePathTest, Rejects) {
 TEST_F(FilesystemDriverTest, RejectsUncleanPathsEverywhere) {
   // A file outside the root that an escaping path would reach.
   std::ofstream(dir_ + "/outside") << "secret";
-  for (const std::string bad : {"/../outside", "relative", "//outside", "/a//b", "/a/../../outside", "", "/",
-                                "/./x", "/x/"}) {
+  for (const std::string bad :
+       {"/../outside", "relative", "//outside", "/a//b", "/a/../../outside", "", "/", "/./x", "/x/"}) {
     EXPECT_EQ(driver_->GetContent(bad).status().code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(driver_->PutContent(bad, "x").code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(driver_->Reader(bad, 0).status().code(), StatusCode::kInvalidArgument) << bad;
@@ -418,7 +418,6 @@ TEST_F(FilesystemDriverTest, RejectsUncleanPathsEverywhere) {
   EXPECT_TRUE(fs::exists(root_));
   EXPECT_TRUE(TmpEntries().empty());
 }
-
 
 // The upload writer bypasses the page cache (O_DIRECT) for whole blocks and
 // writes partial blocks normally. Whatever the mix of sizes, memory alignment
@@ -447,7 +446,10 @@ TEST_P(WriterPatternTest, ContentMatchesAfterEveryWrite) {
     std::string saved = old ? old : "";
     ::setenv("TMPDIR", "/var/tmp", 1);
     tmp = std::make_unique<testing_util::TempDir>("berth-direct");
-    if (old) ::setenv("TMPDIR", saved.c_str(), 1); else ::unsetenv("TMPDIR");
+    if (old)
+      ::setenv("TMPDIR", saved.c_str(), 1);
+    else
+      ::unsetenv("TMPDIR");
   } else {
     tmp = std::make_unique<testing_util::TempDir>("berth-direct");
   }
@@ -471,10 +473,7 @@ TEST_P(WriterPatternTest, ContentMatchesAfterEveryWrite) {
       {0, 1 << 20},     // aligned memory but an unaligned file offset
       {17, 3 << 20},    // larger than the staging buffer
       {0, 4096 - 123},  // ends exactly on a block boundary? (depends on the size so far)
-      {-1, 0},
-      {0, 1},
-      {0, 0},
-      {5, 262144 + 1},
+      {-1, 0},         {0, 1}, {0, 0}, {5, 262144 + 1},
   };
   std::string expect;
   size_t src = 0;

@@ -69,8 +69,12 @@ const SigningKey& OtherEcKey() {
 JwtExpectations Expect(int64_t now = kNow) { return JwtExpectations{"berth-issuer", "registry.example", now, 60}; }
 
 json Claims(int64_t now = kNow) {
-  return json{{"iss", "berth-issuer"}, {"sub", "alice"},   {"aud", "registry.example"},
-              {"exp", now + 300},      {"nbf", now},       {"iat", now},
+  return json{{"iss", "berth-issuer"},
+              {"sub", "alice"},
+              {"aud", "registry.example"},
+              {"exp", now + 300},
+              {"nbf", now},
+              {"iat", now},
               {"access", json::array({{{"type", "repository"}, {"name", "myorg/app"}, {"actions", {"pull"}}}})}};
 }
 
@@ -304,9 +308,10 @@ TEST_P(JwtKeyTest, OtherKidRefused) {
 
 TEST_P(JwtKeyTest, AlgNoneRefused) {
   const json claims = Claims();
-  for (const json& header : {json{{"alg", "none"}, {"typ", "JWT"}}, json{{"alg", "none"}, {"typ", "JWT"}, {"kid", key().kid()}},
-                             json{{"alg", "None"}, {"kid", key().kid()}}, json{{"alg", "NONE"}},
-                             json{{"typ", "JWT"}, {"kid", key().kid()}}, json{{"alg", nullptr}, {"kid", key().kid()}}}) {
+  for (const json& header :
+       {json{{"alg", "none"}, {"typ", "JWT"}}, json{{"alg", "none"}, {"typ", "JWT"}, {"kid", key().kid()}},
+        json{{"alg", "None"}, {"kid", key().kid()}}, json{{"alg", "NONE"}}, json{{"typ", "JWT"}, {"kid", key().kid()}},
+        json{{"alg", nullptr}, {"kid", key().kid()}}}) {
     ExpectRefused(key(), Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(claims.dump()) + ".", Expect(),
                   "unsigned " + header.dump());
   }
@@ -399,14 +404,16 @@ TEST_P(JwtKeyTest, ClaimsChecked) {
 TEST_P(JwtKeyTest, NonObjectPartsRefused) {
   json header = Header(Sign(key(), Claims()));
   // Valid signatures over claims that are not a JSON object.
-  for (const std::string& claims_text : {std::string("[1,2]"), std::string("\"x\""), std::string("{"), std::string("")}) {
+  for (const std::string& claims_text :
+       {std::string("[1,2]"), std::string("\"x\""), std::string("{"), std::string("")}) {
     std::string input = Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(claims_text);
     auto sig = key().Sign(input);
     ASSERT_TRUE(sig.ok());
     ExpectRefused(key(), input + "." + Base64UrlEncode(*sig), Expect(), "claims '" + claims_text + "'");
   }
   // And a header that is not an object.
-  std::string input = Base64UrlEncode("[\"" + std::string(key().alg()) + "\"]") + "." + Base64UrlEncode(Claims().dump());
+  std::string input =
+      Base64UrlEncode("[\"" + std::string(key().alg()) + "\"]") + "." + Base64UrlEncode(Claims().dump());
   auto sig = key().Sign(input);
   ASSERT_TRUE(sig.ok());
   ExpectRefused(key(), input + "." + Base64UrlEncode(*sig), Expect(), "array header");

@@ -40,9 +40,7 @@ std::shared_ptr<const SigningKey> VerifierOf(const SigningKey& k) {
   return *v;
 }
 
-json Claims() {
-  return {{"iss", "berth"}, {"aud", "registry"}, {"sub", "alice"}, {"exp", kNow + 300}, {"iat", kNow}};
-}
+json Claims() { return {{"iss", "berth"}, {"aud", "registry"}, {"sub", "alice"}, {"exp", kNow + 300}, {"iat", kNow}}; }
 JwtExpectations Expect() { return {"berth", "registry", kNow, 60}; }
 
 std::string Sign(const SigningKey& k) {

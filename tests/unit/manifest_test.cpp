@@ -373,8 +373,7 @@ TEST(ManifestTest, RejectsMediaTypeDisagreeingWithContentType) {
   ExpectInvalid(OciImage(), "application/json");
   auto m = Parse(OciImage(), media::kDockerManifest);
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find(std::string(media::kDockerManifest)), std::string::npos)
-      << m.status().message();
+  EXPECT_NE(m.status().message().find(std::string(media::kDockerManifest)), std::string::npos) << m.status().message();
 }
 
 TEST(ManifestTest, RejectsNonStringMediaType) {

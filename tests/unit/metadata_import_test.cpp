@@ -133,14 +133,16 @@ TEST_F(ImportTest, ImportsWhatTheStoreHoldsAndChecksClean) {
 
 TEST_F(ImportTest, ImportAgainChangesNothing) {
   Import();
-  const auto counts = Sql("SELECT (SELECT count(*) FROM repositories), (SELECT count(*) FROM manifests), "
-                          "(SELECT count(*) FROM tags), (SELECT count(*) FROM blob_links), (SELECT count(*) FROM blobs), "
-                          "(SELECT count(*) FROM manifest_blobs), (SELECT count(*) FROM manifest_children)");
+  const auto counts =
+      Sql("SELECT (SELECT count(*) FROM repositories), (SELECT count(*) FROM manifests), "
+          "(SELECT count(*) FROM tags), (SELECT count(*) FROM blob_links), (SELECT count(*) FROM blobs), "
+          "(SELECT count(*) FROM manifest_blobs), (SELECT count(*) FROM manifest_children)");
   ImportProgress again = Import(3);
   EXPECT_TRUE(again.finished);
-  const auto after = Sql("SELECT (SELECT count(*) FROM repositories), (SELECT count(*) FROM manifests), "
-                         "(SELECT count(*) FROM tags), (SELECT count(*) FROM blob_links), (SELECT count(*) FROM blobs), "
-                         "(SELECT count(*) FROM manifest_blobs), (SELECT count(*) FROM manifest_children)");
+  const auto after =
+      Sql("SELECT (SELECT count(*) FROM repositories), (SELECT count(*) FROM manifests), "
+          "(SELECT count(*) FROM tags), (SELECT count(*) FROM blob_links), (SELECT count(*) FROM blobs), "
+          "(SELECT count(*) FROM manifest_blobs), (SELECT count(*) FROM manifest_children)");
   for (size_t i = 0; i < 7; ++i) EXPECT_EQ(counts.rows[0].Int(i), after.rows[0].Int(i)) << i;
   EXPECT_TRUE(Check().clean());
 }
@@ -183,27 +185,27 @@ TEST_F(ImportTest, WhatCannotBeRecordedIsSkippedAndChecksClean) {
 TEST_F(ImportTest, CheckFindsEveryKindOfDifference) {
   Import();
   // Store ahead of the database (what a crash between the two leaves):
-  const oci::Digest extra_layer = PushBlob("team/app", "extra layer");         // blob + link missing in db
+  const oci::Digest extra_layer = PushBlob("team/app", "extra layer");           // blob + link missing in db
   const oci::Digest extra = PushImage("team/app", "extra", config_, {shared_});  // manifest + tag + blob missing in db
-  PushBlob("newrepo", "shared layer");                                          // repository missing in db
+  PushBlob("newrepo", "shared layer");                                           // repository missing in db
   // Database ahead of the store:
   ASSERT_TRUE(store_->LinkBlob("team-x", oci::DigestOf("db only").str(), 7).ok());  // link + blob missing in store
   ASSERT_TRUE(store_->LinkBlob("ghost", layer_.str(), 9).ok());                     // repository missing in store
   auto built = Image(config_, {shared_, layer_});
   ASSERT_TRUE(store_->PutManifest("team/app", built.record, "db-tag").ok());  // manifest, tag, blob missing in store
   // Disagreements:
-  ASSERT_TRUE(manifests_->DeleteTag("team/app", "latest").ok());  // tag missing in store
-  ASSERT_TRUE(store_->DeleteTag("team/app", "v1").ok());          // tag missing in db
-  ASSERT_TRUE(store_->PutManifest("team/app", built.record, "multi").ok());  // tag mismatch
+  ASSERT_TRUE(manifests_->DeleteTag("team/app", "latest").ok());                            // tag missing in store
+  ASSERT_TRUE(store_->DeleteTag("team/app", "v1").ok());                                    // tag missing in db
+  ASSERT_TRUE(store_->PutManifest("team/app", built.record, "multi").ok());                 // tag mismatch
   Sql("UPDATE manifests SET media_type = 'text/plain' WHERE digest = $1", {image_.str()});  // manifest mismatch
   Sql("UPDATE blobs SET size = 12345 WHERE digest = $1", {config_.str()});                  // size mismatch
 
   CheckReport r = Check();
   const auto kinds = Kinds(r);
-  for (const char* kind : {"repository-missing-in-db", "repository-missing-in-store", "link-missing-in-db",
-                           "link-missing-in-store", "manifest-missing-in-db", "manifest-missing-in-store",
-                           "manifest-mismatch", "tag-missing-in-db", "tag-missing-in-store", "tag-mismatch",
-                           "blob-missing-in-db", "blob-missing-in-store", "blob-size-mismatch"}) {
+  for (const char* kind :
+       {"repository-missing-in-db", "repository-missing-in-store", "link-missing-in-db", "link-missing-in-store",
+        "manifest-missing-in-db", "manifest-missing-in-store", "manifest-mismatch", "tag-missing-in-db",
+        "tag-missing-in-store", "tag-mismatch", "blob-missing-in-db", "blob-missing-in-store", "blob-size-mismatch"}) {
     EXPECT_GE(kinds.count(kind), 1u) << kind << "\n" << Dump(r);
   }
   // Each finding names its object.
@@ -211,10 +213,18 @@ TEST_F(ImportTest, CheckFindsEveryKindOfDifference) {
   for (const auto& f : r.findings) {
     if (f.kind == "manifest-missing-in-db" && f.object == extra.str()) saw_extra = true;
     if (f.kind == "link-missing-in-db" && f.object == extra_layer.str()) saw_extra_layer = true;
-    if (f.kind == "tag-mismatch") { EXPECT_EQ(f.object, "multi"); }
-    if (f.kind == "blob-size-mismatch") { EXPECT_EQ(f.object, config_.str()); }
-    if (f.kind == "repository-missing-in-store") { EXPECT_EQ(f.repository, "ghost"); }
-    if (f.kind == "repository-missing-in-db") { EXPECT_EQ(f.repository, "newrepo"); }
+    if (f.kind == "tag-mismatch") {
+      EXPECT_EQ(f.object, "multi");
+    }
+    if (f.kind == "blob-size-mismatch") {
+      EXPECT_EQ(f.object, config_.str());
+    }
+    if (f.kind == "repository-missing-in-store") {
+      EXPECT_EQ(f.repository, "ghost");
+    }
+    if (f.kind == "repository-missing-in-db") {
+      EXPECT_EQ(f.repository, "newrepo");
+    }
   }
   EXPECT_TRUE(saw_extra) << Dump(r);
   EXPECT_TRUE(saw_extra_layer) << Dump(r);

@@ -177,8 +177,8 @@ TEST_F(MetadataStoreTest, ReferrersByDigestWithTheArtifactTypeFilter) {
   Link("r", {config_, layer_, other_});
   auto subject = Image(config_, {layer_});
   ASSERT_TRUE(store_->PutManifest("r", subject.record, "v1").ok());
-  auto sig = Image(config_, {other_}, &subject.digest, "application/vnd.example.signature",
-                   {{"org.example.signed-by", "ci"}});
+  auto sig =
+      Image(config_, {other_}, &subject.digest, "application/vnd.example.signature", {{"org.example.signed-by", "ci"}});
   auto sbom = Image(config_, {layer_}, &subject.digest, "application/spdx+json");
   auto unrelated = Image(config_, {other_}, &sig.digest, "application/spdx+json");
   for (const auto* m : {&sig, &sbom, &unrelated}) ASSERT_TRUE(store_->PutManifest("r", m->record, "").ok());
@@ -198,7 +198,7 @@ TEST_F(MetadataStoreTest, ReferrersByDigestWithTheArtifactTypeFilter) {
 }
 
 TEST_F(MetadataStoreTest, CatalogSortsLikeDistributionAndPagesByKeyset) {
-  std::vector<std::string> names = {"a",   "a-b",  "a/b", "a_b", "a.b",  "a/b/c", "a0", "b",
+  std::vector<std::string> names = {"a",   "a-b",  "a/b", "a_b", "a.b",   "a/b/c",   "a0", "b",
                                     "a/a", "a-/x", "ab",  "a/-", "a/b-c", "a/b/c/d", "z9", "0"};
   for (const auto& n : names) Link(n, {layer_});
   std::vector<std::string> want = names;
@@ -276,8 +276,8 @@ TEST_F(MetadataStoreTest, TagsPageInByteOrder) {
 }
 
 TEST_F(MetadataStoreTest, HostileNamesAndTagsAreBoundNotSpliced) {
-  const std::vector<std::string> repos = {"'; DROP TABLE repositories; --", "a\" OR \"1\"=\"1", "x'); DELETE FROM tags;--",
-                                          "back\\slash", "percent%_under"};
+  const std::vector<std::string> repos = {"'; DROP TABLE repositories; --", "a\" OR \"1\"=\"1",
+                                          "x'); DELETE FROM tags;--", "back\\slash", "percent%_under"};
   const std::vector<std::string> tags = {"t' OR '1'='1", "'; DROP TABLE tags; --", "$1", "?", ":name"};
   Link("safe", {config_, layer_});
   auto img = Image(config_, {layer_});

@@ -137,10 +137,10 @@ TEST(BerthMetricsTest, RendersRequestCountersAndDurations) {
   EXPECT_TRUE(Contains(text, "berth_http_requests_total{method=\"PUT\",route=\"manifest\",status=\"201\"} 1")) << text;
   EXPECT_TRUE(Contains(text, "berth_http_requests_total{method=\"other\",route=\"other\",status=\"404\"} 1")) << text;
   EXPECT_TRUE(Contains(text, "# TYPE berth_http_request_duration_seconds histogram")) << text;
-  EXPECT_TRUE(Contains(
-      text, "berth_http_request_duration_seconds_bucket{method=\"GET\",route=\"manifest\",le=\"0.001\"} 0"));
-  EXPECT_TRUE(Contains(
-      text, "berth_http_request_duration_seconds_bucket{method=\"GET\",route=\"manifest\",le=\"0.0025\"} 1"));
+  EXPECT_TRUE(
+      Contains(text, "berth_http_request_duration_seconds_bucket{method=\"GET\",route=\"manifest\",le=\"0.001\"} 0"));
+  EXPECT_TRUE(
+      Contains(text, "berth_http_request_duration_seconds_bucket{method=\"GET\",route=\"manifest\",le=\"0.0025\"} 1"));
   EXPECT_TRUE(
       Contains(text, "berth_http_request_duration_seconds_bucket{method=\"GET\",route=\"manifest\",le=\"0.25\"} 1"));
   EXPECT_TRUE(

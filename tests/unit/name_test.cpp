@@ -10,8 +10,8 @@ namespace {
 using namespace std::string_literals;
 
 TEST(RepositoryNameTest, AcceptsValidNames) {
-  for (const char* name : {"a", "a/b/c", "library/ubuntu", "a.b_c__d-e--f", "0", "a0/1b", "my-org/my.app_x",
-                           "a-----b", "a__b/c.d/e-f", "x/y/z/w/v"}) {
+  for (const char* name : {"a", "a/b/c", "library/ubuntu", "a.b_c__d-e--f", "0", "a0/1b", "my-org/my.app_x", "a-----b",
+                           "a__b/c.d/e-f", "x/y/z/w/v"}) {
     EXPECT_TRUE(IsValidRepositoryName(name)) << name;
   }
 }
@@ -33,11 +33,49 @@ TEST(RepositoryNameTest, RejectsTooLong) {
 }
 
 TEST(RepositoryNameTest, RejectsInvalidNames) {
-  for (const char* name : {"", "A", "Library/ubuntu", "library/Ubuntu", "a//b", "/a", "a/", "/", "//", "..",
-                           ".", "a/../b", "a/./b", "../a", "a/..", "%2e%2e", "a%2fb", "a b", " a", "a ", "_a",
-                           "a_", "a___b", ".a", "a.", "a..b", "-a", "a-", "a._b", "a_.b", "a.-b", "a-.b",
-                           "a/_uploads", "a/_manifests", "_layers", "a/b/", "a:b", "a@b", "a+b", "a\\b", "a\tb",
-                           "a\nb", "é"}) {
+  for (const char* name : {"",
+                           "A",
+                           "Library/ubuntu",
+                           "library/Ubuntu",
+                           "a//b",
+                           "/a",
+                           "a/",
+                           "/",
+                           "//",
+                           "..",
+                           ".",
+                           "a/../b",
+                           "a/./b",
+                           "../a",
+                           "a/..",
+                           "%2e%2e",
+                           "a%2fb",
+                           "a b",
+                           " a",
+                           "a ",
+                           "_a",
+                           "a_",
+                           "a___b",
+                           ".a",
+                           "a.",
+                           "a..b",
+                           "-a",
+                           "a-",
+                           "a._b",
+                           "a_.b",
+                           "a.-b",
+                           "a-.b",
+                           "a/_uploads",
+                           "a/_manifests",
+                           "_layers",
+                           "a/b/",
+                           "a:b",
+                           "a@b",
+                           "a+b",
+                           "a\\b",
+                           "a\tb",
+                           "a\nb",
+                           "é"}) {
     EXPECT_FALSE(IsValidRepositoryName(name)) << "'" << name << "'";
   }
 }
@@ -49,8 +87,8 @@ TEST(RepositoryNameTest, RejectsNulByte) {
 }
 
 TEST(TagTest, AcceptsValidTags) {
-  for (const char* tag : {"latest", "v1.0.0", "1.0", "Latest", "UPPER", "_private", "a", "0", "v1-rc.1_build",
-                          "a..b", "a--b", "a__b", "x.", "x-"}) {
+  for (const char* tag : {"latest", "v1.0.0", "1.0", "Latest", "UPPER", "_private", "a", "0", "v1-rc.1_build", "a..b",
+                          "a--b", "a__b", "x.", "x-"}) {
     EXPECT_TRUE(IsValidTag(tag)) << tag;
   }
 }

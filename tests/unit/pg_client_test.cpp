@@ -80,8 +80,8 @@ TEST(PgWire, DecodesRowsByColumnType) {
   const auto& columns = std::get<wire::RowDescription>(*m).columns;
   ASSERT_EQ(columns.size(), 6u);
   EXPECT_EQ(columns[3].name, "d");
-  const std::string row = Int16Bytes(6) + Cell("-9223372036854775808") + Cell("42") + Cell("-7") + Cell("x'y") +
-                          Cell("t") + Int32Bytes(-1);
+  const std::string row =
+      Int16Bytes(6) + Cell("-9223372036854775808") + Cell("42") + Cell("-7") + Cell("x'y") + Cell("t") + Int32Bytes(-1);
   auto r = wire::DecodeDataRow(row, columns);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->Int(0), INT64_MIN);
@@ -159,9 +159,9 @@ TEST(PgWire, SqlStatesMapOntoStatusCodes) {
   EXPECT_EQ(wire::CodeForSqlState("40001"), StatusCode::kConflict);  // serialization_failure
   EXPECT_EQ(wire::CodeForSqlState("40P01"), StatusCode::kConflict);  // deadlock_detected
   EXPECT_EQ(wire::CodeForSqlState("08006"), StatusCode::kUnavailable);
-  EXPECT_EQ(wire::CodeForSqlState("57P01"), StatusCode::kUnavailable);  // admin_shutdown
-  EXPECT_EQ(wire::CodeForSqlState("57014"), StatusCode::kUnavailable);  // statement timeout
-  EXPECT_EQ(wire::CodeForSqlState("53300"), StatusCode::kUnavailable);  // too_many_connections
+  EXPECT_EQ(wire::CodeForSqlState("57P01"), StatusCode::kUnavailable);      // admin_shutdown
+  EXPECT_EQ(wire::CodeForSqlState("57014"), StatusCode::kUnavailable);      // statement timeout
+  EXPECT_EQ(wire::CodeForSqlState("53300"), StatusCode::kUnavailable);      // too_many_connections
   EXPECT_EQ(wire::CodeForSqlState("42601"), StatusCode::kInvalidArgument);  // syntax_error
   EXPECT_EQ(wire::CodeForSqlState("42P01"), StatusCode::kInvalidArgument);  // undefined_table
   EXPECT_EQ(wire::CodeForSqlState("22P02"), StatusCode::kIoError);
@@ -172,7 +172,8 @@ TEST(PgWire, SqlStatesMapOntoStatusCodes) {
   e.message = "duplicate key value violates unique constraint \"t_pkey\"";
   Status s = wire::StatusFromError(e, "insert");
   EXPECT_EQ(s.code(), StatusCode::kConflict);
-  EXPECT_EQ(s.message(), "insert: PostgreSQL: duplicate key value violates unique constraint \"t_pkey\" (SQLSTATE 23505)");
+  EXPECT_EQ(s.message(),
+            "insert: PostgreSQL: duplicate key value violates unique constraint \"t_pkey\" (SQLSTATE 23505)");
 }
 
 // ---- Authentication -------------------------------------------------------------
@@ -384,8 +385,9 @@ class PgClient : public ::testing::Test {
 
 // The fixture's pg_hba.conf lets "berth" in by scram-sha-256 only.
 TEST_F(PgClient, ScramLoginAndSessionSettings) {
-  auto r = Query(*conn_, "SELECT current_user, current_setting('application_name'), "
-                       "current_setting('client_encoding'), current_setting('statement_timeout')");
+  auto r = Query(*conn_,
+                 "SELECT current_user, current_setting('application_name'), "
+                 "current_setting('client_encoding'), current_setting('statement_timeout')");
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->rows.size(), 1u);
   EXPECT_EQ(r->rows[0].Text(0), "berth");
@@ -461,15 +463,13 @@ TEST_F(PgClient, TlsVerifyFull) {
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(wrong.status().message().find("TLS handshake failed"), std::string::npos) << wrong.status().message();
-  EXPECT_NE(wrong.status().message().find("certificate verify failed"), std::string::npos)
-      << wrong.status().message();
+  EXPECT_NE(wrong.status().message().find("certificate verify failed"), std::string::npos) << wrong.status().message();
   // The right CA, but a host name the certificate does not name: refused.
   c.ca_file = ca;
   c.host = "127.0.0.1";
   auto mismatch = MakePool(c)->Acquire();
   ASSERT_FALSE(mismatch.ok());
-  EXPECT_NE(mismatch.status().message().find("mismatch"), std::string::npos)
-      << mismatch.status().message();
+  EXPECT_NE(mismatch.status().message().find("mismatch"), std::string::npos) << mismatch.status().message();
   // require: encrypted without checking the certificate.
   c.sslmode = SslMode::kRequire;
   c.ca_file.clear();
@@ -479,10 +479,10 @@ TEST_F(PgClient, TlsVerifyFull) {
 
 TEST_F(PgClient, EveryValueTypeAndNull) {
   auto r = Query(*conn_,
-               "SELECT $1::bigint, $2::int4, $3::int2, $4::text, $5::text, NULL::bigint, true, 1.5::numeric, "
-               "$6, $7",
-               {Value{INT64_MAX}, Value{int64_t{-2147483648}}, Value{int64_t{32767}}, Value{std::string("txt")},
-                Value{std::monostate{}}, Value{INT64_MIN}, Value{std::string("inferred")}});
+                 "SELECT $1::bigint, $2::int4, $3::int2, $4::text, $5::text, NULL::bigint, true, 1.5::numeric, "
+                 "$6, $7",
+                 {Value{INT64_MAX}, Value{int64_t{-2147483648}}, Value{int64_t{32767}}, Value{std::string("txt")},
+                  Value{std::monostate{}}, Value{INT64_MIN}, Value{std::string("inferred")}});
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->rows.size(), 1u);
   const Row& row = r->rows[0];
@@ -500,8 +500,8 @@ TEST_F(PgClient, EveryValueTypeAndNull) {
 
   ASSERT_TRUE(conn_->ExecuteScript("CREATE TABLE " + table_ + " (id BIGINT PRIMARY KEY, name TEXT, n INTEGER)").ok());
   auto ins = Query(*conn_, "INSERT INTO " + table_ + " (id, name, n) VALUES ($1, $2, $3), ($4, $5, $6)",
-                 {Value{int64_t{1}}, Value{std::string("one")}, Value{int64_t{10}}, Value{int64_t{2}},
-                  Value{std::monostate{}}, Value{std::monostate{}}});
+                   {Value{int64_t{1}}, Value{std::string("one")}, Value{int64_t{10}}, Value{int64_t{2}},
+                    Value{std::monostate{}}, Value{std::monostate{}}});
   ASSERT_TRUE(ins.ok()) << ins.status().message();
   EXPECT_EQ(ins->affected, 2);
   auto sel = Query(*conn_, "SELECT id, name, n FROM " + table_ + " WHERE id >= $1 ORDER BY id", {Value{int64_t{0}}});
@@ -543,7 +543,7 @@ TEST_F(PgClient, HostileStringsRoundTripExactly) {
   };
   for (size_t i = 0; i < hostile.size(); ++i) {
     auto ins = Query(*conn_, "INSERT INTO " + table_ + " (k, v) VALUES ($1, $2)",
-                   {Value{static_cast<int64_t>(i)}, Value{hostile[i]}});
+                     {Value{static_cast<int64_t>(i)}, Value{hostile[i]}});
     ASSERT_TRUE(ins.ok()) << i << ": " << ins.status().message();
     auto echo = Query(*conn_, "SELECT $1::text", {Value{hostile[i]}});
     ASSERT_TRUE(echo.ok()) << i << ": " << echo.status().message();
@@ -683,9 +683,9 @@ TEST_F(PgClient, PreparedStatementsAreReusedAndRefreshed) {
   EXPECT_EQ(prepared->rows[0].Int(0), 1);
   // A migration changes the result type of the prepared statement: it is
   // prepared again, transparently.
-  ASSERT_TRUE(conn_->ExecuteScript("ALTER TABLE " + table_ + " ADD COLUMN b TEXT; INSERT INTO " + table_ +
-                                   " VALUES (1, 'x')")
-                  .ok());
+  ASSERT_TRUE(
+      conn_->ExecuteScript("ALTER TABLE " + table_ + " ADD COLUMN b TEXT; INSERT INTO " + table_ + " VALUES (1, 'x')")
+          .ok());
   auto r = Query(*conn_, sel, {Value{int64_t{0}}});
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->rows.size(), 1u);

@@ -287,9 +287,8 @@ TEST(RouteTableTest, AllowListsTheEntrysMethods) {
 
 TEST(RouteTableTest, LabelsAreTheMetricsRouteValues) {
   const auto labels = RouteLabelNames();
-  const std::vector<std::string_view> want = {"other",   "base",   "catalog",   "tags",  "manifest", "blob",
-                                              "upload",  "referrers", "token", "jwks", "metrics", "healthz",
-                                              "readyz"};
+  const std::vector<std::string_view> want = {"other",     "base",  "catalog", "tags",    "manifest", "blob",  "upload",
+                                              "referrers", "token", "jwks",    "metrics", "healthz",  "readyz"};
   EXPECT_EQ(std::vector<std::string_view>(labels.begin(), labels.end()), want);
   EXPECT_EQ(RouteLabelOf(Entry(kUploadStart)).index, RouteLabelOf(Entry(kUpload)).index);
   EXPECT_EQ(RouteLabelOf(Entry(kUpload)).name, "upload");
@@ -390,7 +389,8 @@ TEST(RouteTableTest, AnEntryCanAskForExtraScopes) {
   auto url = boost::urls::parse_origin_form("/v2/a/blobs/uploads/?mount=x&from=b/c");
   const RouteMatch match = router.Match(Split("/v2/a/blobs/uploads/?mount=x&from=b/c"));
   ASSERT_EQ(match.route, &mount_like);
-  EXPECT_EQ(NeededScopes(match, match.route->Find(verb::post)), (std::vector<auth::Scope>{{"repository", "a", {"push"}}}));
+  EXPECT_EQ(NeededScopes(match, match.route->Find(verb::post)),
+            (std::vector<auth::Scope>{{"repository", "a", {"push"}}}));
   EXPECT_EQ(WantedScopes(match, match.route->Find(verb::post), *url),
             (std::vector<auth::Scope>{{"repository", "b/c", {"pull"}}}));
 }

@@ -23,8 +23,10 @@ TEST(S3ClientTest, AddressingStyles) {
   EXPECT_EQ(Presigned("http://127.0.0.1:7480", "reg", true).rfind("http://127.0.0.1:7480/reg/dir/a%20b.txt?", 0), 0u);
   // An IP address cannot carry the bucket in the host name: path style regardless.
   EXPECT_EQ(Presigned("http://127.0.0.1:7480/", "reg", false).rfind("http://127.0.0.1:7480/reg/dir/", 0), 0u);
-  EXPECT_EQ(Presigned("https://s3.example.com", "reg", false).rfind("https://reg.s3.example.com/dir/a%20b.txt?", 0), 0u);
-  EXPECT_EQ(Presigned("https://s3.example.com:8443", "reg", false).rfind("https://reg.s3.example.com:8443/dir/", 0), 0u);
+  EXPECT_EQ(Presigned("https://s3.example.com", "reg", false).rfind("https://reg.s3.example.com/dir/a%20b.txt?", 0),
+            0u);
+  EXPECT_EQ(Presigned("https://s3.example.com:8443", "reg", false).rfind("https://reg.s3.example.com:8443/dir/", 0),
+            0u);
   // Dotted bucket names over HTTPS would not match the *.host certificate.
   EXPECT_EQ(Presigned("https://s3.example.com", "my.reg", false).rfind("https://s3.example.com/my.reg/dir/", 0), 0u);
   // Empty endpoint: AWS in the region.

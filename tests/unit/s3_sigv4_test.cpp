@@ -71,8 +71,7 @@ TEST(SigV4Test, AwsTestSuite) {
        "SignedHeaders=content-type;host;x-amz-date, "
        "Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"},
       {"post-x-www-form-urlencoded-parameters",
-       Suite("POST", "/", {}, {{"Content-Type", "application/x-www-form-urlencoded; charset=utf8"}},
-             "Param1=value1"),
+       Suite("POST", "/", {}, {{"Content-Type", "application/x-www-form-urlencoded; charset=utf8"}}, "Param1=value1"),
        "SignedHeaders=content-type;host;x-amz-date, "
        "Signature=1a72ec8f64bd914b0e42e42607c7fbce7fb2c7465f63e3092b3b0d39fa77a6fe"},
   };

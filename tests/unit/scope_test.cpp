@@ -73,8 +73,8 @@ TEST(ScopeTest, UnknownTypesParse) {
 }
 
 TEST(ScopeTest, Malformed) {
-  for (const char* bad : {"", "repository", "repository:", "repository:app", ":x:pull", "repository::pull",
-                          "::", ":", "repository(plugin:app:pull", "(plugin):app:pull"}) {
+  for (const char* bad : {"", "repository", "repository:", "repository:app", ":x:pull", "repository::pull", "::", ":",
+                          "repository(plugin:app:pull", "(plugin):app:pull"}) {
     auto s = ParseScope(bad);
     EXPECT_FALSE(s.ok()) << "'" << bad << "' parsed as " << (s.ok() ? s->str() : "");
     if (!s.ok()) {

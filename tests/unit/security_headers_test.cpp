@@ -19,8 +19,7 @@ TEST(SecurityHeadersTest, HstsOnlyWhenBerthTerminatesTls) {
   EXPECT_NE(SecurityHeaderLines({.tls = true, .hsts_max_age = 600, .hsts_include_subdomains = true})
                 .find("Strict-Transport-Security: max-age=600; includeSubDomains\r\n"),
             std::string::npos);
-  EXPECT_EQ(SecurityHeaderLines({.tls = true, .hsts_max_age = 0}).find("Strict-Transport-Security"),
-            std::string::npos);
+  EXPECT_EQ(SecurityHeaderLines({.tls = true, .hsts_max_age = 0}).find("Strict-Transport-Security"), std::string::npos);
 }
 
 }  // namespace

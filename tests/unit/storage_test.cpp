@@ -68,8 +68,7 @@ TEST(LayoutTest, RepositoryLinks) {
   EXPECT_EQ(layout::TagsDir("a/b"), repo + "/_manifests/tags");
   EXPECT_EQ(layout::Tag("a/b", "v1.0"), repo + "/_manifests/tags/v1.0");
   EXPECT_EQ(layout::TagCurrentLink("a/b", "latest"), repo + "/_manifests/tags/latest/current/link");
-  EXPECT_EQ(layout::TagIndexLink("a/b", "latest", d),
-            repo + "/_manifests/tags/latest/index/sha256/" + kHex + "/link");
+  EXPECT_EQ(layout::TagIndexLink("a/b", "latest", d), repo + "/_manifests/tags/latest/index/sha256/" + kHex + "/link");
 }
 
 TEST(LayoutTest, Uploads) {
@@ -302,12 +301,11 @@ using UploadStoreTest = StorageTest;
 TEST_F(UploadStoreTest, IsValidUploadId) {
   EXPECT_TRUE(IsValidUploadId("0f2b6c0e-7d2c-4c57-9d0e-0123456789ab"));
   EXPECT_TRUE(IsValidUploadId("00000000-0000-0000-0000-000000000000"));
-  for (const char* bad :
-       {"", "0f2b6c0e-7d2c-4c57-9d0e-0123456789a", "0f2b6c0e-7d2c-4c57-9d0e-0123456789abc",
-        "0F2B6C0E-7D2C-4C57-9D0E-0123456789AB", "0f2b6c0e7d2c-4c57-9d0e-0123456789abc",
-        "0f2b6c0e-7d2c-4c57-9d0e_0123456789ab", "0f2b6c0e-7d2c-4c57-9d0e-0123456789ag",
-        "../../../../../../../../../etc/pass", "0f2b6c0e-7d2c-4c57-9d0e-01234567/9ab",
-        "------------------------------------", "0f2b6c0e-7d2c-4c57-9d0e-0123456789a\n"}) {
+  for (const char* bad : {"", "0f2b6c0e-7d2c-4c57-9d0e-0123456789a", "0f2b6c0e-7d2c-4c57-9d0e-0123456789abc",
+                          "0F2B6C0E-7D2C-4C57-9D0E-0123456789AB", "0f2b6c0e7d2c-4c57-9d0e-0123456789abc",
+                          "0f2b6c0e-7d2c-4c57-9d0e_0123456789ab", "0f2b6c0e-7d2c-4c57-9d0e-0123456789ag",
+                          "../../../../../../../../../etc/pass", "0f2b6c0e-7d2c-4c57-9d0e-01234567/9ab",
+                          "------------------------------------", "0f2b6c0e-7d2c-4c57-9d0e-0123456789a\n"}) {
     EXPECT_FALSE(IsValidUploadId(bad)) << "'" << bad << "'";
   }
 }
@@ -318,7 +316,7 @@ TEST_F(UploadStoreTest, StartCreatesDistinctValidUuids) {
     auto id = uploads_->Start("a/b");
     ASSERT_TRUE(id.ok()) << id.status().message();
     EXPECT_TRUE(IsValidUploadId(*id)) << *id;
-    EXPECT_EQ((*id)[14], '4') << *id;  // version 4
+    EXPECT_EQ((*id)[14], '4') << *id;                                          // version 4
     EXPECT_NE(std::string("89ab").find((*id)[19]), std::string::npos) << *id;  // RFC 4122 variant
     ids.insert(*id);
     // distribution's startedat file: present under the upload directory.
@@ -585,8 +583,7 @@ TEST_F(UploadStoreTest, CommitWrongSha512DigestStoresNothing) {
   ASSERT_TRUE((*s)->Append("actual", 6).ok());
   Status c = (*s)->Commit(DigestOf("other", DigestAlgorithm::kSha512));
   EXPECT_EQ(c.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(c.message().find(DigestOf("actual", DigestAlgorithm::kSha512).str()), std::string::npos)
-      << c.message();
+  EXPECT_NE(c.message().find(DigestOf("actual", DigestAlgorithm::kSha512).str()), std::string::npos) << c.message();
   EXPECT_FALSE(Exists(layout::kRoot + "/blobs"));
 }
 
@@ -1153,8 +1150,8 @@ TEST_F(ManifestStoreTest, ReferrersListsAndForgets) {
   auto after = manifests_->Referrers("a", subject.digest);
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(after->empty());
-  EXPECT_FALSE(Exists(layout::Repository("a") + "/_referrers/sha256/" + subject.digest.hex() + "/sha256/" +
-                      sig.digest.hex()));
+  EXPECT_FALSE(
+      Exists(layout::Repository("a") + "/_referrers/sha256/" + subject.digest.hex() + "/sha256/" + sig.digest.hex()));
   // The subject is untouched.
   EXPECT_TRUE(manifests_->Get("a", Tag("latest")).ok());
 }

@@ -57,12 +57,11 @@ class StoreFixture : public ::testing::Test {
     for (const auto& l : layers) {
       ls.push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar"}, {"digest", l.str()}, {"size", 1}});
     }
-    nlohmann::json j{{"schemaVersion", 2},
-                     {"mediaType", std::string(oci::media::kOciManifest)},
-                     {"config", {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                                 {"digest", config.str()},
-                                 {"size", 1}}},
-                     {"layers", ls}};
+    nlohmann::json j{
+        {"schemaVersion", 2},
+        {"mediaType", std::string(oci::media::kOciManifest)},
+        {"config", {{"mediaType", "application/vnd.oci.image.config.v1+json"}, {"digest", config.str()}, {"size", 1}}},
+        {"layers", ls}};
     const std::string body = j.dump();
     auto m = oci::ParseManifest(body, "");
     EXPECT_TRUE(m.ok()) << m.status().message();

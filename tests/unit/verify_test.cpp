@@ -55,10 +55,9 @@ TEST_F(VerifyTest, CleanStoreHasNoProblems) {
   VerifyReport r = Verify();
   EXPECT_TRUE(r.clean()) << Dump(r);
   EXPECT_EQ(r.blobs_checked, 4);  // config, layer, shared, manifest
-  EXPECT_EQ(r.bytes_hashed, fs::file_size(Full(layout::BlobData(layer_))) +
-                                fs::file_size(Full(layout::BlobData(config_))) +
-                                fs::file_size(Full(layout::BlobData(shared_))) +
-                                fs::file_size(Full(layout::BlobData(manifest_))));
+  EXPECT_EQ(r.bytes_hashed,
+            fs::file_size(Full(layout::BlobData(layer_))) + fs::file_size(Full(layout::BlobData(config_))) +
+                fs::file_size(Full(layout::BlobData(shared_))) + fs::file_size(Full(layout::BlobData(manifest_))));
   EXPECT_EQ(r.repositories, 2);
   EXPECT_EQ(r.manifests_checked, 1);
   EXPECT_EQ(r.uploads, 1);  // in progress: not a problem
@@ -159,10 +158,9 @@ TEST_F(VerifyTest, StrayAndPartialFiles) {
   auto strays = Of(r, "stray-file");
   std::set<std::string> paths;
   for (const auto& p : strays) paths.insert(p.path);
-  EXPECT_EQ(paths, (std::set<std::string>{layout::BlobDir(layer_) + "/data.tmp",
-                                          layout::kRoot + "/blobs/sha256/zz/notahex",
-                                          layout::LayerLink("team/app", config_) + ".partial",
-                                          layout::Tag("team/app", "oops")}))
+  EXPECT_EQ(paths, (std::set<std::string>{
+                       layout::BlobDir(layer_) + "/data.tmp", layout::kRoot + "/blobs/sha256/zz/notahex",
+                       layout::LayerLink("team/app", config_) + ".partial", layout::Tag("team/app", "oops")}))
       << Dump(r);
   EXPECT_EQ(r.problems.size(), 4u) << Dump(r);
 }

@@ -30,7 +30,7 @@ struct PgConfig {
   std::string password;       // or:
   std::string password_file;  // read once when the pool is created; one trailing newline ignored
   SslMode sslmode = SslMode::kVerifyFull;
-  std::string ca_file;  // verify-full: PEM file of the CAs to trust; empty: the system's CAs
+  std::string ca_file;    // verify-full: PEM file of the CAs to trust; empty: the system's CAs
   size_t pool_size = 16;  // at most this many connections at once
   // Connect, TLS handshake, login and session setup together.
   std::chrono::milliseconds connect_timeout{5000};

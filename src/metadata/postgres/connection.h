@@ -89,7 +89,7 @@ class PgConnection final : public Connection {
   std::unique_ptr<Io> io_;
   std::string where_;  // "PostgreSQL host:port" for messages
   std::chrono::milliseconds io_timeout_;
-  std::string in_;     // bytes read but not yet consumed, from in_pos_
+  std::string in_;  // bytes read but not yet consumed, from in_pos_
   size_t in_pos_ = 0;
   bool healthy_ = true;
   char transaction_status_ = 'I';

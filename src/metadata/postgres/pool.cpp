@@ -121,8 +121,7 @@ Result<std::unique_ptr<PgPool>> PgPool::Create(PgConfig config) {
   if (config.dbname.empty() || HasNul(config.dbname)) return Status::Invalid(what + ": dbname is required");
   if (config.pool_size < 1) return Status::Invalid(what + ": pool_size must be at least 1");
   if (config.connect_timeout.count() <= 0 || config.acquire_timeout.count() <= 0 ||
-      config.statement_timeout.count() < 0 || config.io_timeout.count() < 0 ||
-      config.reconnect_backoff.count() < 0) {
+      config.statement_timeout.count() < 0 || config.io_timeout.count() < 0 || config.reconnect_backoff.count() < 0) {
     return Status::Invalid(what + ": timeouts must be positive");
   }
   if (!config.ca_file.empty() && config.sslmode != SslMode::kVerifyFull) {
@@ -160,9 +159,8 @@ Result<std::shared_ptr<Connection>> PgPool::Acquire() {
       if (c->ReadyForReuse()) {
         PgConnection* raw = c.release();
         std::shared_ptr<Shared> keep = shared_;
-        return std::shared_ptr<Connection>(raw, [keep](Connection* p) {
-          Shared::Release(keep, static_cast<PgConnection*>(p));
-        });
+        return std::shared_ptr<Connection>(
+            raw, [keep](Connection* p) { Shared::Release(keep, static_cast<PgConnection*>(p)); });
       }
       --s.open;
       doomed.push_back(std::move(c));
@@ -196,15 +194,13 @@ Result<std::shared_ptr<Connection>> PgPool::Acquire() {
       if (recovered) log::Info("metadata database reachable again", {{"database", s.config.Describe()}});
       PgConnection* raw = opened->release();
       std::shared_ptr<Shared> keep = shared_;
-      return std::shared_ptr<Connection>(raw, [keep](Connection* p) {
-        Shared::Release(keep, static_cast<PgConnection*>(p));
-      });
+      return std::shared_ptr<Connection>(
+          raw, [keep](Connection* p) { Shared::Release(keep, static_cast<PgConnection*>(p)); });
     }
-    if (!s.freed.WaitUntil(s.mu, deadline) && s.idle.empty() &&
-        s.open >= s.config.pool_size) {
+    if (!s.freed.WaitUntil(s.mu, deadline) && s.idle.empty() && s.open >= s.config.pool_size) {
       return Status::Unavailable("metadata database: all " + std::to_string(s.config.pool_size) +
-                                 " connections stayed busy for " +
-                                 std::to_string(s.config.acquire_timeout.count()) + " ms");
+                                 " connections stayed busy for " + std::to_string(s.config.acquire_timeout.count()) +
+                                 " ms");
     }
   }
 }

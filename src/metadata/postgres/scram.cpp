@@ -59,9 +59,12 @@ bool TakeAttribute(std::string_view* rest, char name, std::string_view* value) {
 std::string SaslName(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == ',') out += "=2C";
-    else if (c == '=') out += "=3D";
-    else out += c;
+    if (c == ',')
+      out += "=2C";
+    else if (c == '=')
+      out += "=3D";
+    else
+      out += c;
   }
   return out;
 }
@@ -139,8 +142,7 @@ Result<std::string> ScramSha256::ClientFinalMessage(std::string_view server_firs
   const std::string client_key = Hmac(salted_password, "Client Key");
   const std::string stored_key = Sha256(client_key);
   const std::string final_without_proof = "c=biws,r=" + std::string(nonce);  // biws = base64("n,,")
-  const std::string auth_message =
-      client_first_bare_ + "," + std::string(server_first) + "," + final_without_proof;
+  const std::string auth_message = client_first_bare_ + "," + std::string(server_first) + "," + final_without_proof;
   const std::string client_signature = Hmac(stored_key, auth_message);
   std::string proof(kKeyLength, '\0');
   for (size_t i = 0; i < kKeyLength; ++i) proof[i] = static_cast<char>(client_key[i] ^ client_signature[i]);

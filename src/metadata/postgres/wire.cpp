@@ -153,9 +153,7 @@ Result<BackendMessage> DecodeAuthentication(std::string_view body) {
   a.kind = r.Int32();
   if (!r.ok()) return Malformed('R', "no request code");
   switch (a.kind) {
-    case Authentication::kMd5Password:
-      a.md5_salt = r.Bytes(4);
-      break;
+    case Authentication::kMd5Password: a.md5_salt = r.Bytes(4); break;
     case Authentication::kSasl:
       for (;;) {
         std::string_view m = r.CString();
@@ -165,12 +163,9 @@ Result<BackendMessage> DecodeAuthentication(std::string_view body) {
       }
       break;
     case Authentication::kSaslContinue:
-    case Authentication::kSaslFinal:
-      a.sasl_data = r.Rest();
-      break;
+    case Authentication::kSaslFinal: a.sasl_data = r.Rest(); break;
     case Authentication::kOk:
-    case Authentication::kCleartextPassword:
-      break;
+    case Authentication::kCleartextPassword: break;
     default:
       r.Rest();  // another method (Kerberos, GSSAPI, SSPI): refused by the client
       break;
@@ -278,8 +273,10 @@ std::string Parse(std::string_view name, std::string_view sql, std::span<const u
 std::string Bind(std::string_view statement, std::span<const Value> params) {
   size_t size = 32 + statement.size();
   for (const Value& v : params) {
-    if (const auto* s = std::get_if<std::string>(&v)) size += 4 + s->size();
-    else size += 4 + 20;
+    if (const auto* s = std::get_if<std::string>(&v))
+      size += 4 + s->size();
+    else
+      size += 4 + 20;
   }
   std::string out;
   out.reserve(size);
@@ -354,8 +351,7 @@ Result<BackendMessage> DecodeMessage(const Frame& frame) {
     return m;
   };
   switch (frame.type) {
-    case 'R':
-      return DecodeAuthentication(body);
+    case 'R': return DecodeAuthentication(body);
     case 'S': {
       Reader r(body);
       ParameterStatus s;
@@ -382,10 +378,8 @@ Result<BackendMessage> DecodeMessage(const Frame& frame) {
       }
       return BackendMessage{z};
     }
-    case 'T':
-      return DecodeRowDescription(body);
-    case 'D':
-      return BackendMessage{DataRow{body}};
+    case 'T': return DecodeRowDescription(body);
+    case 'D': return BackendMessage{DataRow{body}};
     case 'C': {
       Reader r(body);
       CommandComplete c;
@@ -425,8 +419,7 @@ Result<BackendMessage> DecodeMessage(const Frame& frame) {
       if (!f.ok()) return f.status();
       return BackendMessage{NoticeResponse{std::move(f).value()}};
     }
-    default:
-      return BackendMessage{Unsupported{frame.type}};
+    default: return BackendMessage{Unsupported{frame.type}};
   }
 }
 
@@ -465,8 +458,8 @@ int64_t AffectedRows(std::string_view tag) {
   const size_t space = tag.rfind(' ');
   if (space == std::string_view::npos) return 0;
   const std::string_view verb = tag.substr(0, tag.find(' '));
-  static constexpr std::string_view kCounted[] = {"INSERT", "UPDATE", "DELETE", "SELECT", "MERGE",
-                                                  "MOVE",   "FETCH",  "COPY"};
+  static constexpr std::string_view kCounted[] = {"INSERT", "UPDATE", "DELETE", "SELECT",
+                                                  "MERGE",  "MOVE",   "FETCH",  "COPY"};
   bool counted = false;
   for (std::string_view v : kCounted) counted = counted || v == verb;
   if (!counted) return 0;

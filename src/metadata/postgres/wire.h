@@ -74,8 +74,7 @@ enum class FrameStatus { kNeedMore, kFrame, kMalformed };
 // Splits the first message off `buffer`. kFrame: *frame and *consumed are set
 // (consumed = 5 + body size); kNeedMore: the buffer holds a partial message;
 // kMalformed: the length word is impossible (< 4) or over `max_message`.
-FrameStatus NextFrame(std::string_view buffer, Frame* frame, size_t* consumed,
-                      size_t max_message = kMaxBackendMessage);
+FrameStatus NextFrame(std::string_view buffer, Frame* frame, size_t* consumed, size_t max_message = kMaxBackendMessage);
 
 // Fields of an ErrorResponse 'E' or NoticeResponse 'N'.
 struct ErrorFields {
@@ -159,11 +158,10 @@ struct Unsupported {
   char type = 0;
 };
 
-using BackendMessage =
-    std::variant<Authentication, ParameterStatus, BackendKeyData, ReadyForQuery, RowDescription, DataRow,
-                 CommandComplete, ParseComplete, BindComplete, CloseComplete, NoData, EmptyQueryResponse,
-                 PortalSuspended, ParameterDescription, NotificationResponse, NegotiateProtocolVersion,
-                 ErrorResponse, NoticeResponse, Unsupported>;
+using BackendMessage = std::variant<Authentication, ParameterStatus, BackendKeyData, ReadyForQuery, RowDescription,
+                                    DataRow, CommandComplete, ParseComplete, BindComplete, CloseComplete, NoData,
+                                    EmptyQueryResponse, PortalSuspended, ParameterDescription, NotificationResponse,
+                                    NegotiateProtocolVersion, ErrorResponse, NoticeResponse, Unsupported>;
 
 // Decodes one framed message. InvalidArgument when the body does not match its
 // type's layout (truncated, trailing bytes, missing terminators, negative counts).

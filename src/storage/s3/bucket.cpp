@@ -145,7 +145,8 @@ Result<ListResult> Bucket::List(const std::string& prefix, const std::string& de
   for (auto p : XmlElements(resp->body, "CommonPrefixes")) out.prefixes.push_back(XmlText(p, "Prefix"));
   if (XmlText(resp->body, "IsTruncated") == "true") {
     out.next_token = XmlText(resp->body, "NextContinuationToken");
-    if (out.next_token.empty()) return Status::IoError("S3 ListObjectsV2: truncated listing without a continuation token");
+    if (out.next_token.empty())
+      return Status::IoError("S3 ListObjectsV2: truncated listing without a continuation token");
   }
   return out;
 }
@@ -240,8 +241,8 @@ Status Bucket::CompleteMultipart(const std::string& key, const std::string& uplo
                                  const std::vector<CompletedPart>& parts) {
   std::string body = "<CompleteMultipartUpload>";
   for (const auto& p : parts) {
-    body += "<Part><PartNumber>" + std::to_string(p.number) + "</PartNumber><ETag>" + XmlEscape(p.etag) +
-            "</ETag></Part>";
+    body +=
+        "<Part><PartNumber>" + std::to_string(p.number) + "</PartNumber><ETag>" + XmlEscape(p.etag) + "</ETag></Part>";
   }
   body += "</CompleteMultipartUpload>";
   S3Request r;

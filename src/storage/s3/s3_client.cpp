@@ -174,8 +174,8 @@ Result<std::unique_ptr<S3Client>> S3Client::Create(ClientOptions o) {
   const bool default_port = c->port_ == (c->tls_ ? "443" : "80");
   // Virtual-hosted addressing cannot work with an IP address, nor over HTTPS
   // with a dotted bucket name (the *.host certificate does not cover it).
-  const bool ip_host = url->host_type() == boost::urls::host_type::ipv4 ||
-                       url->host_type() == boost::urls::host_type::ipv6;
+  const bool ip_host =
+      url->host_type() == boost::urls::host_type::ipv4 || url->host_type() == boost::urls::host_type::ipv6;
   if (ip_host || (scheme == "https" && o.bucket.find('.') != std::string::npos)) c->options_.force_path_style = true;
   if (!c->options_.force_path_style) host = o.bucket + "." + host;
   c->host_ = host;
@@ -207,7 +207,8 @@ Result<std::unique_ptr<S3Client::Connection>> S3Client::Checkout() {
   error_code ec;
   auto endpoints = resolver.resolve(host_, port_, ec);
   if (ec) return Status::IoError("S3 endpoint " + host_ + ": cannot resolve: " + ec.message());
-  ec = c->Run([&](auto done) { c->tcp.async_connect(endpoints, [done](error_code e, const tcp::endpoint&) { done(e); }); });
+  ec = c->Run(
+      [&](auto done) { c->tcp.async_connect(endpoints, [done](error_code e, const tcp::endpoint&) { done(e); }); });
   if (ec) return Status::IoError("S3 endpoint " + host_ + ":" + port_ + ": cannot connect: " + ec.message());
   c->tcp.socket().set_option(tcp::no_delay(true), ec);
   if (tls_) {
@@ -216,7 +217,8 @@ Result<std::unique_ptr<S3Client::Connection>> S3Client::Checkout() {
       return Status::IoError("S3 endpoint " + host_ + ": cannot set TLS server name");
     }
     c->tls->set_verify_callback(asio::ssl::host_name_verification(host_));
-    ec = c->Run([&](auto done) { c->tls->async_handshake(asio::ssl::stream_base::client, [done](error_code e) { done(e); }); });
+    ec = c->Run(
+        [&](auto done) { c->tls->async_handshake(asio::ssl::stream_base::client, [done](error_code e) { done(e); }); });
     if (ec) return Status::IoError("S3 endpoint " + host_ + ": TLS handshake failed: " + ec.message());
   }
   return c;
@@ -328,7 +330,8 @@ Result<S3Response> S3Client::Do(const S3Request& r) {
 // rest with a Range from where it stopped, a few times.
 class StreamImpl final : public ObjectStream {
  public:
-  StreamImpl(S3Client& client, std::string key, int64_t offset) : client_(client), key_(std::move(key)), offset_(offset) {}
+  StreamImpl(S3Client& client, std::string key, int64_t offset)
+      : client_(client), key_(std::move(key)), offset_(offset) {}
   ~StreamImpl() override {
     // An unfinished body leaves the connection mid-response: drop it.
   }

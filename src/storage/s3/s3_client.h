@@ -100,7 +100,7 @@ class S3Client {
 
   ClientOptions options_;
   bool tls_ = false;
-  std::string host_;       // the host we connect to
+  std::string host_;  // the host we connect to
   std::string port_;
   std::string host_header_;
   std::unique_ptr<Pool> pool_;
