@@ -33,6 +33,7 @@
 #include "util/file_watcher.h"
 #include "util/listen_address.h"
 #include "util/log.h"
+#include "util/mutex.h"
 
 namespace berth::http {
 namespace asio = boost::asio;
@@ -160,17 +161,17 @@ struct Server::Impl {
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   // The context for new TLS connections; a session keeps the one it started with.
-  std::mutex ssl_mu;
-  std::shared_ptr<asio::ssl::context> ssl_ctx;  // guarded by ssl_mu
-  std::mutex reload_mu;                         // one TLS reload at a time
+  Mutex reload_mu ACQUIRED_BEFORE(ssl_mu);  // one TLS reload at a time
+  Mutex ssl_mu;
+  std::shared_ptr<asio::ssl::context> ssl_ctx GUARDED_BY(ssl_mu);
   asio::signal_set signals{ioc};
   asio::steady_timer grace{ioc};
   asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(ioc)};
   std::atomic<bool> stopping{false};
   std::atomic<int> active{0};
   std::atomic<int> rejecting{0};  // connections being answered 503 (see Reject)
-  std::mutex tracked_mu;
-  std::list<std::weak_ptr<Tracked>> tracked;
+  Mutex tracked_mu;
+  std::list<std::weak_ptr<Tracked>> tracked GUARDED_BY(tracked_mu);
   // Polls the certificate and key files (TLS with tls_watch_seconds > 0), from
   // Listen() to the end of Run(). Set before and reset after the I/O threads
   // run, so SIGHUP handlers may use it; the last member, so it stops first.
@@ -247,7 +248,7 @@ struct Server::Impl {
     tracked_conn->strand = stream.get_executor();
     tracked_conn->lowest = &stream;
     {
-      std::lock_guard lock(tracked_mu);
+      MutexLock lock(tracked_mu);
       tracked.push_back(tracked_conn);
     }
     if (opts.tls) {
@@ -262,8 +263,8 @@ struct Server::Impl {
     if (--active == 0 && stopping) asio::post(accept_strand, [this] { grace.cancel(); });
   }
 
-  std::shared_ptr<asio::ssl::context> CurrentTlsContext() {
-    std::lock_guard lock(ssl_mu);
+  std::shared_ptr<asio::ssl::context> CurrentTlsContext() EXCLUDES(ssl_mu) {
+    MutexLock lock(ssl_mu);
     return ssl_ctx;
   }
 
@@ -297,9 +298,9 @@ struct Server::Impl {
     co_await tls.async_shutdown(kTuple);
   }
 
-  Status ReloadTls() {
+  Status ReloadTls() EXCLUDES(reload_mu, ssl_mu) {
     if (!opts.tls) return Status::Ok();
-    std::lock_guard lock(reload_mu);
+    MutexLock lock(reload_mu);
     auto ctx = LoadTlsContext(opts.tls_certificate, opts.tls_key, opts.tls_profile);
     if (!ctx.ok()) {
       if (CurrentTlsContext()) {  // (at startup the caller reports it)
@@ -309,7 +310,7 @@ struct Server::Impl {
       return ctx.status();
     }
     log::Info("TLS certificate loaded for new connections", {{"certificate", DescribeCertificate(**ctx)}});
-    std::lock_guard ctx_lock(ssl_mu);
+    MutexLock ctx_lock(ssl_mu);
     ssl_ctx = std::move(*ctx);
     return Status::Ok();
   }
@@ -486,7 +487,7 @@ struct Server::Impl {
       acceptor.close(ec);
       signals.cancel();
       log::Info("shutting down: finishing in-flight requests");
-      std::lock_guard lock(tracked_mu);
+      MutexLock lock(tracked_mu);
       for (auto& w : tracked) {
         if (auto t = w.lock()) {
           // Runs on the connection's strand; only idle connections are cut.

@@ -1,5 +1,7 @@
 #include "metadata/postgres/pool.h"
 
+#include "http/tls_profile.h"
+
 #include <unistd.h>
 
 #include <boost/asio/ssl/context.hpp>
@@ -22,11 +24,6 @@ namespace {
 
 // Berth's outgoing TLS: 1.2 or later, forward-secret AEAD suites only (TLS 1.3's
 // suites all are; for 1.2 the list below).
-constexpr char kTls12Ciphers[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-
 bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
 
 Result<std::string> ReadPasswordFile(const std::string& path) {
@@ -43,27 +40,11 @@ Result<std::string> ReadPasswordFile(const std::string& path) {
 
 Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const PgConfig& c) {
   auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-  SSL_CTX* native = ctx->native_handle();
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) return Status::IoError("cannot set the TLS cipher list");
-  if (c.sslmode != SslMode::kVerifyFull) return ctx;
-  boost::system::error_code ec;
-  if (!c.ca_file.empty()) {
-    ctx->load_verify_file(c.ca_file, ec);
-    if (ec) return Status::Invalid("PostgreSQL CA file " + c.ca_file + ": " + ec.message());
-  } else {
-    ctx->set_default_verify_paths(ec);
-    if (ec) return Status::IoError("cannot load the system CA certificates: " + ec.message());
-    // As in the S3 client: the static binary's OpenSSL looks in Debian's
-    // OPENSSLDIR, which a FROM scratch image lacks; the image ships the bundle here.
-    static constexpr char kBundle[] = "/etc/ssl/certs/ca-certificates.crt";
-    if (std::getenv("SSL_CERT_FILE") == nullptr && ::access(kBundle, R_OK) == 0) {
-      ctx->load_verify_file(kBundle, ec);
-      if (ec) return Status::IoError(std::string("cannot load ") + kBundle + ": " + ec.message());
-    }
-  }
-  ctx->set_verify_mode(asio::ssl::verify_peer);
+  // The one outgoing TLS profile and trust setup (http/tls_profile.h), as for S3;
+  // peer verification only with verify-full (the host name is checked per connection).
+  Status s = c.sslmode == SslMode::kVerifyFull ? http::SetUpClientTls(ctx->native_handle(), c.ca_file)
+                                              : http::ApplyClientTlsProfile(ctx->native_handle());
+  if (!s.ok()) return Status(s.code(), "PostgreSQL TLS: " + s.message());
   return ctx;
 }
 
