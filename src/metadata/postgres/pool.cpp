@@ -43,7 +43,7 @@ Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const PgConfig& c) {
   // The one outgoing TLS profile and trust setup (http/tls_profile.h), as for S3;
   // peer verification only with verify-full (the host name is checked per connection).
   Status s = c.sslmode == SslMode::kVerifyFull ? http::SetUpClientTls(ctx->native_handle(), c.ca_file)
-                                              : http::ApplyClientTlsProfile(ctx->native_handle());
+                                               : http::ApplyClientTlsProfile(ctx->native_handle());
   if (!s.ok()) return Status(s.code(), "PostgreSQL TLS: " + s.message());
   return ctx;
 }
