@@ -183,6 +183,9 @@ Task<std::optional<auth::Identity>> RegistryApi::CheckAccess(Exchange& ex, const
   } else {
     refusal = ThrottleResponse(std::get<auth::Throttle>(decision));
   }
+  // Counted before the answer leaves, so that a client that saw its refusal
+  // also sees it counted (the audit line needs the status, so it follows).
+  obs::Metrics().CountAuthDenial();
   co_await ex.Send(std::move(refusal));
   AuditDenied(ex);
   co_return std::nullopt;

@@ -19,7 +19,6 @@ std::string RegistryApi::ClientIp(const Exchange& ex) const {
 }
 
 void RegistryApi::AuditDenied(Exchange& ex) {
-  obs::Metrics().CountAuthDenial();
   log::Write(log::Level::kInfo, "audit", ex.context().LogFields(),
              {{"audit", "true"},
               {"event", "denied"},
