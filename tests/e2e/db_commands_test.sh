@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# `berth db migrate | import | check` and the database check of `berth verify`
+# on a store written by a running Berth: versions printed, an idempotent import
+# with progress and counts, exit codes 0 / 1 / 2, a difference on either side
+# (a tag removed from the store, a row deleted from the database) reported, and
+# a locked or corrupt SQLite file refused with a clear error and left untouched.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+require_berth_impl
+command -v sqlite3 >/dev/null || skip "needs the sqlite3 CLI (apt-get install sqlite3)"
+
+DATA=$E2E_DIR/data
+start_registry "$DATA"
+
+push_blob() {  # REPO FILE
+  local loc
+  loc=$(curl -sS -D - -o /dev/null -X POST "http://$REG/v2/$1/blobs/uploads/" |
+    tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')
+  assert_quiet_eq "$(curl -sS -o /dev/null -w '%{http_code}' -X PUT --data-binary @"$2" \
+    "http://$REG$loc?digest=$(sha256_file "$2")")" 201 "push $(basename "$2") to $1"
+}
+push_manifest() {  # REPO REF FILE
+  assert_quiet_eq "$(curl -sS -o /dev/null -w '%{http_code}' -X PUT --data-binary @"$3" \
+    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' "http://$REG/v2/$1/manifests/$2")" 201 \
+    "push manifest $1:$2"
+}
+image() {  # NAME: a config, the shared layer and a manifest naming both, in $E2E_DIR/NAME.*
+  printf '{"architecture":"amd64","os":"linux","name":"%s"}' "$1" >"$E2E_DIR/$1.config"
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s}]}' \
+    "$(sha256_file "$E2E_DIR/$1.config")" "$(stat -c %s "$E2E_DIR/$1.config")" \
+    "$(sha256_file "$E2E_DIR/layer")" "$(stat -c %s "$E2E_DIR/layer")" >"$E2E_DIR/$1.manifest"
+}
+
+head -c 200000 /dev/urandom >"$E2E_DIR/layer"
+image a
+image b
+for repo in team/a team/b; do push_blob "$repo" "$E2E_DIR/layer"; done
+push_blob team/a "$E2E_DIR/a.config"
+push_blob team/b "$E2E_DIR/b.config"
+push_manifest team/a v1 "$E2E_DIR/a.manifest"
+push_manifest team/a v2 "$E2E_DIR/a.manifest"
+push_manifest team/b latest "$E2E_DIR/b.manifest"
+stop_registry
+
+# The tools' config: the same store, the database in a file of this test (so
+# that whether `serve` keeps one of its own does not matter here).
+DB=$E2E_DIR/meta/metadata.db
+tools_config() {  # FILE DBPATH
+  cat >"$1" <<EOF
+storage:
+  filesystem: {rootdirectory: "$DATA"}
+  metadata: {driver: sqlite, path: "$2"}
+auth: {mode: none}
+EOF
+}
+CFG=$E2E_DIR/tools.yml
+tools_config "$CFG" "$DB"
+
+run() {  # OUT_VAR RC_VAR CMD...: stdout+stderr and the exit code
+  local -n _out=$1 _rc=$2
+  shift 2
+  set +e
+  _out=$("$@" 2>&1)
+  _rc=$?
+  set -e
+}
+
+# ---- no database yet ----
+run out rc "$BERTH_BIN" verify --config "$CFG"
+assert_eq "$rc" 0 "verify without a metadata database: exit 0 ($out)"
+assert_match "$out" "metadata database: none at $DB \\(not checked\\)" "verify says the database was not checked"
+run out rc "$BERTH_BIN" db check --config "$CFG"
+assert_eq "$rc" 2 "db check without a database: exit 2"
+assert_match "$out" "no metadata database at $DB" "db check names the missing file"
+[[ ! -e $DB ]] || fail "verify or db check created $DB"
+ok "verify and db check never create the database"
+
+# ---- migrate: from -> to, then a no-op ----
+run out rc "$BERTH_BIN" db migrate --config "$CFG"
+assert_eq "$rc" 0 "db migrate: exit 0 ($out)"
+assert_match "$out" "metadata database sqlite $DB: schema version 0 -> [1-9][0-9]* \\(applied [1-9]" "first migrate applies"
+version=$(sed -n 's/.*schema version 0 -> \([0-9]*\).*/\1/p' <<<"$out")
+migrations=$(sqlite3 "$DB" 'SELECT count(*) FROM schema_migrations')
+run out rc "$BERTH_BIN" db migrate --config "$CFG"
+assert_eq "$rc" 0 "second db migrate: exit 0"
+assert_match "$out" "schema version $version -> $version \\(up to date, nothing applied\\)" "second migrate is a no-op"
+assert_eq "$(sqlite3 "$DB" 'SELECT count(*) FROM schema_migrations')" "$migrations" "no migration row added"
+
+# ---- import, twice ----
+set +e
+"$BERTH_BIN" db import --config "$CFG" >"$E2E_DIR/import.out" 2>"$E2E_DIR/import.err"
+rc=$?
+set -e
+assert_eq "$rc" 0 "db import: exit 0 ($(cat "$E2E_DIR/import.err"))"
+assert_match "$(cat "$E2E_DIR/import.err")" "importing .* into sqlite $DB" "import says what it imports (stderr)"
+assert_match "$(cat "$E2E_DIR/import.err")" "import: [0-9]+ blobs, [0-9]+ repositories" "a progress line with counts (stderr)"
+summary="imported 5 blobs, 2 repositories, 4 layer links, 2 manifests, 3 tags, 0 skipped"
+assert_match "$(cat "$E2E_DIR/import.out")" "^$summary in [0-9]+ ms" "import summary counts"
+run out rc "$BERTH_BIN" db import --config "$CFG"
+assert_eq "$rc" 0 "second db import: exit 0"
+assert_match "$out" "$summary" "a second import finds the same"
+assert_eq "$(sqlite3 "$DB" 'SELECT count(*) FROM tags')" 3 "no duplicate rows after two imports"
+
+# ---- clean ----
+run out rc "$BERTH_BIN" db check --config "$CFG"
+assert_eq "$rc" 0 "db check after import: exit 0 ($out)"
+assert_match "$out" "compared 2 repositories, 2 manifests, 3 tags, 4 layer links, 5 blobs: OK" "db check summary"
+run out rc "$BERTH_BIN" verify --config "$CFG"
+assert_eq "$rc" 0 "verify with the database: exit 0 ($out)"
+assert_match "$out" "OK: no problems" "verify: store clean"
+assert_match "$out" "checking metadata database sqlite $DB" "verify checks the database too"
+assert_match "$out" "5 blobs: OK" "verify: database clean"
+
+# ---- the store loses a tag: tag-missing-in-store, exit 1 ----
+tags=$DATA/docker/registry/v2/repositories/team/a/_manifests/tags
+mv "$tags/v2" "$E2E_DIR/v2.saved"
+run out rc "$BERTH_BIN" db check --config "$CFG"
+assert_eq "$rc" 1 "db check with a tag missing in the store: exit 1"
+assert_match "$out" "tag-missing-in-store team/a v2" "the finding names the tag"
+assert_match "$out" "1 difference" "one difference"
+run out rc "$BERTH_BIN" verify --config "$CFG"
+assert_eq "$rc" 1 "verify exits 1 when only the database check finds something"
+assert_match "$out" "tag-missing-in-store team/a v2" "verify prints the finding"
+mv "$E2E_DIR/v2.saved" "$tags/v2"
+
+# ---- the database loses a row: tag-missing-in-db, exit 1; import repairs it ----
+sqlite3 "$DB" "DELETE FROM tags WHERE name = 'latest'"
+run out rc "$BERTH_BIN" db check --config "$CFG"
+assert_eq "$rc" 1 "db check with a row deleted: exit 1"
+assert_match "$out" "tag-missing-in-db team/b latest" "the finding names the tag"
+run out rc "$BERTH_BIN" db import --config "$CFG"
+assert_eq "$rc" 0 "import again"
+run out rc "$BERTH_BIN" db check --config "$CFG"
+assert_eq "$rc" 0 "clean again after the import ($out)"
+
+# ---- an older schema: check refuses (2), migrate says so ----
+# (simulated: the newest migration's row removed; nothing else is touched)
+sqlite3 "$DB" "DELETE FROM schema_migrations WHERE version = $version"
+run out rc "$BERTH_BIN" db check --config "$CFG"
+assert_eq "$rc" 2 "db check on an older schema: exit 2"
+assert_match "$out" "run \`berth db migrate\`" "db check says to migrate"
+sqlite3 "$DB" "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($version, 'restored', 0)"
+
+# ---- a locked file: a clear error, nothing written ----
+cp "$DB" "$E2E_DIR/locked.db"
+tools_config "$E2E_DIR/locked.yml" "$E2E_DIR/locked.db"
+before=$(sha256sum <"$E2E_DIR/locked.db")
+coproc LOCKER { sqlite3 "$E2E_DIR/locked.db"; }
+printf 'PRAGMA locking_mode=EXCLUSIVE;\nBEGIN EXCLUSIVE;\nSELECT count(*) FROM tags;\n' >&"${LOCKER[1]}"
+read -r -t 10 mode <&"${LOCKER[0]}" || fail "the sqlite3 CLI did not answer"
+assert_eq "$mode" exclusive "sqlite3 in exclusive locking mode"
+read -r -t 10 held <&"${LOCKER[0]}" || fail "the sqlite3 CLI did not take the lock"
+assert_eq "$held" 3 "sqlite3 holds an exclusive lock"
+for cmd in "db check" "db migrate" "db import" "verify"; do
+  # shellcheck disable=SC2086 # the command's words
+  run out rc "$BERTH_BIN" $cmd --config "$E2E_DIR/locked.yml"
+  assert_ne "$rc" 0 "$cmd on a locked database fails"
+  assert_match "$out" "locked by another process" "$cmd says the file is locked"
+done
+run out rc "$BERTH_BIN" db check --config "$E2E_DIR/locked.yml"
+assert_eq "$rc" 2 "db check on a locked database: exit 2 (could not run)"
+printf 'ROLLBACK;\n.quit\n' >&"${LOCKER[1]}"
+wait "$LOCKER_PID" 2>/dev/null || true
+assert_eq "$(sha256sum <"$E2E_DIR/locked.db")" "$before" "the locked file is byte-identical"
+
+# ---- a corrupt file: a clear error, nothing written ----
+head -c 65536 /dev/urandom >"$E2E_DIR/corrupt.db"
+tools_config "$E2E_DIR/corrupt.yml" "$E2E_DIR/corrupt.db"
+before=$(sha256sum <"$E2E_DIR/corrupt.db")
+for cmd in "db check" "db migrate" "db import" "verify"; do
+  # shellcheck disable=SC2086
+  run out rc "$BERTH_BIN" $cmd --config "$E2E_DIR/corrupt.yml"
+  assert_ne "$rc" 0 "$cmd on a corrupt database fails"
+  assert_match "$out" "corrupt or not a SQLite database; it was left untouched" "$cmd says the file is corrupt"
+done
+assert_eq "$(sha256sum <"$E2E_DIR/corrupt.db")" "$before" "the corrupt file is byte-identical"
+[[ ! -e $E2E_DIR/corrupt.db-wal && ! -e $E2E_DIR/corrupt.db-journal ]] || fail "a journal was created next to the corrupt file"
+ok "no journal next to the corrupt file"
+
+# ---- usage ----
+run out rc "$BERTH_BIN" db
+assert_eq "$rc" 2 "berth db without a subcommand: exit 2"
+run out rc "$BERTH_BIN" db check --config "$E2E_DIR/missing.yml"
+assert_eq "$rc" 2 "db check with a missing config file: exit 2"
