@@ -4,11 +4,21 @@
 # with progress and counts, exit codes 0 / 1 / 2, a difference on either side
 # (a tag removed from the store, a row deleted from the database) reported, and
 # a locked or corrupt SQLite file refused with a clear error and left untouched.
+#
+# DB_COMMANDS_ENGINE=postgres (ctest pg.db_commands, with the pg fixture's
+# BERTH_TEST_PG_*): the same commands on PostgreSQL, in a schema of the test's
+# own (role berth_md5's default schema), and an unreachable server.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_berth_impl
-command -v sqlite3 >/dev/null || skip "needs the sqlite3 CLI (apt-get install sqlite3)"
+ENGINE=${DB_COMMANDS_ENGINE:-sqlite}
+if [[ $ENGINE == postgres ]]; then
+  [[ -n ${BERTH_TEST_PG_PORT:-} ]] || fail "DB_COMMANDS_ENGINE=postgres needs the pg fixture (ctest -R '^pg\.')"
+  command -v psql >/dev/null || fail "needs psql (postgresql-client)"
+else
+  command -v sqlite3 >/dev/null || skip "needs the sqlite3 CLI (apt-get install sqlite3)"
+fi
 
 DATA=$E2E_DIR/data
 start_registry "$DATA"
@@ -43,6 +53,77 @@ push_manifest team/a v2 "$E2E_DIR/a.manifest"
 push_manifest team/b latest "$E2E_DIR/b.manifest"
 stop_registry
 
+run() {  # OUT_VAR RC_VAR CMD...: stdout+stderr and the exit code
+  local -n _out=$1 _rc=$2
+  shift 2
+  set +e
+  _out=$("$@" 2>&1)
+  _rc=$?
+  set -e
+}
+
+if [[ $ENGINE == postgres ]]; then
+  # Role berth_md5's default search_path starts with a schema named after it:
+  # Berth's tables go there, apart from everything else on the shared server.
+  PG_ROLE=berth_md5
+  pg() { PGPASSWORD=berth psql -X -q -t -A -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$BERTH_TEST_PG_PORT" -U "$PG_ROLE" -d berth -c "$1"; }
+  pg "DROP SCHEMA IF EXISTS $PG_ROLE CASCADE; CREATE SCHEMA $PG_ROLE"
+  pg_config() {  # FILE PORT
+    cat >"$1" <<EOF
+storage:
+  filesystem: {rootdirectory: "$DATA"}
+  metadata: {driver: postgres, host: 127.0.0.1, port: $2, dbname: berth, user: $PG_ROLE, password: berth, sslmode: disable, connect_timeout: 2s}
+auth: {mode: none}
+EOF
+  }
+  CFG=$E2E_DIR/pg.yml
+  pg_config "$CFG" "$BERTH_TEST_PG_PORT"
+  WHERE="postgres://$PG_ROLE@127.0.0.1:$BERTH_TEST_PG_PORT/berth sslmode=disable"
+
+  run out rc "$BERTH_BIN" db migrate --config "$CFG"
+  assert_eq "$rc" 0 "db migrate on PostgreSQL: exit 0 ($out)"
+  assert_match "$out" "metadata database $WHERE: schema version 0 -> [1-9][0-9]* \\(applied" "first migrate applies"
+  assert_eq "$(pg "SELECT count(*) FROM $PG_ROLE.schema_migrations")" "$(pg "SELECT count(*) FROM schema_migrations")" \
+    "the tables are in the test's schema"
+  run out rc "$BERTH_BIN" db migrate --config "$CFG"
+  assert_match "$out" "\\(up to date, nothing applied\\)" "second migrate is a no-op"
+  run out rc "$BERTH_BIN" db import --config "$CFG"
+  assert_eq "$rc" 0 "db import: exit 0 ($out)"
+  assert_match "$out" "imported 5 blobs, 2 repositories, 4 layer links, 2 manifests, 3 tags, 0 skipped" "import counts"
+  run out rc "$BERTH_BIN" db import --config "$CFG"
+  assert_eq "$rc" 0 "second db import: exit 0"
+  assert_eq "$(pg "SELECT count(*) FROM tags")" 3 "no duplicate rows after two imports"
+  run out rc "$BERTH_BIN" db check --config "$CFG"
+  assert_eq "$rc" 0 "db check: exit 0 ($out)"
+  assert_match "$out" "compared 2 repositories, 2 manifests, 3 tags, 4 layer links, 5 blobs: OK" "db check summary"
+  run out rc "$BERTH_BIN" verify --config "$CFG"
+  assert_eq "$rc" 0 "verify with the PostgreSQL database: exit 0 ($out)"
+  assert_match "$out" "checking metadata database $WHERE" "verify checks the configured database"
+  pg "DELETE FROM tags WHERE name = 'latest'"
+  run out rc "$BERTH_BIN" db check --config "$CFG"
+  assert_eq "$rc" 1 "db check with a row deleted: exit 1"
+  assert_match "$out" "tag-missing-in-db team/b latest" "the finding names the tag"
+  tags=$DATA/docker/registry/v2/repositories/team/a/_manifests/tags
+  mv "$tags/v2" "$E2E_DIR/v2.saved"
+  run out rc "$BERTH_BIN" db check --config "$CFG"
+  assert_match "$out" "tag-missing-in-store team/a v2" "a tag missing in the store too"
+  mv "$E2E_DIR/v2.saved" "$tags/v2"
+  run out rc "$BERTH_BIN" db import --config "$CFG"
+  run out rc "$BERTH_BIN" db check --config "$CFG"
+  assert_eq "$rc" 0 "clean again after the import ($out)"
+
+  # A server that does not answer: check cannot run (2), migrate and import fail (1), verify 2.
+  pg_config "$E2E_DIR/down.yml" "$(free_port)"
+  for cmd in "db check:2" "db migrate:1" "db import:1" "verify:2"; do
+    # shellcheck disable=SC2086 # the command's words
+    run out rc "$BERTH_BIN" ${cmd%:*} --config "$E2E_DIR/down.yml"
+    assert_eq "$rc" "${cmd#*:}" "${cmd%:*} with PostgreSQL down: exit ${cmd#*:}"
+    assert_match "$out" "cannot connect" "${cmd%:*} says it cannot connect"
+  done
+  pg "DROP SCHEMA $PG_ROLE CASCADE"
+  exit 0
+fi
+
 # The tools' config: the same store, the database in a file of this test (so
 # that whether `serve` keeps one of its own does not matter here).
 DB=$E2E_DIR/meta/metadata.db
@@ -56,15 +137,6 @@ EOF
 }
 CFG=$E2E_DIR/tools.yml
 tools_config "$CFG" "$DB"
-
-run() {  # OUT_VAR RC_VAR CMD...: stdout+stderr and the exit code
-  local -n _out=$1 _rc=$2
-  shift 2
-  set +e
-  _out=$("$@" 2>&1)
-  _rc=$?
-  set -e
-}
 
 # ---- no database yet ----
 run out rc "$BERTH_BIN" verify --config "$CFG"
