@@ -2,7 +2,7 @@
 // directly with file writes (no registry involved), for the metadata bench
 // (bench/metadata_compare) and for trying import/check on a big store.
 //
-//   berth_store_gen --root DIR [--repos N (100000)] [--tags M (100000)] [--layer-size B (1024)]
+//   berth_store_gen --root DIR [--repos N (100000)] [--tags M (100000)] [--layer-size B (1024)] [--jobs J (nproc)]
 //
 // It writes, under DIR/docker/registry/v2:
 //   - N repositories team-TTT/app-NNNNNN (100 to a team directory), each with one
@@ -12,11 +12,13 @@
 // _layers links for config and layer, the revision link, each tag's current
 // and index links. Names are zero-padded, so numeric order is listing order.
 // Prints one JSON line describing the store (counts and the names a bench pages from).
-// DIR must be empty or absent. Single-threaded; its memory does not grow with N.
+// DIR must be empty or absent. J threads share the work (repository i and tag i
+// go to thread i mod J); memory does not grow with N.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +28,8 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -91,7 +95,7 @@ class StoreWriter {
     const std::string repo = v2_ + "/repositories/" + name;
     Mkdir(repo);
     for (const char* sub : {"/_layers", "/_layers/sha256", "/_manifests", "/_manifests/revisions",
-                            "/_manifests/revisions/sha256", "/_manifests/tags", "/_uploads"}) {
+                            "/_manifests/revisions/sha256", "/_manifests/tags"}) {
       Mkdir(repo + sub);
     }
     return repo;
@@ -119,7 +123,7 @@ class StoreWriter {
 
  private:
   std::string v2_;
-  int64_t blobs_ = 0;
+  std::atomic<int64_t> blobs_{0};
 };
 
 std::string Padded(const char* format, int64_t n) {
@@ -159,10 +163,12 @@ int main(int argc, char** argv) {
   CLI::App app{"Write a large store in distribution's layout (for the metadata bench)"};
   std::string root;
   int64_t repos = 100'000, tags = 100'000, layer_size = 1024;
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   app.add_option("--root", root, "Store root (the registry's rootdirectory); must be empty or absent")->required();
   app.add_option("--repos", repos, "Repositories with one image and one tag each")->check(CLI::Range(0, 10'000'000));
   app.add_option("--tags", tags, "Tags of the one big repository (big/tags)")->check(CLI::Range(0, 10'000'000));
   app.add_option("--layer-size", layer_size, "Bytes of the shared layer")->check(CLI::Range(1, 1 << 26));
+  app.add_option("--jobs", jobs, "Writer threads (default: the number of CPUs)")->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
 
   std::error_code ec;
@@ -177,26 +183,31 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < layer_bytes.size(); ++i) layer_bytes[i] = static_cast<char>((i * 131 + 7) % 251);
   const berth::oci::Digest layer = w.Blob(layer_bytes);
 
-  int64_t links = 0, tag_count = 0;
-  for (int64_t i = 0; i < repos; ++i) {
-    const std::string name = RepoName(i);
-    const std::string repo = w.Repository(name);
-    const berth::oci::Digest m = Image(w, repo, name, layer, layer_bytes.size());
-    w.Tag(repo, "latest", m);
-    links += 2;
-    ++tag_count;
-    if ((i + 1) % 10'000 == 0) std::cerr << "berth_store_gen: " << (i + 1) << " repositories\n";
-  }
+  // The big repository's image first (its tags are written in parallel below).
+  std::string big;
+  berth::oci::Digest big_manifest;
   if (tags > 0) {
-    const std::string repo = w.Repository("big/tags");
-    const berth::oci::Digest m = Image(w, repo, "big/tags", layer, layer_bytes.size());
-    links += 2;
-    for (int64_t i = 0; i < tags; ++i) {
-      w.Tag(repo, TagName(i), m);
-      ++tag_count;
-      if ((i + 1) % 10'000 == 0) std::cerr << "berth_store_gen: " << (i + 1) << " tags\n";
-    }
+    big = w.Repository("big/tags");
+    big_manifest = Image(w, big, "big/tags", layer, layer_bytes.size());
   }
+  std::atomic<int64_t> repos_done{0}, tags_done{0};
+  auto work = [&](int64_t job) {
+    for (int64_t i = job; i < repos; i += jobs) {
+      const std::string name = RepoName(i);
+      const std::string repo = w.Repository(name);
+      w.Tag(repo, "latest", Image(w, repo, name, layer, layer_bytes.size()));
+      if (++repos_done % 10'000 == 0) std::cerr << "berth_store_gen: " << repos_done.load() << " repositories\n";
+    }
+    for (int64_t i = job; i < tags; i += jobs) {
+      w.Tag(big, TagName(i), big_manifest);
+      if (++tags_done % 10'000 == 0) std::cerr << "berth_store_gen: " << tags_done.load() << " tags\n";
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int64_t j = 0; j < jobs; ++j) threads.emplace_back(work, j);
+  for (auto& t : threads) t.join();
+  const int64_t links = 2 * repos + (tags > 0 ? 2 : 0);
+  const int64_t tag_count = repos + tags;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const int64_t repo_count = repos + (tags > 0 ? 1 : 0);
   // Listing order is name order: "big/tags" sorts before every "team-..." name.
