@@ -122,6 +122,9 @@ Status ManifestStore::DeleteByDigest(std::string_view name, const oci::Digest& d
       }
     }
   }
+  // After the tags, before the revision: where a tag PUT from another replica
+  // could slip in without the database's repository lock.
+  test_hooks::Reach("manifest.delete.tags_removed");  // tests/e2e/metadata_pg_test.sh
   // Remove this manifest from the referrers index of its subject.
   if (auto body = blobs_.GetSmall(digest); body.ok()) {
     auto parsed = oci::ParseManifest(*body, "");
