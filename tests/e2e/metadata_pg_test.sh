@@ -127,7 +127,8 @@ ok "B's DELETE is held after removing the tags, before removing the revision"
 locks_before=$(count_matches "$A_LOG" "metadata.repository.locking reached")
 put_manifest "$A" team/race new img2 >"$E2E_DIR/put.code" &
 PUT_PID=$!
-wait_until 20 test "$(count_matches "$A_LOG" "metadata.repository.locking reached")" -gt "$locks_before" ||
+locks_reached_past() { [[ $(count_matches "$A_LOG" "metadata.repository.locking reached") -gt $1 ]]; }
+wait_until 20 locks_reached_past "$locks_before" ||
   fail "A's PUT did not reach the repository lock"
 # The lock is taken right after the hook: give A's PUT time to finish if nothing holds it.
 sleep 2
@@ -175,7 +176,8 @@ ok "the failures are logged"
 
 "$E2E_REPO_ROOT/tests/tools/postgres.sh" resume "$PG_DIR"
 note "PostgreSQL started again"
-wait_until 30 test "$(push_blob "$A" team/app "$E2E_DIR/img3.layer")" = 201 ||
+layer_pushed() { [[ $(push_blob "$A" team/app "$E2E_DIR/img3.layer") == 201 ]]; }
+wait_until 30 layer_pushed ||
   fail "pushes did not recover after PostgreSQL came back"
 push "$A" team/app v3 img3
 assert_eq "$(tags_of "$B" team/app)" '["v1","v3"]' "PostgreSQL back: pushes and listings work again without a restart"
