@@ -291,13 +291,18 @@ Status MetadataStore::DeleteTag(std::string_view repository, std::string_view ta
 
 // ----------------------------------------------------------------- reads ---
 
-Result<Page> MetadataStore::ListCatalog(size_t n, std::string_view last) {
+Result<Page> MetadataStore::ListCatalog(size_t n, std::string_view last, CatalogScope scope) {
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
   // One row more than asked tells whether another page follows.
   const Value params[] = {CatalogSortKey(last), Limit(n) + 1};
-  auto r =
-      (*conn)->Execute("SELECT name FROM repositories WHERE catalog_key > $1 ORDER BY catalog_key LIMIT $2", params);
+  // (With manifests: one probe of the manifests' (repository_id, digest) key per repository.)
+  const std::string_view sql =
+      scope == CatalogScope::kAll
+          ? "SELECT name FROM repositories WHERE catalog_key > $1 ORDER BY catalog_key LIMIT $2"
+          : "SELECT name FROM repositories r WHERE catalog_key > $1 "
+            "AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id) ORDER BY catalog_key LIMIT $2";
+  auto r = (*conn)->Execute(sql, params);
   if (!r.ok()) return r.status();
   Page page;
   for (auto& row : r->rows) {

@@ -182,7 +182,10 @@ class MetadataStore {
 
   // ---- reads ----
   // Repositories in distribution's catalog order, the first `n` after `last` ("" = from the start).
-  Result<Page> ListCatalog(size_t n, std::string_view last);
+  // kWithManifests: only those holding a manifest (the registry's _catalog: like
+  // distribution, a repository with only blobs -- a push in progress -- is not listed).
+  enum class CatalogScope : uint8_t { kAll, kWithManifests };
+  Result<Page> ListCatalog(size_t n, std::string_view last, CatalogScope scope = CatalogScope::kAll);
   // Tags in byte order, the first `n` after `last`. NotFound when the repository is unknown.
   Result<Page> ListTags(std::string_view repository, size_t n, std::string_view last);
   // Manifests of `repository` whose subject is `subject`, by digest; only those

@@ -45,7 +45,7 @@ Result<Page> FilteredPage(metadata::MetadataStore& meta, const std::string& last
   const size_t batch = std::clamp<size_t>(n + 1, 100, kMaxPageSize + 1);
   std::string cursor = last;
   for (;;) {
-    auto names = meta.ListCatalog(batch, cursor);
+    auto names = meta.ListCatalog(batch, cursor, metadata::MetadataStore::CatalogScope::kWithManifests);
     if (!names.ok()) return names.status();
     for (std::string& name : names->items) {
       if (!shows(name)) continue;
