@@ -151,6 +151,7 @@ namespace {
 struct StoreManifestCall {
   metadata::MetadataStore* meta;
   storage::ManifestStore* manifests;
+  storage::BlobStore* blobs;
   std::string name;
   std::string body;
   oci::Manifest manifest;
@@ -160,6 +161,21 @@ struct StoreManifestCall {
   Status operator()() const {
     const metadata::ManifestRecord record = metadata::ManifestRecord::From(digest, body, manifest);
     std::function<Status()> store = [this] { return manifests->Put(name, body, manifest, digest, tag); };
+    Status s = meta->PutManifest(name, record, tag, store);
+    if (!s.IsNotFound()) return s;
+    // The database lacks a blob that storage holds linked in this repository
+    // (CheckReferences saw every one): storage is ahead, e.g. an upload whose
+    // row could not be written while the database was down. The client, told
+    // by a blob HEAD that the blob exists, will not upload it again, so record
+    // the links now (storage first, then rows: the write order holds) and retry once.
+    for (const auto& ref : record.blobs) {
+      if (ref.foreign) continue;
+      auto d = oci::Digest::Parse(ref.digest);
+      if (!d.ok()) return s;
+      auto size = blobs->StatInRepository(name, *d);
+      if (!size.ok()) return s;  // really unknown: MANIFEST_BLOB_UNKNOWN
+      if (Status linked = meta->LinkBlob(name, ref.digest, *size); !linked.ok()) return linked;
+    }
     return meta->PutManifest(name, record, tag, store);
   }
 };
@@ -184,7 +200,7 @@ struct RemoveManifestCall {
 
 Task<Status> RegistryApi::StoreManifest(const std::string& name, std::string body, const oci::Manifest& manifest,
                                         const oci::Digest& digest, const std::string& tag) {
-  StoreManifestCall call{&meta_, &manifests_, name, std::move(body), manifest, digest, tag};
+  StoreManifestCall call{&meta_, &manifests_, &blobs_, name, std::move(body), manifest, digest, tag};
   co_return co_await http::RunBlocking(db_threads_, std::move(call));
 }
 
