@@ -199,8 +199,9 @@ std::shared_ptr<metadata::Pool> OpenMetadata(const config::Config& cfg, storage:
   }
   log::Info("metadata database", {{"database", where}});
   if (cfg.storage.s3_enabled && cfg.storage.metadata.driver != "postgres") {
-    log::Warn("storage.s3 with the embedded SQLite metadata database: listings show only what this replica "
-              "recorded; several replicas need storage.metadata.driver: postgres (docs/scale-out.md)");
+    log::Warn(
+        "storage.s3 with the embedded SQLite metadata database: listings show only what this replica "
+        "recorded; several replicas need storage.metadata.driver: postgres (docs/scale-out.md)");
   }
   auto imported = metadata::ImportCompleted(**pool);
   if (!imported.ok()) {
@@ -216,11 +217,11 @@ std::shared_ptr<metadata::Pool> OpenMetadata(const config::Config& cfg, storage:
     if (!p.finished && now - last_report < std::chrono::seconds(2)) return;
     last_report = now;
     log::Info(p.finished ? "import finished" : "import progress", {{"blobs", std::to_string(p.blobs)},
-                                                                    {"repositories", std::to_string(p.repositories)},
-                                                                    {"links", std::to_string(p.links)},
-                                                                    {"manifests", std::to_string(p.manifests)},
-                                                                    {"tags", std::to_string(p.tags)},
-                                                                    {"skipped", std::to_string(p.skipped)}});
+                                                                   {"repositories", std::to_string(p.repositories)},
+                                                                   {"links", std::to_string(p.links)},
+                                                                   {"manifests", std::to_string(p.manifests)},
+                                                                   {"tags", std::to_string(p.tags)},
+                                                                   {"skipped", std::to_string(p.skipped)}});
   };
   auto done = metadata::ImportStore(driver, **pool, options);
   if (!done.ok()) {

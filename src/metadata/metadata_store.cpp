@@ -189,8 +189,8 @@ Status MetadataStore::PutManifest(std::string_view repository, const ManifestRec
   return PutManifestRows(repository, manifest, tag, nullptr);
 }
 
-Status MetadataStore::PutManifestRows(std::string_view repository, const ManifestRecord& manifest,
-                                      std::string_view tag, Connection* on) {
+Status MetadataStore::PutManifestRows(std::string_view repository, const ManifestRecord& manifest, std::string_view tag,
+                                      Connection* on) {
   const int64_t now = Now();
   return Transaction(
       [&](Connection& c) -> Status {

@@ -123,7 +123,7 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
     auto digest = oci::Digest::Parse(QueryParam(ex, "mount"));
     std::string from = QueryParam(ex, "from");
     auto size = digest.ok() && oci::IsValidRepositoryName(from) ? blobs_.StatInRepository(from, *digest)
-                                                               : Result<int64_t>(Status::NotFound("not mountable"));
+                                                                : Result<int64_t>(Status::NotFound("not mountable"));
     if (size.ok()) {
       if (Status s = blobs_.Link(name, *digest); !s.ok()) {
         co_await ex.Send(StorageErrorResponse(s));

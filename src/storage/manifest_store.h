@@ -55,7 +55,6 @@ class ManifestStore {
   // Whether a manifest or a blob was pushed into `name` (walk::RepositoryDir::HasContent).
   bool RepositoryExists(std::string_view name);
 
-
  private:
   std::string MediaTypeOf(const oci::Digest& d, std::string_view body) EXCLUDES(cache_mu_);
   // Serialises link writes (Put) against DeleteByDigest within one repository

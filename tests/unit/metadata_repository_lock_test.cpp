@@ -163,7 +163,8 @@ std::shared_ptr<Pool> PgTestPool() {
 }
 
 TEST(PgRepositoryLock, TwoReplicasWritingOneRepositoryTakeTurns) {
-  if (Env("BERTH_TEST_PG_PORT").empty()) GTEST_SKIP() << "BERTH_TEST_PG_PORT not set (ctest -R '^pg\\.' starts PostgreSQL)";
+  if (Env("BERTH_TEST_PG_PORT").empty())
+    GTEST_SKIP() << "BERTH_TEST_PG_PORT not set (ctest -R '^pg\\.' starts PostgreSQL)";
   auto pool_a = PgTestPool(), pool_b = PgTestPool();
   ASSERT_TRUE(pool_a && pool_b);
   auto migrated = Migrate(*pool_a);
@@ -183,9 +184,7 @@ TEST(PgRepositoryLock, TwoReplicasWritingOneRepositoryTakeTurns) {
   std::atomic<bool> other_done{false};
   std::function<Status()> slow = [&] {
     std::function<Status()> quick = [] { return Status::Ok(); };
-    std::thread other([&] {
-      other_done = b.DeleteTag(repo + "-other", "none", quick).ok();
-    });
+    std::thread other([&] { other_done = b.DeleteTag(repo + "-other", "none", quick).ok(); });
     other.join();
     return Status::Ok();
   };
