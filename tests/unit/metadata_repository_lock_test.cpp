@@ -62,8 +62,9 @@ void Hammer(const std::vector<MetadataStore*>& stores, const std::string& repo, 
 }
 
 class MetadataRepositoryLock : public MetadataFixture {};
+INSTANTIATE_TEST_SUITE_P(Engines, MetadataRepositoryLock, ::testing::ValuesIn(kTestEngines), EngineName);
 
-TEST_F(MetadataRepositoryLock, PutRunsStorageFirstAndWritesNoRowWhenItFails) {
+TEST_P(MetadataRepositoryLock, PutRunsStorageFirstAndWritesNoRowWhenItFails) {
   const oci::Digest config = D("config"), layer = D("layer");
   Link("r", {config, layer});
   auto img = Image(config, {layer});
@@ -82,13 +83,13 @@ TEST_F(MetadataRepositoryLock, PutRunsStorageFirstAndWritesNoRowWhenItFails) {
   EXPECT_EQ(store_->GetTag("r", "v1")->digest, img.digest.str());
 }
 
-TEST_F(MetadataRepositoryLock, PutOfAManifestWithAnUnknownBlobIsNotFound) {
+TEST_P(MetadataRepositoryLock, PutOfAManifestWithAnUnknownBlobIsNotFound) {
   auto img = Image(D("unknown-config"), {});
   std::function<Status()> ok = [] { return Status::Ok(); };
   EXPECT_TRUE(store_->PutManifest("r", img.record, "", ok).IsNotFound());
 }
 
-TEST_F(MetadataRepositoryLock, DeleteCommitsTheRowsBeforeStorage) {
+TEST_P(MetadataRepositoryLock, DeleteCommitsTheRowsBeforeStorage) {
   const oci::Digest config = D("config"), layer = D("layer");
   Link("r", {config, layer});
   auto img = Image(config, {layer});
@@ -114,7 +115,7 @@ TEST_F(MetadataRepositoryLock, DeleteCommitsTheRowsBeforeStorage) {
   EXPECT_TRUE(store_->GetManifest("r", img.digest.str()).ok()) << "a tag delete keeps the manifest";
 }
 
-TEST_F(MetadataRepositoryLock, DeleteUnknownToTheDatabaseStillAsksStorage) {
+TEST_P(MetadataRepositoryLock, DeleteUnknownToTheDatabaseStillAsksStorage) {
   // Storage may be ahead of the database after a crash: its answer decides.
   int calls = 0;
   std::function<Status()> missing = [&] {
@@ -130,7 +131,7 @@ TEST_F(MetadataRepositoryLock, DeleteUnknownToTheDatabaseStillAsksStorage) {
   EXPECT_EQ(calls, 2);
 }
 
-TEST_F(MetadataRepositoryLock, ConcurrentWritersOfOneRepositoryTakeTurns) {
+TEST_P(MetadataRepositoryLock, ConcurrentWritersOfOneRepositoryTakeTurns) {
   const oci::Digest config = D("config"), layer = D("layer");
   Link("r", {config, layer});
   auto img = Image(config, {layer});
