@@ -1,4 +1,5 @@
 #include "observability/berth_metrics.h"
+#include "observability/proxy_metrics.h"
 
 #include "observability/process_metrics.h"
 
@@ -144,6 +145,7 @@ std::string BerthMetrics::Render() {
       }
     }
   }
+  ProxyStats().Render(t);
   ProcessStats p;
   if (ReadProcessStats(&p)) {
     t.Family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
