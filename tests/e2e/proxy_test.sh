@@ -77,6 +77,25 @@ done
 ok "images pushed to docker-registry (htpasswd)"
 
 # ------------------------------------------------------------ upstream B ---
+# Over TLS with a test CA: the proxy trusts it through its ca_file.
+PKI=$E2E_DIR/pki
+mkdir -p "$PKI"
+(
+  cd "$PKI"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt \
+    -days 2 -subj '/CN=Berth proxy e2e CA' -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign,cRLSign
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout b.key -out b.csr -subj "/CN=upstream-b"
+  openssl x509 -req -in b.csr -CA ca.crt -CAkey ca.key -set_serial 0x1001 -days 2 -extfile server.ext -out b.crt
+) >"$E2E_DIR/pki.log" 2>&1 || {
+  sed 's/^/#   /' "$E2E_DIR/pki.log" >&2
+  fail "openssl could not make the test PKI"
+}
+write_tls_upstream_config() {
+  write_berth_auth_config "$@"
+  sed -i "s|^  addr: .*|&\n  tls: {enabled: true, certificate: \"$PKI/b.crt\", key: \"$PKI/b.key\", poll_interval: 0}|" "$1"
+}
 E2E_BERTH_AUTH="auth:
   token: {service: upstream-b, issuer: berth-b}
 users:
@@ -85,7 +104,7 @@ users:
 acl:
   - {account: admin, name: \"*\", actions: [\"*\"]}
   - {account: puller, name: \"*\", actions: [pull]}"
-start_berth_auth "$E2E_DIR/b-data"
+_e2e_launch berth write_tls_upstream_config "$E2E_DIR/b-data" any
 B=$REG
 B_PID=$REG_PID
 B_LOG=$REG_LOG
@@ -96,13 +115,15 @@ ok "images pushed to the upstream Berth (token auth)"
 
 # ------------------------------------------------------------- the proxy ---
 printf '%s\n' "$PULLER_PW" >"$E2E_DIR/puller.pw"
+# PROXY_AUTH: the auth part of the proxy's config (default: none).
+PROXY_AUTH="auth: {mode: none}"
 write_proxy_config() {
   cat >"$1" <<EOF2
 server:
   addr: "127.0.0.1:$3"
 storage:
   filesystem: {rootdirectory: "$2"}
-auth: {mode: none}
+$PROXY_AUTH
 log: {level: info}
 proxy:
   - prefix: dist/
@@ -111,10 +132,13 @@ proxy:
     password: "$DIST_PW"
     tag_ttl: 3s
   - prefix: up/
-    url: http://$B/
+    url: https://$B/
+    ca_file: "$PKI/ca.crt"
     username: puller
     password_file: "$E2E_DIR/puller.pw"
     mirror: true
+  - prefix: untrusted/
+    url: https://$B
   - prefix: bad/
     url: http://$A
     username: dist
@@ -226,6 +250,26 @@ assert_match "$(cat "$E2E_DIR/bad.json")" 'refused' "with a message that says th
 ((SECONDS - start < 10)) || fail "the wrong-password answer took $((SECONDS - start)) s"
 ok "and no hang"
 
+status=$(curl -sS -o "$E2E_DIR/untrusted.json" -w '%{http_code}' "http://$P/v2/untrusted/team/web/manifests/v1")
+assert_eq "$status" 503 "an upstream whose certificate the proxy does not trust: 503"
+assert_match "$(cat "$E2E_DIR/untrusted.json")" 'TLS handshake' "with a message naming the TLS failure"
+
+# ------------------------------------------------------- revalidation ---
+heads_before=$(count_matches "$A_LOG" '"HEAD /v2/team/app/manifests/v1 ')
+sleep 4  # past dist/'s tag_ttl (3s)
+assert_eq "$(sk_digest "docker://$P/dist/team/app:v1")" "$APP" "after tag_ttl the tag is revalidated: same digest"
+heads_after=$(count_matches "$A_LOG" '"HEAD /v2/team/app/manifests/v1 ')
+((heads_after > heads_before)) || fail "no HEAD of the tag reached the upstream"
+ok "with a HEAD to the upstream"
+NEW_APP=$(desc_digest web)
+sk_copy --dest-creds "dist:$DIST_PW" "oci:$SRC:web" "docker://$A/team/app:v1"
+sleep 4
+assert_eq "$(sk_digest "docker://$P/dist/team/app:v1")" "$NEW_APP" "a tag moved on the upstream: the new digest after tag_ttl"
+sk_copy "docker://$P/dist/team/app:v1" "oci:$OUT:dist-app-new"
+sk_copy --dest-creds "dist:$DIST_PW" "oci:$SRC:app" "docker://$A/team/app:v1"
+sleep 4
+assert_eq "$(sk_digest "docker://$P/dist/team/app:v1")" "$APP" "and back"
+
 # ------------------------------------------------------- upstream down ---
 stop_registry "$A_PID"
 sk_copy "docker://$P/dist/team/app:v1" "oci:$OUT:dist-app-2"
@@ -243,5 +287,24 @@ metrics=$(curl -fsS "http://$P/metrics")
 assert_match "$metrics" 'berth_proxy_requests_total\{upstream="dist/",result="hit"\} [1-9]' "metrics: hits"
 assert_match "$metrics" 'berth_proxy_requests_total\{upstream="dist/",result="miss"\} [1-9]' "metrics: misses"
 assert_match "$metrics" 'berth_proxy_requests_total\{upstream="dist/",result="stale"\} [1-9]' "metrics: stale"
+assert_match "$metrics" 'berth_proxy_requests_total\{upstream="dist/",result="revalidated"\} [1-9]' "metrics: revalidations"
 assert_match "$metrics" 'berth_proxy_upstream_errors_total\{upstream="bad/"\} [1-9]' "metrics: upstream errors"
 assert_match "$metrics" 'berth_proxy_upstream_bytes_total\{upstream="dist/"\} [1-9][0-9]{6}' "metrics: bytes"
+
+# ------------------------------------------------------------------ ACL ---
+# A proxy with token auth: proxied repositories obey the ACL like local ones.
+stop_registry "$P_PID"
+ALICE_PW='alice-Pa55-proxy'
+PROXY_AUTH="auth:
+  token: {service: proxy}
+users:
+  alice: {password: \"$(berth_hash "$ALICE_PW")\"}
+acl:
+  - {account: alice, name: \"up/team/web\", actions: [pull]}"
+_e2e_launch berth write_proxy_config "$P_DATA" any
+P=$REG
+assert_eq "$(sk_digest "docker://$P/up/team/web:v1" 2>/dev/null || true)" "" "anonymous: no pull through the cache"
+sk_alice() { sk inspect --raw --tls-verify=false --creds "alice:$ALICE_PW" "$1"; }
+raw=$(sk_alice "docker://$P/up/team/web:v1" | sha256sum)
+assert_eq "sha256:${raw%% *}" "$WEB" "alice pulls up/team/web (her ACL entry)"
+assert_fails "alice cannot pull up/team/multi (no ACL entry)" sk_alice "docker://$P/up/team/multi:v1"
