@@ -257,6 +257,7 @@ int Serve(std::string config_path) {
                                 {"threads", std::to_string(threads)},
                                 {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
   server.Run(threads);
+  api.CloseUpstreamConnections();  // while the server's io_context, which they were made on, still exists
   debug.Stop();
   watcher.reset();
   blocking.join();

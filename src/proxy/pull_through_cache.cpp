@@ -1,6 +1,10 @@
 #include "proxy/pull_through_cache.h"
 
 #include <cstdlib>
+#include <span>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <fstream>
 #include <sstream>
 
@@ -285,9 +289,11 @@ http::Task<Result<std::shared_ptr<BlobFill>>> PullThroughCache::FillBlob(ProxyRo
   }
   if (leader) {
     obs::ProxyStats().Count(route.upstream, obs::ProxyResult::kMiss);
-    // Detached: the fill goes on when this client goes away.
+    // Detached: the fill goes on when this client goes away. On a strand of
+    // its own, so that it runs in parallel with the clients reading behind it.
     auto ex = co_await boost::asio::this_coro::executor;
-    boost::asio::co_spawn(ex, RunFill(route, fill), boost::asio::detached);
+    auto& ioc = static_cast<boost::asio::io_context&>(boost::asio::query(ex, boost::asio::execution::context));
+    boost::asio::co_spawn(boost::asio::make_strand(ioc), RunFill(route, fill), boost::asio::detached);
   }
   auto interval = std::chrono::microseconds(500);
   while (fill->size() < 0) {
@@ -313,6 +319,7 @@ void PullThroughCache::Fail(const ProxyRoute& route, BlobFill& fill, Status s) {
 
 http::Task<void> PullThroughCache::RunFill(ProxyRoute route, std::shared_ptr<BlobFill> fill) {
   const oci::Digest digest = fill->digest_;
+  const auto started = std::chrono::steady_clock::now();
   auto uuid = uploads_.Start(route.cache_name);
   if (!uuid.ok()) {
     Fail(route, *fill, uuid.status());
@@ -343,16 +350,23 @@ http::Task<void> PullThroughCache::RunFill(ProxyRoute route, std::shared_ptr<Blo
   if (failure.ok()) {
     const int64_t size = (*r)->content_length();
     fill->size_.store(size);
-    void* p = nullptr;
-    if (::posix_memalign(&p, kAlign, kPiece) != 0) p = nullptr;
-    std::unique_ptr<char, FreeDeleter> buf(static_cast<char*>(p));
+    // Two aligned buffers take turns: the store writes piece k on its write
+    // pool (AppendPiece) while piece k+1 arrives here.
+    std::unique_ptr<char, FreeDeleter> bufs[2];
+    for (auto& b : bufs) {
+      void* p = nullptr;
+      if (::posix_memalign(&p, kAlign, kPiece) == 0) b.reset(static_cast<char*>(p));
+    }
+    int turn = 0;
     int64_t written = 0;
-    while (failure.ok() && buf) {
+    while (failure.ok() && bufs[0] && bufs[1]) {
+      char* buf = bufs[turn].get();
+      turn ^= 1;
       // Whole 1 MiB pieces (the response arrives in smaller reads): large aligned writes.
       size_t filled = 0;
       bool end = false;
       while (filled < kPiece) {
-        auto n = co_await (*r)->Read(buf.get() + filled, kPiece - filled);
+        auto n = co_await (*r)->Read(buf + filled, kPiece - filled);
         if (!n.ok()) {
           obs::ProxyStats().CountUpstreamError(route.upstream);
           failure = Status::Unavailable("upstream " + UpstreamUrl(route) + ": " + n.status().message());
@@ -370,17 +384,20 @@ http::Task<void> PullThroughCache::RunFill(ProxyRoute route, std::shared_ptr<Blo
         break;
       }
       if (filled > 0) {
-        if (Status s = (*session)->Append(buf.get(), filled); !s.ok()) {
+        // Returns once the previous piece is stored: readers may then read it.
+        if (Status s = (*session)->AppendPiece(std::span<const char>(buf, filled)); !s.ok()) {
           failure = s;
           break;
         }
-        written += static_cast<int64_t>(filled);
         fill->written_.store(written);
+        written += static_cast<int64_t>(filled);
         obs::ProxyStats().AddUpstreamBytes(route.upstream, filled);
       }
       if (end) break;
     }
-    if (!buf) failure = Status::IoError("out of memory");
+    if (Status s = (*session)->FinishPieces(); !s.ok() && failure.ok()) failure = s;
+    if (failure.ok()) fill->written_.store(written);
+    if (!bufs[0] || !bufs[1]) failure = Status::IoError("out of memory");
     if (failure.ok() && written != size) {
       failure = UpstreamFailure(route, 502, "blob " + digest.str() + " (the upstream closed early)");
     }
@@ -404,6 +421,11 @@ http::Task<void> PullThroughCache::RunFill(ProxyRoute route, std::shared_ptr<Blo
     co_return;
   }
   fill->committed_.store(true);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  log::Info("proxy: blob cached", {{"repository", route.cache_name},
+                                   {"digest", digest.str()},
+                                   {"bytes", std::to_string(fill->size())},
+                                   {"duration_ms", std::to_string(ms.count())}});
   MutexLock lock(mu_);
   fills_.erase(route.cache_name + "@" + digest.str());
 }

@@ -105,6 +105,10 @@ class PullThroughCache {
   // Starts fetching a blob the cache does not have, or joins the fetch in
   // flight; returns once its size is known.
   http::Task<Result<std::shared_ptr<BlobFill>>> FillBlob(ProxyRoute route, oci::Digest digest);
+  // Closes the upstreams' idle connections (UpstreamClient::CloseIdle).
+  void CloseIdleConnections() {
+    for (auto& u : upstreams_) u.client->CloseIdle();
+  }
   // The size of a blob on the upstream (HEAD), without fetching it.
   http::Task<Result<int64_t>> StatBlob(ProxyRoute route, oci::Digest digest);
 

@@ -93,6 +93,18 @@ struct UpstreamConnection {
     }
     co_return ec;
   }
+  // Raw bytes of a body whose length the header gave (no parser in between:
+  // large reads straight into the caller's buffer).
+  Task<size_t> ReadRaw(asio::mutable_buffer b, error_code& ec) {
+    tcp.expires_after(io_timeout);
+    size_t n = 0;
+    if (stream) {
+      n = co_await stream->async_read_some(b, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      n = co_await tcp.async_read_some(b, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return n;
+  }
   Task<error_code> ReadSome() {
     error_code ec;
     tcp.expires_after(io_timeout);
@@ -168,6 +180,23 @@ std::string UpstreamResponse::header(std::string_view name) const {
 
 Task<Result<size_t>> UpstreamResponse::Read(char* buf, size_t n) {
   if (done_ || n == 0) co_return size_t{0};
+  if (body_left_ >= 0) {
+    // A body of known length: what the header read left in the buffer, then the socket.
+    const size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(n), body_left_));
+    size_t got = 0;
+    if (conn_->buffer.size() > 0) {
+      got = asio::buffer_copy(asio::buffer(buf, want), conn_->buffer.data());
+      conn_->buffer.consume(got);
+    } else {
+      error_code ec;
+      got = co_await conn_->ReadRaw(asio::buffer(buf, want), ec);
+      if (ec) co_return Status::IoError("reading from the upstream: " + ec.message());
+      if (got == 0) co_return Status::IoError("the upstream closed the connection before the end of the body");
+    }
+    body_left_ -= static_cast<int64_t>(got);
+    if (body_left_ == 0) done_ = true;
+    co_return got;
+  }
   auto& parser = *conn_->parser;
   if (parser.is_done()) {
     done_ = true;
@@ -211,6 +240,14 @@ Result<std::unique_ptr<UpstreamClient>> UpstreamClient::Create(UpstreamOptions o
     return Status::Invalid("upstream " + c->options_.url + ": " + s.message());
   }
   return c;
+}
+
+void UpstreamClient::CloseIdle() {
+  std::map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> doomed;
+  {
+    MutexLock lock(mu_);
+    doomed.swap(idle_);
+  }
 }
 
 void UpstreamClient::ReturnConnection(std::unique_ptr<UpstreamConnection> c) {
@@ -292,6 +329,8 @@ Task<Result<std::unique_ptr<UpstreamResponse>>> UpstreamClient::Send(const Targe
     for (const auto& f : msg) r->headers_.emplace_back(std::string(f.name_string()), std::string(f.value()));
     if (auto len = conn->parser->content_length()) r->content_length_ = static_cast<int64_t>(*len);
     r->done_ = conn->parser->is_done();
+    // (The header read stops before the body: the parser consumed none of it.)
+    if (!r->done_ && !conn->parser->chunked() && r->content_length_ >= 0) r->body_left_ = r->content_length_;
     r->client_ = this;
     r->conn_ = std::move(conn);
     co_return r;

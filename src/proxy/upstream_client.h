@@ -71,6 +71,7 @@ class UpstreamResponse {
   UpstreamClient* client_ = nullptr;
   unsigned status_ = 0;
   int64_t content_length_ = -1;
+  int64_t body_left_ = -1;  // a body of known length still to read; -1: read through the parser (chunked)
   HeaderList headers_;
   bool done_ = false;
 };
@@ -90,6 +91,9 @@ class UpstreamClient {
                                                         HeaderList headers);
 
   const std::string& url() const { return options_.url; }
+  // Closes the idle kept-alive connections. Call before the io_context they
+  // were made on goes away (they cannot be destroyed after it).
+  void CloseIdle() EXCLUDES(mu_);
 
   struct Target;  // where one request goes (scheme, host, port, path)
 

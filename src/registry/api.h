@@ -56,6 +56,8 @@ class RegistryApi final : public http::Handler {
   // Serves the upstreams of `proxy:` as pull-through caches (proxied.cpp).
   // Before serving; an error when one cannot be set up (its password file).
   Status EnableProxy(const std::vector<config::ProxyUpstreamConfig>& upstreams);
+  // Closes the kept-alive upstream connections: after the server stopped, before it is destroyed.
+  void CloseUpstreamConnections();
 
  private:
   // The route table names the handlers below (routes.cpp).

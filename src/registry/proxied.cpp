@@ -36,6 +36,10 @@ Status RegistryApi::EnableProxy(const std::vector<config::ProxyUpstreamConfig>& 
   return Status::Ok();
 }
 
+void RegistryApi::CloseUpstreamConnections() {
+  if (proxy_) proxy_->CloseIdleConnections();
+}
+
 std::optional<http::Response> RegistryApi::RefuseProxiedPush(const std::string& name) const {
   if (!proxy_) return std::nullopt;
   auto route = proxy_->Prefixed(name);
