@@ -9,6 +9,7 @@
 
 #include "auth/jwt.h"
 #include "auth/signing_key.h"
+#include "util/base64.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto key = [] {
@@ -20,10 +21,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return *k;
   }();
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  auto decoded = berth::auth::Base64UrlDecode(in);
+  auto decoded = berth::Base64UrlDecode(in);
   if (decoded.ok()) {
     // Canonical encoding only: re-encoding gives back the input.
-    if (berth::auth::Base64UrlEncode(*decoded) != in) abort();
+    if (berth::Base64UrlEncode(*decoded) != in) abort();
   }
   berth::auth::JwtExpectations expect{"berth", "berth", 1700000000, 60};
   auto claims = berth::auth::VerifyJwt(*key, in, expect);

@@ -5,6 +5,7 @@
 //   berth acl explain --config FILE --user U --repo R [--action A]
 //   berth verify [--config FILE]         check the store's consistency (read-only)
 //   berth du [--config FILE] [--json]    storage used per repository (read-only)
+//   berth db migrate|import|check [--config FILE]   the metadata database
 //   berth version
 // This file only parses the command line; each command is a function in app/commands.h.
 #include <iostream>
@@ -54,16 +55,30 @@ int main(int argc, char** argv) {
   du->add_option("-c,--config", store_config, "Config file (default: $CONFIG_PATH, else embedded defaults)");
   du->add_flag("--json", du_json, "Print JSON");
 
+  std::string db_config;
+  auto* db = app.add_subcommand("db", "Metadata database tools");
+  db->require_subcommand(1);
+  auto* db_migrate = db->add_subcommand("migrate", "Apply pending schema migrations");
+  auto* db_import = db->add_subcommand("import", "Fill the metadata database from the store (safe to run again)");
+  auto* db_check = db->add_subcommand("check", "Compare the metadata database with the store (read-only)");
+  for (auto* sub : {db_migrate, db_import, db_check}) {
+    sub->add_option("-c,--config", db_config, "Config file (default: $CONFIG_PATH, else embedded defaults)");
+  }
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
-    return rc != 0 && (verify->parsed() || du->parsed()) ? 2 : rc;  // verify/du: usage errors exit 2
+    // verify/du/db: usage errors exit 2
+    return rc != 0 && (verify->parsed() || du->parsed() || db->parsed()) ? 2 : rc;
   }
   if (*verify) return app::Verify(store_config);
   if (*du) return app::DiskUsage(store_config, du_json);
+  if (*db_migrate) return app::DbMigrate(db_config);
+  if (*db_import) return app::DbImport(db_config);
+  if (*db_check) return app::DbCheck(db_config);
   if (*serve) return app::Serve(serve_config);
   if (*check) return app::CheckConfig(check_path);
   if (*hash) return app::HashPassword(cost);

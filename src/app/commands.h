@@ -5,6 +5,13 @@
 
 #include <string>
 
+namespace berth::config {
+struct Config;
+}
+namespace berth::storage {
+class StorageDriver;
+}
+
 namespace berth::app {
 
 // berth serve: run the registry until SIGINT/SIGTERM (app/serve.cpp). 0 after a
@@ -32,7 +39,25 @@ int AclExplain(const AclQuery& query);
 
 // berth verify / berth du: read-only, so they may run next to `serve`. verify
 // exits 0 clean, 1 with problems; both exit 2 for a config or storage error.
+// verify also compares the metadata database with the store when there is one
+// (CheckMetadataDatabase below); its exit code is the worse of the two.
 int Verify(std::string config_path);
 int DiskUsage(std::string config_path, bool json);
+
+// berth db (app/db_commands.cpp). Each exits 2 for a config or usage error.
+// migrate: applies pending schema migrations, prints the versions from -> to;
+//   0 (also when nothing was pending), 1 when the database cannot be opened or migrated.
+int DbMigrate(std::string config_path);
+// import: fills the database from the store (progress on stderr, a summary on
+//   stdout); idempotent, so an interrupted import is run again. 0, or 1 on failure.
+int DbImport(std::string config_path);
+// check: compares database and store, one line per finding; 0 clean, 1 with
+//   findings, 2 when the check could not run (no database, unreachable, wrong schema).
+int DbCheck(std::string config_path);
+
+// The check `db check` and `verify` share, on an opened config and store.
+// `optional`: a missing SQLite file is reported and counts as clean (verify on a
+// store that has no database yet) instead of exit 2. Never creates or migrates the database.
+int CheckMetadataDatabase(const config::Config& cfg, storage::StorageDriver& store, bool optional);
 
 }  // namespace berth::app

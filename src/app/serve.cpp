@@ -1,8 +1,12 @@
 // berth serve (see commands.h): the wiring of the layers and the run.
-//   config -> storage driver -> auth (AuthService, AccessController, reload)
-//          -> RegistryApi (+ upload purger) -> http::Server (+ debug listener)
+//   config -> storage driver -> metadata database (migrated; the store imported
+//          on first start; MetadataStore + pull flusher) -> auth (AuthService,
+//          AccessController, reload) -> RegistryApi (+ upload purger)
+//          -> http::Server (+ debug listener)
 #include <malloc.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -12,6 +16,7 @@
 
 #include "app/commands.h"
 #include "app/load_config.h"
+#include "app/metadata_factory.h"
 #include "app/reload.h"
 #include "app/storage_factory.h"
 #include "auth/access_controller.h"
@@ -20,6 +25,8 @@
 #include "http/security_headers.h"
 #include "http/server.h"
 #include "http/tls_profile.h"
+#include "metadata/import.h"
+#include "metadata/metadata_store.h"
 #include "observability/berth_metrics.h"
 #include "registry/api.h"
 #include "storage/upload_purger.h"
@@ -178,6 +185,68 @@ class DebugListener {
   std::thread thread_;
 };
 
+// The metadata database, migrated, with the store imported into it when this
+// is its first start. Null (the reason logged) when it cannot be used: a
+// locked or corrupt SQLite file, or a PostgreSQL that cannot be reached, stops
+// the start -- the schema must be known to match this binary before anything is
+// served, and an orchestrator restarts the process until the database is up.
+std::shared_ptr<metadata::Pool> OpenMetadata(const config::Config& cfg, storage::StorageDriver& driver) {
+  const std::string where = DescribeMetadata(cfg);
+  auto pool = OpenMigratedMetadataPool(cfg);
+  if (!pool.ok()) {
+    log::Error("cannot open the metadata database", {{"database", where}, {"error", pool.status().message()}});
+    return nullptr;
+  }
+  log::Info("metadata database", {{"database", where}});
+  if (cfg.storage.s3_enabled && cfg.storage.metadata.driver != "postgres") {
+    log::Warn(
+        "storage.s3 with the embedded SQLite metadata database: listings show only what this replica "
+        "recorded; several replicas need storage.metadata.driver: postgres (docs/scale-out.md)");
+  }
+  auto imported = metadata::ImportCompleted(**pool);
+  if (!imported.ok()) {
+    log::Error("cannot read the metadata database", {{"database", where}, {"error", imported.status().message()}});
+    return nullptr;
+  }
+  if (*imported) return *pool;
+  log::Info("importing the store into the metadata database (first start)", {{"storage", driver.Info().Where()}});
+  metadata::ImportOptions options;
+  auto last_report = std::chrono::steady_clock::now();
+  options.progress = [&last_report](const metadata::ImportProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!p.finished && now - last_report < std::chrono::seconds(2)) return;
+    last_report = now;
+    log::Info(p.finished ? "import finished" : "import progress", {{"blobs", std::to_string(p.blobs)},
+                                                                   {"repositories", std::to_string(p.repositories)},
+                                                                   {"links", std::to_string(p.links)},
+                                                                   {"manifests", std::to_string(p.manifests)},
+                                                                   {"tags", std::to_string(p.tags)},
+                                                                   {"skipped", std::to_string(p.skipped)}});
+  };
+  auto done = metadata::ImportStore(driver, **pool, options);
+  if (!done.ok()) {
+    // Nothing is lost: every import write is an upsert, the next start imports again.
+    log::Error("cannot import the store into the metadata database",
+               {{"database", where}, {"error", done.status().message()}});
+    return nullptr;
+  }
+  if (done->skipped > 0) {
+    log::Warn("the import skipped what the store holds but cannot be recorded (berth verify lists it)",
+              {{"skipped", std::to_string(done->skipped)}});
+  }
+  return *pool;
+}
+
+// Threads for the metadata database's calls (a manifest write holds one while
+// it waits for its repository's lock): 8 for SQLite, which has one writer at a
+// time anyway; for PostgreSQL as many as the connection pool, up to 16.
+int DatabaseThreads(const config::Config& cfg) {
+  if (cfg.storage.metadata.driver == "postgres") {
+    return static_cast<int>(std::clamp<int64_t>(cfg.storage.metadata.pool_size, 2, 16));
+  }
+  return 8;
+}
+
 }  // namespace
 
 int Serve(std::string config_path) {
@@ -199,6 +268,13 @@ int Serve(std::string config_path) {
     return 1;
   }
 
+  std::shared_ptr<metadata::Pool> db = OpenMetadata(cfg, **driver);
+  if (!db) return 1;
+  metadata::MetadataStore meta(db);
+  meta.StartPullFlusher();
+  // The database's calls run here, never on the I/O threads.
+  boost::asio::thread_pool db_threads(DatabaseThreads(cfg));
+
   boost::asio::thread_pool blocking(2);  // bcrypt runs here, never on the I/O threads
   AuthWiring auth;
   if (!SetUpAuth(*loaded, blocking, &auth)) return 1;
@@ -211,7 +287,7 @@ int Serve(std::string config_path) {
 
   registry::RegistryOptions ropts{cfg.storage.delete_enabled, cfg.server.metrics.enabled, cfg.server.metrics.is_public};
   ropts.redirect_enabled = cfg.storage.redirect_enabled;
-  registry::RegistryApi api(**driver, ropts, auth.access.get());
+  registry::RegistryApi api(**driver, meta, db_threads, ropts, auth.access.get());
   if (Status s = api.EnableProxy(cfg.proxy); !s.ok()) {
     log::Error("cannot set up the pull-through cache", {{"error", s.message()}});
     return 1;
@@ -254,6 +330,7 @@ int Serve(std::string config_path) {
                                 {"tls", opts.tls ? "on" : "off"},
                                 {"auth", cfg.auth.mode},
                                 {"storage", (*driver)->Info().Where()},
+                                {"metadata", DescribeMetadata(cfg)},
                                 {"threads", std::to_string(threads)},
                                 {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
   server.Run(threads);
@@ -261,6 +338,8 @@ int Serve(std::string config_path) {
   debug.Stop();
   watcher.reset();
   blocking.join();
+  db_threads.join();
+  meta.StopPullFlusher();  // writes the last pull times
   log::Info("berth stopped");
   return 0;
 }

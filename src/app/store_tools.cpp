@@ -1,4 +1,5 @@
 // berth verify and berth du (see commands.h): read-only walks of the store.
+#include <algorithm>
 #include <iostream>
 
 #include "app/commands.h"
@@ -12,7 +13,8 @@ namespace {
 
 // The store of the configuration `config_path` names, opened read-only; nullptr
 // (the error written, exit code 2 due) when the config or the store cannot be read.
-std::unique_ptr<storage::StorageDriver> OpenStore(std::string config_path, std::string* where) {
+std::unique_ptr<storage::StorageDriver> OpenStore(std::string config_path, std::string* where,
+                                                  config::Config* config = nullptr) {
   auto loaded = LoadConfigFor(&config_path);
   if (!loaded.ok()) {
     std::cerr << "berth: " << loaded.status().message() << "\n";
@@ -24,6 +26,7 @@ std::unique_ptr<storage::StorageDriver> OpenStore(std::string config_path, std::
     return nullptr;
   }
   *where = (*driver)->Info().Where();
+  if (config != nullptr) *config = std::move(loaded->config);
   return std::move(*driver);
 }
 
@@ -31,13 +34,17 @@ std::unique_ptr<storage::StorageDriver> OpenStore(std::string config_path, std::
 
 int Verify(std::string config_path) {
   std::string where;
-  auto driver = OpenStore(std::move(config_path), &where);
+  config::Config config;
+  auto driver = OpenStore(std::move(config_path), &where, &config);
   if (!driver) return 2;
   std::cout << "verifying " << where << "\n";
   auto report = storage::VerifyStore(*driver);
   for (const auto& p : report.problems) std::cout << storage::FormatProblem(p) << "\n";
   std::cout << storage::FormatSummary(report);
-  return report.clean() ? 0 : 1;
+  const int store_rc = report.clean() ? 0 : 1;
+  // 0 clean, 1 differences, 2 could not run: the worse of the two decides.
+  const int db_rc = CheckMetadataDatabase(config, *driver, /*optional=*/true);
+  return std::max(store_rc, db_rc);
 }
 
 int DiskUsage(std::string config_path, bool json) {

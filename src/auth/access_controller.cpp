@@ -1,5 +1,6 @@
 #include "auth/access_controller.h"
 #include "util/ascii.h"
+#include "util/base64.h"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>

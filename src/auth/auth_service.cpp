@@ -8,6 +8,7 @@
 
 #include "auth/jwt.h"
 #include "oci/name.h"
+#include "util/base64.h"
 #include "util/random.h"
 
 namespace berth::auth {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "auth/password.h"
+#include "util/base64.h"
 #include "util/random.h"
 
 namespace berth::auth {

@@ -1,5 +1,7 @@
 #include "auth/jwt.h"
 
+#include "util/base64.h"
+
 namespace berth::auth {
 
 Result<std::string> SignJwt(const SigningKey& key, const nlohmann::json& claims) {

@@ -72,8 +72,4 @@ std::string CertificatePathFor(const std::string& key_path);
 // Writes `content` to `path` atomically (a temporary file renamed over it) with exactly `mode`.
 Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode);
 
-std::string Base64Encode(std::string_view data);
-std::string Base64UrlEncode(std::string_view data);
-Result<std::string> Base64UrlDecode(std::string_view text);
-
 }  // namespace berth::auth

@@ -52,4 +52,16 @@ std::string_view MigrationLock(std::string_view dialect) {
   return "";
 }
 
+// A 64-bit hash of the name, computed by the server (the same on every replica),
+// with Berth's own seed; a collision only makes two repositories' writes wait for each other.
+std::string_view RepositoryLock(std::string_view dialect) {
+  if (dialect == "postgres") return "SELECT pg_advisory_lock(hashtextextended(CAST($1 AS TEXT), 4242))";
+  return "";
+}
+
+std::string_view RepositoryUnlock(std::string_view dialect) {
+  if (dialect == "postgres") return "SELECT pg_advisory_unlock(hashtextextended(CAST($1 AS TEXT), 4242))";
+  return "";
+}
+
 }  // namespace berth::metadata::dialect

@@ -26,4 +26,10 @@ Result<std::string> Render(std::string_view dialect, std::string_view script);
 // starting at once apply a migration once (empty when BEGIN already serialises writers, as in SQLite).
 std::string_view MigrationLock(std::string_view dialect);
 
+// A repository's write lock across processes, held by the session until the
+// unlock statement or the session's end; $1 is the repository's name. Empty
+// when the engine is served by one process (SQLite: the caller locks in-process).
+std::string_view RepositoryLock(std::string_view dialect);
+std::string_view RepositoryUnlock(std::string_view dialect);
+
 }  // namespace berth::metadata::dialect

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <utility>
 
+#include "metadata/dialect.h"
 #include "metadata/store_sql.h"
+#include "util/test_hooks.h"
 
 namespace berth::metadata {
 namespace {
@@ -122,12 +124,16 @@ int64_t MetadataStore::Now() const {
       .count();
 }
 
-Status MetadataStore::Transaction(const std::function<Status(Connection&)>& body) {
+Status MetadataStore::Transaction(const std::function<Status(Connection&)>& body, Connection* on) {
   Status last;
   for (int attempt = 0; attempt < options_.transaction_attempts; ++attempt) {
-    auto conn = pool_->Acquire();
-    if (!conn.ok()) return conn.status();
-    Connection& c = **conn;
+    std::shared_ptr<Connection> pooled;
+    if (on == nullptr) {
+      auto conn = pool_->Acquire();
+      if (!conn.ok()) return conn.status();
+      pooled = std::move(*conn);
+    }
+    Connection& c = on != nullptr ? *on : *pooled;
     Status s = c.Begin();
     if (s.ok()) s = body(c);
     if (s.ok()) s = c.Commit();
@@ -180,52 +186,123 @@ Status MetadataStore::UnlinkBlob(std::string_view repository, std::string_view d
 }
 
 Status MetadataStore::PutManifest(std::string_view repository, const ManifestRecord& manifest, std::string_view tag) {
+  return PutManifestRows(repository, manifest, tag, nullptr);
+}
+
+Status MetadataStore::PutManifestRows(std::string_view repository, const ManifestRecord& manifest, std::string_view tag,
+                                      Connection* on) {
   const int64_t now = Now();
-  return Transaction([&](Connection& c) -> Status {
-    auto repo = sql::UpsertRepository(c, repository, now, now);
-    if (!repo.ok()) return repo.status();
-    // The manifest's own bytes are a blob of the store too.
-    if (Status s = sql::UpsertBlob(c, manifest.digest, manifest.size, now, now); !s.ok()) return s;
-    auto id = sql::UpsertManifest(c, *repo, manifest, now, now, sql::MissingBlob::kFail);
-    if (!id.ok()) return id.status();
-    if (tag.empty()) return Status::Ok();
-    return sql::UpsertTag(c, *repo, tag, *id, now);
-  });
+  return Transaction(
+      [&](Connection& c) -> Status {
+        auto repo = sql::UpsertRepository(c, repository, now, now);
+        if (!repo.ok()) return repo.status();
+        // The manifest's own bytes are a blob of the store too.
+        if (Status s = sql::UpsertBlob(c, manifest.digest, manifest.size, now, now); !s.ok()) return s;
+        auto id = sql::UpsertManifest(c, *repo, manifest, now, now, sql::MissingBlob::kFail);
+        if (!id.ok()) return id.status();
+        if (tag.empty()) return Status::Ok();
+        return sql::UpsertTag(c, *repo, tag, *id, now);
+      },
+      on);
 }
 
 Status MetadataStore::DeleteManifest(std::string_view repository, std::string_view digest) {
-  return Transaction([&](Connection& c) -> Status {
-    auto repo = sql::FindRepository(c, repository);
-    if (!repo.ok()) return repo.status();
-    if (!*repo) return Status::NotFound("manifest unknown");
-    // Tags, references and children go with it (ON DELETE CASCADE).
-    const Value params[] = {**repo, S(digest)};
-    auto r = c.Execute("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2", params);
-    if (!r.ok()) return r.status();
-    if (r->affected == 0) return Status::NotFound("manifest unknown");
-    return sql::RemoveRepositoryIfEmpty(c, **repo);
-  });
+  return DeleteManifestRows(repository, digest, nullptr);
+}
+
+Status MetadataStore::DeleteManifestRows(std::string_view repository, std::string_view digest, Connection* on) {
+  return Transaction(
+      [&](Connection& c) -> Status {
+        auto repo = sql::FindRepository(c, repository);
+        if (!repo.ok()) return repo.status();
+        if (!*repo) return Status::NotFound("manifest unknown");
+        // Tags, references and children go with it (ON DELETE CASCADE).
+        const Value params[] = {**repo, S(digest)};
+        auto r = c.Execute("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2", params);
+        if (!r.ok()) return r.status();
+        if (r->affected == 0) return Status::NotFound("manifest unknown");
+        return sql::RemoveRepositoryIfEmpty(c, **repo);
+      },
+      on);
 }
 
 Status MetadataStore::DeleteTag(std::string_view repository, std::string_view tag) {
-  return Transaction([&](Connection& c) -> Status {
-    const Value params[] = {S(repository), S(tag)};
-    auto r = c.Execute(
-        "DELETE FROM tags WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2", params);
-    if (!r.ok()) return r.status();
-    return r->affected == 0 ? Status::NotFound("tag unknown") : Status::Ok();
+  return DeleteTagRows(repository, tag, nullptr);
+}
+
+Status MetadataStore::DeleteTagRows(std::string_view repository, std::string_view tag, Connection* on) {
+  return Transaction(
+      [&](Connection& c) -> Status {
+        const Value params[] = {S(repository), S(tag)};
+        auto r = c.Execute(
+            "DELETE FROM tags WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2",
+            params);
+        if (!r.ok()) return r.status();
+        return r->affected == 0 ? Status::NotFound("tag unknown") : Status::Ok();
+      },
+      on);
+}
+
+// ------------------------------------------- serialised repository writes ---
+
+Status MetadataStore::WithRepositoryLock(std::string_view repository, const std::function<Status(Connection*)>& body) {
+  const std::string_view lock_sql = dialect::RepositoryLock(pool_->Dialect());
+  test_hooks::Reach("metadata.repository.locking");  // tests/e2e/metadata_pg_test.sh
+  if (lock_sql.empty()) {
+    MutexLock lock(repository_locks_[std::hash<std::string_view>{}(repository) % repository_locks_.size()]);
+    return body(nullptr);
+  }
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  Connection& c = **conn;
+  const Value key[] = {S(repository)};
+  if (auto locked = c.Execute(lock_sql, key); !locked.ok()) return locked.status();
+  Status s = body(&c);
+  // A failed unlock means a broken connection: the server ends the session and its lock with it.
+  (void)c.Execute(dialect::RepositoryUnlock(pool_->Dialect()), key);
+  return s;
+}
+
+Status MetadataStore::PutManifest(std::string_view repository, const ManifestRecord& manifest, std::string_view tag,
+                                  const std::function<Status()>& store) {
+  return WithRepositoryLock(repository, [&](Connection* on) -> Status {
+    if (Status s = store(); !s.ok()) return s;
+    return PutManifestRows(repository, manifest, tag, on);
+  });
+}
+
+Status MetadataStore::DeleteManifest(std::string_view repository, std::string_view digest,
+                                     const std::function<Status()>& store) {
+  return WithRepositoryLock(repository, [&](Connection* on) -> Status {
+    Status rows = DeleteManifestRows(repository, digest, on);
+    if (!rows.ok() && !rows.IsNotFound()) return rows;
+    return store();
+  });
+}
+
+Status MetadataStore::DeleteTag(std::string_view repository, std::string_view tag,
+                                const std::function<Status()>& store) {
+  return WithRepositoryLock(repository, [&](Connection* on) -> Status {
+    Status rows = DeleteTagRows(repository, tag, on);
+    if (!rows.ok() && !rows.IsNotFound()) return rows;
+    return store();
   });
 }
 
 // ----------------------------------------------------------------- reads ---
 
-Result<Page> MetadataStore::ListCatalog(size_t n, std::string_view last) {
+Result<Page> MetadataStore::ListCatalog(size_t n, std::string_view last, CatalogScope scope) {
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
   // One row more than asked tells whether another page follows.
   const Value params[] = {CatalogSortKey(last), Limit(n) + 1};
-  auto r =
-      (*conn)->Execute("SELECT name FROM repositories WHERE catalog_key > $1 ORDER BY catalog_key LIMIT $2", params);
+  // (With manifests: one probe of the manifests' (repository_id, digest) key per repository.)
+  const std::string_view sql =
+      scope == CatalogScope::kAll
+          ? "SELECT name FROM repositories WHERE catalog_key > $1 ORDER BY catalog_key LIMIT $2"
+          : "SELECT name FROM repositories r WHERE catalog_key > $1 "
+            "AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id) ORDER BY catalog_key LIMIT $2";
+  auto r = (*conn)->Execute(sql, params);
   if (!r.ok()) return r.status();
   Page page;
   for (auto& row : r->rows) {

@@ -23,6 +23,7 @@
 // Thread-safety: every method may be called from any thread at once.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -158,9 +159,33 @@ class MetadataStore {
   // A repository left with no manifest and no blob link is removed by the
   // operation that emptied it (it leaves the catalog).
 
+  // ---- a repository's storage mutation and its rows, serialised across replicas ----
+  // The registry's manifest writes: `store` is the storage half (links under
+  // the repository), run under the repository's write lock together with the
+  // rows, in the write order above, so that two replicas' mutations of one
+  // repository never interleave (a tag PUT and a DELETE of its manifest: see
+  // docs/scale-out.md). The lock is, on PostgreSQL, a session-level advisory
+  // lock on a hash of the repository's name, held on one connection (the rows
+  // are written on that connection); a crash of the holder ends its session
+  // and so releases it. On SQLite, which one process serves, an in-process lock.
+  // kUnavailable when the database cannot be reached (nothing was stored).
+  //
+  // store() first; when it succeeds, PutManifest's rows.
+  Status PutManifest(std::string_view repository, const ManifestRecord& manifest, std::string_view tag,
+                     const std::function<Status()>& store);
+  // DeleteManifest's rows first (committed), then store(). When the database does
+  // not know the manifest, store() still runs (storage may be ahead of the
+  // database after a crash) and its status is returned.
+  Status DeleteManifest(std::string_view repository, std::string_view digest, const std::function<Status()>& store);
+  // Likewise for a tag.
+  Status DeleteTag(std::string_view repository, std::string_view tag, const std::function<Status()>& store);
+
   // ---- reads ----
   // Repositories in distribution's catalog order, the first `n` after `last` ("" = from the start).
-  Result<Page> ListCatalog(size_t n, std::string_view last);
+  // kWithManifests: only those holding a manifest (the registry's _catalog: like
+  // distribution, a repository with only blobs -- a push in progress -- is not listed).
+  enum class CatalogScope : uint8_t { kAll, kWithManifests };
+  Result<Page> ListCatalog(size_t n, std::string_view last, CatalogScope scope = CatalogScope::kAll);
   // Tags in byte order, the first `n` after `last`. NotFound when the repository is unknown.
   Result<Page> ListTags(std::string_view repository, size_t n, std::string_view last);
   // Manifests of `repository` whose subject is `subject`, by digest; only those
@@ -205,8 +230,16 @@ class MetadataStore {
 
  private:
   int64_t Now() const;
-  // Runs `body` in a transaction on one connection, retrying on kConflict.
-  Status Transaction(const std::function<Status(Connection&)>& body);
+  // Runs `body` in a transaction on one connection (`on`, or one from the pool
+  // when null), retrying on kConflict.
+  Status Transaction(const std::function<Status(Connection&)>& body, Connection* on = nullptr);
+  // Runs `body` holding `repository`'s write lock (see PutManifest with `store`);
+  // on PostgreSQL `body` gets the connection that holds the lock, on SQLite null.
+  Status WithRepositoryLock(std::string_view repository, const std::function<Status(Connection*)>& body);
+  Status PutManifestRows(std::string_view repository, const ManifestRecord& manifest, std::string_view tag,
+                         Connection* on);
+  Status DeleteManifestRows(std::string_view repository, std::string_view digest, Connection* on);
+  Status DeleteTagRows(std::string_view repository, std::string_view tag, Connection* on);
   // Runs `delete_sql` ($1 older_than, $2 the repository's id, $3 digest) in a
   // transaction; true when it deleted a row (and the repository is removed when
   // that left it empty).
@@ -226,6 +259,9 @@ class MetadataStore {
   CondVar flusher_cv_;
   bool flusher_stop_ GUARDED_BY(flusher_mu_) = false;
   std::thread flusher_ GUARDED_BY(flusher_mu_);
+
+  // SQLite: the repositories' write locks, striped by name (they guard storage and rows, not members).
+  std::array<Mutex, 64> repository_locks_;
 };
 
 }  // namespace berth::metadata

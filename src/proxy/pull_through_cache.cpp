@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "http/blocking.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "observability/proxy_metrics.h"
@@ -39,6 +40,34 @@ Result<std::string> ReadSecretFile(const std::string& path) {
   if (!s.empty() && s.back() == '\r') s.pop_back();
   return s;
 }
+
+// The storage write and the rows of a cached manifest, on the database threads
+// (as the registry's manifest PUT). Its blobs are references the store need not
+// hold yet (foreign): a cache fetches them only when they are pulled.
+struct StoreManifestCall {
+  metadata::MetadataStore* meta;
+  storage::ManifestStore* manifests;
+  std::string name;
+  std::string body;
+  oci::Manifest manifest;
+  oci::Digest digest;
+  std::string tag;
+
+  Status operator()() const {
+    metadata::ManifestRecord record = metadata::ManifestRecord::From(digest, body, manifest);
+    for (auto& b : record.blobs) b.foreign = true;
+    std::function<Status()> store = [this] { return manifests->Put(name, body, manifest, digest, tag); };
+    return meta->PutManifest(name, record, tag, store);
+  }
+};
+
+struct LinkBlobCall {
+  metadata::MetadataStore* meta;
+  std::string name;
+  std::string digest;
+  int64_t size;
+  Status operator()() const { return meta->LinkBlob(name, digest, size); }
+};
 
 }  // namespace
 
@@ -87,8 +116,9 @@ http::Task<Result<int64_t>> BlobFill::WaitReadable(int64_t offset) {
 
 Result<std::unique_ptr<PullThroughCache>> PullThroughCache::Create(
     const std::vector<config::ProxyUpstreamConfig>& upstreams, storage::StorageDriver& driver,
-    storage::BlobStore& blobs, storage::UploadStore& uploads, storage::ManifestStore& manifests) {
-  std::unique_ptr<PullThroughCache> c(new PullThroughCache(driver, blobs, uploads, manifests));
+    storage::BlobStore& blobs, storage::UploadStore& uploads, storage::ManifestStore& manifests,
+    metadata::MetadataStore& meta, boost::asio::thread_pool& db_threads) {
+  std::unique_ptr<PullThroughCache> c(new PullThroughCache(driver, blobs, uploads, manifests, meta, db_threads));
   std::vector<std::string> names;
   for (size_t i = 0; i < upstreams.size(); ++i) {
     const auto& u = upstreams[i];
@@ -254,7 +284,8 @@ http::Task<Result<storage::StoredManifest>> PullThroughCache::FetchManifest(Prox
     co_return Status::Unavailable("upstream " + UpstreamUrl(route) + " sent an invalid manifest for " + ref.str() +
                                   ": " + manifest.status().message());
   }
-  if (Status s = manifests_.Put(route.cache_name, *body, *manifest, digest, ref.tag); !s.ok()) co_return s;
+  StoreManifestCall store{&meta_, &manifests_, route.cache_name, *body, *manifest, digest, ref.tag};
+  if (Status s = co_await http::RunBlocking(db_threads_, std::move(store)); !s.ok()) co_return s;
   if (!ref.is_digest()) MarkFresh(route, route.cache_name + ":" + ref.tag);
   auto stored = manifests_.Get(route.cache_name, ref);
   co_return stored;
@@ -419,6 +450,12 @@ http::Task<void> PullThroughCache::RunFill(ProxyRoute route, std::shared_ptr<Blo
     (void)uploads_.Cancel(route.cache_name, *uuid);
     Fail(route, *fill, failure);
     co_return;
+  }
+  // As a push: the link's row after storage (a failure leaves the blob served, and logged).
+  LinkBlobCall link{&meta_, route.cache_name, digest.str(), fill->size()};
+  if (Status s = co_await http::RunBlocking(db_threads_, std::move(link)); !s.ok()) {
+    log::Warn("proxy: cached blob not recorded in the metadata database",
+              {{"repository", route.cache_name}, {"digest", digest.str()}, {"error", s.message()}});
   }
   fill->committed_.store(true);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);

@@ -13,7 +13,11 @@
 //  - one upstream fetch per manifest or blob at a time, whatever the number of
 //    clients asking (SingleFlight / the fill map), and a fetch runs to its end
 //    when the client that started it goes away;
-//  - content whose digest is not what was asked for is never stored.
+//  - content whose digest is not what was asked for is never stored;
+//  - what is cached is recorded in the metadata database as a push would be
+//    (after storage, on the database threads), so listings show it: a
+//    manifest with its tag (its blobs as references the store need not hold
+//    yet: they arrive when pulled), a blob with its repository link.
 // Thread-safe: one instance serves every request.
 #pragma once
 
@@ -27,8 +31,11 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "config/config.h"
 #include "http/task.h"
+#include "metadata/metadata_store.h"
 #include "oci/digest.h"
 #include "oci/name.h"
 #include "proxy/single_flight.h"
@@ -91,7 +98,9 @@ class PullThroughCache {
   static Result<std::unique_ptr<PullThroughCache>> Create(const std::vector<config::ProxyUpstreamConfig>& upstreams,
                                                           storage::StorageDriver& driver, storage::BlobStore& blobs,
                                                           storage::UploadStore& uploads,
-                                                          storage::ManifestStore& manifests);
+                                                          storage::ManifestStore& manifests,
+                                                          metadata::MetadataStore& meta,
+                                                          boost::asio::thread_pool& db_threads);
 
   // The upstream of a name under a proxied prefix; nullopt for any other name.
   std::optional<ProxyRoute> Prefixed(std::string_view name) const;
@@ -119,8 +128,9 @@ class PullThroughCache {
     bool docker_hub = false;  // single-component names get "library/"
   };
   PullThroughCache(storage::StorageDriver& driver, storage::BlobStore& blobs, storage::UploadStore& uploads,
-                   storage::ManifestStore& manifests)
-      : driver_(driver), blobs_(blobs), uploads_(uploads), manifests_(manifests) {}
+                   storage::ManifestStore& manifests, metadata::MetadataStore& meta,
+                   boost::asio::thread_pool& db_threads)
+      : driver_(driver), blobs_(blobs), uploads_(uploads), manifests_(manifests), meta_(meta), db_threads_(db_threads) {}
 
   ProxyRoute RouteTo(size_t upstream, std::string cache_name, std::string_view remote) const;
   // The single-flight work: revalidate or fetch a manifest.
@@ -138,6 +148,8 @@ class PullThroughCache {
   storage::BlobStore& blobs_;
   storage::UploadStore& uploads_;
   storage::ManifestStore& manifests_;
+  metadata::MetadataStore& meta_;
+  boost::asio::thread_pool& db_threads_;
   std::vector<Upstream> upstreams_;
   std::optional<size_t> mirror_;
   SingleFlight<storage::StoredManifest> manifest_flights_;

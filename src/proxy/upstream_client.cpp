@@ -21,7 +21,7 @@
 
 #include <algorithm>
 
-#include "auth/signing_key.h"  // Base64Encode
+#include "util/base64.h"
 #include "http/tls_profile.h"
 #include "proxy/challenge.h"
 #include "util/ascii.h"
@@ -264,7 +264,7 @@ std::string UpstreamClient::AuthorizationFor(const std::string& scope) {
     tokens_.erase(it);
   }
   if (use_basic_ && !options_.username.empty()) {
-    return "Basic " + auth::Base64Encode(options_.username + ":" + options_.password);
+    return "Basic " + Base64Encode(options_.username + ":" + options_.password);
   }
   return "";
 }
@@ -364,7 +364,7 @@ Task<Status> UpstreamClient::Authenticate(std::string challenge_header, std::str
   if (!query.empty()) realm->target += std::string(realm->target.find('?') == std::string::npos ? "?" : "&") + query;
   HeaderList headers;
   if (!options_.username.empty()) {
-    headers.emplace_back("Authorization", "Basic " + auth::Base64Encode(options_.username + ":" + options_.password));
+    headers.emplace_back("Authorization", "Basic " + Base64Encode(options_.username + ":" + options_.password));
   }
   std::string method = "GET";
   auto r = co_await Send(*realm, method, headers);

@@ -42,8 +42,11 @@ std::string PathList(const Router& router) {
 
 }  // namespace
 
-RegistryApi::RegistryApi(storage::StorageDriver& driver, RegistryOptions options, auth::AccessController* access)
+RegistryApi::RegistryApi(storage::StorageDriver& driver, metadata::MetadataStore& meta,
+                         boost::asio::thread_pool& db_threads, RegistryOptions options, auth::AccessController* access)
     : driver_(driver),
+      meta_(meta),
+      db_threads_(db_threads),
       blobs_(driver),
       uploads_(driver, blobs_),
       manifests_(driver, blobs_),

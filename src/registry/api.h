@@ -5,6 +5,12 @@
 // access and calls the entry's handler. The handlers live in one file per
 // resource: blobs.cpp, uploads.cpp, manifests.cpp, listings.cpp (tags,
 // catalog), referrers.cpp, token.cpp; probes and metrics in api.cpp.
+// The metadata database (metadata::MetadataStore) holds what listings need and
+// is written after storage (docs/metadata.md "Invariants and write order");
+// GET/HEAD of manifests and blobs read storage only, so pulls work while the
+// database is down. Every database call runs on the `db_threads` pool
+// (http::RunBlocking), never on an I/O thread; a database that cannot be reached
+// answers 503 UNAVAILABLE.
 // Thread-safe: one instance serves all connections.
 #pragma once
 
@@ -12,7 +18,10 @@
 #include <optional>
 #include <string>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "auth/access_controller.h"
+#include "metadata/metadata_store.h"
 #include "auth/token_service.h"
 #include "http/server.h"
 #include "config/config.h"
@@ -43,7 +52,9 @@ class RegistryApi final : public http::Handler {
  public:
   // With `access` null the registry is open (auth.mode: none); otherwise every
   // request is authorised by it and /v2/token is served.
-  RegistryApi(storage::StorageDriver& driver, RegistryOptions options, auth::AccessController* access = nullptr);
+  // `meta`: the metadata database; `db_threads`: where its (blocking) calls run.
+  RegistryApi(storage::StorageDriver& driver, metadata::MetadataStore& meta, boost::asio::thread_pool& db_threads,
+              RegistryOptions options, auth::AccessController* access = nullptr);
   ~RegistryApi() override;
 
   Task<void> Handle(Exchange& ex) override;
@@ -82,12 +93,18 @@ class RegistryApi final : public http::Handler {
   // Receives the rest of the body, verifies `digest` and answers 201 (or the error).
   Task<void> ReceiveAndCommit(Exchange& ex, const std::string& name, std::unique_ptr<storage::UploadSession> session,
                               const oci::Digest& digest);
+  // After a blob upload or mount is in storage: its link's row (LinkBlob), off the I/O thread.
+  Task<Status> RecordBlobLink(const std::string& name, const oci::Digest& digest, int64_t size);
   // manifests.cpp
   Task<void> GetManifest(Exchange& ex, const RouteMatch& m);
   // The answer to GET/HEAD of a manifest found (conditional requests included).
   Task<void> SendManifest(Exchange& ex, storage::StoredManifest m);
   Task<void> PutManifest(Exchange& ex, const RouteMatch& m);
   Task<void> DeleteManifest(Exchange& ex, const RouteMatch& m);
+  // The storage write and the database rows of a PUT / DELETE, off the I/O thread.
+  Task<Status> StoreManifest(const std::string& name, std::string body, const oci::Manifest& manifest,
+                             const oci::Digest& digest, const std::string& tag);
+  Task<Status> RemoveManifest(const std::string& name, const oci::Reference& ref);
   // proxied.cpp: the pull-through cache's hooks. Each Serve* answers and
   // returns true when `m` names a proxied repository (or, for the mirror, a
   // name not found locally); false leaves the request to the local handler.
@@ -133,6 +150,8 @@ class RegistryApi final : public http::Handler {
   std::string ClientIp(const Exchange& ex) const;
 
   storage::StorageDriver& driver_;
+  metadata::MetadataStore& meta_;
+  boost::asio::thread_pool& db_threads_;
   storage::BlobStore blobs_;
   storage::UploadStore uploads_;
   storage::ManifestStore manifests_;

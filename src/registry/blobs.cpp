@@ -1,4 +1,7 @@
 // GET/HEAD/DELETE /v2/<name>/blobs/<digest>
+#include <boost/asio/post.hpp>
+
+#include "http/blocking.h"
 #include "http/range.h"
 #include "registry/api.h"
 #include "registry/errors.h"
@@ -24,6 +27,15 @@ Task<void> RegistryApi::SendBlob(Exchange& ex, const std::string& name, const oc
     co_return;
   }
   const int64_t size = blob->size();
+  if (ex.is_head()) {
+    // A HEAD may let the client skip an upload: renew the blob's grace against
+    // GC. In the background (the answer never waits for the database); a failure
+    // only leaves an older touch time.
+    metadata::MetadataStore* meta = &meta_;
+    std::string key = digest.str();
+    auto touch = [meta, key] { (void)meta->TouchBlob(key); };
+    boost::asio::post(db_threads_, std::move(touch));
+  }
   const std::string etag = "\"" + digest.str() + "\"";
   http::Response r(200);
   r.Set("Docker-Content-Digest", digest.str());
@@ -90,6 +102,16 @@ Task<void> RegistryApi::DeleteBlob(Exchange& ex, const RouteMatch& m) {
     co_await ex.Send(Error(code::kUnsupported, "deletes are disabled on this registry"));
     co_return;
   }
+  // The database first (the link leaves listings and GC's view), storage after:
+  // a crash in between leaves storage ahead, which `berth db check` reports.
+  metadata::MetadataStore* meta = &meta_;
+  auto unlink_row = [meta, name, key = digest.str()] { return meta->UnlinkBlob(name, key); };
+  Status row = co_await http::RunBlocking(db_threads_, std::move(unlink_row));
+  if (!row.ok() && !row.IsNotFound()) {
+    co_await ex.Send(MetadataErrorResponse(row));
+    co_return;
+  }
+  // Unknown to the database, the link may still be in storage (ahead after a crash): removed all the same.
   Status s = blobs_.Unlink(name, digest);
   if (s.IsNotFound()) {
     co_await ex.Send(Error(code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));

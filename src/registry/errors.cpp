@@ -64,4 +64,17 @@ http::Response StorageErrorResponse(const Status& s) {
   return r;
 }
 
+http::Response MetadataErrorResponse(const Status& s) {
+  http::Response r = s.code() == StatusCode::kUnavailable
+                         ? Error(code::kUnavailable, "the registry's metadata database is unavailable; try again later")
+                         : Error(code::kUnknown, "metadata database error");
+  r.error_log = "metadata database: " + s.message();
+  return r;
+}
+
+http::Response WriteErrorResponse(const Status& s) {
+  if (s.code() == StatusCode::kUnavailable) return MetadataErrorResponse(s);
+  return StorageErrorResponse(s);
+}
+
 }  // namespace berth::registry

@@ -85,4 +85,13 @@ http::Response ServerErrorResponse(unsigned status, std::string_view message);
 // 500 otherwise. The message is logged, the client gets a generic one.
 http::Response StorageErrorResponse(const Status& s);
 
+// A failure of the metadata database: 503 UNAVAILABLE when it cannot be
+// reached (kUnavailable: the client may retry; Berth reconnects by itself),
+// 500 otherwise. Logged once with the request; the client gets a generic message.
+http::Response MetadataErrorResponse(const Status& s);
+
+// StorageErrorResponse or MetadataErrorResponse: a status from an operation that
+// writes both (only the database reports kUnavailable).
+http::Response WriteErrorResponse(const Status& s);
+
 }  // namespace berth::registry

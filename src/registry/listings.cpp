@@ -1,10 +1,13 @@
-// GET /v2/<name>/tags/list and GET /v2/_catalog, with n/last pagination.
+// GET /v2/<name>/tags/list and GET /v2/_catalog, with n/last pagination, from
+// the metadata database (keyset pages: a page costs what it returns).
 #include <algorithm>
 #include <charconv>
 #include <functional>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
+#include "http/blocking.h"
 #include "registry/api.h"
 #include "registry/errors.h"
 
@@ -30,38 +33,59 @@ std::optional<size_t> ParsePageSize(const std::string& text, size_t default_n) {
   return std::min(v, kMaxPageSize);
 }
 
-// `sorted` is in lexical order; the page holds the first n entries after `last`.
-Page Paginate(const std::vector<std::string>& sorted, const std::string& last, size_t n) {
+// The page of the first n names after `last` (in the catalog's order) that
+// `shows` keeps, read from the database a batch at a time. A page is short only
+// when it is the last: `more` is set only when another shown name follows.
+// Blocking (runs on the database threads).
+Result<Page> FilteredPage(metadata::MetadataStore& meta, const std::string& last, size_t n,
+                          const std::function<bool(const std::string&)>& shows) {
   Page page;
   page.n = n;
-  auto it = last.empty() ? sorted.begin() : std::upper_bound(sorted.begin(), sorted.end(), last);
-  for (; it != sorted.end() && page.items.size() < n; ++it) page.items.push_back(*it);
-  page.more = it != sorted.end();
-  return page;
-}
-
-// Yields names in lexical order, one per call, into `*name`; false when there
-// are no more. (Today the sorted directory walk; a metadata database's cursor later.)
-using NameSource = std::function<bool(std::string* name)>;
-
-// The page of the first n names after `last` that `shows` keeps. A page is
-// short only when it is the last: `more` is set only when another shown name follows.
-Page FilteredPage(const NameSource& next, const std::string& last, size_t n,
-                  const std::function<bool(const std::string&)>& shows) {
-  Page page;
-  page.n = n;
-  std::string name;
-  while (next(&name)) {
-    if (!last.empty() && name <= last) continue;
-    if (!shows(name)) continue;
-    if (page.items.size() == n) {
-      page.more = true;
-      break;
+  // Batches of at least 100: a caller who may see few repositories still pages quickly.
+  const size_t batch = std::clamp<size_t>(n + 1, 100, kMaxPageSize + 1);
+  std::string cursor = last;
+  for (;;) {
+    auto names = meta.ListCatalog(batch, cursor, metadata::MetadataStore::CatalogScope::kWithManifests);
+    if (!names.ok()) return names.status();
+    for (std::string& name : names->items) {
+      if (!shows(name)) continue;
+      if (page.items.size() == n) {
+        page.more = true;
+        return page;
+      }
+      page.items.push_back(std::move(name));
     }
-    page.items.push_back(name);
+    if (!names->more || names->items.empty()) return page;
+    cursor = names->items.back();
   }
-  return page;
 }
+
+struct CatalogPageCall {
+  metadata::MetadataStore* meta;
+  std::optional<auth::AccessController::CatalogView> view;  // none: every repository
+  std::string last;
+  size_t n;
+
+  Result<Page> operator()() const {
+    std::function<bool(const std::string&)> shows = [this](const std::string& name) {
+      return !view || view->Shows(name);
+    };
+    return FilteredPage(*meta, last, n, shows);
+  }
+};
+
+struct TagsPageCall {
+  metadata::MetadataStore* meta;
+  std::string name;
+  std::string last;
+  size_t n;
+
+  Result<Page> operator()() const {
+    auto tags = meta->ListTags(name, n, last);
+    if (!tags.ok()) return tags.status();
+    return Page{std::move(tags->items), tags->more, n};
+  }
+};
 
 http::Response PageResponse(nlohmann::json body, const Page& page, const std::string& path) {
   http::Response r(200);
@@ -77,25 +101,25 @@ http::Response PageResponse(nlohmann::json body, const Page& page, const std::st
 
 Task<void> RegistryApi::ListTags(Exchange& ex, const RouteMatch& m) {
   const std::string& name = m.name;
-  auto tags = manifests_.Tags(name);
-  if (!tags.ok()) {
-    if (tags.status().IsNotFound()) {
-      co_await ex.Send(Error(code::kNameUnknown, "repository name not known to registry", "name", name));
-    } else {
-      co_await ex.Send(StorageErrorResponse(tags.status()));
-    }
-    co_return;
-  }
   // Without n, every tag (as distribution does); with n, a page.
-  auto n = ParsePageSize(QueryParam(ex, "n"), tags->size());
+  std::optional<size_t> n = std::numeric_limits<size_t>::max();
+  if (HasQueryParam(ex, "n")) n = ParsePageSize(QueryParam(ex, "n"), std::numeric_limits<size_t>::max());
   if (!n) {
     co_await ex.Send(Error(code::kInvalidParameter, "n must be a non-negative integer"));
     co_return;
   }
-  if (!HasQueryParam(ex, "n")) n = tags->size();
-  Page page = Paginate(*tags, QueryParam(ex, "last"), *n);
-  nlohmann::json body = {{"name", name}, {"tags", page.items}};
-  co_await ex.Send(PageResponse(std::move(body), page, "/v2/" + name + "/tags/list"));
+  TagsPageCall call{&meta_, name, QueryParam(ex, "last"), *n};
+  Result<Page> page = co_await http::RunBlocking(db_threads_, std::move(call));
+  if (!page.ok()) {
+    if (page.status().IsNotFound()) {
+      co_await ex.Send(Error(code::kNameUnknown, "repository name not known to registry", "name", name));
+    } else {
+      co_await ex.Send(MetadataErrorResponse(page.status()));
+    }
+    co_return;
+  }
+  nlohmann::json body = {{"name", name}, {"tags", page->items}};
+  co_await ex.Send(PageResponse(std::move(body), *page, "/v2/" + name + "/tags/list"));
 }
 
 Task<void> RegistryApi::ListCatalog(Exchange& ex, const RouteMatch& m) {
@@ -104,28 +128,16 @@ Task<void> RegistryApi::ListCatalog(Exchange& ex, const RouteMatch& m) {
     co_await ex.Send(Error(code::kInvalidParameter, "n must be a non-negative integer"));
     co_return;
   }
-  auto repos = storage::ListRepositories(driver_);
-  if (!repos.ok()) {
-    co_await ex.Send(StorageErrorResponse(repos.status()));
+  // Everything with registry:catalog:* (or no auth); otherwise what the caller may pull.
+  CatalogPageCall call{&meta_, std::nullopt, QueryParam(ex, "last"), *n};
+  if (m.identity != nullptr) call.view = access_->CatalogViewOf(*m.identity, ClientRequestOf(ex));
+  Result<Page> page = co_await http::RunBlocking(db_threads_, std::move(call));
+  if (!page.ok()) {
+    co_await ex.Send(MetadataErrorResponse(page.status()));
     co_return;
   }
-  // Everything with registry:catalog:* (or no auth); otherwise what the caller may pull.
-  std::optional<auth::AccessController::CatalogView> view;
-  if (m.identity != nullptr) view = access_->CatalogViewOf(*m.identity, ClientRequestOf(ex));
-  const std::vector<std::string>& sorted = *repos;
-  const std::string last = QueryParam(ex, "last");
-  auto from = last.empty() ? sorted.begin() : std::upper_bound(sorted.begin(), sorted.end(), last);
-  NameSource next = [&from, &sorted](std::string* name) {
-    if (from == sorted.end()) return false;
-    *name = *from++;
-    return true;
-  };
-  std::function<bool(const std::string&)> shows = [&view](const std::string& name) {
-    return !view || view->Shows(name);
-  };
-  Page page = FilteredPage(next, last, *n, shows);
-  nlohmann::json body = {{"repositories", page.items}};
-  co_await ex.Send(PageResponse(std::move(body), page, "/v2/_catalog"));
+  nlohmann::json body = {{"repositories", page->items}};
+  co_await ex.Send(PageResponse(std::move(body), *page, "/v2/_catalog"));
 }
 
 }  // namespace berth::registry

@@ -1,4 +1,5 @@
 // GET/HEAD/PUT/DELETE /v2/<name>/manifests/<reference>
+#include "http/blocking.h"
 #include "oci/manifest.h"
 #include "oci/name.h"
 #include "registry/api.h"
@@ -53,6 +54,8 @@ Task<void> RegistryApi::GetManifest(Exchange& ex, const RouteMatch& match) {
     co_await ex.Send(std::move(err));
     co_return;
   }
+  // Remembered in memory only, written by the pull flusher: a pull never waits for the database.
+  meta_.TouchPulled(name, m->digest.str());
   co_await SendManifest(ex, std::move(*m));
 }
 
@@ -109,8 +112,16 @@ Task<void> RegistryApi::PutManifest(Exchange& ex, const RouteMatch& match) {
     co_await ex.Send(Error(code::kManifestBlobUnknown, s.message()));
     co_return;
   }
-  if (Status s = manifests_.Put(name, *body, *manifest, digest, ref.tag); !s.ok()) {
-    co_await ex.Send(StorageErrorResponse(s));
+  // Storage first, then the rows, under the repository's write lock (across
+  // replicas): a DELETE of this manifest cannot interleave (docs/scale-out.md).
+  Status s = co_await StoreManifest(name, std::move(*body), *manifest, digest, ref.tag);
+  if (s.IsNotFound()) {
+    // The database does not know a referenced blob (collected since the check above): upload it again.
+    co_await ex.Send(Error(code::kManifestBlobUnknown, s.message()));
+    co_return;
+  }
+  if (!s.ok()) {
+    co_await ex.Send(WriteErrorResponse(s));
     co_return;
   }
   http::Response r(201);
@@ -132,16 +143,82 @@ Task<void> RegistryApi::DeleteManifest(Exchange& ex, const RouteMatch& match) {
     co_await ex.Send(std::move(*err));
     co_return;
   }
-  Status s = ref.is_digest() ? manifests_.DeleteByDigest(name, ref.digest) : manifests_.DeleteTag(name, ref.tag);
+  // The rows first, then storage, under the repository's write lock.
+  Status s = co_await RemoveManifest(name, ref);
   if (s.IsNotFound()) {
     co_await ex.Send(ManifestUnknown(reference));
     co_return;
   }
   if (!s.ok()) {
-    co_await ex.Send(StorageErrorResponse(s));
+    co_await ex.Send(WriteErrorResponse(s));
     co_return;
   }
   co_await ex.Send(http::Response(202));
+}
+
+namespace {
+
+// The blocking halves of a manifest PUT and DELETE, run on the database threads
+// (they hold the repository's write lock while storage is written).
+struct StoreManifestCall {
+  metadata::MetadataStore* meta;
+  storage::ManifestStore* manifests;
+  storage::BlobStore* blobs;
+  std::string name;
+  std::string body;
+  oci::Manifest manifest;
+  oci::Digest digest;
+  std::string tag;
+
+  Status operator()() const {
+    const metadata::ManifestRecord record = metadata::ManifestRecord::From(digest, body, manifest);
+    std::function<Status()> store = [this] { return manifests->Put(name, body, manifest, digest, tag); };
+    Status s = meta->PutManifest(name, record, tag, store);
+    if (!s.IsNotFound()) return s;
+    // The database lacks a blob that storage holds linked in this repository
+    // (CheckReferences saw every one): storage is ahead, e.g. an upload whose
+    // row could not be written while the database was down. The client, told
+    // by a blob HEAD that the blob exists, will not upload it again, so record
+    // the links now (storage first, then rows: the write order holds) and retry once.
+    for (const auto& ref : record.blobs) {
+      if (ref.foreign) continue;
+      auto d = oci::Digest::Parse(ref.digest);
+      if (!d.ok()) return s;
+      auto size = blobs->StatInRepository(name, *d);
+      if (!size.ok()) return s;  // really unknown: MANIFEST_BLOB_UNKNOWN
+      if (Status linked = meta->LinkBlob(name, ref.digest, *size); !linked.ok()) return linked;
+    }
+    return meta->PutManifest(name, record, tag, store);
+  }
+};
+
+struct RemoveManifestCall {
+  metadata::MetadataStore* meta;
+  storage::ManifestStore* manifests;
+  std::string name;
+  oci::Reference ref;
+
+  Status operator()() const {
+    if (ref.is_digest()) {
+      std::function<Status()> store = [this] { return manifests->DeleteByDigest(name, ref.digest); };
+      return meta->DeleteManifest(name, ref.digest.str(), store);
+    }
+    std::function<Status()> store = [this] { return manifests->DeleteTag(name, ref.tag); };
+    return meta->DeleteTag(name, ref.tag, store);
+  }
+};
+
+}  // namespace
+
+Task<Status> RegistryApi::StoreManifest(const std::string& name, std::string body, const oci::Manifest& manifest,
+                                        const oci::Digest& digest, const std::string& tag) {
+  StoreManifestCall call{&meta_, &manifests_, &blobs_, name, std::move(body), manifest, digest, tag};
+  co_return co_await http::RunBlocking(db_threads_, std::move(call));
+}
+
+Task<Status> RegistryApi::RemoveManifest(const std::string& name, const oci::Reference& ref) {
+  RemoveManifestCall call{&meta_, &manifests_, name, ref};
+  co_return co_await http::RunBlocking(db_threads_, std::move(call));
 }
 
 }  // namespace berth::registry

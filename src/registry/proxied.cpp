@@ -30,7 +30,7 @@ http::Response ProxyErrorResponse(const Status& s, const ErrorCode& unknown, std
 
 Status RegistryApi::EnableProxy(const std::vector<config::ProxyUpstreamConfig>& upstreams) {
   if (upstreams.empty()) return Status::Ok();
-  auto cache = proxy::PullThroughCache::Create(upstreams, driver_, blobs_, uploads_, manifests_);
+  auto cache = proxy::PullThroughCache::Create(upstreams, driver_, blobs_, uploads_, manifests_, meta_, db_threads_);
   if (!cache.ok()) return cache.status();
   proxy_ = std::move(*cache);
   return Status::Ok();
@@ -64,6 +64,7 @@ Task<bool> RegistryApi::ServeProxiedManifest(Exchange& ex, const RouteMatch& m, 
     co_await ex.Send(std::move(err));
     co_return true;
   }
+  meta_.TouchPulled(route->cache_name, manifest->digest.str());  // as a local pull
   co_await SendManifest(ex, std::move(*manifest));
   co_return true;
 }

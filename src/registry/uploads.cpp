@@ -2,6 +2,7 @@
 // PUT (finish), DELETE (cancel) under /v2/<name>/blobs/uploads/.
 #include <memory>
 
+#include "http/blocking.h"
 #include "http/range.h"
 #include "registry/api.h"
 #include "registry/errors.h"
@@ -87,15 +88,30 @@ Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
     co_await SendUnlessBroken(ex, std::move(*failed));
     co_return;
   }
+  const int64_t size = session->size();
   Status s = session->Commit(digest);
   session.reset();
   if (s.code() == StatusCode::kInvalidArgument) {
     co_await ex.Send(Error(code::kDigestInvalid, s.message(), "digest", digest.str()));
-  } else if (!s.ok()) {
-    co_await ex.Send(StorageErrorResponse(s));
-  } else {
-    co_await ex.Send(BlobCreated(name, digest));
+    co_return;
   }
+  if (!s.ok()) {
+    co_await ex.Send(StorageErrorResponse(s));
+    co_return;
+  }
+  // Stored and linked: now the database (write order, docs/metadata.md).
+  Status row = co_await RecordBlobLink(name, digest, size);
+  if (!row.ok()) {
+    co_await ex.Send(MetadataErrorResponse(row));
+    co_return;
+  }
+  co_await ex.Send(BlobCreated(name, digest));
+}
+
+Task<Status> RegistryApi::RecordBlobLink(const std::string& name, const oci::Digest& digest, int64_t size) {
+  metadata::MetadataStore* meta = &meta_;
+  auto link_row = [meta, name, key = digest.str(), size] { return meta->LinkBlob(name, key, size); };
+  co_return co_await http::RunBlocking(db_threads_, std::move(link_row));
 }
 
 Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
@@ -110,9 +126,16 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
   if (may_mount && HasQueryParam(ex, "mount")) {
     auto digest = oci::Digest::Parse(QueryParam(ex, "mount"));
     std::string from = QueryParam(ex, "from");
-    if (digest.ok() && oci::IsValidRepositoryName(from) && blobs_.StatInRepository(from, *digest).ok()) {
+    auto size = digest.ok() && oci::IsValidRepositoryName(from) ? blobs_.StatInRepository(from, *digest)
+                                                                : Result<int64_t>(Status::NotFound("not mountable"));
+    if (size.ok()) {
       if (Status s = blobs_.Link(name, *digest); !s.ok()) {
         co_await ex.Send(StorageErrorResponse(s));
+        co_return;
+      }
+      Status row = co_await RecordBlobLink(name, *digest, *size);
+      if (!row.ok()) {
+        co_await ex.Send(MetadataErrorResponse(row));
         co_return;
       }
       co_await ex.Send(BlobCreated(name, *digest));

@@ -122,6 +122,9 @@ Status ManifestStore::DeleteByDigest(std::string_view name, const oci::Digest& d
       }
     }
   }
+  // After the tags, before the revision: where a tag PUT from another replica
+  // could slip in without the database's repository lock.
+  test_hooks::Reach("manifest.delete.tags_removed");  // tests/e2e/metadata_pg_test.sh
   // Remove this manifest from the referrers index of its subject.
   if (auto body = blobs_.GetSmall(digest); body.ok()) {
     auto parsed = oci::ParseManifest(*body, "");
@@ -156,42 +159,6 @@ Result<std::vector<std::string>> ManifestStore::Tags(std::string_view name) {
   }
   std::sort(tags.begin(), tags.end());
   return tags;
-}
-
-Result<std::vector<oci::Descriptor>> ManifestStore::Referrers(std::string_view name, const oci::Digest& subject) {
-  std::vector<oci::Descriptor> out;
-  const std::string dir = layout::ReferrersDir(name, subject);
-  for (auto alg : {oci::DigestAlgorithm::kSha256, oci::DigestAlgorithm::kSha512}) {
-    auto hexes = driver_.List(dir + "/" + std::string(oci::AlgorithmName(alg)));
-    if (!hexes.ok()) continue;
-    for (const auto& hex : *hexes) {
-      auto d = oci::Digest::Parse(std::string(oci::AlgorithmName(alg)) + ":" + hex);
-      if (!d.ok()) continue;
-      // The referrer may have been deleted since the index entry was read.
-      if (!driver_.Stat(layout::RevisionLink(name, *d)).ok()) continue;
-      auto body = blobs_.GetSmall(*d);
-      if (!body.ok()) continue;
-      auto m = oci::ParseManifest(*body, "");
-      if (!m.ok()) continue;
-      oci::Descriptor desc;
-      desc.media_type = m->media_type;
-      desc.digest = *d;
-      desc.size = static_cast<int64_t>(body->size());
-      desc.artifact_type = m->artifact_type;
-      desc.annotations = m->annotations;
-      out.push_back(std::move(desc));
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.digest.str() < b.digest.str(); });
-  return out;
-}
-
-Result<std::vector<std::string>> ListRepositories(StorageDriver& driver) {
-  std::vector<std::string> repos;
-  for (auto& dir : walk::RepositoryDirs(driver)) {
-    if (dir.InCatalog()) repos.push_back(std::move(dir.name));
-  }
-  return repos;
 }
 
 }  // namespace berth::storage

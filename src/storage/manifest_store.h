@@ -1,4 +1,7 @@
-// ManifestStore: manifests, tags and the referrers index of each repository.
+// ManifestStore: manifests, tags and the referrers index of each repository,
+// in distribution's layout. (Listings -- catalog, tags, referrers -- are served
+// from the metadata database, docs/metadata.md; the store walks that import and
+// verify read are in store_walk.h.)
 //
 // A manifest's bytes are stored as a blob; the repository holds a revision link
 // to it, a tag is a link to a revision, and a manifest with a `subject` adds a
@@ -52,9 +55,6 @@ class ManifestStore {
   // Whether a manifest or a blob was pushed into `name` (walk::RepositoryDir::HasContent).
   bool RepositoryExists(std::string_view name);
 
-  // Descriptors of the manifests whose subject is `subject`.
-  Result<std::vector<oci::Descriptor>> Referrers(std::string_view name, const oci::Digest& subject);
-
  private:
   std::string MediaTypeOf(const oci::Digest& d, std::string_view body) EXCLUDES(cache_mu_);
   // Serialises link writes (Put) against DeleteByDigest within one repository
@@ -70,8 +70,5 @@ class ManifestStore {
   std::unordered_map<std::string, std::string> media_type_cache_ GUARDED_BY(cache_mu_);
   std::array<Mutex, 64> repo_locks_;
 };
-
-// The catalog: every repository a manifest was pushed into (walk::RepositoryDir::InCatalog), sorted.
-Result<std::vector<std::string>> ListRepositories(StorageDriver& driver);
 
 }  // namespace berth::storage

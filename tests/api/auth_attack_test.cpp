@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api_helpers.h"
+#include "util/base64.h"
 #include "auth/jwt.h"
 #include "auth/password.h"
 #include "auth/signing_key.h"
@@ -23,7 +24,7 @@ namespace {
 const char kAlicePw[] = "alice-secret-1";
 const char kBobPw[] = "bob-secret-2";
 
-std::string Base64(std::string_view s) { return auth::Base64Encode(s); }
+std::string Base64(std::string_view s) { return Base64Encode(s); }
 
 class AuthAttackTest : public ServerSuite<AuthAttackTest> {
  public:
@@ -126,9 +127,9 @@ TEST_F(AuthAttackTest, SwitchedAlgorithmOrKidIsRefused) {
   auto key = ServerKey();
   ASSERT_NE(key, nullptr);
   const nlohmann::json claims = Claims("alice/app");
-  const std::string payload = auth::Base64UrlEncode(claims.dump());
+  const std::string payload = Base64UrlEncode(claims.dump());
   auto header = [&](const std::string& alg, const std::string& kid) {
-    return auth::Base64UrlEncode(nlohmann::json{{"typ", "JWT"}, {"alg", alg}, {"kid", kid}}.dump());
+    return Base64UrlEncode(nlohmann::json{{"typ", "JWT"}, {"alg", alg}, {"kid", kid}}.dump());
   };
   // alg "none" with an empty signature.
   EXPECT_EQ(TagsStatus("alice/app", header("none", key->kid()) + "." + payload + "."), 401);
@@ -146,14 +147,14 @@ TEST_F(AuthAttackTest, SwitchedAlgorithmOrKidIsRefused) {
   HMAC(EVP_sha256(), cert_pem.data(), static_cast<int>(cert_pem.size()),
        reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac, &mac_len);
   const std::string hs256 =
-      signing_input + "." + auth::Base64UrlEncode(std::string_view(reinterpret_cast<char*>(mac), mac_len));
+      signing_input + "." + Base64UrlEncode(std::string_view(reinterpret_cast<char*>(mac), mac_len));
   EXPECT_EQ(TagsStatus("alice/app", hs256), 401);
   // A correctly signed token whose kid names another key.
   const std::string foreign_kid = "AAAA:BBBB:CCCC:DDDD:EEEE:FFFF:GGGG:HHHH:IIII:JJJJ:KKKK:LLLL";
   const std::string other_kid_input = header(std::string(key->alg()), foreign_kid) + "." + payload;
   auto sig = key->Sign(other_kid_input);
   ASSERT_TRUE(sig.ok());
-  EXPECT_EQ(TagsStatus("alice/app", other_kid_input + "." + auth::Base64UrlEncode(*sig)), 401);
+  EXPECT_EQ(TagsStatus("alice/app", other_kid_input + "." + Base64UrlEncode(*sig)), 401);
 }
 
 TEST_F(AuthAttackTest, MountFromARepositoryTheUserCannotPullDoesNotLinkTheBlob) {

@@ -35,7 +35,7 @@ class ConcurrencyTest : public ServerSuite<ConcurrencyTest> {
     // A held request blocks its I/O thread: room for all of them plus the rest.
     o.server_extra = "  threads: " + std::to_string(kClients + 4) + "\n";
     o.test_hooks =
-        "upload.commit.moved:hold={dir}/hold-commit,manifest.put.before_links:hold={dir}/hold-links,"
+        "upload.commit.moved:hold={dir}/hold-commit,metadata.repository.locking:hold={dir}/hold-links,"
         "manifest.get.resolved:hold={dir}/hold-get";
     return o;
   }
@@ -95,12 +95,14 @@ TEST_F(ConcurrencyTest, SameBlobPushedByManyClientsAtOnce) {
   EXPECT_TRUE(g.body == content) << "the stored blob is not the pushed content";
 }
 
-// All first PUTs have stored their manifest and wait for the repository's
-// lock together before any writes its links; four more rounds run freely.
+// All first PUTs wait for the repository's write lock together (it covers
+// the storage links and the database rows, docs/metadata.md) before any
+// writes its links; four more rounds run freely. (On the database threads: one
+// per client, as the server runs with SQLite.)
 TEST_F(ConcurrencyTest, SameTagPushedWithDifferentManifests) {
   std::vector<Image> images;
   for (int i = 0; i < kClients; ++i) images.push_back(MakeImage(client(), "conc/tag", "tag-seed-" + std::to_string(i)));
-  const std::string reached = Reached("manifest.put.before_links");
+  const std::string reached = Reached("metadata.repository.locking");
   const size_t before = server().CountInLog(reached);
   Hold hold(server(), "hold-links");
   std::vector<unsigned> statuses(kClients);

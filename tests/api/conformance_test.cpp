@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api_helpers.h"
+#include "util/base64.h"
 #include "auth/signing_key.h"
 #include "auth/password.h"
 #include "test_server.h"
@@ -71,7 +72,7 @@ TEST_F(InvalidReferenceTest, OtherReadsAnswerAsDocumented) {
 
 const char kPw[] = "conf-secret";
 
-std::string Base64(std::string_view s) { return auth::Base64Encode(s); }
+std::string Base64(std::string_view s) { return Base64Encode(s); }
 
 class ChallengeTest : public ServerSuite<ChallengeTest> {
  public:

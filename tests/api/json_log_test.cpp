@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "api_helpers.h"
+#include "util/base64.h"
 #include "auth/password.h"
 #include "auth/signing_key.h"
 #include "test_server.h"
@@ -13,7 +14,7 @@ namespace {
 
 constexpr char kPassword[] = "Sup3r-Secret-Pa55";
 
-std::string Basic() { return "Basic " + auth::Base64UrlEncode(std::string("alice:") + kPassword); }
+std::string Basic() { return "Basic " + Base64UrlEncode(std::string("alice:") + kPassword); }
 
 class JsonLogTest : public ServerSuite<JsonLogTest> {
  public:
@@ -76,7 +77,7 @@ TEST_F(JsonLogTest, RequestAndAuditLines) {
   ASSERT_EQ(del_id.size(), 16u);
   // A failed token request is audited as a denial too.
   EXPECT_EQ(
-      Do(client(), "GET", "/v2/token", {{"Authorization", "Basic " + auth::Base64UrlEncode("alice:nope")}}).status,
+      Do(client(), "GET", "/v2/token", {{"Authorization", "Basic " + Base64UrlEncode("alice:nope")}}).status,
       401u);
 
   const int code = server().Stop();
@@ -84,7 +85,7 @@ TEST_F(JsonLogTest, RequestAndAuditLines) {
   const std::string log = server().LogSinceStart();
   // No secrets: neither the password nor the credentials nor an Authorization header.
   EXPECT_EQ(log.find(kPassword), std::string::npos);
-  EXPECT_EQ(log.find(auth::Base64UrlEncode(std::string("alice:") + kPassword)), std::string::npos);
+  EXPECT_EQ(log.find(Base64UrlEncode(std::string("alice:") + kPassword)), std::string::npos);
   EXPECT_EQ(log.find("Authorization"), std::string::npos);
   EXPECT_EQ(log.find("nope"), std::string::npos);
 

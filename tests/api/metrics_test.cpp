@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api_helpers.h"
+#include "util/base64.h"
 #include "auth/password.h"
 #include "auth/signing_key.h"
 #include "test_server.h"
@@ -233,7 +234,7 @@ Scrape ScrapeWhen(HttpClient& c, const std::function<bool(const Scrape&)>& ready
 }
 
 std::string Basic(const std::string& user, const std::string& password) {
-  return "Basic " + auth::Base64UrlEncode(user + ":" + password);
+  return "Basic " + Base64UrlEncode(user + ":" + password);
 }
 
 // --- the parser itself must refuse what is not the format ---

@@ -174,5 +174,35 @@ TEST_F(CatalogTest, ZeroPageSizeIsEmptyWithoutLink) {
   EXPECT_EQ(r.header("Link"), "");
 }
 
+// The catalog comes from the metadata database in distribution's order, which
+// compares names component by component ('/' below every other character):
+// "a/b" before "a-b" and "a_b" -- byte order would put "a-b" first.
+class CatalogOrderTest : public ServerSuite<CatalogOrderTest> {};
+
+TEST_F(CatalogOrderTest, DistributionOrderAcrossPagesAndOnlyRepositoriesWithManifests) {
+  for (const char* repo : {"a_b", "a-b", "a/b", "a", "a/b/c", "a.b"}) PushImage(client(), repo, "v1", repo);
+  PushBlob(client(), "a/blobs-only", "a layer whose manifest never came");  // not listed, as in distribution
+  const json want = Strings({"a", "a/b", "a/b/c", "a-b", "a.b", "a_b"});
+  auto all = Do(client(), "GET", "/v2/_catalog");
+  ASSERT_EQ(all.status, 200u) << all.body;
+  EXPECT_EQ(Body(all)["repositories"], want);
+
+  json paged = json::array();
+  std::string target = "/v2/_catalog?n=1";
+  for (int page = 0; page < 10 && !target.empty(); ++page) {
+    auto r = Do(client(), "GET", target);
+    ASSERT_EQ(r.status, 200u) << target;
+    json repos = Body(r)["repositories"];
+    EXPECT_EQ(repos.size(), 1u) << target;
+    for (auto& x : repos) paged.push_back(x);
+    std::string link = r.header("Link");
+    target = link.empty() ? "" : link.substr(1, link.find('>') - 1);
+  }
+  EXPECT_EQ(paged, want);
+  // A `last` that is no repository lands where distribution's comparison puts it.
+  auto after = Do(client(), "GET", "/v2/_catalog?last=a/zzz");
+  EXPECT_EQ(Body(after)["repositories"], Strings({"a-b", "a.b", "a_b"}));
+}
+
 }  // namespace
 }  // namespace berth::apitest

@@ -15,12 +15,24 @@
 //     bytes, and finishing it yields the right digest) or is 404 BLOB_UPLOAD_UNKNOWN;
 //   - no request ever gets a 5xx;
 //   - `berth verify` run while the clients push (every 5th iteration) is clean too.
+// The metadata database (docs/metadata.md), checked when the server keeps one
+// (DATA/metadata.db): after every kill `berth db check` and the database part
+// of `berth verify` may only report storage *ahead* of the database for work
+// that was not acknowledged (the write order: bytes and links first, the row
+// after; deletes the row first): a *-missing-in-db or tag-mismatch finding for
+// an object in flight at some kill is allowed (until it is acknowledged again);
+// anything else, and any finding about acknowledged work, is a failure.
 // Each client owns one repository, so what each operation did is exact; the
 // clients share blob content (the same blobs are pushed by several of them).
 // Blob content is generated from (seed, size), so nothing big is kept in memory.
 //
 //   crash_harness [--iterations N (150)] [--clients K] [--seed S] [--fresh-every M]
 //                 [--min-delay-ms A] [--max-delay-ms B] [--live-verify-every N (5)]
+//                 [--import-before-start]
+// --import-before-start runs `berth db import` before each start, so there is a
+// database to check even with a server that does not write it: a self-test of
+// the database checks (with such a server they must fail: what the clients push
+// never reaches the database).
 // Exit 0 when every check passed; 1 with a description of the first failure.
 #include <signal.h>
 #include <stdio.h>
@@ -144,6 +156,23 @@ struct Repo {
   std::map<std::string, std::pair<std::string, St>> manifests;  // digest -> body, state
   std::map<std::string, std::set<std::string>> tags;            // tag -> acceptable digests ("" = no tag)
   std::vector<PendingUpload> uploads;
+  // Objects the database may lack although the store has them: "b:<digest>"
+  // (blob or manifest bytes, link, revision) and "t:<tag>" that were in flight
+  // at a kill. An acknowledged push of the same object takes it out again.
+  std::set<std::string> db_may_lack;
+
+  // After a kill: what was in flight may be in the store but not in the database.
+  void NoteInFlight() {
+    for (const auto& [d, v] : blobs) {
+      if (v.second == St::kUnknown) db_may_lack.insert("b:" + d);
+    }
+    for (const auto& [d, v] : manifests) {
+      if (v.second == St::kUnknown) db_may_lack.insert("b:" + d);
+    }
+    for (const auto& [t, set] : tags) {
+      if (set.size() > 1) db_may_lack.insert("t:" + t);
+    }
+  }
 
   std::vector<std::string> Present(bool manifests_too) const {
     std::vector<std::string> out;
@@ -171,7 +200,7 @@ struct Stats {
   std::atomic<int64_t> bytes_pushed{0}, bytes_verified{0}, gets{0};
   std::atomic<int64_t> uploads_resumed{0}, uploads_gone{0}, inflight_at_kill{0};
   std::atomic<int64_t> uploads_committed_unanswered{0};
-  int64_t kills = 0, verify_runs = 0, live_verify_runs = 0, fresh_stores = 0;
+  int64_t kills = 0, verify_runs = 0, live_verify_runs = 0, fresh_stores = 0, db_checks = 0;
 };
 Stats g_stats;
 
@@ -348,6 +377,7 @@ class Client {
     Require(put.header("Docker-Content-Digest") == digest, "PUT upload: wrong Docker-Content-Digest");
     repo_.uploads.erase(repo_.uploads.begin() + static_cast<long>(slot));
     repo_.blobs[digest] = {spec, St::kPresent};
+    repo_.db_may_lack.erase("b:" + digest);
     g_stats.acked_blob_pushes++;
     g_stats.bytes_pushed += spec.size;
   }
@@ -377,7 +407,9 @@ class Client {
     Require(r.status == 201, "PUT manifest: " + std::to_string(r.status) + " " + r.body);
     Require(r.header("Docker-Content-Digest") == digest, "PUT manifest: wrong Docker-Content-Digest");
     repo_.manifests[digest].second = St::kPresent;
+    repo_.db_may_lack.erase("b:" + digest);
     if (!tag.empty()) repo_.tags[tag] = {digest};
+    if (!tag.empty()) repo_.db_may_lack.erase("t:" + tag);
     g_stats.acked_manifest_puts++;
   }
 
@@ -595,18 +627,118 @@ void CheckRepo(Repo& repo, uint16_t port) {
   repo.uploads.clear();
 }
 
-// Runs `berth verify`; returns "" when it exits 0, else its output.
-std::string RunVerify(const std::string& config) {
-  const std::string cmd = std::string(BERTH_BINARY) + " verify --config '" + config + "' 2>&1";
+// Runs a berth command on a config; its exit status (-1 when it did not exit) and output.
+int RunBerth(const std::string& args, const std::string& config, std::string* out) {
+  const std::string cmd = std::string(BERTH_BINARY) + " " + args + " --config '" + config + "' 2>&1";
+  out->clear();
   FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return "popen failed";
-  std::string out;
+  if (p == nullptr) {
+    *out = "popen failed";
+    return -1;
+  }
   char buf[4096];
   size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = ::pclose(p);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
-  return "berth verify exited with status " + std::to_string(status) + ":\n" + out;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
+  const int status = ::pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The findings in the output of `berth db check` (or verify's database part)
+// that the write order does not allow; "" when there are none. Each line is
+// "<kind> [<repository>] [<object>]: <detail>" (metadata/import.h). With
+// `quiet_store` false (verify while clients push) the comparison races the
+// pushes, so only the store's part counts and findings are not judged.
+std::string DisallowedFindings(const std::string& output, const std::vector<Repo>& repos, bool quiet_store) {
+  if (!quiet_store) return "";
+  auto repo_of = [&](const std::string& name) -> const Repo* {
+    for (const auto& r : repos) {
+      if (r.name == name) return &r;
+    }
+    return nullptr;
+  };
+  auto any_may_lack = [&](const std::string& key) {
+    for (const auto& r : repos) {
+      if (r.db_may_lack.count(key) != 0) return true;
+    }
+    return false;
+  };
+  std::string bad;
+  size_t start = 0;
+  while (start < output.size()) {
+    size_t end = output.find('\n', start);
+    if (end == std::string::npos) end = output.size();
+    const std::string line = output.substr(start, end - start);
+    start = end + 1;
+    const size_t colon = line.find(": ");
+    if (colon == std::string::npos) continue;
+    std::vector<std::string> words;
+    for (size_t i = 0; i < colon;) {
+      size_t sp = line.find(' ', i);
+      if (sp == std::string::npos || sp > colon) sp = colon;
+      if (sp > i) words.push_back(line.substr(i, sp - i));
+      i = sp + 1;
+    }
+    if (words.empty()) continue;
+    const std::string& kind = words[0];
+    const bool is_finding = kind.starts_with("repository-") || kind.starts_with("link-") ||
+                            kind.starts_with("manifest-") || kind.starts_with("tag-") || kind.starts_with("blob-");
+    if (!is_finding ||
+        !(kind.ends_with("-missing-in-db") || kind.ends_with("-missing-in-store") || kind.ends_with("-mismatch"))) {
+      continue;
+    }
+    bool allowed = false;
+    if (kind == "blob-missing-in-db" && words.size() >= 2) {
+      allowed = any_may_lack("b:" + words[1]);
+    } else if (kind == "repository-missing-in-db" && words.size() >= 2) {
+      const Repo* r = repo_of(words[1]);
+      allowed = r != nullptr && !r->db_may_lack.empty();
+    } else if ((kind == "link-missing-in-db" || kind == "manifest-missing-in-db") && words.size() >= 3) {
+      const Repo* r = repo_of(words[1]);
+      allowed = r != nullptr && r->db_may_lack.count("b:" + words[2]) != 0;
+    } else if ((kind == "tag-missing-in-db" || kind == "tag-mismatch") && words.size() >= 3) {
+      const Repo* r = repo_of(words[1]);
+      allowed = r != nullptr && r->db_may_lack.count("t:" + words[2]) != 0;
+    }
+    if (!allowed) bad += "  " + line + "\n";
+  }
+  return bad;
+}
+
+// Runs `berth verify`; "" when the store is clean and the database (when the
+// server keeps one) shows nothing the write order forbids, else what is wrong.
+std::string RunVerify(const std::string& config, const std::vector<Repo>& repos, bool quiet_store) {
+  std::string out;
+  const int code = RunBerth("verify", config, &out);
+  const size_t db_part = out.find("\nchecking metadata database ");
+  const std::string store_part = out.substr(0, db_part);
+  const bool store_clean = store_part.find("OK: no problems") != std::string::npos;
+  std::string bad;
+  if (code == 0 && store_clean) return "";
+  if (code == 1 && store_clean && db_part != std::string::npos) {
+    bad = DisallowedFindings(out.substr(db_part), repos, quiet_store);
+    if (bad.empty()) return "";
+  }
+  return "berth verify exited with status " + std::to_string(code) + ":\n" + out +
+         (bad.empty() ? "" : "findings the write order does not allow:\n" + bad);
+}
+
+// After a kill: `berth db check` when the server keeps a metadata database
+// (SQLite in the data directory); "" when it shows nothing the write order forbids.
+std::string RunDbCheck(const std::string& config, const std::string& data_dir, const std::vector<Repo>& repos,
+                       bool* checked) {
+  *checked = false;
+  std::error_code ec;
+  if (!std::filesystem::exists(data_dir + "/metadata.db", ec)) return "";
+  *checked = true;
+  std::string out;
+  const int code = RunBerth("db check", config, &out);
+  if (code == 0) return "";
+  if (code == 1) {
+    const std::string bad = DisallowedFindings(out, repos, true);
+    if (bad.empty()) return "";
+    return "berth db check reports what the write order does not allow:\n" + bad + "full output:\n" + out;
+  }
+  return "berth db check could not run (status " + std::to_string(code) + "):\n" + out;
 }
 
 struct Options {
@@ -617,6 +749,7 @@ struct Options {
   int min_delay_ms = 20;
   int max_delay_ms = 300;
   int live_verify_every = 5;  // also run verify while the clients push, every Nth iteration (0: never)
+  bool import_before_start = false;
 };
 
 Options ParseArgs(int argc, char** argv) {
@@ -642,6 +775,8 @@ Options ParseArgs(int argc, char** argv) {
       o.max_delay_ms = static_cast<int>(next());
     else if (a == "--live-verify-every")
       o.live_verify_every = static_cast<int>(next());
+    else if (a == "--import-before-start")
+      o.import_before_start = true;
     else
       throw std::invalid_argument("unknown argument " + a);
   }
@@ -660,7 +795,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "crash_harness: " << e.what() << "\n"
               << "usage: crash_harness [--iterations N] [--clients K] [--seed S] [--fresh-every M]"
-                 " [--min-delay-ms A] [--max-delay-ms B] [--live-verify-every N]\n";
+                 " [--min-delay-ms A] [--max-delay-ms B] [--live-verify-every N] [--import-before-start]\n";
     return 2;
   }
   std::cout << "crash_harness: " << opt.iterations << " kills, " << opt.clients << " clients, seed " << opt.seed
@@ -680,6 +815,13 @@ int main(int argc, char** argv) {
   int it = 0;
   for (; it < opt.iterations && !g_failed.load(); ++it) {
     if (it > 0 && it % opt.fresh_every == 0) fresh();  // keeps the store (and verify's work) bounded
+    if (opt.import_before_start && it > 0) {
+      std::string out;
+      if (RunBerth("db import", server.dir() + "/config.yaml", &out) != 0) {
+        Fail("berth db import before the start failed:\n" + out);
+        break;
+      }
+    }
     if (std::string err = server.Start(); !err.empty()) {
       Fail("cannot start berth: " + err);
       break;
@@ -702,7 +844,9 @@ int main(int argc, char** argv) {
     if (opt.live_verify_every > 0 && it % opt.live_verify_every == opt.live_verify_every - 1) {
       // `berth verify` is read-only and must not report a problem while pushes are under way.
       std::this_thread::sleep_for(std::chrono::milliseconds(delay / 2));
-      if (std::string v = RunVerify(server.dir() + "/config.yaml"); !v.empty()) Fail("live verify: " + v);
+      if (std::string v = RunVerify(server.dir() + "/config.yaml", repos, false); !v.empty()) {
+        Fail("live verify: " + v);
+      }
       g_stats.live_verify_runs++;
       std::this_thread::sleep_for(std::chrono::milliseconds(delay - delay / 2));
     } else {
@@ -717,7 +861,15 @@ int main(int argc, char** argv) {
       break;
     }
     g_stats.kills++;
-    if (std::string v = RunVerify(server.dir() + "/config.yaml"); !v.empty()) {
+    for (auto& repo : repos) repo.NoteInFlight();
+    bool db_checked = false;
+    const std::string db_problem = RunDbCheck(server.dir() + "/config.yaml", server.data_dir(), repos, &db_checked);
+    if (db_checked) g_stats.db_checks++;
+    if (!db_problem.empty()) {
+      Fail("after kill " + std::to_string(g_stats.kills) + ": " + db_problem);
+      break;
+    }
+    if (std::string v = RunVerify(server.dir() + "/config.yaml", repos, true); !v.empty()) {
       Fail("after kill " + std::to_string(g_stats.kills) + ": " + v);
       break;
     }
@@ -742,10 +894,11 @@ int main(int argc, char** argv) {
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
   std::cout << "crash_harness summary: kills " << g_stats.kills << ", berth verify runs " << g_stats.verify_runs
             << " after kills + " << g_stats.live_verify_runs
-            << " while pushing (all clean: " << (g_failed.load() ? "no" : "yes") << "), fresh stores "
-            << g_stats.fresh_stores << "\n  acknowledged: blob pushes " << g_stats.acked_blob_pushes << " ("
-            << g_stats.acked_chunks << " PATCH chunks, " << g_stats.bytes_pushed << " bytes), manifest PUTs "
-            << g_stats.acked_manifest_puts << ", deletes " << g_stats.acked_deletes
+            << " while pushing (all clean: " << (g_failed.load() ? "no" : "yes") << "), berth db check runs "
+            << g_stats.db_checks << (g_stats.db_checks == 0 ? " (the server kept no metadata.db)" : "")
+            << ", fresh stores " << g_stats.fresh_stores << "\n  acknowledged: blob pushes "
+            << g_stats.acked_blob_pushes << " (" << g_stats.acked_chunks << " PATCH chunks, " << g_stats.bytes_pushed
+            << " bytes), manifest PUTs " << g_stats.acked_manifest_puts << ", deletes " << g_stats.acked_deletes
             << "\n  operations in flight at a kill " << g_stats.inflight_at_kill << "; interrupted uploads resumed "
             << g_stats.uploads_resumed << " (" << g_stats.uploads_committed_unanswered
             << " of them committed but unanswered at the kill), cleanly gone " << g_stats.uploads_gone

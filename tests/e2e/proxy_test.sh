@@ -167,6 +167,8 @@ assert_eq "$(sk_digest "docker://$P/up/team/multi:v1")" "$MULTI" "multi-arch ind
 sk_copy --all "docker://$P/dist/team/multi@$MULTI" "oci:$OUT:dist-multi"
 assert_eq "$(sk_digest "docker://$P/dist/team/multi@$MULTI")" "$MULTI" "multi-arch index by digest (docker-registry upstream)"
 
+assert_eq "$(sk_tags "docker://$P/dist/team/app")" v1 "the cached tag is listed (recorded in the metadata database)"
+assert_match "$(curl -fsS "http://$P/v2/_catalog")" '"dist/team/app"' "the cached repository is in the catalog"
 assert_eq "$(http_status GET "http://$P/v2/dist/team/nothere/manifests/v1")" 404 "an unknown upstream manifest is 404"
 assert_eq "$(http_status GET "http://$P/v2/up/team/web/manifests/v9")" 404 "an unknown upstream tag is 404"
 

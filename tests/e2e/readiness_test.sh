@@ -16,7 +16,9 @@ fi
 DATA=$E2E_DIR/data
 mkdir -p "$DATA"
 mount --bind "$DATA" "$DATA"
-start_registry "$DATA"
+# The metadata database outside the mount: its open, writable file would make
+# the read-only remount fail ("mount point is busy").
+E2E_BERTH_STORAGE_EXTRA="  metadata: {path: \"$E2E_DIR/metadata.db\"}" start_registry "$DATA"
 
 status_of() { curl -s -o /dev/null -w '%{http_code}' "http://$REG/$1"; }
 

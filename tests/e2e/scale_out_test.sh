@@ -7,7 +7,11 @@
 #  - a chunked upload started on A is continued on B, then A, finished on B;
 #  - concurrent pushes of one tag through both replicas leave a consistent state;
 #  - a replica killed (SIGKILL) mid-push loses nothing acknowledged, and the
-#    client's retry through the other replica succeeds.
+#    client's retry through the other replica succeeds;
+#  - with their one PostgreSQL metadata database (tests/tools/postgres.sh, started
+#    here): a tag pushed through A is listed at once through B, and the
+#    cross-replica race of a tag PUT on A with a DELETE of its manifest on B
+#    (held by test hooks, util/test_hooks.h) leaves no tag without its manifest.
 # The S3 endpoint comes from BERTH_TEST_S3_* (set by ctest's RGW fixture);
 # without it the test starts its own cluster with tests/tools/ceph_rgw.sh.
 set -euo pipefail
@@ -44,6 +48,21 @@ code=$(curl -sS -o /dev/null -w "%{http_code}" -X PUT --aws-sigv4 "aws:amz:$S3_R
 # A fresh root per run, so reruns and other tests sharing the bucket never interfere.
 S3_ROOT=/scale-out-$$-$RANDOM
 
+# ------------------------------------------------------------ PostgreSQL ---
+ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || fail "PostgreSQL not found (scripts/test installs Debian's postgresql)"
+chmod 711 "$E2E_DIR"  # the postgres user reaches its directory below
+PG_DIR=$E2E_DIR/pg
+PG_PORT=$(free_port)
+"$E2E_REPO_ROOT/tests/tools/postgres.sh" start "$PG_DIR" "$PG_PORT" >"$E2E_DIR/pg-start.log" 2>&1 ||
+  { cat "$E2E_DIR/pg-start.log" >&2; fail "cannot start PostgreSQL"; }
+_scale_stop_pg() { "$E2E_REPO_ROOT/tests/tools/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1 || true; }
+if [[ -n ${RGW_DIR:-} ]]; then
+  trap 'rc=$?; _scale_stop_pg; _scale_stop_rgw; (exit $rc); _e2e_cleanup' EXIT
+else
+  trap 'rc=$?; _scale_stop_pg; (exit $rc); _e2e_cleanup' EXIT  # (keeps the script's exit status)
+fi
+note "PostgreSQL on 127.0.0.1:$PG_PORT"
+
 # -------------------------------------------------------------- replicas ---
 ADMIN_PW=scale-admin-$RANDOM$RANDOM
 ADMIN_HASH=$(berth_hash "$ADMIN_PW")
@@ -69,6 +88,7 @@ storage:
     forcepathstyle: true
     chunksize: 5242880
   delete: {enabled: true}
+  metadata: {driver: postgres, host: "127.0.0.1", port: $PG_PORT, dbname: berth, user: berth, password: berth, sslmode: require}
 log: {accesslog: true}
 auth:
   token: {service: "registry.test", key: "$TOKEN_KEY"}
@@ -79,10 +99,13 @@ acl:
 EOF
 }
 # A creates the token key; B starts after it and loads the same key.
-_e2e_launch berth write_replica_config "$E2E_DIR/a" any
-A=$REG A_PID=$REG_PID
-_e2e_launch berth write_replica_config "$E2E_DIR/b" any
-B=$REG
+# Test hooks for the race below: A marks where a manifest write waits for its
+# repository's lock; B can be held inside a manifest DELETE while $HOLD exists.
+HOLD=$E2E_DIR/hold-delete
+BERTH_TEST_HOOKS="metadata.repository.locking" _e2e_launch berth write_replica_config "$E2E_DIR/a" any
+A=$REG A_PID=$REG_PID A_LOG=$REG_LOG
+BERTH_TEST_HOOKS="manifest.delete.tags_removed:hold=$HOLD" _e2e_launch berth write_replica_config "$E2E_DIR/b" any
+B=$REG B_LOG=$REG_LOG
 assert_eq "$(stat -c %a "$TOKEN_KEY")" 600 "the shared token key is private (0600)"
 
 # ----------------------------------------------------------------- front ---
@@ -141,6 +164,8 @@ make_image "$SRC" v1 $((7 * 1024 * 1024))  # one layer larger than the 5 MiB par
 make_image "$SRC" v2 4096
 assert_succeeds "skopeo pushes v1 through replica A" \
   sk copy --dest-tls-verify=false --dest-creds "$CREDS" "oci:$SRC:v1" "docker://$A/team/app:v1"
+assert_eq "$(curl -fsS -u "$CREDS" "http://$B/v2/team/app/tags/list" | jq -c .tags)" '["v1"]' \
+  "a tag pushed through replica A is listed at once through replica B (one metadata database)"
 D1_A=$(sk inspect --raw --tls-verify=false --creds "$CREDS" "docker://$A/team/app:v1" | sha256sum | cut -d' ' -f1)
 D1_B=$(sk inspect --raw --tls-verify=false --creds "$CREDS" "docker://$B/team/app:v1" | sha256sum | cut -d' ' -f1)
 assert_eq "$D1_B" "$D1_A" "replica B serves the manifest pushed through A"
@@ -223,6 +248,46 @@ done
 tags=$(curl -fsS -u "$CREDS" "http://$B/v2/team/race/tags/list" | jq -c .tags)
 assert_eq "$tags" '["latest"]' "the tag list holds the raced tag once"
 
+# ---------------------------- tag PUT on A vs DELETE of its manifest on B ---
+# docs/scale-out.md: B's DELETE is held after it removed the manifest's tags and
+# before its revision; A then PUTs the same manifest with a new tag. The
+# repository's lock (in PostgreSQL) makes the PUT wait for the DELETE, so the
+# new tag never points at a removed revision.
+auth_race_a=(-H "Authorization: Bearer $(token_from "$A" "repository:team/race:pull,push,delete")")
+auth_race_b=(-H "Authorization: Bearer $(token_from "$B" "repository:team/race:pull,push,delete")")
+: >"$HOLD"
+curl -sS -o "$E2E_DIR/delete.body" -w '%{http_code}' -X DELETE "${auth_race_b[@]}" \
+  "http://$B/v2/team/race/manifests/$RA" >"$E2E_DIR/delete.code" &
+delete_pid=$!
+wait_until 30 grep -q "manifest.delete.tags_removed reached" "$B_LOG" || fail "B's DELETE did not reach its hook"
+locks_reached_past() { [[ $(count_matches "$A_LOG" "metadata.repository.locking reached") -gt $1 ]]; }
+locks=$(count_matches "$A_LOG" "metadata.repository.locking reached")
+curl -sS -o "$E2E_DIR/put.body" -w '%{http_code}' -X PUT "${auth_race_a[@]}" \
+  -H "Content-Type: application/vnd.oci.image.manifest.v1+json" --data-binary "@$SRC/blobs/sha256/${RA#sha256:}" \
+  "http://$A/v2/team/race/manifests/new" >"$E2E_DIR/put.code" &
+put_pid=$!
+wait_until 30 locks_reached_past "$locks" || fail "A's PUT did not reach the repository lock"
+sleep 2  # (the lock is taken right after the hook: time for the PUT to finish if nothing held it)
+put_waited=0
+kill -0 "$put_pid" 2>/dev/null && put_waited=1
+rm -f "$HOLD"
+wait "$delete_pid" || true
+wait "$put_pid" || true
+assert_eq "$(cat "$E2E_DIR/delete.code")" 202 "DELETE of the manifest through B (held mid-way) -> 202"
+assert_eq "$(cat "$E2E_DIR/put.code")" 201 "PUT of that manifest with a new tag through A -> 201"
+assert_eq "$put_waited" 1 "the PUT on A waited for the DELETE on B (the repository's lock spans replicas)"
+for host in "$A" "$B"; do
+  for tag in $(curl -fsS -u "$CREDS" "http://$host/v2/team/race/tags/list" | jq -r '.tags[]'); do
+    code=$(http_status GET "http://$host/v2/team/race/manifests/$tag" -u "$CREDS" \
+      -H "Accept: application/vnd.oci.image.manifest.v1+json")
+    [[ $code == 200 ]] || fail "tag $tag is listed through $host but its manifest answers $code (the race is open)"
+  done
+done
+assert_eq "$(http_status GET "http://$B/v2/team/race/manifests/new" -u "$CREDS" \
+  -H "Accept: application/vnd.oci.image.manifest.v1+json")" 200 "the new tag resolves through B"
+ok "no tag is left pointing at a deleted manifest"
+TA=$(sk inspect --raw --tls-verify=false --creds "$CREDS" "docker://$A/team/race:new" | sha256sum | cut -d' ' -f1)
+
 # ------------------------------------------------- a replica dies mid-push ---
 head -c $((24 * 1024 * 1024)) /dev/urandom >"$E2E_DIR/big"
 BIG=sha256:$(sha256sum "$E2E_DIR/big" | cut -d' ' -f1)
@@ -266,5 +331,5 @@ ok "the retried 24 MiB blob reads back byte-identical"
 # A comes back and sees everything.
 _e2e_launch berth write_replica_config "$E2E_DIR/a" any
 A=$REG
-assert_eq "$(sk inspect --raw --tls-verify=false --creds "$CREDS" "docker://$A/team/race:latest" | sha256sum | cut -d' ' -f1)" \
+assert_eq "$(sk inspect --raw --tls-verify=false --creds "$CREDS" "docker://$A/team/race:new" | sha256sum | cut -d' ' -f1)" \
   "$TA" "the restarted replica A serves the same state"

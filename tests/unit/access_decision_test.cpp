@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "auth/signing_key.h"
+#include "util/base64.h"
 #include "auth/password.h"
 #include "auth/token_service.h"
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "auth/signing_key.h"
+#include "util/base64.h"
 #include "temp_dir.h"
 
 namespace berth::auth {

@@ -11,6 +11,7 @@
 
 #include <fstream>
 
+#include "util/base64.h"
 #include "auth/jwt.h"
 #include "temp_dir.h"
 

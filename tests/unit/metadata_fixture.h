@@ -1,18 +1,24 @@
-// MetadataFixture: a migrated SQLite metadata database in a fresh temp
-// directory with a MetadataStore on a settable clock, and builders of manifest
+// MetadataFixture: a migrated metadata database (SQLite in a fresh temp
+// directory, or a schema of its own on the test PostgreSQL: the test's
+// parameter) with a MetadataStore on a settable clock, and builders of manifest
 // bodies (parsed by oci::ParseManifest, as the registry does) for the metadata tests.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "metadata/metadata_store.h"
+#include "metadata/postgres/pool.h"
 #include "metadata/schema.h"
 #include "metadata/sqlite_db.h"
 #include "oci/manifest.h"
@@ -71,17 +77,108 @@ inline BuiltManifest Index(const std::vector<oci::Digest>& children) {
 }
 
 // The database the store tests run on: SQLite in `dir`. This is the one seam
-// where another Pool (PostgreSQL) can be put under the same tests.
+// where another Pool (PostgreSQL) is put under the same tests (TestDatabase).
 inline Result<std::shared_ptr<Pool>> OpenTestPool(const std::string& dir) {
   auto pool = SqlitePool::Open({dir + "/metadata.db"});
   if (!pool.ok()) return pool.status();
   return std::shared_ptr<Pool>(*pool);
 }
 
-class MetadataFixture : public ::testing::Test {
+// The engines the metadata tests run on (their test parameter). The
+// "postgres" instances need the server of the ctest fixture "pg"
+// (BERTH_TEST_PG_*); without it they skip, and the ctest entry that runs them
+// (pg.metadata) fails on a skip.
+inline const std::vector<std::string> kTestEngines = {"sqlite", "postgres"};
+// The instances' name suffix: the engine.
+inline std::string EngineName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+
+inline std::string TestEnv(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+inline bool TestPostgresConfigured() { return !TestEnv("BERTH_TEST_PG_PORT").empty(); }
+
+// A Pool whose connections work in one schema of their own: every Acquire sets
+// the session's search_path first, so unqualified table names (all of Berth's)
+// resolve there. Lets tests share one PostgreSQL database and run in parallel.
+class SchemaScopedPool : public Pool {
+ public:
+  SchemaScopedPool(std::shared_ptr<Pool> inner, std::string schema)
+      : inner_(std::move(inner)), schema_(std::move(schema)) {}
+  Result<std::shared_ptr<Connection>> Acquire() override {
+    auto c = inner_->Acquire();
+    if (!c.ok()) return c.status();
+    if (Status s = (*c)->ExecuteScript("SET search_path TO " + schema_); !s.ok()) return s;
+    return *c;
+  }
+  std::string_view Dialect() const override { return inner_->Dialect(); }
+
+ private:
+  std::shared_ptr<Pool> inner_;
+  std::string schema_;
+};
+
+// A fresh, empty database for one test on `engine`: a SQLite file in `dir`, or
+// a new schema (random name) on the pg fixture's server, dropped again by the
+// destructor. Open() fails when the engine cannot be reached.
+class TestDatabase {
+ public:
+  TestDatabase() = default;
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+  ~TestDatabase() {
+    if (admin_ == nullptr) return;
+    if (auto c = admin_->Acquire(); c.ok()) (void)(*c)->ExecuteScript("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+  }
+
+  Result<std::shared_ptr<Pool>> Open(const std::string& engine, const std::string& dir) {
+    if (engine == "sqlite") return OpenTestPool(dir);
+    if (engine != "postgres") return Status::Invalid("unknown test engine " + engine);
+    postgres::PgConfig c;
+    c.host = TestEnv("BERTH_TEST_PG_HOST").empty() ? "127.0.0.1" : TestEnv("BERTH_TEST_PG_HOST");
+    c.port = std::atoi(TestEnv("BERTH_TEST_PG_PORT").c_str());
+    c.dbname = "berth";
+    c.user = "berth";
+    c.password = "berth";
+    c.sslmode = postgres::SslMode::kDisable;
+    c.pool_size = 8;
+    c.connect_timeout = std::chrono::seconds(5);
+    c.statement_timeout = std::chrono::seconds(30);
+    auto admin = postgres::PgPool::Create(c);
+    if (!admin.ok()) return admin.status();
+    admin_ = std::shared_ptr<Pool>(std::move(*admin));
+    std::random_device rd;
+    std::uniform_int_distribution<uint64_t> dist;
+    char name[32];
+    std::snprintf(name, sizeof name, "t_%016llx", static_cast<unsigned long long>(dist(rd)));
+    schema_ = name;
+    auto conn = admin_->Acquire();
+    if (!conn.ok()) return conn.status();
+    if (Status s = (*conn)->ExecuteScript("CREATE SCHEMA " + schema_); !s.ok()) return s;
+    auto pool = postgres::PgPool::Create(c);
+    if (!pool.ok()) return pool.status();
+    return std::shared_ptr<Pool>(std::make_shared<SchemaScopedPool>(std::move(*pool), schema_));
+  }
+
+ private:
+  std::shared_ptr<Pool> admin_;  // creates and drops the schema
+  std::string schema_;
+};
+
+// Skips (the caller returns) when `engine` is postgres and no server is configured.
+#define BERTH_SKIP_WITHOUT_ENGINE(engine)                                                                \
+  do {                                                                                                   \
+    if ((engine) == std::string("postgres") && !TestPostgresConfigured()) {                              \
+      GTEST_SKIP() << "BERTH_TEST_PG_PORT not set (ctest -R '^pg\\.' starts PostgreSQL and runs these)"; \
+    }                                                                                                    \
+  } while (0)
+
+// Parameterised by engine (kTestEngines): INSTANTIATE_TEST_SUITE_P(Engines, X, ::testing::ValuesIn(kTestEngines)).
+class MetadataFixture : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto pool = OpenTestPool(dir_.path());
+    BERTH_SKIP_WITHOUT_ENGINE(GetParam());
+    auto pool = database_.Open(GetParam(), dir_.path());
     ASSERT_TRUE(pool.ok()) << pool.status().message();
     pool_ = *pool;
     auto m = Migrate(*pool_);
@@ -107,6 +204,7 @@ class MetadataFixture : public ::testing::Test {
   }
 
   testing_util::TempDir dir_{"berth-metadata"};
+  TestDatabase database_;  // destroyed after the store and pool below
   std::atomic<int64_t> now_{1'700'000'000'000};
   std::shared_ptr<Pool> pool_;
   std::unique_ptr<MetadataStore> store_;

@@ -1,5 +1,6 @@
 // ImportStore and CheckStore over stores written by Berth's own stores
-// (StoreFixture), then changed on one side to make each kind of difference.
+// (StoreFixture), then changed on one side to make each kind of difference;
+// on SQLite and on PostgreSQL (the test's parameter, metadata_fixture.h).
 #include "metadata/import.h"
 
 #include <gtest/gtest.h>
@@ -9,7 +10,6 @@
 
 #include "metadata/metadata_store.h"
 #include "metadata/schema.h"
-#include "metadata/sqlite_db.h"
 #include "metadata_fixture.h"
 #include "store_fixture.h"
 
@@ -19,11 +19,12 @@ namespace {
 namespace fs = std::filesystem;
 namespace layout = storage::layout;
 
-class ImportTest : public storage::StoreFixture {
+class ImportTest : public storage::StoreFixture, public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
+    BERTH_SKIP_WITHOUT_ENGINE(GetParam());
     StoreFixture::SetUp();
-    auto pool = SqlitePool::Open({db_dir_.path() + "/metadata.db"});
+    auto pool = database_.Open(GetParam(), db_dir_.path());
     ASSERT_TRUE(pool.ok()) << pool.status().message();
     pool_ = *pool;
     ASSERT_TRUE(Migrate(*pool_).ok());
@@ -87,12 +88,13 @@ class ImportTest : public storage::StoreFixture {
   }
 
   testing_util::TempDir db_dir_{"berth-import-db"};
-  std::shared_ptr<SqlitePool> pool_;
+  TestDatabase database_;  // destroyed after the store and pool below
+  std::shared_ptr<Pool> pool_;
   std::unique_ptr<MetadataStore> store_;
   oci::Digest config_, layer_, shared_, image_;
 };
 
-TEST_F(ImportTest, ImportsWhatTheStoreHoldsAndChecksClean) {
+TEST_P(ImportTest, ImportsWhatTheStoreHoldsAndChecksClean) {
   auto before = ImportCompleted(*pool_);
   ASSERT_TRUE(before.ok());
   EXPECT_FALSE(*before);
@@ -131,7 +133,7 @@ TEST_F(ImportTest, ImportsWhatTheStoreHoldsAndChecksClean) {
   EXPECT_EQ(r.links, 5);
 }
 
-TEST_F(ImportTest, ImportAgainChangesNothing) {
+TEST_P(ImportTest, ImportAgainChangesNothing) {
   Import();
   const auto counts =
       Sql("SELECT (SELECT count(*) FROM repositories), (SELECT count(*) FROM manifests), "
@@ -147,7 +149,7 @@ TEST_F(ImportTest, ImportAgainChangesNothing) {
   EXPECT_TRUE(Check().clean());
 }
 
-TEST_F(ImportTest, ProgressIsReportedPerBatch) {
+TEST_P(ImportTest, ProgressIsReportedPerBatch) {
   std::vector<ImportProgress> reports;
   ImportOptions options;
   options.rows_per_transaction = 4;
@@ -164,7 +166,7 @@ TEST_F(ImportTest, ProgressIsReportedPerBatch) {
   EXPECT_EQ(reports.back().tags, 3);
 }
 
-TEST_F(ImportTest, WhatCannotBeRecordedIsSkippedAndChecksClean) {
+TEST_P(ImportTest, WhatCannotBeRecordedIsSkippedAndChecksClean) {
   // A tag whose manifest has no revision here, a revision whose bytes are gone,
   // a revision whose bytes are not a manifest, a layer link to a missing blob.
   const oci::Digest nowhere = oci::DigestOf("nowhere");
@@ -182,7 +184,7 @@ TEST_F(ImportTest, WhatCannotBeRecordedIsSkippedAndChecksClean) {
   EXPECT_TRUE(r.clean()) << Dump(r);
 }
 
-TEST_F(ImportTest, CheckFindsEveryKindOfDifference) {
+TEST_P(ImportTest, CheckFindsEveryKindOfDifference) {
   Import();
   // Store ahead of the database (what a crash between the two leaves):
   const oci::Digest extra_layer = PushBlob("team/app", "extra layer");           // blob + link missing in db
@@ -231,7 +233,7 @@ TEST_F(ImportTest, CheckFindsEveryKindOfDifference) {
   EXPECT_NE(FormatCheckSummary(r).find("differences"), std::string::npos);
 }
 
-TEST_F(ImportTest, EmptyStoreImportsNothingAndIsMarkedDone) {
+TEST_P(ImportTest, EmptyStoreImportsNothingAndIsMarkedDone) {
   testing_util::TempDir empty{"berth-empty"};
   auto driver = storage::FilesystemDriver::Open(empty.path());
   ASSERT_TRUE(driver.ok());
@@ -242,6 +244,8 @@ TEST_F(ImportTest, EmptyStoreImportsNothingAndIsMarkedDone) {
   auto check = CheckStore(**driver, *pool_);
   EXPECT_TRUE(check->clean());
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, ImportTest, ::testing::ValuesIn(kTestEngines), EngineName);
 
 }  // namespace
 }  // namespace berth::metadata

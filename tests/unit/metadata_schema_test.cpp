@@ -1,4 +1,5 @@
-// Schema migrations: a fresh database, a second start, a database newer than
+// Schema migrations on SQLite and on PostgreSQL (the test's parameter,
+// metadata_fixture.h): a fresh database, a second start, a database newer than
 // the binary, a failing migration; and the dialect rendering.
 #include "metadata/schema.h"
 
@@ -8,34 +9,40 @@
 
 #include "metadata/dialect.h"
 #include "metadata/sqlite_db.h"
+#include "metadata_fixture.h"
 #include "temp_dir.h"
 
 namespace berth::metadata {
 namespace {
 
-class SchemaTest : public ::testing::Test {
+class SchemaTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto p = SqlitePool::Open({dir_.path() + "/metadata.db"});
+    BERTH_SKIP_WITHOUT_ENGINE(GetParam());
+    auto p = database_.Open(GetParam(), dir_.path());
     ASSERT_TRUE(p.ok()) << p.status().message();
     pool_ = *p;
   }
+  // The tables of the test's database (its schema on PostgreSQL), by name.
   std::vector<std::string> Tables() {
     auto c = pool_->Acquire();
-    auto r = (*c)->Execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name",
-        {});
-    EXPECT_TRUE(r.ok());
+    const char* sql = pool_->Dialect() == "sqlite"
+                          ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                            "ORDER BY name"
+                          : "SELECT CAST(table_name AS TEXT) FROM information_schema.tables "
+                            "WHERE table_schema = current_schema() ORDER BY table_name COLLATE \"C\"";
+    auto r = (*c)->Execute(sql, {});
+    EXPECT_TRUE(r.ok()) << r.status().message();
     std::vector<std::string> out;
     for (const auto& row : r->rows) out.push_back(row.Text(0));
     return out;
   }
   testing_util::TempDir dir_{"berth-schema"};
-  std::shared_ptr<SqlitePool> pool_;
+  TestDatabase database_;  // destroyed after the pool below
+  std::shared_ptr<Pool> pool_;
 };
 
-TEST_F(SchemaTest, FreshDatabaseGetsEveryMigration) {
+TEST_P(SchemaTest, FreshDatabaseGetsEveryMigration) {
   auto v0 = SchemaVersion(*pool_);
   ASSERT_TRUE(v0.ok()) << v0.status().message();
   EXPECT_EQ(*v0, 0);
@@ -51,7 +58,7 @@ TEST_F(SchemaTest, FreshDatabaseGetsEveryMigration) {
   EXPECT_EQ(*v, LatestSchemaVersion());
 }
 
-TEST_F(SchemaTest, SecondStartIsANoOp) {
+TEST_P(SchemaTest, SecondStartIsANoOp) {
   ASSERT_TRUE(Migrate(*pool_).ok());
   auto again = Migrate(*pool_);
   ASSERT_TRUE(again.ok()) << again.status().message();
@@ -63,7 +70,7 @@ TEST_F(SchemaTest, SecondStartIsANoOp) {
   EXPECT_EQ(rows->rows[0].Int(0), static_cast<int64_t>(Migrations().size()));
 }
 
-TEST_F(SchemaTest, DatabaseNewerThanTheBinaryIsRefusedUntouched) {
+TEST_P(SchemaTest, DatabaseNewerThanTheBinaryIsRefusedUntouched) {
   ASSERT_TRUE(Migrate(*pool_).ok());
   {
     auto c = pool_->Acquire();
@@ -79,7 +86,7 @@ TEST_F(SchemaTest, DatabaseNewerThanTheBinaryIsRefusedUntouched) {
   EXPECT_EQ(Tables(), tables);
 }
 
-TEST_F(SchemaTest, FailingMigrationLeavesThePreviousVersion) {
+TEST_P(SchemaTest, FailingMigrationLeavesThePreviousVersion) {
   const std::array<Migration, 2> migrations = {{
       {1, "one", "CREATE TABLE one (x BIGINT)"},
       {2, "two, broken halfway", "CREATE TABLE two (x BIGINT); CREATE TABLE one (y BIGINT)"},
@@ -98,10 +105,12 @@ TEST_F(SchemaTest, FailingMigrationLeavesThePreviousVersion) {
   EXPECT_EQ(ok->applied, (std::vector<int64_t>{2}));
 }
 
-TEST_F(SchemaTest, MigrationsAreNumberedFromOne) {
+TEST_P(SchemaTest, MigrationsAreNumberedFromOne) {
   const std::array<Migration, 1> gap = {{{2, "two", "SELECT 1"}}};
   EXPECT_EQ(Migrate(*pool_, gap, 1).status().code(), StatusCode::kInvalidArgument);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, SchemaTest, ::testing::ValuesIn(kTestEngines), EngineName);
 
 TEST(DialectTest, TokensRenderPerEngine) {
   const std::string_view script = "CREATE TABLE t (id {{id}}, name {{key}} NOT NULL) {{without_rowid}};";

@@ -1,4 +1,4 @@
-// MetadataStore on SQLite: every operation, keyset pagination edge cases,
+// MetadataStore on SQLite and on PostgreSQL (the same tests, by engine): every operation, keyset pagination edge cases,
 // hostile names, batched pull times and the queries garbage collection uses.
 #include "metadata/metadata_store.h"
 
@@ -49,7 +49,7 @@ class MetadataStoreTest : public MetadataFixture {
   oci::Digest config_ = D("config"), layer_ = D("layer"), other_ = D("other layer");
 };
 
-TEST_F(MetadataStoreTest, PutManifestRecordsItsReferencesAndTag) {
+TEST_P(MetadataStoreTest, PutManifestRecordsItsReferencesAndTag) {
   Link("team/app", {config_, layer_});
   auto img = Image(config_, {layer_});
   ASSERT_TRUE(store_->PutManifest("team/app", img.record, "v1").ok());
@@ -77,7 +77,7 @@ TEST_F(MetadataStoreTest, PutManifestRecordsItsReferencesAndTag) {
   EXPECT_EQ(repo->created_at, now_);
 }
 
-TEST_F(MetadataStoreTest, PutManifestNeedsItsBlobsAndWritesNothingOtherwise) {
+TEST_P(MetadataStoreTest, PutManifestNeedsItsBlobsAndWritesNothingOtherwise) {
   Link("team/app", {config_});  // the layer was never uploaded
   auto img = Image(config_, {layer_});
   Status s = store_->PutManifest("fresh/repo", img.record, "v1");
@@ -87,7 +87,7 @@ TEST_F(MetadataStoreTest, PutManifestNeedsItsBlobsAndWritesNothingOtherwise) {
   EXPECT_TRUE(store_->GetManifest("fresh/repo", img.digest.str()).status().IsNotFound());
 }
 
-TEST_F(MetadataStoreTest, ForeignLayersNeedNotBeStoredButAreReferencedWhenTheyAre) {
+TEST_P(MetadataStoreTest, ForeignLayersNeedNotBeStoredButAreReferencedWhenTheyAre) {
   Link("a", {config_});
   const oci::Digest foreign = D("foreign"), foreign_stored = D("foreign but stored");
   Link("b", {foreign_stored});
@@ -98,7 +98,7 @@ TEST_F(MetadataStoreTest, ForeignLayersNeedNotBeStoredButAreReferencedWhenTheyAr
   EXPECT_NE(std::find(blobs->begin(), blobs->end(), foreign_stored.str()), blobs->end());
 }
 
-TEST_F(MetadataStoreTest, RetagMovesTheTagAndRepushKeepsCreatedAt) {
+TEST_P(MetadataStoreTest, RetagMovesTheTagAndRepushKeepsCreatedAt) {
   Link("r", {config_, layer_, other_});
   auto one = Image(config_, {layer_});
   auto two = Image(config_, {other_});
@@ -115,7 +115,7 @@ TEST_F(MetadataStoreTest, RetagMovesTheTagAndRepushKeepsCreatedAt) {
   EXPECT_EQ(store_->GetRepository("r")->last_pushed_at, now_);
 }
 
-TEST_F(MetadataStoreTest, DeleteTagKeepsTheManifest) {
+TEST_P(MetadataStoreTest, DeleteTagKeepsTheManifest) {
   Link("r", {config_, layer_});
   auto img = Image(config_, {layer_});
   ASSERT_TRUE(store_->PutManifest("r", img.record, "v1").ok());
@@ -127,7 +127,7 @@ TEST_F(MetadataStoreTest, DeleteTagKeepsTheManifest) {
   EXPECT_TRUE(store_->ListTags("r", 10, "")->items.empty());
 }
 
-TEST_F(MetadataStoreTest, DeleteManifestTakesItsTagsAndReferences) {
+TEST_P(MetadataStoreTest, DeleteManifestTakesItsTagsAndReferences) {
   Link("r", {config_, layer_});
   auto img = Image(config_, {layer_});
   ASSERT_TRUE(store_->PutManifest("r", img.record, "v1").ok());
@@ -141,7 +141,7 @@ TEST_F(MetadataStoreTest, DeleteManifestTakesItsTagsAndReferences) {
   EXPECT_EQ(store_->ListCatalog(10, "")->items, (std::vector<std::string>{"r"}));
 }
 
-TEST_F(MetadataStoreTest, EmptiedRepositoryLeavesTheCatalog) {
+TEST_P(MetadataStoreTest, EmptiedRepositoryLeavesTheCatalog) {
   Link("lib", {config_, layer_});
   auto img = Image(config_, {layer_});
   ASSERT_TRUE(store_->PutManifest("other", img.record, "v1").ok());  // a repository with a manifest, no links
@@ -158,7 +158,7 @@ TEST_F(MetadataStoreTest, EmptiedRepositoryLeavesTheCatalog) {
   EXPECT_TRUE(store_->GetRepository("lib").status().IsNotFound());
 }
 
-TEST_F(MetadataStoreTest, IndexChildrenAreRecorded) {
+TEST_P(MetadataStoreTest, IndexChildrenAreRecorded) {
   Link("r", {config_, layer_, other_});
   auto a = Image(config_, {layer_});
   auto b = Image(config_, {other_});
@@ -173,7 +173,7 @@ TEST_F(MetadataStoreTest, IndexChildrenAreRecorded) {
   EXPECT_EQ(store_->GetManifest("r", idx.digest.str())->media_type, oci::media::kOciIndex);
 }
 
-TEST_F(MetadataStoreTest, ReferrersByDigestWithTheArtifactTypeFilter) {
+TEST_P(MetadataStoreTest, ReferrersByDigestWithTheArtifactTypeFilter) {
   Link("r", {config_, layer_, other_});
   auto subject = Image(config_, {layer_});
   ASSERT_TRUE(store_->PutManifest("r", subject.record, "v1").ok());
@@ -197,7 +197,7 @@ TEST_F(MetadataStoreTest, ReferrersByDigestWithTheArtifactTypeFilter) {
   EXPECT_TRUE(store_->ListReferrers("elsewhere", subject.digest.str(), "")->empty());
 }
 
-TEST_F(MetadataStoreTest, CatalogSortsLikeDistributionAndPagesByKeyset) {
+TEST_P(MetadataStoreTest, CatalogSortsLikeDistributionAndPagesByKeyset) {
   std::vector<std::string> names = {"a",   "a-b",  "a/b", "a_b", "a.b",   "a/b/c",   "a0", "b",
                                     "a/a", "a-/x", "ab",  "a/-", "a/b-c", "a/b/c/d", "z9", "0"};
   for (const auto& n : names) Link(n, {layer_});
@@ -228,7 +228,7 @@ TEST_F(MetadataStoreTest, CatalogSortsLikeDistributionAndPagesByKeyset) {
 
 // Any `last` a client sends (not a name, odd bytes, NUL, non-UTF-8) starts the
 // page exactly where distribution's lessPath says.
-TEST_F(MetadataStoreTest, CatalogLastOfAnyBytesMatchesDistribution) {
+TEST_P(MetadataStoreTest, CatalogLastOfAnyBytesMatchesDistribution) {
   std::vector<std::string> names = {"a", "a-b", "a/b", "a_b", "a.b", "a/b/c", "b", "b/a", "ba", "c-d/e"};
   for (const auto& n : names) Link(n, {layer_});
   std::sort(names.begin(), names.end(), DistributionLessPath);
@@ -248,7 +248,7 @@ TEST_F(MetadataStoreTest, CatalogLastOfAnyBytesMatchesDistribution) {
   }
 }
 
-TEST_F(MetadataStoreTest, TagsPageInByteOrder) {
+TEST_P(MetadataStoreTest, TagsPageInByteOrder) {
   Link("r", {config_, layer_});
   auto img = Image(config_, {layer_});
   std::vector<std::string> tags = {"v1", "V1", "v1.0", "v1-rc", "v1_x", "latest", "_x", "9", "v10", "v2"};
@@ -275,7 +275,7 @@ TEST_F(MetadataStoreTest, TagsPageInByteOrder) {
   EXPECT_TRUE(store_->ListTags("unknown", 5, "").status().IsNotFound());
 }
 
-TEST_F(MetadataStoreTest, HostileNamesAndTagsAreBoundNotSpliced) {
+TEST_P(MetadataStoreTest, HostileNamesAndTagsAreBoundNotSpliced) {
   const std::vector<std::string> repos = {"'; DROP TABLE repositories; --", "a\" OR \"1\"=\"1",
                                           "x'); DELETE FROM tags;--", "back\\slash", "percent%_under"};
   const std::vector<std::string> tags = {"t' OR '1'='1", "'; DROP TABLE tags; --", "$1", "?", ":name"};
@@ -301,7 +301,7 @@ TEST_F(MetadataStoreTest, HostileNamesAndTagsAreBoundNotSpliced) {
   EXPECT_EQ(Sql("SELECT count(*) FROM tags").rows[0].Int(0), static_cast<int64_t>(repos.size() * tags.size()));
 }
 
-TEST_F(MetadataStoreTest, PullsAreBatchedInMemoryUntilAFlush) {
+TEST_P(MetadataStoreTest, PullsAreBatchedInMemoryUntilAFlush) {
   Link("r", {config_, layer_});
   auto img = Image(config_, {layer_});
   ASSERT_TRUE(store_->PutManifest("r", img.record, "v1").ok());
@@ -323,7 +323,7 @@ TEST_F(MetadataStoreTest, PullsAreBatchedInMemoryUntilAFlush) {
   EXPECT_EQ(store_->GetManifest("r", img.digest.str())->last_pulled_at, pushed + 6000);
 }
 
-TEST_F(MetadataStoreTest, PendingPullsAreBounded) {
+TEST_P(MetadataStoreTest, PendingPullsAreBounded) {
   MetadataStoreOptions options;
   options.max_pending_pulls = 3;
   MetadataStore small(pool_, options);
@@ -335,7 +335,7 @@ TEST_F(MetadataStoreTest, PendingPullsAreBounded) {
   EXPECT_EQ(small.DroppedPulls(), 7);
 }
 
-TEST_F(MetadataStoreTest, BackgroundFlushWritesPullsAndStopFlushesTheRest) {
+TEST_P(MetadataStoreTest, BackgroundFlushWritesPullsAndStopFlushesTheRest) {
   Link("r", {config_, layer_});
   auto img = Image(config_, {layer_});
   ASSERT_TRUE(store_->PutManifest("r", img.record, "v1").ok());
@@ -360,7 +360,7 @@ TEST_F(MetadataStoreTest, BackgroundFlushWritesPullsAndStopFlushesTheRest) {
 
 // Writers on several threads at once: each operation is its own transaction;
 // SQLite queues them on the busy timeout, none fails and none is lost.
-TEST_F(MetadataStoreTest, ConcurrentWritersAllSucceed) {
+TEST_P(MetadataStoreTest, ConcurrentWritersAllSucceed) {
   Link("shared", {config_});
   constexpr int kThreads = 4, kEach = 40;
   std::vector<std::thread> threads;
@@ -388,7 +388,7 @@ TEST_F(MetadataStoreTest, ConcurrentWritersAllSucceed) {
 
 // ---- the queries garbage collection builds on ----
 
-TEST_F(MetadataStoreTest, UnreferencedBlobsRespectLinksReferencesAndGrace) {
+TEST_P(MetadataStoreTest, UnreferencedBlobsRespectLinksReferencesAndGrace) {
   const oci::Digest loose = D("loose");
   Link("r", {config_, layer_, loose});
   auto img = Image(config_, {layer_});
@@ -417,7 +417,7 @@ TEST_F(MetadataStoreTest, UnreferencedBlobsRespectLinksReferencesAndGrace) {
   EXPECT_TRUE(store_->TouchBlob(D("unknown").str()).IsNotFound());
 }
 
-TEST_F(MetadataStoreTest, AManifestCannotReferenceABlobGcDeleted) {
+TEST_P(MetadataStoreTest, AManifestCannotReferenceABlobGcDeleted) {
   const oci::Digest b = D("b");
   Link("r", {config_, b});
   ASSERT_TRUE(store_->UnlinkBlob("r", b.str()).ok());
@@ -436,7 +436,7 @@ TEST_F(MetadataStoreTest, AManifestCannotReferenceABlobGcDeleted) {
             StatusCode::kConflict);
 }
 
-TEST_F(MetadataStoreTest, UnreferencedLayerLinksPerRepository) {
+TEST_P(MetadataStoreTest, UnreferencedLayerLinksPerRepository) {
   const oci::Digest spare = D("spare");
   Link("a", {config_, layer_, spare});
   Link("b", {config_, layer_});
@@ -473,7 +473,7 @@ TEST_F(MetadataStoreTest, UnreferencedLayerLinksPerRepository) {
   EXPECT_TRUE(store_->GetRepository("b").status().IsNotFound());  // emptied: gone from the catalog
 }
 
-TEST_F(MetadataStoreTest, UntaggedManifestsSpareChildrenAndReferrersOfKeptSubjects) {
+TEST_P(MetadataStoreTest, UntaggedManifestsSpareChildrenAndReferrersOfKeptSubjects) {
   Link("r", {config_, layer_, other_});
   auto tagged = Image(config_, {layer_});
   auto untagged = Image(config_, {other_});
@@ -511,6 +511,8 @@ TEST_F(MetadataStoreTest, UntaggedManifestsSpareChildrenAndReferrersOfKeptSubjec
   next = digests(now_ + 1);
   EXPECT_NE(std::find(next.begin(), next.end(), referrer.digest.str()), next.end());
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, MetadataStoreTest, ::testing::ValuesIn(kTestEngines), EngineName);
 
 TEST(CatalogSortKeyTest, SlashSortsFirstAndKeysAreText) {
   EXPECT_LT(CatalogSortKey("a/b"), CatalogSortKey("a-b"));

@@ -8,7 +8,7 @@
 
 #include <charconv>
 
-#include "auth/signing_key.h"
+#include "util/base64.h"
 
 namespace berth::metadata::postgres {
 
@@ -30,19 +30,6 @@ std::string Sha256(std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), sizeof out);
 }
 
-// Standard base64 with padding, strictly: SCRAM's salt, proof and signature.
-Result<std::string> Base64Decode(std::string_view text) {
-  if (text.size() % 4 != 0) return Status::Invalid("bad base64 length");
-  size_t pad = 0;
-  while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
-  std::string url(text.substr(0, text.size() - pad));
-  for (char& c : url) {
-    if (c == '-' || c == '_') return Status::Invalid("bad base64 character");
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return auth::Base64UrlDecode(url);
-}
 
 // The value of attribute `name` ("r", "s", "i", "v", "e") at the front of
 // `*rest` ("name=value[,...]"); advances past it. Empty optional-like failure
@@ -98,7 +85,7 @@ ScramSha256::ScramSha256(std::string user, std::string password, std::string cli
       // an empty one makes ClientFinalMessage fail.
       return;
     }
-    client_nonce_ = auth::Base64Encode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
+    client_nonce_ = Base64Encode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
   }
 }
 
@@ -149,7 +136,7 @@ Result<std::string> ScramSha256::ClientFinalMessage(std::string_view server_firs
   const std::string server_key = Hmac(salted_password, "Server Key");
   expected_server_signature_ = Hmac(server_key, auth_message);
   OPENSSL_cleanse(salted, sizeof salted);
-  return final_without_proof + ",p=" + auth::Base64Encode(proof);
+  return final_without_proof + ",p=" + Base64Encode(proof);
 }
 
 Status ScramSha256::VerifyServerFinal(std::string_view server_final) const {

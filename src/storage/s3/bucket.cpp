@@ -6,24 +6,18 @@
 #include <ctime>
 
 #include "storage/s3/xml.h"
+#include "util/base64.h"
 
 namespace berth::storage::s3 {
 namespace {
 
 constexpr size_t kSignedBodyLimit = 1 << 20;  // larger bodies go UNSIGNED-PAYLOAD
 
-std::string Base64(const unsigned char* data, size_t n) {
-  std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
-  out.resize(static_cast<size_t>(len));
-  return out;
-}
-
 std::string ContentMd5(std::string_view body) {
   unsigned char md[16];
   unsigned int len = 0;
   EVP_Digest(body.data(), body.size(), md, &len, EVP_md5(), nullptr);
-  return Base64(md, len);
+  return Base64Encode(std::string_view(reinterpret_cast<char*>(md), len));
 }
 
 // "2026-11-28T17:01:22.000Z" -> unix seconds (0 when unparsable).
