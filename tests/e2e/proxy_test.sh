@@ -32,6 +32,7 @@ make_image "$SRC" web 8192
 make_image "$SRC" arm 4096 arm64
 make_index "$SRC" multi app arm
 make_image "$SRC" big $((BIG_MB * 1024 * 1024))
+make_image "$SRC" gone $((BIG_MB * 1024 * 1024 / 4))
 make_image "$SRC" evil 32768
 make_image "$SRC" late 16384
 desc_digest() { jq -r .digest <<<"$(oci_manifest_desc "$SRC" "$1")"; }
@@ -40,6 +41,8 @@ WEB=$(desc_digest web)
 MULTI=$(desc_digest multi)
 BIG=$(desc_digest big)
 EVIL=$(desc_digest evil)
+GONE=$(desc_digest gone)
+GONE_LAYER=$(jq -r '.layers | max_by(.size) | .digest' "$(blob_path "$SRC" "$GONE")")
 BIG_LAYER=$(jq -r '.layers | max_by(.size) | .digest' "$(blob_path "$SRC" "$BIG")")
 EVIL_LAYER=$(jq -r '.layers | max_by(.size) | .digest' "$(blob_path "$SRC" "$EVIL")")
 
@@ -71,7 +74,7 @@ A=$REG
 A_PID=$REG_PID
 A_LOG=$REG_LOG
 A_CFG=$REG_CFG
-for t in app multi big evil late; do
+for t in app multi big gone evil late; do
   sk_copy --all --dest-creds "dist:$DIST_PW" "oci:$SRC:$t" "docker://$A/team/$t:v1"
 done
 ok "images pushed to docker-registry (htpasswd)"
@@ -224,6 +227,15 @@ for i in $(seq 1 20); do
 done
 ok "all 20 got the layer's exact bytes"
 assert_eq "$(blob_gets "$A_LOG" "$BIG_LAYER")" 1 "the upstream's access log shows one GET of that layer"
+
+# ------------------------------------------- a client that goes away ---
+# The client reads a few KB of an uncached layer and disconnects: the fill goes on.
+curl -sS "http://$P/v2/dist/team/gone/blobs/$GONE_LAYER" 2>/dev/null | head -c 4096 >/dev/null || true
+wait_until 60 grep -q "blob cached .*digest=$GONE_LAYER" "$P_LOG" || fail "the fill stopped with its client"
+ok "a client that disconnects does not cancel the fill"
+curl -fsS -o "$E2E_DIR/gone.out" "http://$P/v2/dist/team/gone/blobs/$GONE_LAYER"
+assert_eq "$(sha256_file "$E2E_DIR/gone.out")" "$GONE_LAYER" "the layer is then served from the cache"
+assert_eq "$(blob_gets "$A_LOG" "$GONE_LAYER")" 1 "with one upstream GET in all"
 
 # ----------------------------------------------------- a modified upstream ---
 EVIL_FILE="$DIST_DATA/docker/registry/v2/blobs/sha256/${EVIL_LAYER:7:2}/${EVIL_LAYER#sha256:}/data"
