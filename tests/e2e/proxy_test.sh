@@ -202,6 +202,10 @@ done
 after=$(count_matches "$B_LOG" '/v2/team/web/manifests/')
 assert_eq "$after" "$before" "HEAD of a fresh cached manifest (3 times) asks the upstream nothing"
 
+# Tokens are cached per scope: one token request for team/web however many pulls.
+assert_eq "$(count_matches "$B_LOG" 'user=puller .*path="/v2/token\?[^"]*scope=repository%3Ateam%2Fweb%3Apull')" 1 \
+  "the proxy asked the upstream's token service once for team/web's pull scope"
+
 # ------------------------------------------------------- no client creds ---
 admin_before=$(count_matches "$B_LOG" 'user=admin ')
 LATE=$(desc_digest late)
