@@ -1,7 +1,7 @@
 #include "observability/berth_metrics.h"
-#include "observability/proxy_metrics.h"
 
 #include "observability/process_metrics.h"
+#include "observability/proxy_metrics.h"
 
 namespace berth::obs {
 using boost::beast::http::verb;
