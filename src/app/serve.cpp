@@ -288,6 +288,13 @@ int Serve(std::string config_path) {
   registry::RegistryOptions ropts{cfg.storage.delete_enabled, cfg.server.metrics.enabled, cfg.server.metrics.is_public};
   ropts.redirect_enabled = cfg.storage.redirect_enabled;
   registry::RegistryApi api(**driver, meta, db_threads, ropts, auth.access.get());
+  if (Status s = api.EnableProxy(cfg.proxy); !s.ok()) {
+    log::Error("cannot set up the pull-through cache", {{"error", s.message()}});
+    return 1;
+  }
+  for (const auto& u : cfg.proxy) {
+    log::Info("pull-through cache", {{"prefix", u.prefix}, {"upstream", u.url}, {"mirror", u.mirror ? "yes" : "no"}});
+  }
   std::unique_ptr<storage::UploadPurger> purger;
   if (cfg.storage.upload_purging) {
     purger = std::make_unique<storage::UploadPurger>(
@@ -327,6 +334,7 @@ int Serve(std::string config_path) {
                                 {"threads", std::to_string(threads)},
                                 {"config", config_path.empty() ? "(embedded defaults)" : config_path}});
   server.Run(threads);
+  api.CloseUpstreamConnections();  // while the server's io_context, which they were made on, still exists
   debug.Stop();
   watcher.reset();
   blocking.join();

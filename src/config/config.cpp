@@ -328,6 +328,121 @@ Status ParseStorage(Reader& r, const YAML::Node& n, StorageConfig* out) {
   return Status::Ok();
 }
 
+// One component of a repository name (the distribution spec's grammar):
+// [a-z0-9]+ joined by '.', '_', '__' or a run of '-'.
+bool IsNameComponent(std::string_view c) {
+  auto alnum = [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'); };
+  if (c.empty() || !alnum(c.front()) || !alnum(c.back())) return false;
+  for (size_t i = 0; i < c.size();) {
+    if (alnum(c[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < c.size() && !alnum(c[j])) ++j;
+    const std::string_view sep = c.substr(i, j - i);
+    const bool dashes = sep.find_first_not_of('-') == std::string_view::npos;
+    if (sep != "." && sep != "_" && sep != "__" && !dashes) return false;
+    i = j;
+  }
+  return true;
+}
+
+// "a/b/": components of a repository name, each followed by '/'.
+bool IsRepositoryPrefix(std::string_view p) {
+  if (p.empty() || p.back() != '/' || p.size() > 200) return false;
+  p.remove_suffix(1);
+  while (true) {
+    const size_t slash = p.find('/');
+    if (!IsNameComponent(p.substr(0, slash))) return false;
+    if (slash == std::string_view::npos) return true;
+    p.remove_prefix(slash + 1);
+  }
+}
+
+// http(s)://host[:port] with nothing after it (a trailing '/' is dropped).
+bool IsUpstreamUrl(std::string* url) {
+  while (!url->empty() && url->back() == '/') url->pop_back();
+  std::string_view rest;
+  if (url->rfind("https://", 0) == 0) {
+    rest = std::string_view(*url).substr(8);
+  } else if (url->rfind("http://", 0) == 0) {
+    rest = std::string_view(*url).substr(7);
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest.find_first_of("/?#@ \"\r\n\t") != std::string_view::npos) return false;
+  std::string_view host = rest;
+  if (host.front() == '[') {  // [v6]:port
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    std::string_view after = host.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return false;
+    host = after;
+    if (host.empty()) return true;
+  } else {
+    const size_t colon = host.find(':');
+    if (colon == 0) return false;
+    if (colon == std::string_view::npos) return true;
+    host = host.substr(colon);
+  }
+  std::string_view port = host.substr(1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  const int v = std::stoi(std::string(port));
+  return v >= 1 && v <= 65535;
+}
+
+Status ParseProxy(Reader& r, const YAML::Node& n, std::vector<ProxyUpstreamConfig>* out) {
+  if (!n.IsSequence()) return r.Error(n.Mark(), "proxy must be a list of upstream registries");
+  int index = 0;
+  bool have_mirror = false;
+  for (const auto& e : n) {
+    const std::string path = "proxy[" + std::to_string(index++) + "]";
+    BERTH_TRY(r.CheckMap(e, path,
+                         {"prefix", "url", "username", "password", "password_file", "ca_file", "tag_ttl", "mirror"}));
+    ProxyUpstreamConfig u;
+    u.pos = PosOf(e.Mark());
+    for (auto [key, field] : {std::pair{"prefix", &u.prefix}, std::pair{"url", &u.url},
+                              std::pair{"username", &u.username}, std::pair{"password", &u.password},
+                              std::pair{"password_file", &u.password_file}, std::pair{"ca_file", &u.ca_file}}) {
+      BERTH_TRY(r.GetString(e, key, path, field));
+    }
+    BERTH_TRY(r.GetDuration(e, "tag_ttl", path, &u.tag_ttl_s));
+    BERTH_TRY(r.GetBool(e, "mirror", path, &u.mirror));
+    if (!IsRepositoryPrefix(u.prefix)) {
+      return r.Error(e["prefix"] ? e["prefix"].Mark() : e.Mark(),
+                     path + ".prefix must be a repository name prefix ending in '/' (like docker.io/)");
+    }
+    if (!IsUpstreamUrl(&u.url)) {
+      return r.Error(e["url"] ? e["url"].Mark() : e.Mark(), path + ".url must be http(s)://host[:port] (no path)");
+    }
+    if (!u.password.empty() && !u.password_file.empty()) {
+      return r.Error(e["password"].Mark(), path + ": password and password_file are exclusive");
+    }
+    if ((!u.password.empty() || !u.password_file.empty()) && u.username.empty()) {
+      return r.Error(e.Mark(), path + ": a password needs a username");
+    }
+    if (u.username.find(':') != std::string::npos) {
+      return r.Error(e["username"].Mark(), path + ".username must not contain ':'");
+    }
+    if (u.mirror) {
+      if (have_mirror) return r.Error(e["mirror"].Mark(), path + ": only one upstream can be the mirror");
+      have_mirror = true;
+    }
+    // One name, one upstream: no prefix may start another.
+    for (size_t i = 0; i < out->size(); ++i) {
+      const std::string& other = (*out)[i].prefix;
+      if (u.prefix.rfind(other, 0) == 0 || other.rfind(u.prefix, 0) == 0) {
+        return r.Error(e["prefix"].Mark(),
+                       path + ".prefix '" + u.prefix + "' overlaps proxy[" + std::to_string(i) + "].prefix '" + other +
+                           "'");
+      }
+    }
+    out->push_back(std::move(u));
+  }
+  return Status::Ok();
+}
+
 Status ParseLog(Reader& r, const YAML::Node& n, LogConfig* out) {
   BERTH_TRY(r.CheckMap(n, "log", {"level", "format", "accesslog"}));
   BERTH_TRY(r.GetString(n, "level", "log", &out->level));
@@ -488,13 +603,14 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
     if (!root || root.IsNull()) return cfg;  // an empty file means all defaults
-    BERTH_TRY(r.CheckMap(root, "the top level", {"version", "server", "storage", "log", "auth", "users", "acl"}));
+    BERTH_TRY(r.CheckMap(root, "the top level", {"version", "server", "storage", "log", "auth", "users", "acl", "proxy"}));
     if (YAML::Node n = root["server"]; n && !n.IsNull()) BERTH_TRY(ParseServer(r, n, &cfg.server));
     if (YAML::Node n = root["storage"]; n && !n.IsNull()) BERTH_TRY(ParseStorage(r, n, &cfg.storage));
     if (YAML::Node n = root["log"]; n && !n.IsNull()) BERTH_TRY(ParseLog(r, n, &cfg.log));
     if (YAML::Node n = root["auth"]; n && !n.IsNull()) BERTH_TRY(ParseAuth(r, n, &cfg.auth));
     if (YAML::Node n = root["users"]; n && !n.IsNull()) BERTH_TRY(ParseUsers(r, n, &cfg.users));
     if (YAML::Node n = root["acl"]; n && !n.IsNull()) BERTH_TRY(ParseAcl(r, n, &cfg.acl));
+    if (YAML::Node n = root["proxy"]; n && !n.IsNull()) BERTH_TRY(ParseProxy(r, n, &cfg.proxy));
   } catch (const YAML::Exception& e) {
     return r.Error(e.mark, e.msg);
   }

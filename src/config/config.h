@@ -164,6 +164,20 @@ struct AclEntryConfig {
   SourcePos account_pos, name_pos, service_pos;
 };
 
+// One entry of `proxy:` (docs/proxy.md): an upstream registry that Berth caches
+// (pull-through). Plain data; src/proxy/ reads the password file and connects.
+struct ProxyUpstreamConfig {
+  std::string prefix;         // local repository prefix, ending in '/': "docker.io/"
+  std::string url;            // http(s)://host[:port], no path: "https://registry-1.docker.io"
+  std::string username;       // empty: anonymous
+  std::string password;       // secret: never logged
+  std::string password_file;  // or: read at start; one trailing newline ignored
+  std::string ca_file;        // the CAs to trust for this upstream; empty: the system bundle
+  int64_t tag_ttl_s = 300;    // how long a tag fetched from the upstream is served without asking it again
+  bool mirror = false;        // also serves names without a proxied prefix that are not found locally (at most one)
+  SourcePos pos;              // of the entry, for errors found when it is set up
+};
+
 struct Config {
   std::string source;  // what it was read from (the file path), for error messages
   ServerConfig server;
@@ -172,6 +186,7 @@ struct Config {
   AuthConfig auth;
   std::vector<UserConfig> users;    // in file order, names unique
   std::vector<AclEntryConfig> acl;  // in file order
+  std::vector<ProxyUpstreamConfig> proxy;  // in file order; prefixes never overlap
 };
 
 // Where the token key lives when auth.token.key is not set.

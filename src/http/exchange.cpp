@@ -253,6 +253,29 @@ Task<void> Exchange::SendStream(Response r, int64_t length, BodySource source, s
   }
 }
 
+Task<Status> Exchange::SendHead(Response r, int64_t length) {
+  responded_ = true;
+  status_ = r.status;
+  if (!r.error_log.empty()) LogError(r);
+  std::string head = SerializeHead(r, length, DecideKeepAlive(), extra_headers_, context_.request_id());
+  std::array<asio::const_buffer, 1> hb{asio::buffer(head)};
+  Status s = co_await conn_.Write(hb, timeouts_.write);
+  if (!s.ok()) broken_ = true;
+  co_return s;
+}
+
+Task<Status> Exchange::WriteBody(std::span<const char> piece) {
+  if (broken_) co_return Status::IoError("connection closed");
+  std::array<asio::const_buffer, 1> b{asio::buffer(piece.data(), piece.size())};
+  Status s = co_await conn_.Write(b, timeouts_.write);
+  if (!s.ok()) {
+    broken_ = true;
+    co_return s;
+  }
+  bytes_out_ += static_cast<int64_t>(piece.size());
+  co_return Status::Ok();
+}
+
 Task<Result<std::string>> Exchange::ReadBodyToString(size_t limit) {
   std::string out;
   if (content_length_ && *content_length_ > limit) co_return Status::OutOfRange("request body too large");

@@ -100,6 +100,13 @@ class Exchange {
   // with `file`, sends them from the file with sendfile where the connection
   // supports it (plain TCP), and from `source` otherwise.
   Task<void> SendStream(Response head, int64_t length, BodySource source, std::optional<FileSpan> file = std::nullopt);
+  // For a body produced piece by piece by another coroutine (the pull-through
+  // cache's read-behind): SendHead announces `length` bytes, WriteBody sends
+  // the next piece (IoError when the client is gone), Abort cuts the
+  // connection when the announced length can no longer be honoured.
+  Task<Status> SendHead(Response head, int64_t length);
+  Task<Status> WriteBody(std::span<const char> piece);
+  void Abort() { broken_ = true; }
   bool responded() const { return responded_; }
   unsigned status() const { return status_; }
   int64_t bytes_sent() const { return bytes_out_; }

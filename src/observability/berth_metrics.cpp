@@ -1,6 +1,7 @@
 #include "observability/berth_metrics.h"
 
 #include "observability/process_metrics.h"
+#include "observability/proxy_metrics.h"
 
 namespace berth::obs {
 using boost::beast::http::verb;
@@ -144,6 +145,7 @@ std::string BerthMetrics::Render() {
       }
     }
   }
+  ProxyStats().Render(t);
   ProcessStats p;
   if (ReadProcessStats(&p)) {
     t.Family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");

@@ -24,8 +24,10 @@
 #include "metadata/metadata_store.h"
 #include "auth/token_service.h"
 #include "http/server.h"
+#include "config/config.h"
 #include "observability/storage_usage.h"
 #include "oci/digest.h"
+#include "proxy/pull_through_cache.h"
 #include "registry/router.h"
 #include "registry/routes.h"
 #include "storage/blob_store.h"
@@ -62,6 +64,11 @@ class RegistryApi final : public http::Handler {
   Task<void> HandleDebug(Exchange& ex);
   // The uploads, for maintenance (storage::UploadPurger).
   storage::UploadStore& uploads() { return uploads_; }
+  // Serves the upstreams of `proxy:` as pull-through caches (proxied.cpp).
+  // Before serving; an error when one cannot be set up (its password file).
+  Status EnableProxy(const std::vector<config::ProxyUpstreamConfig>& upstreams);
+  // Closes the kept-alive upstream connections: after the server stopped, before it is destroyed.
+  void CloseUpstreamConnections();
 
  private:
   // The route table names the handlers below (routes.cpp).
@@ -71,6 +78,8 @@ class RegistryApi final : public http::Handler {
   // route (its name, parameter and the caller's identity, validated).
   // blobs.cpp
   Task<void> GetBlob(Exchange& ex, const RouteMatch& m);
+  // GET/HEAD of a blob linked into repository `name` (also the proxy's cache hits).
+  Task<void> SendBlob(Exchange& ex, const std::string& name, const oci::Digest& digest);
   Task<void> DeleteBlob(Exchange& ex, const RouteMatch& m);
   // uploads.cpp
   Task<void> StartUpload(Exchange& ex, const RouteMatch& m);
@@ -88,12 +97,21 @@ class RegistryApi final : public http::Handler {
   Task<Status> RecordBlobLink(const std::string& name, const oci::Digest& digest, int64_t size);
   // manifests.cpp
   Task<void> GetManifest(Exchange& ex, const RouteMatch& m);
+  // The answer to GET/HEAD of a manifest found (conditional requests included).
+  Task<void> SendManifest(Exchange& ex, storage::StoredManifest m);
   Task<void> PutManifest(Exchange& ex, const RouteMatch& m);
   Task<void> DeleteManifest(Exchange& ex, const RouteMatch& m);
   // The storage write and the database rows of a PUT / DELETE, off the I/O thread.
   Task<Status> StoreManifest(const std::string& name, std::string body, const oci::Manifest& manifest,
                              const oci::Digest& digest, const std::string& tag);
   Task<Status> RemoveManifest(const std::string& name, const oci::Reference& ref);
+  // proxied.cpp: the pull-through cache's hooks. Each Serve* answers and
+  // returns true when `m` names a proxied repository (or, for the mirror, a
+  // name not found locally); false leaves the request to the local handler.
+  Task<bool> ServeProxiedManifest(Exchange& ex, const RouteMatch& m, const oci::Reference& ref);
+  Task<bool> ServeProxiedBlob(Exchange& ex, const RouteMatch& m);
+  // The refusal of a push (upload, manifest) into a proxied repository, or nullopt.
+  std::optional<http::Response> RefuseProxiedPush(const std::string& name) const;
   // listings.cpp
   Task<void> ListTags(Exchange& ex, const RouteMatch& m);
   Task<void> ListCatalog(Exchange& ex, const RouteMatch& m);
@@ -141,6 +159,7 @@ class RegistryApi final : public http::Handler {
   auth::AccessController* access_;
   std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<obs::StorageUsage> storage_usage_;  // for berth_storage_bytes
+  std::unique_ptr<proxy::PullThroughCache> proxy_;    // null: no `proxy:` upstreams
   Router main_routes_;                                // the routes served on the main listener, with this configuration
   Router debug_routes_;                               // those of the debug listener
   std::string debug_not_found_;                       // its 404 body, naming what it serves

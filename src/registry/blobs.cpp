@@ -9,8 +9,14 @@
 namespace berth::registry {
 
 Task<void> RegistryApi::GetBlob(Exchange& ex, const RouteMatch& m) {
-  const std::string& name = m.name;
-  const oci::Digest& digest = *m.digest;
+  if (proxy_) {
+    const bool served = co_await ServeProxiedBlob(ex, m);
+    if (served) co_return;
+  }
+  co_await SendBlob(ex, m.name, *m.digest);
+}
+
+Task<void> RegistryApi::SendBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {
   auto blob = blobs_.Find(name, digest);
   if (!blob.ok()) {
     if (blob.status().IsNotFound()) {

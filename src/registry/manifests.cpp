@@ -43,6 +43,10 @@ Task<void> RegistryApi::GetManifest(Exchange& ex, const RouteMatch& match) {
     co_await ex.Send(std::move(*err));
     co_return;
   }
+  if (proxy_) {
+    const bool served = co_await ServeProxiedManifest(ex, match, ref);
+    if (served) co_return;
+  }
   auto m = manifests_.Get(name, ref);
   if (!m.ok()) {
     // (Not a ?: inside co_await: GCC 12 destroys such temporaries twice.)
@@ -52,18 +56,22 @@ Task<void> RegistryApi::GetManifest(Exchange& ex, const RouteMatch& match) {
   }
   // Remembered in memory only, written by the pull flusher: a pull never waits for the database.
   meta_.TouchPulled(name, m->digest.str());
-  const std::string etag = "\"" + m->digest.str() + "\"";
+  co_await SendManifest(ex, std::move(*m));
+}
+
+Task<void> RegistryApi::SendManifest(Exchange& ex, storage::StoredManifest m) {
+  const std::string etag = "\"" + m.digest.str() + "\"";
   http::Response r(200);
-  r.Set("Content-Type", m->media_type);
-  r.Set("Docker-Content-Digest", m->digest.str());
+  r.Set("Content-Type", m.media_type);
+  r.Set("Docker-Content-Digest", m.digest.str());
   r.Set("ETag", etag);
   if (ex.header("If-None-Match") == etag) {
     r.status = 304;
     co_await ex.Send(std::move(r));
     co_return;
   }
-  if (ex.is_head()) r.content_length = static_cast<int64_t>(m->body.size());
-  r.body = std::move(m->body);
+  if (ex.is_head()) r.content_length = static_cast<int64_t>(m.body.size());
+  r.body = std::move(m.body);
   co_await ex.Send(std::move(r));
 }
 
@@ -73,6 +81,10 @@ Task<void> RegistryApi::PutManifest(Exchange& ex, const RouteMatch& match) {
   oci::Reference ref;
   if (auto err = ParseReference(reference, Use::kWrite, &ref)) {
     co_await ex.Send(std::move(*err));
+    co_return;
+  }
+  if (auto refusal = RefuseProxiedPush(name)) {
+    co_await ex.Send(std::move(*refusal));
     co_return;
   }
   auto body = co_await ex.ReadBodyToString(oci::kMaxManifestBytes);

@@ -116,6 +116,10 @@ Task<Status> RegistryApi::RecordBlobLink(const std::string& name, const oci::Dig
 
 Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
   const std::string& name = m.name;
+  if (auto refusal = RefuseProxiedPush(name)) {
+    co_await ex.Send(std::move(*refusal));
+    co_return;
+  }
   // A mount also reads the source repository: without pull there, no mount.
   const bool may_mount = m.identity == nullptr || m.identity->Can("repository", QueryParam(ex, "from"), "pull");
   // Cross-repository mount: link an existing blob without any data transfer.
