@@ -253,7 +253,10 @@ void UpstreamClient::CloseIdle() {
 void UpstreamClient::ReturnConnection(std::unique_ptr<UpstreamConnection> c) {
   MutexLock lock(mu_);
   auto& list = idle_[c->key];
-  if (list.size() < options_.max_idle_per_host) list.push_back(std::move(c));
+  // The newest is kept, the oldest closed: idle connections are only reused on
+  // the executor that made them (see Send), so old ones may never be asked for.
+  if (list.size() >= options_.max_idle_per_host) list.erase(list.begin());
+  if (options_.max_idle_per_host > 0) list.push_back(std::move(c));
 }
 
 std::string UpstreamClient::AuthorizationFor(const std::string& scope) {
@@ -274,17 +277,27 @@ Task<Result<std::unique_ptr<UpstreamResponse>>> UpstreamClient::Send(const Targe
   const auto verb = bhttp::string_to_verb(method);
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::unique_ptr<UpstreamConnection> conn;
+    auto ex = co_await asio::this_coro::executor;
     {
+      // Only a connection made on this coroutine's executor is reused: a
+      // beast::tcp_stream runs its timeout handler on the executor it was
+      // made with, and on another strand that handler would cancel the socket
+      // while this coroutine uses it (a data race).
       MutexLock lock(mu_);
       auto it = idle_.find(target.Key());
-      if (it != idle_.end() && !it->second.empty()) {
-        conn = std::move(it->second.back());
-        it->second.pop_back();
-        conn->reused = true;
+      if (it != idle_.end()) {
+        auto& list = it->second;
+        for (auto c = list.rbegin(); c != list.rend(); ++c) {
+          if ((*c)->tcp.get_executor() == ex) {
+            conn = std::move(*c);
+            list.erase(std::next(c).base());
+            conn->reused = true;
+            break;
+          }
+        }
       }
     }
     if (!conn) {
-      auto ex = co_await asio::this_coro::executor;
       conn = std::make_unique<UpstreamConnection>(ex, &impl_->ssl, target.tls);
       conn->key = target.Key();
       conn->io_timeout = options_.io_timeout;
