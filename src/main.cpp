@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   explain->add_option("--action", query.action, "pull, push, delete or * (default: each of pull, push, delete)");
   explain->add_option("--ip", query.ip, "Client address, for ip conditions");
   explain->add_option("--service", query.service, "Service (default: auth.token.service)");
+  explain->add_option("--group", query.groups, "A directory (LDAP) group the user is in (repeatable)");
 
   std::string store_config;
   bool du_json = false;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace berth::app {
 
@@ -27,6 +28,7 @@ struct AclQuery {
   std::string action;  // empty: each of pull, push, delete ("*" for the catalog)
   std::string ip;
   std::string service;  // empty: auth.token.service
+  std::vector<std::string> groups;  // directory groups to assume the user has (the YAML's are known)
 };
 int AclExplain(const AclQuery& query);
 

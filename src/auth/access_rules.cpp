@@ -1,6 +1,8 @@
 #include "auth/access_rules.h"
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "auth/password.h"
@@ -32,12 +34,35 @@ Result<AccessRules> CompileAccessRules(const config::Config& cfg) {
     }
     rules.users[u.name] = u.password;
   }
+  // Group members without the directory must be YAML users (a typo would
+  // silently grant nothing); with a directory they may be its users too.
+  const bool directory = false;
+  std::map<std::string, std::set<std::string, std::less<>>> groups;
+  for (const config::GroupConfig& g : cfg.groups) {
+    auto& members = groups[g.name];
+    for (size_t i = 0; i < g.members.size(); ++i) {
+      if (!directory && rules.users.count(g.members[i]) == 0) {
+        return config::ErrorAt(cfg.source, g.member_pos[i],
+                               "groups." + g.name + ": '" + g.members[i] + "' is not a user (none under users:)");
+      }
+      members.insert(g.members[i]);
+    }
+  }
   int index = 0;
   for (const config::AclEntryConfig& c : cfg.acl) {
     const std::string path = "acl[" + std::to_string(index++) + "]";
     AclEntry e;
     if (c.account && c.account->empty()) {
       e.anonymous_only = true;  // account: ""
+    } else if (c.account && c.account->front() == '@') {
+      const std::string group = c.account->substr(1);
+      auto g = groups.find(group);
+      if (g == groups.end() && !directory) {
+        return config::ErrorAt(cfg.source, c.account_pos,
+                               path + ".account: no group '" + group + "' (define it under groups:)");
+      }
+      e.group = group;
+      if (g != groups.end()) e.group_members = g->second;
     } else if (Status s = CompileCondition(cfg, path, "account", c.account, c.account_pos, &e.account); !s.ok()) {
       return s;
     }

@@ -348,6 +348,44 @@ Status ParseUsers(Reader& r, const YAML::Node& n, std::vector<UserConfig>* out) 
   return Status::Ok();
 }
 
+bool IsValidGroupName(const std::string& name) {
+  if (name.empty() || name.size() > 128 || name.front() == '@') return false;
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+Status ParseGroups(Reader& r, const YAML::Node& n, std::vector<GroupConfig>* out) {
+  if (!n.IsMap()) return r.Error(n.Mark(), "groups must be a mapping of group name to a list of user names");
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
+    if (!IsValidGroupName(name)) {
+      return r.Error(it->first.Mark(),
+                     "group name '" + name + "' must be 1-128 characters, not starting with '@', without control characters");
+    }
+    const std::string path = "groups." + name;
+    GroupConfig group{name, {}, PosOf(it->first.Mark()), {}};
+    const YAML::Node& members = it->second;
+    if (members.IsNull()) {
+      // `developers:` with nothing after it: an empty group.
+    } else if (!members.IsSequence()) {
+      return r.Error(members.Mark(), path + " must be a list of user names");
+    } else {
+      for (const auto& m : members) {
+        if (!m.IsScalar() || m.Scalar().empty()) return r.Error(m.Mark(), path + " must contain user names");
+        group.members.push_back(m.Scalar());
+        group.member_pos.push_back(PosOf(m.Mark()));
+      }
+    }
+    for (const auto& g : *out) {
+      if (g.name == name) return r.Error(it->first.Mark(), "group '" + name + "' is defined twice");
+    }
+    out->push_back(std::move(group));
+  }
+  return Status::Ok();
+}
+
 Status ParseAcl(Reader& r, const YAML::Node& n, std::vector<AclEntryConfig>* out) {
   if (!n.IsSequence()) return r.Error(n.Mark(), "acl must be a list of entries");
   int index = 0;
@@ -442,12 +480,13 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
     if (!root || root.IsNull()) return cfg;  // an empty file means all defaults
-    BERTH_TRY(r.CheckMap(root, "the top level", {"version", "server", "storage", "log", "auth", "users", "acl"}));
+    BERTH_TRY(r.CheckMap(root, "the top level", {"version", "server", "storage", "log", "auth", "users", "groups", "acl"}));
     if (YAML::Node n = root["server"]; n && !n.IsNull()) BERTH_TRY(ParseServer(r, n, &cfg.server));
     if (YAML::Node n = root["storage"]; n && !n.IsNull()) BERTH_TRY(ParseStorage(r, n, &cfg.storage));
     if (YAML::Node n = root["log"]; n && !n.IsNull()) BERTH_TRY(ParseLog(r, n, &cfg.log));
     if (YAML::Node n = root["auth"]; n && !n.IsNull()) BERTH_TRY(ParseAuth(r, n, &cfg.auth));
     if (YAML::Node n = root["users"]; n && !n.IsNull()) BERTH_TRY(ParseUsers(r, n, &cfg.users));
+    if (YAML::Node n = root["groups"]; n && !n.IsNull()) BERTH_TRY(ParseGroups(r, n, &cfg.groups));
     if (YAML::Node n = root["acl"]; n && !n.IsNull()) BERTH_TRY(ParseAcl(r, n, &cfg.acl));
   } catch (const YAML::Exception& e) {
     return r.Error(e.mark, e.msg);

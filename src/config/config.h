@@ -128,10 +128,20 @@ struct UserConfig {
   SourcePos password_pos;  // of the password, or of the entry when it has none
 };
 
+// One entry of `groups:` (`developers: [alice, bob]`): ACL entries name it as
+// `account: "@developers"`. Members need not be YAML users when auth.ldap is
+// set (directory users may be listed too); auth/access_rules.h checks that.
+struct GroupConfig {
+  std::string name;                  // 1-128 characters, no control characters, no leading '@'
+  std::vector<std::string> members;  // user names, in file order
+  SourcePos pos;                     // of the group's name
+  std::vector<SourcePos> member_pos;  // of each member
+};
+
 // One entry of `acl:` as written. Keys, type, ip and actions are checked here;
 // the account, name and service patterns are compiled by auth/access_rules.h.
 struct AclEntryConfig {
-  std::optional<std::string> account;  // absent: any signed-in user; "": the anonymous user only
+  std::optional<std::string> account;  // absent: any signed-in user; "": the anonymous user only; "@g": group g
   std::optional<std::string> name;
   std::optional<std::string> service;
   std::optional<std::string> type;  // "repository" | "registry"
@@ -149,6 +159,7 @@ struct Config {
   LogConfig log;
   AuthConfig auth;
   std::vector<UserConfig> users;    // in file order, names unique
+  std::vector<GroupConfig> groups;  // in file order, names unique
   std::vector<AclEntryConfig> acl;  // in file order
 };
 
