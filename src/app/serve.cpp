@@ -80,8 +80,17 @@ bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, A
               {{"error", s.message()}});
   }
   const auth::SigningKey& key = (*ring)->current();
-  auto policy =
-      auth::MakePolicy(loaded.access.users, loaded.access.acl, cfg.storage.filesystem_root, AnnounceAdminPassword);
+  std::shared_ptr<auth::ldap::Directory> directory;  // auth.ldap (src/auth/ldap/directory.h)
+  if (cfg.auth.ldap.enabled) {
+    auto opened = auth::ldap::Directory::FromConfig(cfg.auth.ldap);
+    if (!opened.ok()) {
+      log::Error("cannot set up LDAP", {{"error", opened.status().message()}});
+      return false;
+    }
+    directory = *opened;
+  }
+  auto policy = auth::MakePolicy(loaded.access.users, loaded.access.acl, cfg.storage.filesystem_root,
+                                 AnnounceAdminPassword, directory);
   if (!policy.ok()) {
     log::Error("cannot set up users", {{"error", policy.status().message()}});
     return false;

@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include "auth/ldap/directory.h"
 #include "http/blocking.h"
 #include "util/log.h"
 
@@ -196,8 +197,27 @@ http::Task<AccessController::Login> AccessController::CheckLogin(const std::stri
     co_await t.async_wait(asio::use_awaitable);
   }
   auto policy = auth_.policy();
-  bool ok = auth_.credentials().IsCached(policy->users, user, password);
-  if (!ok) {
+  bool ok = false;
+  if (policy->directory != nullptr && policy->users.find(user) == policy->users.end()) {
+    // Not a YAML user: the directory decides (network, off the I/O threads).
+    ldap::Directory* directory = policy->directory.get();
+    auto ask = [directory, policy, user, password] { return directory->Authenticate(user, password); };
+    ldap::Directory::Login answer = co_await http::RunBlocking(blocking_, std::move(ask));
+    if (answer.outcome == ldap::Directory::Outcome::kUnavailable) {
+      if (request != nullptr) {
+        log::Write(log::Level::kError, "login refused: the LDAP directory is unavailable", *request,
+                   {{"attempted_user", user}, {"ip", ip}, {"error", answer.reason}});
+      } else {
+        log::Error("login refused: the LDAP directory is unavailable",
+                   {{"user", user}, {"ip", ip}, {"error", answer.reason}});
+      }
+      co_return Login::kUnavailable;
+    }
+    ok = answer.outcome == ldap::Directory::Outcome::kOk;
+    if (!ok) log::Write(log::Level::kDebug, "LDAP login refused", {{"user", user}, {"reason", answer.reason}});
+  } else if (auth_.credentials().IsCached(policy->users, user, password)) {
+    ok = true;
+  } else {
     CredentialVerifier* v = &auth_.credentials();
     // A named closure: GCC 12 mis-destroys closures created inside a co_await expression.
     auto check = [v, policy, user, password] { return v->Verify(policy->users, user, password); };

@@ -130,7 +130,9 @@ class AccessController {
   };
   CatalogView CatalogViewOf(const Identity& identity, const ClientRequest& request) const;
 
-  enum class Login { kOk, kBad, kThrottled };
+  // kUnavailable: the user is not in the YAML and the directory (auth.ldap)
+  // cannot be asked: refused, like kBad, but not counted as a failed guess.
+  enum class Login { kOk, kBad, kThrottled, kUnavailable };
   // Password check with brute-force throttling; bcrypt runs off the I/O threads.
   // `request` (optional) makes its log lines request-scoped.
   http::Task<Login> CheckLogin(const std::string& ip, const std::string& user, const std::string& password,

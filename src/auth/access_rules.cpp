@@ -3,8 +3,10 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <string>
 
+#include "auth/ldap/filter.h"
 #include "auth/password.h"
 #include "auth/pattern.h"
 
@@ -36,7 +38,7 @@ Result<AccessRules> CompileAccessRules(const config::Config& cfg) {
   }
   // Group members without the directory must be YAML users (a typo would
   // silently grant nothing); with a directory they may be its users too.
-  const bool directory = false;
+  const bool directory = cfg.auth.ldap.enabled;
   std::map<std::string, std::set<std::string, std::less<>>> groups;
   for (const config::GroupConfig& g : cfg.groups) {
     auto& members = groups[g.name];
@@ -46,6 +48,18 @@ Result<AccessRules> CompileAccessRules(const config::Config& cfg) {
                                "groups." + g.name + ": '" + g.members[i] + "' is not a user (none under users:)");
       }
       members.insert(g.members[i]);
+    }
+  }
+  if (directory) {
+    // The filters must parse whatever a user name or DN is substituted (escaped) into them.
+    const std::map<std::string, std::string> sample{{"username", "x"}, {"dn", "cn=x"}};
+    const config::LdapConfig& l = cfg.auth.ldap;
+    for (auto [key, text, pos] : {std::tuple{"user_filter", &l.user_filter, l.user_filter_pos},
+                                  std::tuple{"group_filter", &l.group_filter, l.group_filter_pos}}) {
+      if (auto f = ldap::EncodeFilter(ldap::ExpandFilter(*text, sample)); !f.ok()) {
+        return config::ErrorAt(cfg.source, pos.line > 0 ? pos : l.pos,
+                               std::string("auth.ldap.") + key + ": " + f.status().message());
+      }
     }
   }
   int index = 0;

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "auth/jwt.h"
+#include "auth/ldap/directory.h"
 #include "oci/name.h"
 #include "util/random.h"
 
@@ -72,12 +73,18 @@ void AuthService::SetPolicy(std::shared_ptr<const AuthPolicy> policy) {
 std::vector<Scope> AuthService::Authorize(const AuthPolicy& policy, const std::string& account, const std::string& ip,
                                           const std::string& service, const std::vector<Scope>& requested) const {
   std::vector<Scope> out;
+  // A directory user's groups from their login (YAML users are never looked up there).
+  std::shared_ptr<const ldap::GroupSet> directory_groups;
+  if (policy.directory != nullptr && !account.empty() && policy.users.find(account) == policy.users.end()) {
+    directory_groups = policy.directory->CachedGroups(account);
+  }
   for (const auto& want : requested) {
     Scope grant{want.type, want.name, {}};
     const bool valid = (want.type == "repository" && oci::IsValidRepositoryName(want.name)) ||
                        (want.type == "registry" && (want.name == "catalog" || want.name == "metrics"));
     if (valid) {
       AccessRequest req{account, want.type, want.name, ip, service};
+      req.groups = directory_groups.get();
       grant.actions = policy.acl.Authorize(req, want.actions).granted;
     }
     out.push_back(std::move(grant));

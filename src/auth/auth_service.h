@@ -31,9 +31,16 @@ struct AuthSettings {
   int64_t leeway = 60;                            // clock skew tolerated on exp/nbf
 };
 
+namespace ldap {
+class Directory;
+}
+
 struct AuthPolicy {
   UserTable users;
   Acl acl;
+  // auth.ldap: who is not in `users` logs in against it, and the groups of its
+  // users come from it (for a while: ldap/directory.h). Null: none.
+  std::shared_ptr<ldap::Directory> directory;
 };
 
 struct IssuedToken {

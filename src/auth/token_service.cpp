@@ -133,6 +133,10 @@ http::Task<std::optional<TokenRefusal>> TokenService::Authenticate(const TokenRe
     if (login == AccessController::Login::kThrottled) {
       co_return Refuse(TokenError::kThrottled, "too many failed logins, try again later", req.user);
     }
+    if (login == AccessController::Login::kUnavailable) {
+      co_return Refuse(TokenError::kBadCredentials, "authentication failed: the user directory is unavailable",
+                       req.user);
+    }
     // Same answer whether the user exists or not.
     if (login != AccessController::Login::kOk) {
       co_return Refuse(TokenError::kBadCredentials, "authentication failed", req.user);

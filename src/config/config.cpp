@@ -299,8 +299,51 @@ Status ParseLog(Reader& r, const YAML::Node& n, LogConfig* out) {
   return Status::Ok();
 }
 
+Status ParseLdap(Reader& r, const YAML::Node& n, LdapConfig* out) {
+  const std::string path = "auth.ldap";
+  BERTH_TRY(r.CheckMap(n, path,
+                       {"url", "bind_dn", "bind_password_file", "user_base", "user_filter", "group_base",
+                        "group_filter", "group_name_attribute", "member_of", "start_tls", "ca_file", "cache_seconds",
+                        "timeout_seconds"}));
+  out->enabled = true;
+  out->pos = PosOf(n.Mark());
+  for (auto [key, field] :
+       {std::pair{"url", &out->url}, std::pair{"bind_dn", &out->bind_dn},
+        std::pair{"bind_password_file", &out->bind_password_file}, std::pair{"user_base", &out->user_base},
+        std::pair{"user_filter", &out->user_filter}, std::pair{"group_base", &out->group_base},
+        std::pair{"group_filter", &out->group_filter}, std::pair{"group_name_attribute", &out->group_name_attribute},
+        std::pair{"member_of", &out->member_of}, std::pair{"ca_file", &out->ca_file}}) {
+    BERTH_TRY(r.GetString(n, key, path, field));
+  }
+  BERTH_TRY(r.GetBool(n, "start_tls", path, &out->start_tls));
+  BERTH_TRY(r.GetInt(n, "cache_seconds", path, 1, 3600, &out->cache_seconds));
+  BERTH_TRY(r.GetInt(n, "timeout_seconds", path, 1, 120, &out->timeout_seconds));
+  if (n["user_filter"]) out->user_filter_pos = PosOf(n["user_filter"].Mark());
+  if (n["group_filter"]) out->group_filter_pos = PosOf(n["group_filter"].Mark());
+  for (auto [key, value] : {std::pair{"url", &out->url}, std::pair{"user_base", &out->user_base}}) {
+    if (value->empty()) return r.Error(n[key] ? n[key].Mark() : n.Mark(), path + "." + key + " is required");
+  }
+  if (out->url.rfind("ldap://", 0) != 0 && out->url.rfind("ldaps://", 0) != 0) {
+    return r.Error(n["url"].Mark(), path + ".url must start with ldap:// or ldaps://");
+  }
+  if (out->start_tls && out->url.rfind("ldaps://", 0) == 0) {
+    return r.Error(n["start_tls"].Mark(), path + ".start_tls is for ldap:// urls (ldaps:// is TLS from the start)");
+  }
+  if (out->bind_dn.empty() != out->bind_password_file.empty()) {
+    return r.Error(n.Mark(), path + ".bind_dn and bind_password_file go together");
+  }
+  if (out->user_filter.find("{username}") == std::string::npos) {
+    return r.Error(n["user_filter"].Mark(), path + ".user_filter must contain {username}");
+  }
+  if (!out->group_base.empty() && !out->member_of.empty()) {
+    return r.Error(n["member_of"].Mark(), path + ": group_base (a group search) and member_of are exclusive");
+  }
+  return Status::Ok();
+}
+
 Status ParseAuth(Reader& r, const YAML::Node& n, AuthConfig* out) {
-  BERTH_TRY(r.CheckMap(n, "auth", {"mode", "token"}));
+  BERTH_TRY(r.CheckMap(n, "auth", {"mode", "token", "ldap"}));
+  if (YAML::Node l = n["ldap"]; l && !l.IsNull()) BERTH_TRY(ParseLdap(r, l, &out->ldap));
   BERTH_TRY(r.GetString(n, "mode", "auth", &out->mode));
   BERTH_TRY(r.OneOf(n, "mode", out->mode, {"token", "none"}));
   if (YAML::Node t = n["token"]; t && !t.IsNull()) {

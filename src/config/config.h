@@ -83,9 +83,32 @@ struct TokenConfig {
   std::string jwks_file;  // the published JWKS; default: next to the key, token-jwks.json
 };
 
+// auth.ldap: users not in the YAML authenticate against a directory
+// (auth/ldap/directory.h). Checked here: the shape, the url's scheme and the
+// filters' placeholders; the filters' syntax and the password file are checked
+// by auth/access_rules.h and the directory.
+struct LdapConfig {
+  bool enabled = false;  // auth.ldap present
+  std::string url;       // ldap://host[:389] or ldaps://host[:636]
+  std::string bind_dn;   // the service account that searches
+  std::string bind_password_file;  // its password (the first line; never in the YAML itself)
+  std::string user_base;
+  std::string user_filter = "(uid={username})";  // {username}: the login name, escaped (RFC 4515)
+  std::string group_base;                        // empty: no group search (member_of, or no groups)
+  std::string group_filter = "(member={dn})";    // {dn}: the user's DN, {username}: the login name, escaped
+  std::string group_name_attribute = "cn";       // a group's name for `account: "@name"`
+  std::string member_of;  // e.g. memberOf: read groups from this attribute of the user instead (first RDN value)
+  bool start_tls = false;
+  std::string ca_file;         // empty: the system CAs
+  int64_t cache_seconds = 60;  // successful logins and their groups are remembered this long
+  int64_t timeout_seconds = 5;
+  SourcePos pos, user_filter_pos, group_filter_pos;
+};
+
 struct AuthConfig {
   std::string mode = "token";  // token | none (no authentication at all)
   TokenConfig token;
+  LdapConfig ldap;
 };
 
 struct S3StorageConfig {
