@@ -11,7 +11,8 @@
 # Suffix dc=example,dc=test. Service account cn=admin,dc=example,dc=test,
 # its password in DIR/bind-password. Users (inetOrgPerson under ou=people):
 # alice/alicepw (groups developers, readers), bob/bobpw (readers), carol/carolpw
-# (no group). Groups: groupOfNames under ou=groups, `member` holds user DNs.
+# (no group). Groups: groupOfNames under ou=groups, `member` holds user DNs
+# (developers also holds cn=nobody, so alice can be taken out of it).
 # TLS (StartTLS on the same port): DIR/tls/ca.pem signed the server certificate,
 # which names 127.0.0.1 and localhost. DIR/env has BERTH_TEST_LDAP_* for the tests.
 # DIR and its parents must be reachable by the openldap user (DIR itself is chowned).
@@ -94,7 +95,7 @@ CONF
       printf 'dn: uid=%s,ou=people,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\nuserPassword: %spw\n\n' \
         "$u" "$sfx" "$u" "$u" "$u" "$u"
     done
-    printf 'dn: cn=developers,ou=groups,%s\nobjectClass: groupOfNames\ncn: developers\nmember: uid=alice,ou=people,%s\n\n' "$sfx" "$sfx"
+    printf 'dn: cn=developers,ou=groups,%s\nobjectClass: groupOfNames\ncn: developers\nmember: uid=alice,ou=people,%s\nmember: cn=nobody,%s\n\n' "$sfx" "$sfx" "$sfx"
     printf 'dn: cn=readers,ou=groups,%s\nobjectClass: groupOfNames\ncn: readers\nmember: uid=alice,ou=people,%s\nmember: uid=bob,ou=people,%s\n\n' "$sfx" "$sfx" "$sfx"
   } >"$dir/init.ldif"
   "${slapd_bin%slapd}slapadd" -f "$dir/slapd.conf" -l "$dir/init.ldif" >"$dir/slapadd.log" 2>&1
