@@ -1,6 +1,7 @@
 // Unit tests for groups: the YAML's `groups:` (config/config.h), ACL entries
 // with `account: "@group"` compiled by auth/access_rules.h, and the ACL table
-// deciding with YAML groups and with groups a directory gave the user.
+// deciding with YAML groups and with groups a directory gave the user; and the
+// auth.ldap part of the config (its checks and error positions).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -149,6 +150,88 @@ TEST(AuthGroups, MalformedGroupsAreConfigErrors) {
       EXPECT_EQ(cfg.status().message(), c.error) << c.yaml;
     }
   }
+}
+
+}  // namespace
+}  // namespace berth::auth
+
+namespace berth::auth {
+namespace {
+
+TEST(AuthLdapConfig, ParsesAndChecksAuthLdap) {
+  auto cfg = config::ParseConfig(R"(auth:
+  ldap:
+    url: ldap://127.0.0.1:3389
+    start_tls: true
+    bind_dn: cn=admin,dc=x
+    bind_password_file: /run/secret
+    user_base: ou=people,dc=x
+    group_base: ou=groups,dc=x
+    cache_seconds: 5
+)",
+                                 "c.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+  const config::LdapConfig& l = cfg->auth.ldap;
+  EXPECT_TRUE(l.enabled);
+  EXPECT_TRUE(l.start_tls);
+  EXPECT_EQ(l.user_filter, "(uid={username})");
+  EXPECT_EQ(l.group_filter, "(member={dn})");
+  EXPECT_EQ(l.cache_seconds, 5);
+  EXPECT_EQ(l.timeout_seconds, 5);
+
+  struct Case {
+    std::string ldap;
+    std::string error;
+  };
+  const Case cases[] = {
+      {"{user_base: dc=x}", "c.yaml:2:9: auth.ldap.url is required"},
+      {"{url: http://x, user_base: dc=x}", "c.yaml:2:15: auth.ldap.url must start with ldap:// or ldaps://"},
+      {"{url: ldap://x}", "c.yaml:2:9: auth.ldap.user_base is required"},
+      {"{url: ldaps://x, user_base: dc=x, start_tls: true}",
+       "c.yaml:2:54: auth.ldap.start_tls is for ldap:// urls (ldaps:// is TLS from the start)"},
+      {"{url: ldap://x, user_base: dc=x, user_filter: \"(uid=bob)\"}",
+       "c.yaml:2:55: auth.ldap.user_filter must contain {username}"},
+      {"{url: ldap://x, user_base: dc=x, bind_dn: cn=a}",
+       "c.yaml:2:9: auth.ldap.bind_dn and bind_password_file go together"},
+      {"{url: ldap://x, user_base: dc=x, group_base: dc=g, member_of: memberOf}",
+       "c.yaml:2:71: auth.ldap: group_base (a group search) and member_of are exclusive"},
+      {"{url: ldap://x, user_base: dc=x, cache_seconds: 0}",
+       "c.yaml:2:57: auth.ldap.cache_seconds must be an integer from 1 to 3600"},
+      {"{url: ldap://x, user_base: dc=x, tls: true}", ""},
+  };
+  for (const auto& c : cases) {
+    auto bad = config::ParseConfig("auth:\n  ldap: " + c.ldap + "\n", "c.yaml");
+    ASSERT_FALSE(bad.ok()) << c.ldap;
+    if (!c.error.empty()) {
+      EXPECT_EQ(bad.status().message(), c.error) << c.ldap;
+    }
+  }
+}
+
+TEST(AuthLdapConfig, FiltersAreCompiledAndDirectoryGroupsAllowed) {
+  auto rules = Compile(R"(auth:
+  ldap:
+    url: ldap://x
+    user_base: dc=x
+    user_filter: "(uid={username}"
+)");
+  ASSERT_FALSE(rules.ok());
+  EXPECT_EQ(rules.status().message().rfind("c.yaml:5:18: auth.ldap.user_filter: LDAP filter: expected ')'", 0), 0u)
+      << rules.status().message();
+  // With a directory, a group may come from it only, and members need not be YAML users.
+  rules = Compile(R"(auth:
+  ldap: {url: ldap://x, user_base: dc=x}
+groups:
+  ops: [someone-in-ldap]
+acl:
+  - account: "@developers"
+    actions: [pull]
+  - account: "@ops"
+    actions: [pull]
+)");
+  ASSERT_TRUE(rules.ok()) << rules.status().message();
+  EXPECT_TRUE(rules->acl[0].group_members.empty());
+  EXPECT_EQ(rules->acl[1].group_members.count("someone-in-ldap"), 1u);
 }
 
 }  // namespace

@@ -45,11 +45,6 @@ std::string DescribeError(const error_code& ec) {
   return ec.message();
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 }  // namespace
 
 Result<LdapUrl> ParseLdapUrl(std::string_view url) {
@@ -93,49 +88,6 @@ Result<LdapUrl> ParseLdapUrl(std::string_view url) {
     out.port = static_cast<uint16_t>(p);
   }
   return out;
-}
-
-Status DecodeResult(std::string_view content, int* code, std::string* diagnostic) {
-  ber::Reader r(content);
-  auto c = r.Expect(ber::kEnumerated, "resultCode");
-  if (!c.ok()) return c.status();
-  auto v = ber::DecodeInteger(c->content);
-  if (!v.ok()) return v.status();
-  auto matched = r.Expect(ber::kOctetString, "matchedDN");
-  if (!matched.ok()) return matched.status();
-  auto diag = r.Expect(ber::kOctetString, "diagnosticMessage");
-  if (!diag.ok()) return diag.status();
-  *code = static_cast<int>(std::clamp<int64_t>(*v, -1, 1 << 20));
-  if (diagnostic != nullptr) *diagnostic = std::string(diag->content.substr(0, 512));
-  return Status::Ok();  // referral and extended fields after it are not needed
-}
-
-Result<SearchEntry> DecodeSearchEntry(std::string_view content) {
-  ber::Reader r(content);
-  auto dn = r.Expect(ber::kOctetString, "objectName");
-  if (!dn.ok()) return dn.status();
-  SearchEntry entry;
-  entry.dn = std::string(dn->content);
-  auto attributes = r.Expect(ber::kSequence, "attributes");
-  if (!attributes.ok()) return attributes.status();
-  ber::Reader list(attributes->content);
-  while (!list.done()) {
-    auto attribute = list.Expect(ber::kSequence, "PartialAttribute");
-    if (!attribute.ok()) return attribute.status();
-    ber::Reader a(attribute->content);
-    auto type = a.Expect(ber::kOctetString, "attribute type");
-    if (!type.ok()) return type.status();
-    auto vals = a.Expect(ber::kSet, "attribute values");
-    if (!vals.ok()) return vals.status();
-    auto& values = entry.attributes[Lower(std::string(type->content))];
-    ber::Reader v(vals->content);
-    while (!v.done()) {
-      auto value = v.Expect(ber::kOctetString, "attribute value");
-      if (!value.ok()) return value.status();
-      values.emplace_back(value->content);
-    }
-  }
-  return entry;
 }
 
 // The socket and its optional TLS layer on the client's own io_context: each
@@ -304,22 +256,15 @@ Status LdapClient::Receive(int id, uint8_t* tag, std::string* content, Clock::ti
     if (*frame > 0 && *frame <= in_.size()) {
       const std::string message = in_.substr(0, *frame);
       in_.erase(0, *frame);
-      ber::Reader outer(message);
-      auto envelope = outer.Expect(ber::kSequence, "LDAPMessage");
+      auto envelope = DecodeEnvelope(message);
       if (!envelope.ok()) return Break(Status::Unavailable(where_ + ": " + envelope.status().message()));
-      ber::Reader r(envelope->content);
-      auto msgid = r.Expect(ber::kInteger, "messageID");
-      if (!msgid.ok()) return Break(Status::Unavailable(where_ + ": " + msgid.status().message()));
-      auto got = ber::DecodeInteger(msgid->content);
-      auto op = r.Next();
-      if (!got.ok() || !op.ok()) return Break(Status::Unavailable(where_ + ": malformed LDAPMessage"));
-      if (*got == 0) {
+      if (envelope->id == 0) {
         // An unsolicited notification (Notice of Disconnection): the server is closing.
         return Break(Status::Unavailable(where_ + ": the server ended the session"));
       }
-      if (*got != id) return Break(Status::Unavailable(where_ + ": an answer to another request"));
-      *tag = op->tag;
-      *content = std::string(op->content);
+      if (envelope->id != id) return Break(Status::Unavailable(where_ + ": an answer to another request"));
+      *tag = envelope->op_tag;
+      *content = std::string(envelope->op);
       return Status::Ok();
     }
     if (Clock::now() >= deadline) return Break(Status::Unavailable(where_ + ": timed out"));

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/ldap/message.h"
 #include "util/status.h"
 
 namespace berth::auth::ldap {
@@ -41,19 +42,8 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{5000};  // connect, TLS and each request
 };
 
-struct SearchEntry {
-  std::string dn;
-  // attribute name (as the server spelled it, lower-cased) -> values
-  std::map<std::string, std::vector<std::string>> attributes;
-};
 
 enum class SearchScope : uint8_t { kBase = 0, kOne = 1, kSubtree = 2 };
-
-// LDAP result codes the client tells apart.
-inline constexpr int kResultSuccess = 0;
-inline constexpr int kResultSizeLimitExceeded = 4;
-inline constexpr int kResultNoSuchObject = 32;
-inline constexpr int kResultInvalidCredentials = 49;
 
 class LdapClient {
  public:
@@ -98,12 +88,5 @@ class LdapClient {
   int next_id_ = 1;
   bool healthy_ = true;
 };
-
-// The LDAPResult of a response (resultCode, diagnosticMessage), from the
-// protocolOp content; InvalidArgument when malformed.
-Status DecodeResult(std::string_view content, int* code, std::string* diagnostic);
-
-// A SearchResultEntry's content.
-Result<SearchEntry> DecodeSearchEntry(std::string_view content);
 
 }  // namespace berth::auth::ldap
