@@ -20,6 +20,12 @@ std::string StringField(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// An integer member, or 0 when absent or of another type.
+int64_t IntField(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
 // A ring of one signing key; a key that cannot sign is a programming error.
 std::shared_ptr<const KeyRing> RingOf(std::shared_ptr<const SigningKey> key) {
   auto ring = KeyRing::Make(std::move(key));
@@ -44,7 +50,10 @@ std::string Rfc3339(int64_t t) {
 
 AuthService::AuthService(AuthSettings settings, std::shared_ptr<const KeyRing> keys,
                          std::shared_ptr<const AuthPolicy> policy)
-    : settings_(std::move(settings)), keys_(std::move(keys)), policy_(std::move(policy)) {}
+    : settings_(std::move(settings)),
+      keys_(std::move(keys)),
+      policy_(std::move(policy)),
+      verified_tokens_(1024, settings_.leeway) {}
 
 AuthService::AuthService(AuthSettings settings, std::shared_ptr<const SigningKey> key,
                          std::shared_ptr<const AuthPolicy> policy)
@@ -58,6 +67,13 @@ std::shared_ptr<const KeyRing> AuthService::keys() const {
 void AuthService::SetKeys(std::shared_ptr<const KeyRing> keys) {
   MutexLock lock(mu_);
   keys_ = std::move(keys);
+  ++keys_generation_;
+}
+
+std::shared_ptr<const KeyRing> AuthService::keys(uint64_t* generation) const {
+  MutexLock lock(mu_);
+  *generation = keys_generation_;
+  return keys_;
 }
 
 std::shared_ptr<const AuthPolicy> AuthService::policy() const {
@@ -149,7 +165,13 @@ Result<std::string> AuthService::VerifyRefreshToken(const AuthPolicy& policy, st
 
 Result<std::vector<Scope>> AuthService::VerifyAccessToken(std::string_view token, int64_t now,
                                                           std::string* subject) const {
-  auto claims = VerifyJwt(*keys(), token, {settings_.issuer, settings_.service, now, settings_.leeway});
+  uint64_t generation = 0;
+  const std::shared_ptr<const KeyRing> ring = keys(&generation);
+  if (auto cached = verified_tokens_.Find(token, generation, now)) {
+    if (subject != nullptr) *subject = std::move(cached->subject);
+    return std::move(cached->access);
+  }
+  auto claims = VerifyJwt(*ring, token, {settings_.issuer, settings_.service, now, settings_.leeway});
   if (!claims.ok()) return claims.status();
   if (claims->contains("berth_use")) return Status::Invalid("a refresh token is not an access token");
   std::vector<Scope> held;
@@ -168,7 +190,13 @@ Result<std::vector<Scope>> AuthService::VerifyAccessToken(std::string_view token
       held.push_back(std::move(s));
     }
   }
-  if (subject != nullptr) *subject = StringField(*claims, "sub");
+  VerifiedToken verified;
+  verified.subject = StringField(*claims, "sub");
+  verified.access = held;
+  verified.expires = IntField(*claims, "exp");
+  verified.not_before = IntField(*claims, "nbf");
+  verified_tokens_.Insert(token, generation, verified);
+  if (subject != nullptr) *subject = std::move(verified.subject);
   return held;
 }
 

@@ -18,6 +18,7 @@
 #include "auth/login_throttle.h"
 #include "auth/scope.h"
 #include "auth/signing_key.h"
+#include "auth/verified_token_cache.h"
 #include "util/mutex.h"
 #include "util/status.h"
 
@@ -81,17 +82,23 @@ class AuthService {
                                          int64_t now) const;
 
   // The access a bearer token carries, after checking signature, alg, iss, aud (our service), exp and nbf.
+  // A token that verified is remembered (verified_token_cache.h): its next
+  // uses check only exp/nbf against `now` and that the key ring is the same.
   Result<std::vector<Scope>> VerifyAccessToken(std::string_view token, int64_t now, std::string* subject) const;
 
  private:
   std::string PasswordBinding(const std::string& hash) const;
+  // The ring and its generation (counts SetKeys calls: the token cache's notion of "the same ring").
+  std::shared_ptr<const KeyRing> keys(uint64_t* generation) const EXCLUDES(mu_);
 
   AuthSettings settings_;
   mutable Mutex mu_;
   std::shared_ptr<const KeyRing> keys_ GUARDED_BY(mu_);
+  uint64_t keys_generation_ GUARDED_BY(mu_) = 0;
   std::shared_ptr<const AuthPolicy> policy_ GUARDED_BY(mu_);
   CredentialVerifier credentials_;
   LoginThrottle throttle_;
+  mutable VerifiedTokenCache verified_tokens_;
 };
 
 int64_t UnixNow();

@@ -249,8 +249,47 @@ Status ParseS3(Reader& r, const YAML::Node& s3, S3StorageConfig* out) {
   return Status::Ok();
 }
 
+Status ParseMetadata(Reader& r, const YAML::Node& n, MetadataConfig* out) {
+  const std::string path = "storage.metadata";
+  BERTH_TRY(r.CheckMap(n, path,
+                       {"driver", "path", "host", "port", "dbname", "user", "password", "password_file", "sslmode",
+                        "ca_file", "pool_size", "connect_timeout", "statement_timeout"}));
+  out->pos = PosOf(n.Mark());
+  BERTH_TRY(r.GetString(n, "driver", path, &out->driver));
+  BERTH_TRY(r.OneOf(n, "driver", out->driver, {"sqlite", "postgres"}));
+  const bool pg = out->driver == "postgres";
+  // Each key belongs to one driver: a postgres key under sqlite (or the other
+  // way round) is a mistake the operator should hear about.
+  for (const char* key : {"host", "port", "dbname", "user", "password", "password_file", "sslmode", "ca_file",
+                          "pool_size", "connect_timeout", "statement_timeout"}) {
+    if (!pg && n[key]) return r.Error(n[key].Mark(), path + "." + key + " is a postgres setting (driver: postgres)");
+  }
+  if (pg && n["path"]) return r.Error(n["path"].Mark(), path + ".path is a sqlite setting (driver: sqlite)");
+  BERTH_TRY(r.GetString(n, "path", path, &out->path));
+  for (auto [key, field] : {std::pair{"host", &out->host}, std::pair{"dbname", &out->dbname},
+                            std::pair{"user", &out->user}, std::pair{"password", &out->password},
+                            std::pair{"password_file", &out->password_file}, std::pair{"sslmode", &out->sslmode},
+                            std::pair{"ca_file", &out->ca_file}}) {
+    BERTH_TRY(r.GetString(n, key, path, field));
+  }
+  BERTH_TRY(r.OneOf(n, "sslmode", out->sslmode, {"disable", "require", "verify-full"}));
+  BERTH_TRY(r.GetInt(n, "port", path, 1, 65535, &out->port));
+  BERTH_TRY(r.GetInt(n, "pool_size", path, 1, 1000, &out->pool_size));
+  BERTH_TRY(r.GetDuration(n, "connect_timeout", path, &out->connect_timeout_s));
+  BERTH_TRY(r.GetDuration(n, "statement_timeout", path, &out->statement_timeout_s));
+  if (pg && !out->password.empty() && !out->password_file.empty()) {
+    return r.Error(n["password"].Mark(), path + ": password and password_file are exclusive");
+  }
+  if (pg && (out->host.empty() || out->dbname.empty() || out->user.empty())) {
+    return r.Error(n.Mark(), path + ": host, dbname and user must not be empty");
+  }
+  if (n["path"] && out->path.empty()) return r.Error(n["path"].Mark(), path + ".path must not be empty");
+  return Status::Ok();
+}
+
 Status ParseStorage(Reader& r, const YAML::Node& n, StorageConfig* out) {
-  BERTH_TRY(r.CheckMap(n, "storage", {"filesystem", "s3", "delete", "redirect", "maintenance"}));
+  BERTH_TRY(r.CheckMap(n, "storage", {"filesystem", "s3", "delete", "redirect", "maintenance", "metadata"}));
+  if (YAML::Node md = n["metadata"]; md && !md.IsNull()) BERTH_TRY(ParseMetadata(r, md, &out->metadata));
   YAML::Node fs_node = n["filesystem"];
   YAML::Node s3_node = n["s3"];
   if (fs_node && !fs_node.IsNull() && s3_node && !s3_node.IsNull()) {
@@ -492,6 +531,13 @@ std::string TokenKeyPath(const Config& c) {
   std::string root = c.storage.filesystem_root;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   return root + "/token-key.pem";
+}
+
+std::string MetadataDbPath(const Config& c) {
+  if (!c.storage.metadata.path.empty()) return c.storage.metadata.path;
+  std::string root = c.storage.filesystem_root;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root + "/metadata.db";
 }
 
 namespace {

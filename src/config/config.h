@@ -122,6 +122,27 @@ struct S3StorageConfig {
   int64_t chunksize = 16LL << 20;
 };
 
+// storage.metadata: where the metadata database lives (docs/metadata.md).
+// Plain data; app/metadata_factory.h opens it.
+struct MetadataConfig {
+  std::string driver = "sqlite";  // sqlite (embedded, the default) | postgres (several replicas)
+  // sqlite: the database file; empty: <storage.filesystem.rootdirectory>/metadata.db
+  std::string path;
+  // postgres (the password is a secret: never logged)
+  std::string host = "127.0.0.1";
+  int64_t port = 5432;
+  std::string dbname = "berth";
+  std::string user = "berth";
+  std::string password;       // or:
+  std::string password_file;  // read at start; one trailing newline ignored
+  std::string sslmode = "verify-full";  // disable | require | verify-full
+  std::string ca_file;                  // verify-full: the CAs to trust; empty: the system's
+  int64_t pool_size = 16;               // connections per replica
+  int64_t connect_timeout_s = 5;
+  int64_t statement_timeout_s = 30;
+  SourcePos pos;  // of storage.metadata, for errors found when it is opened
+};
+
 struct StorageConfig {
   // Blob storage when s3 is off; with s3 still the local directory of the
   // auth bootstrap files (admin password, default token key).
@@ -129,6 +150,7 @@ struct StorageConfig {
   bool delete_enabled = true;
   bool s3_enabled = false;  // storage.s3 present (exclusive with storage.filesystem)
   S3StorageConfig s3;
+  MetadataConfig metadata;
   bool redirect_enabled = false;  // GET blob answers 307 to a presigned URL when the driver has them
   // storage.maintenance.uploadpurging (distribution's keys and defaults):
   // uploads started more than `age` ago are removed every `interval`.
@@ -191,6 +213,9 @@ std::string TokenKeyPath(const Config& c);
 // Where the accepted keys are published (auth.token.bundle / jwks_file, or next to the key).
 std::string TokenBundlePath(const Config& c);
 std::string TokenJwksPath(const Config& c);
+
+// Where the SQLite metadata database lives (storage.metadata.path, or in the data directory).
+std::string MetadataDbPath(const Config& c);
 
 // The embedded default: listen on :5000, filesystem storage under ./data.
 Config DefaultConfig();

@@ -411,3 +411,61 @@ TEST(ConfigS3Test, Rejects) {
 
 }  // namespace
 }  // namespace berth::config
+
+namespace berth::config {
+namespace {
+
+TEST(ConfigMetadataTest, DefaultIsSqliteInTheDataDirectory) {
+  Config c = Parse("");
+  EXPECT_EQ(c.storage.metadata.driver, "sqlite");
+  EXPECT_EQ(MetadataDbPath(c), "./data/metadata.db");
+  EXPECT_EQ(MetadataDbPath(Parse("storage: {filesystem: {rootdirectory: /srv/reg/}}")), "/srv/reg/metadata.db");
+  EXPECT_EQ(MetadataDbPath(Parse("storage: {metadata: {path: /var/lib/berth/md.db}}")), "/var/lib/berth/md.db");
+}
+
+TEST(ConfigMetadataTest, Postgres) {
+  Config c = Parse(R"(
+storage:
+  metadata:
+    driver: postgres
+    host: db.internal
+    port: 5433
+    dbname: reg
+    user: berth_app
+    password_file: /run/secrets/pg
+    sslmode: require
+    ca_file: /etc/ssl/pg-ca.pem
+    pool_size: 8
+    connect_timeout: 3s
+    statement_timeout: 1m
+)");
+  const MetadataConfig& m = c.storage.metadata;
+  EXPECT_EQ(m.driver, "postgres");
+  EXPECT_EQ(m.host, "db.internal");
+  EXPECT_EQ(m.port, 5433);
+  EXPECT_EQ(m.dbname, "reg");
+  EXPECT_EQ(m.user, "berth_app");
+  EXPECT_EQ(m.password_file, "/run/secrets/pg");
+  EXPECT_EQ(m.sslmode, "require");
+  EXPECT_EQ(m.ca_file, "/etc/ssl/pg-ca.pem");
+  EXPECT_EQ(m.pool_size, 8);
+  EXPECT_EQ(m.connect_timeout_s, 3);
+  EXPECT_EQ(m.statement_timeout_s, 60);
+}
+
+TEST(ConfigMetadataTest, Rejects) {
+  EXPECT_CONTAINS(Error("storage: {metadata: {driver: mysql}}"), "'mysql' is not a valid value for driver");
+  EXPECT_CONTAINS(Error("storage: {metadata: {host: db}}"), "storage.metadata.host is a postgres setting");
+  EXPECT_CONTAINS(Error("storage: {metadata: {driver: postgres, path: /x.db}}"), "path is a sqlite setting");
+  EXPECT_CONTAINS(Error("storage: {metadata: {driver: postgres, sslmode: prefer}}"), "sslmode");
+  EXPECT_CONTAINS(Error("storage: {metadata: {driver: postgres, port: 0}}"), "port");
+  EXPECT_CONTAINS(Error("storage: {metadata: {driver: postgres, password: a, password_file: b}}"), "exclusive");
+  EXPECT_CONTAINS(Error("storage: {metadata: {driver: postgres, pool_size: 0}}"), "pool_size");
+  EXPECT_CONTAINS(Error("storage: {metadata: {driver: postgres, dsn: x}}"), "unknown key 'dsn'");
+  EXPECT_CONTAINS(Error("storage: {metadata: {path: ''}}"), "path must not be empty");
+  // Errors carry file:line:column.
+  EXPECT_CONTAINS(Error("storage:\n  metadata:\n    driver: postgres\n    port: x\n"), "source.yaml:4:11");
+}
+
+}  // namespace
+}  // namespace berth::config

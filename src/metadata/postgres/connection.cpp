@@ -408,7 +408,6 @@ Result<QueryResult> PgConnection::ExecuteOnce(std::string_view sql, std::span<co
     } else if (auto* c = std::get_if<wire::CommandComplete>(&*m)) {
       result.affected = wire::AffectedRows(c->tag);
     } else if (auto* e = std::get_if<wire::ErrorResponse>(&*m)) {
-      if (error.ok()) error = wire::StatusFromError(e->fields);
       // "cached plan must not change result type" (0A000) or a statement the
       // session lost (26000): prepare it afresh next time.
       if (!parsing && (e->fields.sqlstate == "0A000" || e->fields.sqlstate == "26000")) {
@@ -416,18 +415,12 @@ Result<QueryResult> PgConnection::ExecuteOnce(std::string_view sql, std::span<co
         statements_to_close_.push_back(name);
         *stale = true;
       }
-      if (e->fields.severity == "FATAL" || e->fields.severity == "PANIC") {
-        return Break(Status::Unavailable(where_ + ": " + error.message()));
-      }
-    } else if (auto* z = std::get_if<wire::ReadyForQuery>(&*m)) {
-      transaction_status_ = z->transaction_status;
-      break;
-    } else if (std::holds_alternative<wire::Unsupported>(*m) || std::holds_alternative<wire::Authentication>(*m)) {
-      // COPY and the like: the session would wait for data that never comes.
-      return Break(Status::Unavailable(where_ + ": unexpected message from the server"));
     }
     // BindComplete, CloseComplete, NoData, EmptyQueryResponse, PortalSuspended,
     // ParameterStatus, NoticeResponse, NotificationResponse: nothing to do.
+    auto end = EndOfReply(*m, &error);
+    if (!end.ok()) return end.status();
+    if (*end) break;
   }
   if (!error.ok()) {
     // Inside a transaction a stale statement aborted it: the caller's retry of
@@ -436,6 +429,22 @@ Result<QueryResult> PgConnection::ExecuteOnce(std::string_view sql, std::span<co
     return NoteError(error);
   }
   return result;
+}
+
+Result<bool> PgConnection::EndOfReply(const wire::BackendMessage& m, Status* error) {
+  if (auto* e = std::get_if<wire::ErrorResponse>(&m)) {
+    if (error->ok()) *error = wire::StatusFromError(e->fields);
+    if (e->fields.severity == "FATAL" || e->fields.severity == "PANIC") {
+      return Break(Status::Unavailable(where_ + ": " + error->message()));
+    }
+  } else if (auto* z = std::get_if<wire::ReadyForQuery>(&m)) {
+    transaction_status_ = z->transaction_status;
+    return true;
+  } else if (std::holds_alternative<wire::Unsupported>(m) || std::holds_alternative<wire::Authentication>(m)) {
+    // COPY and the like: the session would wait for data that never comes.
+    return Break(Status::Unavailable(where_ + ": unexpected message from the server"));
+  }
+  return false;
 }
 
 Status PgConnection::SimpleQuery(std::string_view sql, std::string* tag) {
@@ -449,18 +458,11 @@ Status PgConnection::SimpleQuery(std::string_view sql, std::string* tag) {
     if (!m.ok()) return m.status();
     if (auto* c = std::get_if<wire::CommandComplete>(&*m)) {
       if (tag != nullptr) *tag = c->tag;
-    } else if (auto* e = std::get_if<wire::ErrorResponse>(&*m)) {
-      if (error.ok()) error = wire::StatusFromError(e->fields);
-      if (e->fields.severity == "FATAL" || e->fields.severity == "PANIC") {
-        return Break(Status::Unavailable(where_ + ": " + error.message()));
-      }
-    } else if (auto* z = std::get_if<wire::ReadyForQuery>(&*m)) {
-      transaction_status_ = z->transaction_status;
-      break;
-    } else if (std::holds_alternative<wire::Unsupported>(*m) || std::holds_alternative<wire::Authentication>(*m)) {
-      return Break(Status::Unavailable(where_ + ": unexpected message from the server"));
     }
     // Rows of a script are not returned; the rest needs nothing.
+    auto end = EndOfReply(*m, &error);
+    if (!end.ok()) return end.status();
+    if (*end) break;
   }
   if (!error.ok()) return NoteError(error);
   return Status::Ok();

@@ -85,6 +85,11 @@ class PgConnection final : public Connection {
   Status SimpleQuery(std::string_view sql, std::string* tag);
   // Remembers the first failure inside a transaction for Commit to report.
   Status NoteError(Status s);
+  // What every reply loop does alike with message `m`: keeps the first error in
+  // *error (a FATAL one breaks the connection), notes the transaction status at
+  // ReadyForQuery (true: the reply is over), and breaks the connection on a
+  // message that would leave the session waiting (COPY and the like).
+  Result<bool> EndOfReply(const wire::BackendMessage& m, Status* error);
 
   std::unique_ptr<Io> io_;
   std::string where_;  // "PostgreSQL host:port" for messages
