@@ -37,4 +37,19 @@ int AclExplain(const AclQuery& query);
 int Verify(std::string config_path);
 int DiskUsage(std::string config_path, bool json);
 
+// berth token create|list|revoke: personal access tokens in the metadata
+// database (auth/token_store.h), which they may change while `serve` runs.
+// 0 done, 1 refused (unknown user or id, bad scope), 2 config or database error.
+struct TokenCommand {
+  std::string config_path;  // empty: $CONFIG_PATH, else the embedded defaults
+  std::string user;         // create: required; list: only this user's
+  std::string name;         // create: the token's label
+  std::vector<std::string> scopes;  // create: type:name-pattern:actions; none = the user's whole ACL
+  std::string expires;              // create: "90d", "12h", "30m", "never" (default 90d)
+  std::string id;                   // revoke
+};
+int TokenCreate(TokenCommand command);
+int TokenList(TokenCommand command);
+int TokenRevoke(TokenCommand command);
+
 }  // namespace berth::app

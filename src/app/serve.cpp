@@ -11,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "app/commands.h"
+#include "app/metadata_factory.h"
 #include "app/load_config.h"
 #include "app/reload.h"
 #include "app/storage_factory.h"
@@ -104,6 +105,9 @@ bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, A
   settings.expiration = cfg.auth.token.expiration;
   settings.refresh_expiration = cfg.auth.token.refresh_expiration;
   out->service = std::make_unique<auth::AuthService>(settings, *ring, *policy);
+  // Access tokens live in the metadata database, opened at their first use (auth/token_store.h).
+  out->service->SetTokenStore(std::make_shared<auth::TokenStore>(
+      auth::TokenStore::PoolOpener([cfg] { return OpenMigratedMetadataPool(cfg); })));
   auth::AccessOptions aopts{cfg.server.public_url, cfg.server.trusted_proxy_ranges, cfg.server.tls.enabled};
   out->access = std::make_unique<auth::AccessController>(*out->service, aopts, blocking);
   log::Info("token auth enabled", {{"service", settings.service},

@@ -28,6 +28,10 @@ Status CompileCondition(const config::Config& cfg, const std::string& path, cons
 Result<AccessRules> CompileAccessRules(const config::Config& cfg) {
   AccessRules rules;
   for (const config::UserConfig& u : cfg.users) {
+    if (u.robot) {
+      rules.users[u.name] = std::string(kRobotHash);
+      continue;
+    }
     if (!IsBcryptHash(u.password)) {
       return config::ErrorAt(
           cfg.source, u.password_pos,

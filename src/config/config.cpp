@@ -420,9 +420,13 @@ Status ParseUsers(Reader& r, const YAML::Node& n, std::vector<UserConfig>* out) 
       return r.Error(it->first.Mark(), "user name '" + name + "' must be 1-128 characters without ':' or spaces");
     }
     const std::string path = "users." + name;
-    BERTH_TRY(r.CheckMap(it->second, path, {"password"}));
+    BERTH_TRY(r.CheckMap(it->second, path, {"password", "robot"}));
     UserConfig user{name, "", PosOf(it->second["password"] ? it->second["password"].Mark() : it->second.Mark())};
     BERTH_TRY(r.GetString(it->second, "password", path, &user.password));
+    BERTH_TRY(r.GetBool(it->second, "robot", path, &user.robot));
+    if (user.robot && it->second["password"]) {
+      return r.Error(it->second["password"].Mark(), path + ": a robot has no password (it logs in with access tokens)");
+    }
     // A name given twice: the last entry counts.
     std::erase_if(*out, [&](const UserConfig& u) { return u.name == name; });
     out->push_back(std::move(user));

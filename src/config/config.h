@@ -171,6 +171,7 @@ struct UserConfig {
   std::string name;        // 1-128 characters, no ':' or spaces
   std::string password;    // must be a bcrypt hash: auth/access_rules.h checks it
   SourcePos password_pos;  // of the password, or of the entry when it has none
+  bool robot = false;      // `robot: true`: no password, logs in only with access tokens
 };
 
 // One entry of `groups:` (`developers: [alice, bob]`): ACL entries name it as

@@ -116,7 +116,7 @@ sleep $((CACHE + 1))
 body=$E2E_DIR/down.json
 code=$(curl -s -o "$body" -w '%{http_code}' -u alice:alicepw "http://$R/v2/token?service=$SERVICE&scope=repository:team/app:pull")
 assert_eq "$code" 401 "with slapd stopped a directory user gets 401"
-assert_match "$(cat "$body")" 'directory is unavailable' "the answer says the directory is unavailable"
+assert_match "$(cat "$body")" 'user directory or the access token database is unavailable' "the answer says the directory is unavailable"
 assert_fails_with "podman login fails while slapd is down" 'invalid username/password|unauthorized|401' \
   pm cli login --tls-verify=false --authfile "$E2E_DIR/down.json" -u alice -p alicepw "$R"
 assert_match "$(grep 'LDAP directory is unavailable' "$REG_LOG" | head -n1)" 'cannot connect' \

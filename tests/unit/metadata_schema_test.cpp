@@ -45,7 +45,8 @@ TEST_F(SchemaTest, FreshDatabaseGetsEveryMigration) {
   EXPECT_EQ(r->to, LatestSchemaVersion());
   EXPECT_EQ(r->applied.size(), Migrations().size());
   EXPECT_EQ(Tables(),
-            (std::vector<std::string>{"blob_links", "blobs", "manifest_blobs", "manifest_children", "manifests",
+            (std::vector<std::string>{"access_tokens", "blob_links", "blobs", "manifest_blobs", "manifest_children",
+                                      "manifests",
                                       "metadata_state", "repositories", "schema_migrations", "tags"}));
   auto v = SchemaVersion(*pool_);
   EXPECT_EQ(*v, LatestSchemaVersion());
