@@ -21,25 +21,30 @@ CACHE=2
 ADMIN_PW='admin-Pa55-ldap'
 ADMIN_HASH=$(berth_hash "$ADMIN_PW")
 SFX=$BERTH_TEST_LDAP_SUFFIX
-E2E_BERTH_AUTH="auth:
-  token: {service: \"$SERVICE\", issuer: \"berth\", expiration: 300}
+ldap_auth_yaml() {
+  cat <<EOF2
+auth:
+  token: {service: "$SERVICE", issuer: "berth", expiration: 300}
   ldap:
-    url: \"$BERTH_TEST_LDAP_URL\"
+    url: "$BERTH_TEST_LDAP_URL"
     start_tls: true
-    ca_file: \"$BERTH_TEST_LDAP_CA_FILE\"
-    bind_dn: \"$BERTH_TEST_LDAP_BIND_DN\"
-    bind_password_file: \"$BERTH_TEST_LDAP_BIND_PASSWORD_FILE\"
-    user_base: \"ou=people,$SFX\"
-    user_filter: \"(&(objectClass=inetOrgPerson)(uid={username}))\"
-    group_base: \"ou=groups,$SFX\"
-    group_filter: \"(&(objectClass=groupOfNames)(member={dn}))\"
+    ca_file: "$BERTH_TEST_LDAP_CA_FILE"
+    bind_dn: "$BERTH_TEST_LDAP_BIND_DN"
+    bind_password_file: "$BERTH_TEST_LDAP_BIND_PASSWORD_FILE"
+    user_base: "ou=people,$SFX"
+    user_filter: "(&(objectClass=inetOrgPerson)(uid={username}))"
+    group_base: "ou=groups,$SFX"
+    group_filter: "(&(objectClass=groupOfNames)(member={dn}))"
     cache_seconds: $CACHE
 users:
-  admin: {password: \"$ADMIN_HASH\"}
+  admin: {password: "$ADMIN_HASH"}
 acl:
-  - {account: admin, name: \"*\", actions: [\"*\"]}
-  - {account: \"@developers\", name: \"team/**\", actions: [pull, push]}
-  - {account: \"@readers\", name: \"team/**\", actions: [pull]}"
+  - {account: admin, name: "*", actions: ["*"]}
+  - {account: "@developers", name: "team/**", actions: [pull, push]}
+  - {account: "@readers", name: "team/**", actions: [$1]}
+EOF2
+}
+E2E_BERTH_AUTH=$(ldap_auth_yaml pull)
 
 # ldap_member add|delete USER GROUP: change the directory as its administrator.
 ldap_member() {
@@ -109,6 +114,14 @@ assert_fails "podman push as alice is refused now" \
   pm cli push --signature-policy "$E2E_POLICY" --tls-verify=false --quiet --authfile "$E2E_DIR/alice.json" \
   "$IMG" "docker://$R/team/app:v2"
 ldap_member add alice developers
+
+# A reload (SIGHUP) takes a new ACL for the directory's groups, and keeps the directory working.
+E2E_BERTH_AUTH=$(ldap_auth_yaml "pull, push")
+write_berth_auth_config "$REG_CFG" "$E2E_DIR/data" "$REG_PORT"
+kill -HUP "$REG_PID"
+bob_may_push() { [[ $(granted bob:bobpw repository:team/app:push) == push ]]; }
+wait_until 10 bob_may_push || fail "after the reload readers still may not push"
+ok "after a reload (readers may push now) bob, in readers in the directory, gets push"
 
 # slapd stopped: directory logins fail cleanly, YAML users are unaffected.
 bash "$BERTH_TEST_LDAP_TOOL" halt "$BERTH_TEST_LDAP_DIR"
