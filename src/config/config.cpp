@@ -341,7 +341,7 @@ Status ParseLog(Reader& r, const YAML::Node& n, LogConfig* out) {
 Status ParseLdap(Reader& r, const YAML::Node& n, LdapConfig* out) {
   const std::string path = "auth.ldap";
   BERTH_TRY(r.CheckMap(n, path,
-                       {"url", "bind_dn", "bind_password_file", "user_base", "user_filter", "group_base",
+                       {"url", "bind_dn", "bind_password_file", "user_base", "user_filter", "username_attribute", "group_base",
                         "group_filter", "group_name_attribute", "member_of", "start_tls", "ca_file", "cache_seconds",
                         "timeout_seconds"}));
   out->enabled = true;
@@ -349,7 +349,8 @@ Status ParseLdap(Reader& r, const YAML::Node& n, LdapConfig* out) {
   for (auto [key, field] :
        {std::pair{"url", &out->url}, std::pair{"bind_dn", &out->bind_dn},
         std::pair{"bind_password_file", &out->bind_password_file}, std::pair{"user_base", &out->user_base},
-        std::pair{"user_filter", &out->user_filter}, std::pair{"group_base", &out->group_base},
+        std::pair{"user_filter", &out->user_filter}, std::pair{"username_attribute", &out->username_attribute},
+        std::pair{"group_base", &out->group_base},
         std::pair{"group_filter", &out->group_filter}, std::pair{"group_name_attribute", &out->group_name_attribute},
         std::pair{"member_of", &out->member_of}, std::pair{"ca_file", &out->ca_file}}) {
     BERTH_TRY(r.GetString(n, key, path, field));
@@ -370,6 +371,9 @@ Status ParseLdap(Reader& r, const YAML::Node& n, LdapConfig* out) {
   }
   if (out->bind_dn.empty() != out->bind_password_file.empty()) {
     return r.Error(n.Mark(), path + ".bind_dn and bind_password_file go together");
+  }
+  if (out->username_attribute.empty()) {
+    return r.Error(n["username_attribute"].Mark(), path + ".username_attribute must not be empty");
   }
   if (out->user_filter.find("{username}") == std::string::npos) {
     return r.Error(n["user_filter"].Mark(), path + ".user_filter must contain {username}");

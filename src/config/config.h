@@ -94,6 +94,9 @@ struct LdapConfig {
   std::string bind_password_file;  // its password (the first line; never in the YAML itself)
   std::string user_base;
   std::string user_filter = "(uid={username})";  // {username}: the login name, escaped (RFC 4515)
+  // The user entry's attribute that must hold the login name exactly (case and
+  // spaces included): directory matching ignores both, the account name must not.
+  std::string username_attribute = "uid";
   std::string group_base;                        // empty: no group search (member_of, or no groups)
   std::string group_filter = "(member={dn})";    // {dn}: the user's DN, {username}: the login name, escaped
   std::string group_name_attribute = "cn";       // a group's name for `account: "@name"`

@@ -104,6 +104,8 @@ assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -u 'alice:' "http://$R/v2/to
   "an empty password is refused (no anonymous bind)"
 assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -u '*:alicepw' "http://$R/v2/token?service=$SERVICE")" 401 \
   "a user name of '*' is compared, not a wildcard"
+assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -u 'ALICE:alicepw' "http://$R/v2/token?service=$SERVICE")" 401 \
+  "ALICE is not alice (the directory's spelling is the account name)"
 
 # Taken out of developers in the directory: push goes once the cache time has passed.
 ldap_member delete alice developers

@@ -251,6 +251,9 @@ TEST_F(LdapLive, DirectoryLogsInWithGroupsAndRefusesBadPasswords) {
   EXPECT_EQ((*d)->Authenticate("alice", "").outcome, Directory::Outcome::kBad);
   EXPECT_EQ((*d)->Authenticate("nobody", "x").outcome, Directory::Outcome::kBad);
   EXPECT_EQ((*d)->Authenticate("*", "alicepw").outcome, Directory::Outcome::kBad);  // never a wildcard
+  // The directory matches these to alice; the account name must be its exact spelling.
+  EXPECT_EQ((*d)->Authenticate("ALICE", "alicepw").outcome, Directory::Outcome::kBad);
+  EXPECT_EQ((*d)->Authenticate("alice ", "alicepw").outcome, Directory::Outcome::kBad);
   auto carol = (*d)->Authenticate("carol", "carolpw");
   ASSERT_EQ(carol.outcome, Directory::Outcome::kOk) << carol.reason;
   ASSERT_NE((*d)->CachedGroups("carol"), nullptr);

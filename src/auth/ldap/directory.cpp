@@ -84,6 +84,7 @@ Result<std::shared_ptr<Directory>> Directory::FromConfig(const config::LdapConfi
   }
   o.user_base = c.user_base;
   o.user_filter = c.user_filter;
+  o.username_attribute = c.username_attribute;
   o.group_base = c.group_base;
   o.group_filter = c.group_filter;
   o.group_name_attribute = c.group_name_attribute;
@@ -153,8 +154,8 @@ Directory::Login Directory::Lookup(std::string_view user, std::string_view passw
     }
   }
   const std::map<std::string, std::string> user_vars{{"username", std::string(user)}};
-  std::vector<std::string> attributes{"1.1"};  // RFC 4511 4.5.1.8: no attributes
-  if (!options_.member_of.empty()) attributes = {options_.member_of};
+  std::vector<std::string> attributes{options_.username_attribute};
+  if (!options_.member_of.empty()) attributes.push_back(options_.member_of);
   auto found = c.Search(options_.user_base, SearchScope::kSubtree, ExpandFilter(options_.user_filter, user_vars),
                         attributes, 2);
   if (!found.ok()) {
@@ -165,6 +166,13 @@ Directory::Login Directory::Lookup(std::string_view user, std::string_view passw
   if (found->size() > 1) return {Outcome::kBad, "the user filter matches several entries"};
   const SearchEntry& entry = found->front();
   if (entry.dn.empty()) return {Outcome::kBad, "the directory returned an entry without a DN"};
+  bool same_name = false;
+  if (auto names = entry.attributes.find(ToLower(options_.username_attribute)); names != entry.attributes.end()) {
+    for (const auto& n : names->second) same_name = same_name || n == user;
+  }
+  if (!same_name) {
+    return {Outcome::kBad, "the login name is not exactly the entry's " + options_.username_attribute};
+  }
 
   if (!options_.member_of.empty()) {
     auto it = entry.attributes.find(ToLower(options_.member_of));

@@ -4,7 +4,10 @@
 //
 // A login: connect (ldaps or StartTLS when configured), bind as the service
 // account, search user_base for user_filter with {username} escaped (RFC 4515,
-// filter.h): exactly one entry or the login fails; read its groups (its
+// filter.h): exactly one entry or the login fails, and its username_attribute
+// must hold the login name exactly (directories match "ALICE" and "alice " to
+// alice; the account name, which the ACL and the tokens carry, must be the
+// directory's own spelling); read its groups (its
 // member_of attribute, or a search of group_base for group_filter with {dn});
 // then a simple bind as the user's DN with the password given: that bind is
 // the password check. An empty password is always refused (an LDAP bind with
@@ -42,6 +45,7 @@ struct DirectoryOptions {
   std::string bind_password;
   std::string user_base;
   std::string user_filter;
+  std::string username_attribute = "uid";
   std::string group_base;
   std::string group_filter;
   std::string group_name_attribute = "cn";
