@@ -4,7 +4,10 @@
 // granting the intersection of a token's scopes and its user's ACL.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
+#include <thread>
+#include <vector>
 #include <string>
 
 #include "auth/auth_service.h"
@@ -144,6 +147,31 @@ TEST_F(TokenStoreTest, OpensItsPoolLazilyAndRetries) {
   EXPECT_TRUE(lazy.List("").ok());
   EXPECT_TRUE(lazy.List("").ok());
   EXPECT_EQ(opened, 2);
+}
+
+TEST_F(TokenStoreTest, ConcurrentVerifiesOpenThePoolOnceAndSeeARevocation) {
+  auto c = store_->Create("ci", "x", {}, std::nullopt, kNow);
+  ASSERT_TRUE(c.ok());
+  std::atomic<int> opened{0};
+  auto pool = pool_;
+  TokenStore lazy(TokenStore::PoolOpener([&]() -> Result<std::shared_ptr<metadata::Pool>> {
+    ++opened;
+    return std::shared_ptr<metadata::Pool>(pool);
+  }));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        if (lazy.Verify(c->token, kNow + t * 100 + i).ok()) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(opened.load(), 1);
+  EXPECT_EQ(ok.load(), 80);
+  ASSERT_TRUE(lazy.Revoke(c->record.id, kNow + 1000).ok());
+  EXPECT_FALSE(store_->Verify(c->token, kNow + 1001).ok());  // another store on the same database sees it
 }
 
 TEST(TokenScopes, NarrowTheAclGrant) {
