@@ -3,7 +3,7 @@
 # ldap-utils), run as the unprivileged 'openldap' user on 127.0.0.1 only, on a
 # private port, with a generated config, CA and directory under DIR.
 #
-#   slapd.sh start DIR PORT   # generate everything and start; prints the ldap:// url
+#   slapd.sh start DIR PORT   # generate everything and start (ldaps:// on PORT+1); prints the ldap:// url
 #   slapd.sh halt DIR         # stop the server, keeping the data (outage tests)
 #   slapd.sh resume DIR       # start the halted server again on the same port
 #   slapd.sh stop DIR         # stop and remove DIR
@@ -24,8 +24,8 @@ slapd_bin=/usr/sbin/slapd
 run_slapd() {
   local port
   port=$(cat "$dir/port")
-  # -u/-g: drop root right after binding; -h: loopback only.
-  "$slapd_bin" -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$port/" -u openldap -g openldap
+  # -u/-g: drop root right after binding; -h: loopback only (ldap:// with StartTLS on PORT, ldaps:// on PORT+1).
+  "$slapd_bin" -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$port/ ldaps://127.0.0.1:$((port + 1))/" -u openldap -g openldap
   for _ in $(seq 1 100); do
     ldapsearch -x -H "ldap://127.0.0.1:$port/" -b "$sfx" -s base >/dev/null 2>&1 && return 0
     sleep 0.1
@@ -106,6 +106,7 @@ CONF
   run_slapd
   {
     echo "BERTH_TEST_LDAP_URL=ldap://127.0.0.1:$port"
+    echo "BERTH_TEST_LDAPS_URL=ldaps://127.0.0.1:$((port + 1))"
     echo "BERTH_TEST_LDAP_CA_FILE=$dir/tls/ca.pem"
     echo "BERTH_TEST_LDAP_BIND_DN=cn=admin,$sfx"
     echo "BERTH_TEST_LDAP_BIND_PASSWORD_FILE=$dir/bind-password"

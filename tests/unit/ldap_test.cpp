@@ -227,6 +227,28 @@ TEST_F(LdapLive, StartTlsBindAndSearch) {
   EXPECT_TRUE((*c)->healthy());
 }
 
+TEST_F(LdapLive, LdapsFromTheFirstByte) {
+  auto url = ParseLdapUrl(Env("BERTH_TEST_LDAPS_URL"));
+  ASSERT_TRUE(url.ok()) << Env("BERTH_TEST_LDAPS_URL");
+  EXPECT_TRUE(url->tls);
+  ClientOptions o;
+  o.url = *url;
+  o.ca_file = Env("BERTH_TEST_LDAP_CA_FILE");
+  auto c = LdapClient::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE((*c)->encrypted());
+  EXPECT_TRUE((*c)->Bind("uid=bob,ou=people," + Env("BERTH_TEST_LDAP_SUFFIX"), "bobpw").ok());
+  // The same through a Directory configured with the ldaps url.
+  config::LdapConfig cfg = Config();
+  cfg.url = Env("BERTH_TEST_LDAPS_URL");
+  cfg.start_tls = false;
+  auto d = Directory::FromConfig(cfg);
+  ASSERT_TRUE(d.ok());
+  auto login = (*d)->Authenticate("bob", "bobpw");
+  EXPECT_EQ(login.outcome, Directory::Outcome::kOk) << login.reason;
+  EXPECT_EQ(*(*d)->CachedGroups("bob"), GroupSet{"readers"});
+}
+
 TEST_F(LdapLive, TlsIsVerified) {
   auto url = ParseLdapUrl(Env("BERTH_TEST_LDAP_URL"));
   ASSERT_TRUE(url.ok());
