@@ -456,7 +456,7 @@ Status ParseGroups(Reader& r, const YAML::Node& n, std::vector<GroupConfig>* out
     }
     const std::string path = "groups." + name;
     GroupConfig group{name, {}, PosOf(it->first.Mark()), {}};
-    const YAML::Node& members = it->second;
+    const YAML::Node members = it->second;  // a copy: it->second is a temporary
     if (members.IsNull()) {
       // `developers:` with nothing after it: an empty group.
     } else if (!members.IsSequence()) {

@@ -52,7 +52,8 @@ TEST(LdapBer, EncodesLengthsIntegersAndStrings) {
 TEST(LdapBer, DecodesWhatItEncodes) {
   for (int64_t v : {int64_t{0}, int64_t{1}, int64_t{127}, int64_t{128}, int64_t{-1}, int64_t{-128}, int64_t{-129},
                     int64_t{65535}, int64_t{1} << 40, INT64_MAX, INT64_MIN}) {
-    ber::Reader r(ber::Integer(v));
+    const std::string encoded = ber::Integer(v);
+    ber::Reader r(encoded);
     auto e = r.Expect(ber::kInteger, "n");
     ASSERT_TRUE(e.ok()) << v;
     auto back = ber::DecodeInteger(e->content);
@@ -87,7 +88,8 @@ TEST(LdapBer, RefusesMalformedInput) {
   }
   EXPECT_FALSE(ber::DecodeInteger("").ok());
   EXPECT_FALSE(ber::DecodeInteger(std::string(9, '\x01')).ok());
-  ber::Reader wrong(ber::OctetString("x"));
+  const std::string x = ber::OctetString("x");
+  ber::Reader wrong(x);
   EXPECT_FALSE(wrong.Expect(ber::kInteger, "n").ok());
 }
 

@@ -51,6 +51,7 @@ struct Element {
 class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}
+  Reader(std::string&&) = delete;  // it views its input: never a temporary
   bool done() const { return in_.empty(); }
   // The next element; InvalidArgument when malformed or truncated.
   Result<Element> Next();
