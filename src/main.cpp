@@ -6,6 +6,7 @@
 //   berth verify [--config FILE]         check the store's consistency (read-only)
 //   berth du [--config FILE] [--json]    storage used per repository (read-only)
 //   berth db migrate|import|check [--config FILE]   the metadata database
+//   berth token create --user U --name L [--scope S]... [--expires 90d] | token list [--user U] | token revoke ID
 //   berth version
 // This file only parses the command line; each command is a function in app/commands.h.
 #include <iostream>
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   explain->add_option("--action", query.action, "pull, push, delete or * (default: each of pull, push, delete)");
   explain->add_option("--ip", query.ip, "Client address, for ip conditions");
   explain->add_option("--service", query.service, "Service (default: auth.token.service)");
+  explain->add_option("--group", query.groups, "A directory (LDAP) group the user is in (repeatable)");
 
   std::string store_config;
   bool du_json = false;
@@ -65,6 +67,23 @@ int main(int argc, char** argv) {
     sub->add_option("-c,--config", db_config, "Config file (default: $CONFIG_PATH, else embedded defaults)");
   }
 
+  app::TokenCommand token_cmd;
+  auto* token = app.add_subcommand("token", "Personal access tokens (kept in the metadata database)");
+  token->require_subcommand(1);
+  auto* token_create = token->add_subcommand("create", "Create an access token and print it (once)");
+  auto* token_list = token->add_subcommand("list", "List access tokens (never their secrets)");
+  auto* token_revoke = token->add_subcommand("revoke", "Revoke an access token: refused at once");
+  for (auto* sub : {token_create, token_list, token_revoke}) {
+    sub->add_option("-c,--config", token_cmd.config_path, "Config file (default: $CONFIG_PATH, else embedded defaults)");
+  }
+  token_create->add_option("--user", token_cmd.user, "The user (or robot) it logs in as")->required();
+  token_create->add_option("--name", token_cmd.name, "A label for it")->required();
+  token_create->add_option("--scope", token_cmd.scopes,
+                           "Limit it to type:name-pattern:actions, e.g. 'repository:myorg/*:pull,push' (repeatable)");
+  token_create->add_option("--expires", token_cmd.expires, "Lifetime: 90d (default), 12h, 30m, 45s or never");
+  token_list->add_option("--user", token_cmd.user, "Only this user's tokens");
+  token_revoke->add_option("id", token_cmd.id, "The token's id (from token list)")->required();
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -83,6 +102,9 @@ int main(int argc, char** argv) {
   if (*check) return app::CheckConfig(check_path);
   if (*hash) return app::HashPassword(cost);
   if (*explain) return app::AclExplain(query);
+  if (*token_create) return app::TokenCreate(token_cmd);
+  if (*token_list) return app::TokenList(token_cmd);
+  if (*token_revoke) return app::TokenRevoke(token_cmd);
   if (*version) {
     std::cout << "berth " << BERTH_VERSION << "\n";
     return 0;

@@ -1,5 +1,6 @@
 // berth acl explain (see commands.h).
 #include <iostream>
+#include <set>
 #include <vector>
 
 #include "app/commands.h"
@@ -11,7 +12,11 @@ namespace {
 
 std::string DescribeEntry(const auth::AclEntry& e) {
   std::string s = "account=";
-  s += e.anonymous_only ? "\"\" (anonymous)" : e.account ? e.account->text() : "(any signed-in user)";
+  if (e.group) {
+    s += "@" + *e.group;
+  } else {
+    s += e.anonymous_only ? "\"\" (anonymous)" : e.account ? e.account->text() : "(any signed-in user)";
+  }
   s += " name=" + (e.name ? e.name->text() : std::string("(any)"));
   if (e.type) s += " type=" + *e.type;
   if (e.service) s += " service=" + e.service->text();
@@ -46,9 +51,11 @@ int AclExplain(const AclQuery& q) {
   std::vector<std::string> actions =
       q.action.empty() ? std::vector<std::string>{"pull", "push", "delete"} : std::vector<std::string>{q.action};
   if (catalog && q.action.empty()) actions = {"*"};
+  const std::set<std::string, std::less<>> directory_groups(q.groups.begin(), q.groups.end());
   int status = 1;
   for (const auto& a : actions) {
     auth::AccessRequest req{q.user, catalog ? "registry" : "repository", catalog ? "catalog" : q.repo, q.ip, service};
+    req.groups = &directory_groups;
     auto d = acl.Authorize(req, {a});
     std::cout << (q.user.empty() ? "(anonymous)" : q.user) << " " << a << " " << (catalog ? "registry:catalog" : q.repo)
               << ": " << (d.granted.empty() ? "DENIED" : "ALLOWED");
@@ -56,8 +63,12 @@ int AclExplain(const AclQuery& q) {
       std::cout << " (no entry matches: deny by default)\n";
     } else {
       const auto& e = acl.entries()[static_cast<size_t>(d.entry)];
-      std::cout << " by acl[" << d.entry << "] (" << q.config_path << ":" << e.line << "): " << DescribeEntry(e)
-                << "\n";
+      std::cout << " by acl[" << d.entry << "] (" << q.config_path << ":" << e.line << ")";
+      if (e.group) {
+        const bool from_yaml = e.group_members.count(q.user) != 0;
+        std::cout << " as a member of group " << *e.group << (from_yaml ? " (groups:)" : " (directory)");
+      }
+      std::cout << ": " << DescribeEntry(e) << "\n";
     }
     if (!d.granted.empty()) status = 0;
   }

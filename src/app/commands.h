@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace berth::config {
 struct Config;
@@ -34,6 +35,7 @@ struct AclQuery {
   std::string action;  // empty: each of pull, push, delete ("*" for the catalog)
   std::string ip;
   std::string service;  // empty: auth.token.service
+  std::vector<std::string> groups;  // directory groups to assume the user has (the YAML's are known)
 };
 int AclExplain(const AclQuery& query);
 
@@ -59,5 +61,20 @@ int DbCheck(std::string config_path);
 // `optional`: a missing SQLite file is reported and counts as clean (verify on a
 // store that has no database yet) instead of exit 2. Never creates or migrates the database.
 int CheckMetadataDatabase(const config::Config& cfg, storage::StorageDriver& store, bool optional);
+
+// berth token create|list|revoke: personal access tokens in the metadata
+// database (auth/token_store.h), which they may change while `serve` runs.
+// 0 done, 1 refused (unknown user or id, bad scope), 2 config or database error.
+struct TokenCommand {
+  std::string config_path;  // empty: $CONFIG_PATH, else the embedded defaults
+  std::string user;         // create: required; list: only this user's
+  std::string name;         // create: the token's label
+  std::vector<std::string> scopes;  // create: type:name-pattern:actions; none = the user's whole ACL
+  std::string expires;              // create: "90d", "12h", "30m", "never" (default 90d)
+  std::string id;                   // revoke
+};
+int TokenCreate(TokenCommand command);
+int TokenList(TokenCommand command);
+int TokenRevoke(TokenCommand command);
 
 }  // namespace berth::app

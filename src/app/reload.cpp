@@ -63,7 +63,16 @@ void AuthReloader::Reload() {
     log::Error("config reload rejected, the running configuration stays", {{"error", fresh.status().message()}});
     return;
   }
-  auto policy = auth::MakePolicy(fresh->access.users, fresh->access.acl, data_root_, announce_);
+  std::shared_ptr<auth::ldap::Directory> directory;
+  if (fresh->config.auth.ldap.enabled) {
+    auto opened = auth::ldap::Directory::FromConfig(fresh->config.auth.ldap);
+    if (!opened.ok()) {
+      log::Error("config reload rejected, the running configuration stays", {{"error", opened.status().message()}});
+      return;
+    }
+    directory = *opened;
+  }
+  auto policy = auth::MakePolicy(fresh->access.users, fresh->access.acl, data_root_, announce_, directory);
   if (!policy.ok()) {
     log::Error("config reload rejected, the running configuration stays", {{"error", policy.status().message()}});
     return;

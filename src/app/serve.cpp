@@ -15,6 +15,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "app/commands.h"
+#include "app/metadata_factory.h"
 #include "app/load_config.h"
 #include "app/metadata_factory.h"
 #include "app/reload.h"
@@ -87,8 +88,17 @@ bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, A
               {{"error", s.message()}});
   }
   const auth::SigningKey& key = (*ring)->current();
-  auto policy =
-      auth::MakePolicy(loaded.access.users, loaded.access.acl, cfg.storage.filesystem_root, AnnounceAdminPassword);
+  std::shared_ptr<auth::ldap::Directory> directory;  // auth.ldap (src/auth/ldap/directory.h)
+  if (cfg.auth.ldap.enabled) {
+    auto opened = auth::ldap::Directory::FromConfig(cfg.auth.ldap);
+    if (!opened.ok()) {
+      log::Error("cannot set up LDAP", {{"error", opened.status().message()}});
+      return false;
+    }
+    directory = *opened;
+  }
+  auto policy = auth::MakePolicy(loaded.access.users, loaded.access.acl, cfg.storage.filesystem_root,
+                                 AnnounceAdminPassword, directory);
   if (!policy.ok()) {
     log::Error("cannot set up users", {{"error", policy.status().message()}});
     return false;
@@ -102,6 +112,9 @@ bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, A
   settings.expiration = cfg.auth.token.expiration;
   settings.refresh_expiration = cfg.auth.token.refresh_expiration;
   out->service = std::make_unique<auth::AuthService>(settings, *ring, *policy);
+  // Access tokens live in the metadata database, opened at their first use (auth/token_store.h).
+  out->service->SetTokenStore(std::make_shared<auth::TokenStore>(
+      auth::TokenStore::PoolOpener([cfg] { return OpenMigratedMetadataPool(cfg); })));
   auth::AccessOptions aopts{cfg.server.public_url, cfg.server.trusted_proxy_ranges, cfg.server.tls.enabled};
   out->access = std::make_unique<auth::AccessController>(*out->service, aopts, blocking);
   log::Info("token auth enabled", {{"service", settings.service},

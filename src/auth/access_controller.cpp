@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include "auth/ldap/directory.h"
 #include "http/blocking.h"
 #include "util/log.h"
 
@@ -66,18 +67,20 @@ Identity Identity::FromToken(std::string subject, std::vector<Scope> held) {
 }
 
 Identity Identity::FromPolicy(const AuthService* auth, std::shared_ptr<const AuthPolicy> policy, std::string account,
-                              std::string ip) {
+                              std::string ip, std::shared_ptr<const TokenLimit> limit) {
   Identity id;
   id.auth_ = auth;
   id.policy_ = std::move(policy);
   id.account_ = std::move(account);
   id.ip_ = std::move(ip);
+  id.limit_ = std::move(limit);
   return id;
 }
 
 bool Identity::Can(const std::string& type, const std::string& name, const std::string& action) const {
   if (auth_ == nullptr) return Holds(held_, type, name, action);
-  auto granted = auth_->Authorize(*policy_, account_, ip_, auth_->settings().service, {Scope{type, name, {action}}});
+  auto granted =
+      auth_->Authorize(*policy_, account_, ip_, auth_->settings().service, {Scope{type, name, {action}}}, limit_.get());
   return Holds(granted, type, name, action);
 }
 
@@ -93,7 +96,8 @@ bool AccessController::CatalogView::Shows(const std::string& repository) const {
   if (all_) return true;
   if (auth_ == nullptr) return false;
   auto granted =
-      auth_->Authorize(*policy_, account_, ip_, auth_->settings().service, {Scope{"repository", repository, {"pull"}}});
+      auth_->Authorize(*policy_, account_, ip_, auth_->settings().service, {Scope{"repository", repository, {"pull"}}},
+                       limit_.get());
   return Holds(granted, "repository", repository, "pull");
 }
 
@@ -108,6 +112,7 @@ AccessController::CatalogView AccessController::CatalogViewOf(const Identity& id
   view.policy_ = auth_.policy();
   view.account_ = identity.account();
   view.ip_ = ClientIp(request);
+  view.limit_ = identity.limit();
   return view;
 }
 
@@ -181,7 +186,8 @@ std::chrono::seconds AccessController::ThrottleRetryAfter() { return LoginThrott
 
 http::Task<AccessController::Login> AccessController::CheckLogin(const std::string& ip, const std::string& user,
                                                                  const std::string& password,
-                                                                 const log::RequestFields* request) {
+                                                                 const log::RequestFields* request,
+                                                                 std::shared_ptr<const TokenLimit>* limit) {
   auto verdict = auth_.throttle().Check(ip, user);
   if (verdict.refuse) {
     if (request != nullptr) {
@@ -197,8 +203,46 @@ http::Task<AccessController::Login> AccessController::CheckLogin(const std::stri
     co_await t.async_wait(asio::use_awaitable);
   }
   auto policy = auth_.policy();
-  bool ok = auth_.credentials().IsCached(policy->users, user, password);
-  if (!ok) {
+  bool ok = false;
+  const auto yaml_user = policy->users.find(user);
+  if (IsAccessToken(password)) {
+    // An access token: only ever checked as one, and only for the user it belongs to (a YAML user).
+    std::shared_ptr<TokenStore> store = auth_.tokens();
+    if (store != nullptr && yaml_user != policy->users.end()) {
+      TokenStore* s = store.get();
+      const int64_t now = UnixNow();
+      auto verify = [store, s, password, now] { return s->Verify(password, now); };
+      Result<TokenRecord> record = co_await http::RunBlocking(blocking_, std::move(verify));
+      if (!record.ok() && record.status().code() == StatusCode::kUnavailable) {
+        log::Error("login refused: the access token database is unavailable",
+                   {{"user", user}, {"ip", ip}, {"error", record.status().message()}});
+        co_return Login::kUnavailable;
+      }
+      ok = record.ok() && record->user == user;
+      if (ok && limit != nullptr) *limit = std::make_shared<const TokenLimit>(record->Limit());
+    }
+  } else if (yaml_user != policy->users.end() && IsRobot(yaml_user->second)) {
+    ok = false;  // robots have no password
+  } else if (policy->directory != nullptr && yaml_user == policy->users.end()) {
+    // Not a YAML user: the directory decides (network, off the I/O threads).
+    ldap::Directory* directory = policy->directory.get();
+    auto ask = [directory, policy, user, password] { return directory->Authenticate(user, password); };
+    ldap::Directory::Login answer = co_await http::RunBlocking(blocking_, std::move(ask));
+    if (answer.outcome == ldap::Directory::Outcome::kUnavailable) {
+      if (request != nullptr) {
+        log::Write(log::Level::kError, "login refused: the LDAP directory is unavailable", *request,
+                   {{"attempted_user", user}, {"ip", ip}, {"error", answer.reason}});
+      } else {
+        log::Error("login refused: the LDAP directory is unavailable",
+                   {{"user", user}, {"ip", ip}, {"error", answer.reason}});
+      }
+      co_return Login::kUnavailable;
+    }
+    ok = answer.outcome == ldap::Directory::Outcome::kOk;
+    if (!ok) log::Write(log::Level::kDebug, "LDAP login refused", {{"user", user}, {"reason", answer.reason}});
+  } else if (auth_.credentials().IsCached(policy->users, user, password)) {
+    ok = true;
+  } else {
     CredentialVerifier* v = &auth_.credentials();
     // A named closure: GCC 12 mis-destroys closures created inside a co_await expression.
     auto check = [v, policy, user, password] { return v->Verify(policy->users, user, password); };
@@ -240,13 +284,15 @@ http::Task<AccessDecision> AccessController::Authorize(const ClientRequest& requ
     const std::string ip = ClientIp(request);
     if (ParseBasicAuth(header, &user, &password)) {
       const log::RequestFields* fields = &request.log;
-      Login login = co_await CheckLogin(ip, user, password, fields);
+      std::shared_ptr<const TokenLimit> limit;
+      std::shared_ptr<const TokenLimit>* limit_out = &limit;
+      Login login = co_await CheckLogin(ip, user, password, fields, limit_out);
       if (login == Login::kThrottled) {
         Throttle throttle;
         throttle.retry_after = ThrottleRetryAfter();
         co_return throttle;
       }
-      if (login == Login::kOk) identity = Identity::FromPolicy(&auth_, auth_.policy(), user, ip);
+      if (login == Login::kOk) identity = Identity::FromPolicy(&auth_, auth_.policy(), user, ip, limit);
     }
     if (!identity) co_return MakeChallenge(request, asked, Challenge::Reason::kBadCredentials, "");
   } else {

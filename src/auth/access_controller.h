@@ -53,14 +53,16 @@ struct ClientRequest {
 class Identity {
  public:
   static Identity FromToken(std::string subject, std::vector<Scope> held);
+  // `limit`: the access token the account logged in with (null: a password).
   static Identity FromPolicy(const AuthService* auth, std::shared_ptr<const AuthPolicy> policy, std::string account,
-                             std::string ip);
+                             std::string ip, std::shared_ptr<const TokenLimit> limit = nullptr);
   bool Can(const std::string& type, const std::string& name, const std::string& action) const;
   // Whether the grant already considered the resource: a token that names it
   // (granted actions or none), or Basic credentials (the ACL answers every
   // question). A token that does not name it was never asked for it.
   bool Considered(const std::string& type, const std::string& name) const;
   const std::string& account() const { return account_; }
+  const std::shared_ptr<const TokenLimit>& limit() const { return limit_; }
 
  private:
   std::string account_;
@@ -68,6 +70,7 @@ class Identity {
   const AuthService* auth_ = nullptr;  // basic: ask the ACL
   std::shared_ptr<const AuthPolicy> policy_;
   std::string ip_;
+  std::shared_ptr<const TokenLimit> limit_;
 };
 
 // A refusal to answer with 401 and a WWW-Authenticate challenge.
@@ -127,14 +130,21 @@ class AccessController {
     std::shared_ptr<const AuthPolicy> policy_;
     std::string account_;
     std::string ip_;
+    std::shared_ptr<const TokenLimit> limit_;
   };
   CatalogView CatalogViewOf(const Identity& identity, const ClientRequest& request) const;
 
-  enum class Login { kOk, kBad, kThrottled };
+  // kUnavailable: the user is not in the YAML and the directory (auth.ldap)
+  // cannot be asked: refused, like kBad, but not counted as a failed guess.
+  enum class Login { kOk, kBad, kThrottled, kUnavailable };
   // Password check with brute-force throttling; bcrypt runs off the I/O threads.
-  // `request` (optional) makes its log lines request-scoped.
+  // `request` (optional) makes its log lines request-scoped. A password that is
+  // an access token (token_store.h) is checked as one, for its own user only;
+  // *limit (when given) then gets what the token limits grants to. Robot users
+  // (no password) only log in with tokens.
   http::Task<Login> CheckLogin(const std::string& ip, const std::string& user, const std::string& password,
-                               const log::RequestFields* request = nullptr);
+                               const log::RequestFields* request = nullptr,
+                               std::shared_ptr<const TokenLimit>* limit = nullptr);
   // How long a client refused with Login::kThrottled should wait.
   static std::chrono::seconds ThrottleRetryAfter();
 
@@ -143,6 +153,7 @@ class AccessController {
   // The token endpoint as clients must reach it.
   std::string Realm(const ClientRequest& request) const;
   AuthService& auth() { return auth_; }
+  boost::asio::thread_pool& blocking() { return blocking_; }
 
  private:
   bool FromTrustedProxy(const ClientRequest& request) const;

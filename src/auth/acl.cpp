@@ -18,6 +18,10 @@ bool Acl::EntryMatches(const AclEntry& e, const AccessRequest& req) const {
   } else {
     if (e.anonymous_only) return false;
     if (e.account && !e.account->Matches(req.account, vars)) return false;
+    if (e.group && e.group_members.count(req.account) == 0 &&
+        (req.groups == nullptr || req.groups->count(*e.group) == 0)) {
+      return false;
+    }
   }
   if (e.type && *e.type != req.type) return false;
   if (e.name && !e.name->Matches(req.name, vars)) return false;

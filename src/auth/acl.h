@@ -4,7 +4,9 @@
 // decides, and grants the intersection of what was asked and its `actions`.
 // `actions: []` is an explicit deny; no matching entry is a deny.
 // Conditions: account, name, type (repository|registry), ip (address or CIDR),
-// service. An absent condition matches anything, except that the anonymous
+// service. `account: "@team"` matches the members of group `team` (the YAML's
+// `groups:`, kept in the entry, or the groups a directory gave the request's
+// user). An absent condition matches anything, except that the anonymous
 // user is only ever matched by `account: ""` (so `account: "*"` means "any
 // signed-in user", never "anyone"). Immutable once built; thread-safe.
 #pragma once
@@ -24,6 +26,8 @@ namespace berth::auth {
 struct AclEntry {
   std::optional<Pattern> account;  // nullopt: any signed-in user
   bool anonymous_only = false;     // account: ""
+  std::optional<std::string> group;  // account: "@<group>" (then `account` is unset)
+  std::set<std::string, std::less<>> group_members;  // the group's members from the YAML's `groups:`
   std::optional<Pattern> name;
   std::optional<std::string> type;  // "repository" | "registry"
   std::vector<IpRange> ips;         // empty: any address
@@ -39,6 +43,8 @@ struct AccessRequest {
   std::string name;     // repository name, or "catalog"
   std::string ip;       // real client address
   std::string service;
+  // Groups the account belongs to besides the YAML's (a directory's), or null.
+  const std::set<std::string, std::less<>>* groups = nullptr;
 };
 
 struct AclDecision {

@@ -2,11 +2,13 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <stdexcept>
 
 #include "auth/jwt.h"
+#include "auth/ldap/directory.h"
 #include "oci/name.h"
 #include "util/base64.h"
 #include "util/random.h"
@@ -86,16 +88,34 @@ void AuthService::SetPolicy(std::shared_ptr<const AuthPolicy> policy) {
   policy_ = std::move(policy);
 }
 
+std::shared_ptr<TokenStore> AuthService::tokens() const {
+  MutexLock lock(mu_);
+  return tokens_;
+}
+
+void AuthService::SetTokenStore(std::shared_ptr<TokenStore> tokens) {
+  MutexLock lock(mu_);
+  tokens_ = std::move(tokens);
+}
+
 std::vector<Scope> AuthService::Authorize(const AuthPolicy& policy, const std::string& account, const std::string& ip,
-                                          const std::string& service, const std::vector<Scope>& requested) const {
+                                          const std::string& service, const std::vector<Scope>& requested,
+                                          const TokenLimit* limit) const {
   std::vector<Scope> out;
+  // A directory user's groups from their login (YAML users are never looked up there).
+  std::shared_ptr<const ldap::GroupSet> directory_groups;
+  if (policy.directory != nullptr && !account.empty() && policy.users.find(account) == policy.users.end()) {
+    directory_groups = policy.directory->CachedGroups(account);
+  }
   for (const auto& want : requested) {
     Scope grant{want.type, want.name, {}};
     const bool valid = (want.type == "repository" && oci::IsValidRepositoryName(want.name)) ||
                        (want.type == "registry" && (want.name == "catalog" || want.name == "metrics"));
     if (valid) {
       AccessRequest req{account, want.type, want.name, ip, service};
+      req.groups = directory_groups.get();
       grant.actions = policy.acl.Authorize(req, want.actions).granted;
+      if (limit != nullptr) grant.actions = limit->Narrow(want, grant.actions);
     }
     out.push_back(std::move(grant));
   }
@@ -103,7 +123,10 @@ std::vector<Scope> AuthService::Authorize(const AuthPolicy& policy, const std::s
 }
 
 Result<IssuedToken> AuthService::IssueAccessToken(const std::string& account, const std::string& service,
-                                                  const std::vector<Scope>& grants, int64_t now) const {
+                                                  const std::vector<Scope>& grants, int64_t now,
+                                                  int64_t not_after) const {
+  int64_t lifetime = settings_.expiration;
+  if (not_after > 0 && not_after - now < lifetime) lifetime = std::max<int64_t>(1, not_after - now);
   nlohmann::json access = nlohmann::json::array();
   for (const auto& g : grants) {
     access.push_back({{"type", g.type}, {"name", g.name}, {"actions", g.actions}});
@@ -111,14 +134,14 @@ Result<IssuedToken> AuthService::IssueAccessToken(const std::string& account, co
   nlohmann::json claims = {{"iss", settings_.issuer},
                            {"sub", account},
                            {"aud", service},
-                           {"exp", now + settings_.expiration},
+                           {"exp", now + lifetime},
                            {"nbf", now},
                            {"iat", now},
                            {"jti", RandomHex(16)},
                            {"access", access}};
   auto jwt = SignJwt(keys()->current(), claims);
   if (!jwt.ok()) return jwt.status();
-  return IssuedToken{*jwt, settings_.expiration, Rfc3339(now)};
+  return IssuedToken{*jwt, lifetime, Rfc3339(now)};
 }
 
 std::string AuthService::PasswordBinding(const std::string& hash) const {
@@ -128,7 +151,8 @@ std::string AuthService::PasswordBinding(const std::string& hash) const {
 }
 
 Result<std::string> AuthService::IssueRefreshToken(const AuthPolicy& policy, const std::string& account,
-                                                   const std::string& service, int64_t now) const {
+                                                   const std::string& service, int64_t now,
+                                                   const std::string& access_token_id) const {
   auto user = policy.users.find(account);
   if (user == policy.users.end()) return Status::NotFound("unknown user");
   nlohmann::json claims = {{"iss", settings_.issuer},
@@ -140,11 +164,13 @@ Result<std::string> AuthService::IssueRefreshToken(const AuthPolicy& policy, con
                            {"jti", RandomHex(16)},
                            {"berth_use", "refresh"},
                            {"berth_pwb", PasswordBinding(user->second)}};
+  if (!access_token_id.empty()) claims["berth_pat"] = access_token_id;
   return SignJwt(keys()->current(), claims);
 }
 
 Result<std::string> AuthService::VerifyRefreshToken(const AuthPolicy& policy, std::string_view token,
-                                                    const std::string& service, int64_t now) const {
+                                                    const std::string& service, int64_t now,
+                                                    std::string* access_token_id) const {
   auto claims = VerifyJwt(*keys(), token, {settings_.issuer, service, now, settings_.leeway});
   if (!claims.ok()) return claims.status();
   if (StringField(*claims, "berth_use") != "refresh") return Status::Invalid("not a refresh token");
@@ -154,6 +180,7 @@ Result<std::string> AuthService::VerifyRefreshToken(const AuthPolicy& policy, st
   if (StringField(*claims, "berth_pwb") != PasswordBinding(user->second)) {
     return Status::Invalid("refresh token revoked by a password change");
   }
+  if (access_token_id != nullptr) *access_token_id = StringField(*claims, "berth_pat");
   return account;
 }
 

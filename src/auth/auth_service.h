@@ -18,6 +18,7 @@
 #include "auth/login_throttle.h"
 #include "auth/scope.h"
 #include "auth/signing_key.h"
+#include "auth/token_store.h"
 #include "auth/verified_token_cache.h"
 #include "util/mutex.h"
 #include "util/status.h"
@@ -32,9 +33,16 @@ struct AuthSettings {
   int64_t leeway = 60;                            // clock skew tolerated on exp/nbf
 };
 
+namespace ldap {
+class Directory;
+}
+
 struct AuthPolicy {
   UserTable users;
   Acl acl;
+  // auth.ldap: who is not in `users` logs in against it, and the groups of its
+  // users come from it (for a while: ldap/directory.h). Null: none.
+  std::shared_ptr<ldap::Directory> directory;
 };
 
 struct IssuedToken {
@@ -57,22 +65,31 @@ class AuthService {
   std::shared_ptr<const KeyRing> keys() const;
   void SetKeys(std::shared_ptr<const KeyRing> keys);
   CredentialVerifier& credentials() { return credentials_; }
+  // Personal access tokens (null: none; set once before serving).
+  std::shared_ptr<TokenStore> tokens() const;
+  void SetTokenStore(std::shared_ptr<TokenStore> tokens);
   LoginThrottle& throttle() { return throttle_; }
 
   // What the ACL grants `account` ("" = anonymous) of each requested scope
-  // (same order; a scope may come back with no actions).
+  // (same order; a scope may come back with no actions), narrowed to what
+  // `limit` (the access token the account logged in with) allows.
   std::vector<Scope> Authorize(const AuthPolicy& policy, const std::string& account, const std::string& ip,
-                               const std::string& service, const std::vector<Scope>& requested) const;
+                               const std::string& service, const std::vector<Scope>& requested,
+                               const TokenLimit* limit = nullptr) const;
 
+  // `not_after` (Unix seconds, 0: none) caps the expiry: the end of the access token it was issued from.
   Result<IssuedToken> IssueAccessToken(const std::string& account, const std::string& service,
-                                       const std::vector<Scope>& grants, int64_t now) const;
+                                       const std::vector<Scope>& grants, int64_t now, int64_t not_after = 0) const;
   // A refresh token is bound to the user's current password hash: changing the
-  // password revokes it.
+  // password revokes it. One issued from an access token names it
+  // (`access_token_id`), and is refused once that token is revoked or expired.
   Result<std::string> IssueRefreshToken(const AuthPolicy& policy, const std::string& account,
-                                        const std::string& service, int64_t now) const;
-  // The account a refresh token belongs to, if it is still valid.
+                                        const std::string& service, int64_t now,
+                                        const std::string& access_token_id = "") const;
+  // The account a refresh token belongs to, if it is still valid (and the id of
+  // the access token it was issued from, "" when none: the caller checks it).
   Result<std::string> VerifyRefreshToken(const AuthPolicy& policy, std::string_view token, const std::string& service,
-                                         int64_t now) const;
+                                         int64_t now, std::string* access_token_id = nullptr) const;
 
   // The access a bearer token carries, after checking signature, alg, iss, aud (our service), exp and nbf.
   // A token that verified is remembered (verified_token_cache.h): its next
@@ -89,6 +106,7 @@ class AuthService {
   std::shared_ptr<const KeyRing> keys_ GUARDED_BY(mu_);
   uint64_t keys_generation_ GUARDED_BY(mu_) = 0;
   std::shared_ptr<const AuthPolicy> policy_ GUARDED_BY(mu_);
+  std::shared_ptr<TokenStore> tokens_ GUARDED_BY(mu_);
   CredentialVerifier credentials_;
   LoginThrottle throttle_;
   mutable VerifiedTokenCache verified_tokens_;

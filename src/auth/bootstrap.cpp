@@ -23,9 +23,11 @@ std::string BootstrapPasswordFile(const std::string& data_root) {
 
 Result<std::shared_ptr<const AuthPolicy>> MakePolicy(UserTable users, std::vector<AclEntry> acl,
                                                      const std::string& data_root,
-                                                     const std::function<void(const std::string&)>& announce) {
+                                                     const std::function<void(const std::string&)>& announce,
+                                                     std::shared_ptr<ldap::Directory> directory) {
   auto policy = std::make_shared<AuthPolicy>();
-  if (!users.empty() || !acl.empty()) {
+  if (!users.empty() || !acl.empty() || directory != nullptr) {
+    policy->directory = std::move(directory);
     policy->users = std::move(users);
     policy->acl = Acl(std::move(acl));
     return std::shared_ptr<const AuthPolicy>(policy);

@@ -12,15 +12,17 @@
 
 #include "auth/acl.h"
 #include "auth/auth_service.h"
+#include "auth/ldap/directory.h"
 #include "util/status.h"
 
 namespace berth::auth {
 
-// Users and ACL as configured, or the bootstrap admin when both are empty.
+// Users and ACL as configured (and the LDAP directory, when there is one), or the bootstrap admin when both are empty.
 // `announce` receives the one-time banner with a freshly generated password.
 Result<std::shared_ptr<const AuthPolicy>> MakePolicy(UserTable users, std::vector<AclEntry> acl,
                                                      const std::string& data_root,
-                                                     const std::function<void(const std::string&)>& announce);
+                                                     const std::function<void(const std::string&)>& announce,
+                                                     std::shared_ptr<ldap::Directory> directory = nullptr);
 
 std::string BootstrapPasswordFile(const std::string& data_root);
 

@@ -16,7 +16,7 @@ CredentialVerifier::CredentialVerifier() { (void)RandomBytes(hmac_key_, sizeof h
 std::string CredentialVerifier::DummyHash(const UserTable& users) {
   std::map<int, int> costs;
   for (const auto& [name, hash] : users) {
-    if (hash.size() > 6) ++costs[(hash[4] - '0') * 10 + (hash[5] - '0')];
+    if (hash.size() > 6 && hash[0] == '$') ++costs[(hash[4] - '0') * 10 + (hash[5] - '0')];
   }
   int cost = 10;
   int most = 0;

@@ -18,8 +18,10 @@
 
 namespace berth::auth {
 
-// user name -> bcrypt hash
+// user name -> bcrypt hash (kRobotHash: a robot, which has no password and only logs in with access tokens)
 using UserTable = std::map<std::string, std::string, std::less<>>;
+inline constexpr std::string_view kRobotHash = "!robot";
+inline bool IsRobot(std::string_view hash) { return hash == kRobotHash; }
 
 class CredentialVerifier {
  public:

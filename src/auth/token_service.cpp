@@ -2,6 +2,8 @@
 
 #include <boost/url/parse_query.hpp>
 
+#include "http/blocking.h"
+
 namespace berth::auth {
 namespace {
 
@@ -118,10 +120,29 @@ http::Task<std::optional<TokenRefusal>> TokenService::Authenticate(const TokenRe
   out->now = UnixNow();
   out->policy = auth.policy();
   if (req.is_post && req.grant_type == "refresh_token") {
-    auto who = auth.VerifyRefreshToken(*out->policy, req.refresh_token, req.service, out->now);
+    std::string token_id;
+    auto who = auth.VerifyRefreshToken(*out->policy, req.refresh_token, req.service, out->now, &token_id);
     if (!who.ok()) {
       log::Write(log::Level::kInfo, "refresh token refused", log, {{"reason", who.status().message()}, {"ip", ip}});
       co_return Refuse(TokenError::kInvalidRefreshToken, "invalid refresh token");
+    }
+    if (!token_id.empty()) {
+      // Issued from an access token: only while that token is valid, and within its scopes.
+      std::shared_ptr<TokenStore> store = auth.tokens();
+      Result<TokenRecord> record = Status::Invalid("no access token store");
+      if (store != nullptr) {
+        TokenStore* s = store.get();
+        const int64_t now = out->now;
+        auto lookup = [store, s, token_id, now] { return s->Lookup(token_id, now); };
+        record = co_await http::RunBlocking(access_.blocking(), std::move(lookup));
+      }
+      if (!record.ok() || record->user != *who) {
+        log::Write(log::Level::kInfo, "refresh token refused", log,
+                   {{"reason", record.ok() ? std::string("another user's access token") : record.status().message()},
+                    {"ip", ip}});
+        co_return Refuse(TokenError::kInvalidRefreshToken, "invalid refresh token");
+      }
+      out->limit = std::make_shared<const TokenLimit>(record->Limit());
     }
     out->account = *who;
     out->may_refresh = true;
@@ -129,9 +150,14 @@ http::Task<std::optional<TokenRefusal>> TokenService::Authenticate(const TokenRe
     co_return Refuse(TokenError::kUnsupportedGrantType, "grant_type must be password or refresh_token");
   } else if (req.has_password || req.is_post) {
     const log::RequestFields* fields = &log;
-    auto login = co_await access_.CheckLogin(ip, req.user, req.password, fields);
+    std::shared_ptr<const TokenLimit>* limit_out = &out->limit;
+    auto login = co_await access_.CheckLogin(ip, req.user, req.password, fields, limit_out);
     if (login == AccessController::Login::kThrottled) {
       co_return Refuse(TokenError::kThrottled, "too many failed logins, try again later", req.user);
+    }
+    if (login == AccessController::Login::kUnavailable) {
+      co_return Refuse(TokenError::kBadCredentials, "authentication failed: the user directory or the access token database is unavailable",
+                       req.user);
     }
     // Same answer whether the user exists or not.
     if (login != AccessController::Login::kOk) {
@@ -148,7 +174,7 @@ http::Task<std::optional<TokenRefusal>> TokenService::Authenticate(const TokenRe
 
 TokenGrant TokenService::Grant(const TokenRequest& req, const TokenAccount& who, const std::string& ip) const {
   TokenGrant grant;
-  grant.scopes = access_.auth().Authorize(*who.policy, who.account, ip, req.service, req.scopes);
+  grant.scopes = access_.auth().Authorize(*who.policy, who.account, ip, req.service, req.scopes, who.limit.get());
   // Grants line up with what was asked.
   grant.all_granted = true;
   for (size_t i = 0; i < req.scopes.size(); ++i) {
@@ -165,12 +191,14 @@ TokenGrant TokenService::Grant(const TokenRequest& req, const TokenAccount& who,
 Result<SignedTokens> TokenService::Sign(const TokenRequest& req, const TokenAccount& who,
                                         const TokenGrant& grant) const {
   AuthService& auth = access_.auth();
-  auto token = auth.IssueAccessToken(who.account, req.service, grant.scopes, who.now);
+  const int64_t not_after = who.limit != nullptr ? who.limit->expires_at : 0;
+  auto token = auth.IssueAccessToken(who.account, req.service, grant.scopes, who.now, not_after);
   if (!token.ok()) return token.status();
   SignedTokens out;
   out.access = std::move(*token);
   if (req.offline && who.may_refresh) {
-    auto refresh = auth.IssueRefreshToken(*who.policy, who.account, req.service, who.now);
+    const std::string token_id = who.limit != nullptr ? who.limit->token_id : std::string();
+    auto refresh = auth.IssueRefreshToken(*who.policy, who.account, req.service, who.now, token_id);
     if (refresh.ok()) out.refresh = std::move(*refresh);
   }
   return out;

@@ -78,6 +78,8 @@ struct TokenAccount {
   // One policy snapshot and clock reading for the whole request.
   std::shared_ptr<const AuthPolicy> policy;
   int64_t now = 0;
+  // Logged in with an access token (or a refresh token issued from one): what it limits grants to.
+  std::shared_ptr<const TokenLimit> limit;
 };
 
 // What the ACL grants of a request's scopes (same order as asked).

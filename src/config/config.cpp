@@ -453,8 +453,55 @@ Status ParseLog(Reader& r, const YAML::Node& n, LogConfig* out) {
   return Status::Ok();
 }
 
+Status ParseLdap(Reader& r, const YAML::Node& n, LdapConfig* out) {
+  const std::string path = "auth.ldap";
+  BERTH_TRY(r.CheckMap(n, path,
+                       {"url", "bind_dn", "bind_password_file", "user_base", "user_filter", "username_attribute", "group_base",
+                        "group_filter", "group_name_attribute", "member_of", "start_tls", "ca_file", "cache_seconds",
+                        "timeout_seconds"}));
+  out->enabled = true;
+  out->pos = PosOf(n.Mark());
+  for (auto [key, field] :
+       {std::pair{"url", &out->url}, std::pair{"bind_dn", &out->bind_dn},
+        std::pair{"bind_password_file", &out->bind_password_file}, std::pair{"user_base", &out->user_base},
+        std::pair{"user_filter", &out->user_filter}, std::pair{"username_attribute", &out->username_attribute},
+        std::pair{"group_base", &out->group_base},
+        std::pair{"group_filter", &out->group_filter}, std::pair{"group_name_attribute", &out->group_name_attribute},
+        std::pair{"member_of", &out->member_of}, std::pair{"ca_file", &out->ca_file}}) {
+    BERTH_TRY(r.GetString(n, key, path, field));
+  }
+  BERTH_TRY(r.GetBool(n, "start_tls", path, &out->start_tls));
+  BERTH_TRY(r.GetInt(n, "cache_seconds", path, 1, 3600, &out->cache_seconds));
+  BERTH_TRY(r.GetInt(n, "timeout_seconds", path, 1, 120, &out->timeout_seconds));
+  if (n["user_filter"]) out->user_filter_pos = PosOf(n["user_filter"].Mark());
+  if (n["group_filter"]) out->group_filter_pos = PosOf(n["group_filter"].Mark());
+  for (auto [key, value] : {std::pair{"url", &out->url}, std::pair{"user_base", &out->user_base}}) {
+    if (value->empty()) return r.Error(n[key] ? n[key].Mark() : n.Mark(), path + "." + key + " is required");
+  }
+  if (out->url.rfind("ldap://", 0) != 0 && out->url.rfind("ldaps://", 0) != 0) {
+    return r.Error(n["url"].Mark(), path + ".url must start with ldap:// or ldaps://");
+  }
+  if (out->start_tls && out->url.rfind("ldaps://", 0) == 0) {
+    return r.Error(n["start_tls"].Mark(), path + ".start_tls is for ldap:// urls (ldaps:// is TLS from the start)");
+  }
+  if (out->bind_dn.empty() != out->bind_password_file.empty()) {
+    return r.Error(n.Mark(), path + ".bind_dn and bind_password_file go together");
+  }
+  if (out->username_attribute.empty()) {
+    return r.Error(n["username_attribute"].Mark(), path + ".username_attribute must not be empty");
+  }
+  if (out->user_filter.find("{username}") == std::string::npos) {
+    return r.Error(n["user_filter"].Mark(), path + ".user_filter must contain {username}");
+  }
+  if (!out->group_base.empty() && !out->member_of.empty()) {
+    return r.Error(n["member_of"].Mark(), path + ": group_base (a group search) and member_of are exclusive");
+  }
+  return Status::Ok();
+}
+
 Status ParseAuth(Reader& r, const YAML::Node& n, AuthConfig* out) {
-  BERTH_TRY(r.CheckMap(n, "auth", {"mode", "token"}));
+  BERTH_TRY(r.CheckMap(n, "auth", {"mode", "token", "ldap"}));
+  if (YAML::Node l = n["ldap"]; l && !l.IsNull()) BERTH_TRY(ParseLdap(r, l, &out->ldap));
   BERTH_TRY(r.GetString(n, "mode", "auth", &out->mode));
   BERTH_TRY(r.OneOf(n, "mode", out->mode, {"token", "none"}));
   if (YAML::Node t = n["token"]; t && !t.IsNull()) {
@@ -492,12 +539,54 @@ Status ParseUsers(Reader& r, const YAML::Node& n, std::vector<UserConfig>* out) 
       return r.Error(it->first.Mark(), "user name '" + name + "' must be 1-128 characters without ':' or spaces");
     }
     const std::string path = "users." + name;
-    BERTH_TRY(r.CheckMap(it->second, path, {"password"}));
+    BERTH_TRY(r.CheckMap(it->second, path, {"password", "robot"}));
     UserConfig user{name, "", PosOf(it->second["password"] ? it->second["password"].Mark() : it->second.Mark())};
     BERTH_TRY(r.GetString(it->second, "password", path, &user.password));
+    BERTH_TRY(r.GetBool(it->second, "robot", path, &user.robot));
+    if (user.robot && it->second["password"]) {
+      return r.Error(it->second["password"].Mark(), path + ": a robot has no password (it logs in with access tokens)");
+    }
     // A name given twice: the last entry counts.
     std::erase_if(*out, [&](const UserConfig& u) { return u.name == name; });
     out->push_back(std::move(user));
+  }
+  return Status::Ok();
+}
+
+bool IsValidGroupName(const std::string& name) {
+  if (name.empty() || name.size() > 128 || name.front() == '@') return false;
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+Status ParseGroups(Reader& r, const YAML::Node& n, std::vector<GroupConfig>* out) {
+  if (!n.IsMap()) return r.Error(n.Mark(), "groups must be a mapping of group name to a list of user names");
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
+    if (!IsValidGroupName(name)) {
+      return r.Error(it->first.Mark(),
+                     "group name '" + name + "' must be 1-128 characters, not starting with '@', without control characters");
+    }
+    const std::string path = "groups." + name;
+    GroupConfig group{name, {}, PosOf(it->first.Mark()), {}};
+    const YAML::Node members = it->second;  // a copy: it->second is a temporary
+    if (members.IsNull()) {
+      // `developers:` with nothing after it: an empty group.
+    } else if (!members.IsSequence()) {
+      return r.Error(members.Mark(), path + " must be a list of user names");
+    } else {
+      for (const auto& m : members) {
+        if (!m.IsScalar() || m.Scalar().empty()) return r.Error(m.Mark(), path + " must contain user names");
+        group.members.push_back(m.Scalar());
+        group.member_pos.push_back(PosOf(m.Mark()));
+      }
+    }
+    for (const auto& g : *out) {
+      if (g.name == name) return r.Error(it->first.Mark(), "group '" + name + "' is defined twice");
+    }
+    out->push_back(std::move(group));
   }
   return Status::Ok();
 }
@@ -603,12 +692,14 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
     if (!root || root.IsNull()) return cfg;  // an empty file means all defaults
-    BERTH_TRY(r.CheckMap(root, "the top level", {"version", "server", "storage", "log", "auth", "users", "acl", "proxy"}));
+    BERTH_TRY(r.CheckMap(root, "the top level",
+                         {"version", "server", "storage", "log", "auth", "users", "groups", "acl", "proxy"}));
     if (YAML::Node n = root["server"]; n && !n.IsNull()) BERTH_TRY(ParseServer(r, n, &cfg.server));
     if (YAML::Node n = root["storage"]; n && !n.IsNull()) BERTH_TRY(ParseStorage(r, n, &cfg.storage));
     if (YAML::Node n = root["log"]; n && !n.IsNull()) BERTH_TRY(ParseLog(r, n, &cfg.log));
     if (YAML::Node n = root["auth"]; n && !n.IsNull()) BERTH_TRY(ParseAuth(r, n, &cfg.auth));
     if (YAML::Node n = root["users"]; n && !n.IsNull()) BERTH_TRY(ParseUsers(r, n, &cfg.users));
+    if (YAML::Node n = root["groups"]; n && !n.IsNull()) BERTH_TRY(ParseGroups(r, n, &cfg.groups));
     if (YAML::Node n = root["acl"]; n && !n.IsNull()) BERTH_TRY(ParseAcl(r, n, &cfg.acl));
     if (YAML::Node n = root["proxy"]; n && !n.IsNull()) BERTH_TRY(ParseProxy(r, n, &cfg.proxy));
   } catch (const YAML::Exception& e) {

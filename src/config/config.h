@@ -83,9 +83,35 @@ struct TokenConfig {
   std::string jwks_file;  // the published JWKS; default: next to the key, token-jwks.json
 };
 
+// auth.ldap: users not in the YAML authenticate against a directory
+// (auth/ldap/directory.h). Checked here: the shape, the url's scheme and the
+// filters' placeholders; the filters' syntax and the password file are checked
+// by auth/access_rules.h and the directory.
+struct LdapConfig {
+  bool enabled = false;  // auth.ldap present
+  std::string url;       // ldap://host[:389] or ldaps://host[:636]
+  std::string bind_dn;   // the service account that searches
+  std::string bind_password_file;  // its password (the first line; never in the YAML itself)
+  std::string user_base;
+  std::string user_filter = "(uid={username})";  // {username}: the login name, escaped (RFC 4515)
+  // The user entry's attribute that must hold the login name exactly (case and
+  // spaces included): directory matching ignores both, the account name must not.
+  std::string username_attribute = "uid";
+  std::string group_base;                        // empty: no group search (member_of, or no groups)
+  std::string group_filter = "(member={dn})";    // {dn}: the user's DN, {username}: the login name, escaped
+  std::string group_name_attribute = "cn";       // a group's name for `account: "@name"`
+  std::string member_of;  // e.g. memberOf: read groups from this attribute of the user instead (first RDN value)
+  bool start_tls = false;
+  std::string ca_file;         // empty: the system CAs
+  int64_t cache_seconds = 60;  // successful logins and their groups are remembered this long
+  int64_t timeout_seconds = 5;
+  SourcePos pos, user_filter_pos, group_filter_pos;
+};
+
 struct AuthConfig {
   std::string mode = "token";  // token | none (no authentication at all)
   TokenConfig token;
+  LdapConfig ldap;
 };
 
 struct S3StorageConfig {
@@ -148,12 +174,23 @@ struct UserConfig {
   std::string name;        // 1-128 characters, no ':' or spaces
   std::string password;    // must be a bcrypt hash: auth/access_rules.h checks it
   SourcePos password_pos;  // of the password, or of the entry when it has none
+  bool robot = false;      // `robot: true`: no password, logs in only with access tokens
+};
+
+// One entry of `groups:` (`developers: [alice, bob]`): ACL entries name it as
+// `account: "@developers"`. Members need not be YAML users when auth.ldap is
+// set (directory users may be listed too); auth/access_rules.h checks that.
+struct GroupConfig {
+  std::string name;                  // 1-128 characters, no control characters, no leading '@'
+  std::vector<std::string> members;  // user names, in file order
+  SourcePos pos;                     // of the group's name
+  std::vector<SourcePos> member_pos;  // of each member
 };
 
 // One entry of `acl:` as written. Keys, type, ip and actions are checked here;
 // the account, name and service patterns are compiled by auth/access_rules.h.
 struct AclEntryConfig {
-  std::optional<std::string> account;  // absent: any signed-in user; "": the anonymous user only
+  std::optional<std::string> account;  // absent: any signed-in user; "": the anonymous user only; "@g": group g
   std::optional<std::string> name;
   std::optional<std::string> service;
   std::optional<std::string> type;  // "repository" | "registry"
@@ -185,6 +222,7 @@ struct Config {
   LogConfig log;
   AuthConfig auth;
   std::vector<UserConfig> users;    // in file order, names unique
+  std::vector<GroupConfig> groups;  // in file order, names unique
   std::vector<AclEntryConfig> acl;  // in file order
   std::vector<ProxyUpstreamConfig> proxy;  // in file order; prefixes never overlap
 };

@@ -92,8 +92,32 @@ CREATE TABLE metadata_state (
 ) {{without_rowid}};
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// Personal access tokens (auth/token_store.h): `berth token create` adds one,
+// the token endpoint and Basic credentials check them. Only a hash of the
+// secret is kept (SHA-256: the secrets are 256 random bits, see token_store.h).
+constexpr std::string_view kAccessTokens = R"sql(
+CREATE TABLE access_tokens (
+  id {{id}},
+  -- the token's public part ("berth_pat_<public_id>_<secret>"): how it is found, listed and revoked
+  public_id {{key}} NOT NULL UNIQUE,
+  user_name {{key}} NOT NULL,
+  label TEXT NOT NULL,
+  -- hex SHA-256 of the secret part
+  secret_sha256 TEXT NOT NULL,
+  -- space-separated scopes it is limited to (type:name-pattern:actions); '' = the user's whole ACL
+  scopes TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  revoked_at BIGINT,
+  -- updated at most once a minute per token
+  last_used_at BIGINT
+);
+CREATE INDEX access_tokens_by_user ON access_tokens (user_name);
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, "initial schema", kInitialSchema},
+    {2, "access tokens", kAccessTokens},
 }};
 
 constexpr std::string_view kCreateMigrationsTable =
