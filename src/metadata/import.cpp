@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <map>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "metadata/metadata_store.h"
@@ -408,11 +410,36 @@ Result<ImportProgress> ImportStore(storage::StorageDriver& driver, Pool& pool, c
     }
   });
   if (!failed.ok()) return failed;
-  for (const auto& name : walk::Repositories(driver)) {
-    StoreRepository r = ReadRepository(driver, name);
-    progress.skipped += r.skipped;
-    if (r.empty()) continue;  // only uploads so far
-    if (Status s = ImportRepository(w, name, r, progress); !s.ok()) return s;
+  // Reading a repository is many small file reads (the kernel's time, most of
+  // an import); writing it is the database's. So the repositories are read a
+  // chunk ahead of the writer, on kReaders threads, and written in name order
+  // on this one. Memory: two chunks of repositories at most.
+  const std::vector<std::string> names = walk::Repositories(driver);
+  constexpr size_t kChunk = 256;
+  constexpr size_t kReaders = 2;
+  auto read_chunk = [&driver, &names](size_t begin) {
+    const size_t end = std::min(begin + kChunk, names.size());
+    std::vector<StoreRepository> out(end - begin);
+    std::vector<std::thread> readers;
+    for (size_t t = 0; t < kReaders; ++t) {
+      readers.emplace_back([&, t] {
+        for (size_t i = begin + t; i < end; i += kReaders) out[i - begin] = ReadRepository(driver, names[i]);
+      });
+    }
+    for (auto& t : readers) t.join();
+    return out;
+  };
+  // (a pending read is waited for by the future's destructor on every return)
+  std::future<std::vector<StoreRepository>> ahead = std::async(std::launch::async, read_chunk, 0);
+  for (size_t begin = 0; begin < names.size(); begin += kChunk) {
+    std::vector<StoreRepository> chunk = ahead.get();
+    if (begin + kChunk < names.size()) ahead = std::async(std::launch::async, read_chunk, begin + kChunk);
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      const StoreRepository& r = chunk[i];
+      progress.skipped += r.skipped;
+      if (r.empty()) continue;  // only uploads so far
+      if (Status s = ImportRepository(w, names[begin + i], r, progress); !s.ok()) return s;
+    }
   }
   const int64_t now = options.clock ? options.clock() : SystemNowMs();
   if (Status s = w.Ensure(); !s.ok()) return s;
