@@ -50,7 +50,7 @@ std::string TextBound(std::string_view last) {
 // A blob is garbage when no repository links it, no manifest references it (as
 // config or layer) or is stored in it, and it was not touched within the grace.
 constexpr std::string_view kBlobIsGarbage =
-    "b.touched_at < $1 "
+    "b.touched_at < $1 AND b.gc_claimed_at IS NULL "
     "AND NOT EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = b.digest) "
     "AND NOT EXISTS (SELECT 1 FROM manifest_blobs r WHERE r.digest = b.digest) "
     "AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.digest = b.digest)";
@@ -68,6 +68,19 @@ constexpr std::string_view kUntaggedManifestIsGarbage =
     "WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest) "
     "AND (m.subject_digest IS NULL OR NOT EXISTS (SELECT 1 FROM manifests s "
     "WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest))";
+
+// kBusy when GC has claimed `digest` (its bytes may be being deleted); Ok when
+// unclaimed or unknown. Runs after the caller's write to the row, so on
+// PostgreSQL it holds the row lock and reads the latest commit.
+Status RefuseClaimed(Connection& c, std::string_view digest) {
+  const Value key[] = {std::string(digest)};
+  auto r = c.Execute("SELECT gc_claimed_at FROM blobs WHERE digest = $1", key);
+  if (!r.ok()) return r.status();
+  if (!r->rows.empty() && !r->rows[0].IsNull(0)) {
+    return Status(StatusCode::kBusy, "blob " + std::string(digest) + " is being garbage collected");
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -153,6 +166,8 @@ Status MetadataStore::LinkBlob(std::string_view repository, std::string_view dig
     auto repo = sql::UpsertRepository(c, repository, now, now);
     if (!repo.ok()) return repo.status();
     if (Status s = sql::UpsertBlob(c, digest, size, now, now); !s.ok()) return s;
+    // A claimed blob's bytes may already be gone: never link it (the writer protects it first: ProtectBlob).
+    if (Status s = RefuseClaimed(c, digest); !s.ok()) return s;
     auto linked = sql::UpsertLink(c, *repo, digest, now, sql::MissingBlob::kFail);
     return linked.status();
   });
@@ -162,14 +177,30 @@ Status MetadataStore::TouchBlob(std::string_view digest) {
   const int64_t now = Now();
   return Transaction([&](Connection& c) -> Status {
     const Value params[] = {S(digest), now};
-    auto r = c.Execute("UPDATE blobs SET touched_at = $2 WHERE digest = $1 AND touched_at < $2", params);
+    auto r = c.Execute(
+        "UPDATE blobs SET touched_at = $2 WHERE digest = $1 AND touched_at < $2 AND gc_claimed_at IS NULL", params);
     if (!r.ok()) return r.status();
     if (r->affected > 0) return Status::Ok();
     const Value key[] = {S(digest)};
-    auto known = c.Execute("SELECT 1 FROM blobs WHERE digest = $1", key);
+    auto known = c.Execute("SELECT 1 FROM blobs WHERE digest = $1 AND gc_claimed_at IS NULL", key);
     if (!known.ok()) return known.status();
     return known->rows.empty() ? Status::NotFound("blob unknown") : Status::Ok();
   });
+}
+
+Status MetadataStore::ProtectBlob(std::string_view digest, int64_t size) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.claim_wait_ms);
+  while (true) {
+    const int64_t now = Now();
+    Status s = Transaction([&](Connection& c) -> Status {
+      if (Status up = sql::UpsertBlob(c, digest, size, now, now); !up.ok()) return up;
+      return RefuseClaimed(c, digest);
+    });
+    // Claimed: GC is between deleting the bytes and the row, a matter of
+    // milliseconds; once the row is gone the upsert inserts it afresh.
+    if (s.code() != StatusCode::kBusy || std::chrono::steady_clock::now() >= deadline) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 Status MetadataStore::UnlinkBlob(std::string_view repository, std::string_view digest) {
@@ -198,6 +229,21 @@ Status MetadataStore::PutManifestRows(std::string_view repository, const Manifes
         if (!repo.ok()) return repo.status();
         // The manifest's own bytes are a blob of the store too.
         if (Status s = sql::UpsertBlob(c, manifest.digest, manifest.size, now, now); !s.ok()) return s;
+        if (Status s = RefuseClaimed(c, manifest.digest); !s.ok()) return s;
+        // Lock the referenced blobs' rows FOR SHARE (PostgreSQL): this conflicts
+        // with GC's claim (FOR UPDATE), so either GC's claim commits first and
+        // is seen here (NotFound: MANIFEST_BLOB_UNKNOWN, the client uploads
+        // again), or the references below commit first and GC's re-check sees them.
+        const std::string lock =
+            "SELECT gc_claimed_at FROM blobs WHERE digest = $1" + std::string(dialect::ForShare(pool_->Dialect()));
+        for (const auto& b : manifest.blobs) {
+          if (b.foreign) continue;
+          const Value key[] = {b.digest};
+          auto row = c.Execute(lock, key);
+          if (!row.ok()) return row.status();
+          if (row->rows.empty() || !row->rows[0].IsNull(0))
+            return Status::NotFound("blob " + b.digest + " is unknown to the metadata database");
+        }
         auto id = sql::UpsertManifest(c, *repo, manifest, now, now, sql::MissingBlob::kFail);
         if (!id.ok()) return id.status();
         if (tag.empty()) return Status::Ok();
@@ -265,6 +311,9 @@ Status MetadataStore::WithRepositoryLock(std::string_view repository, const std:
 
 Status MetadataStore::PutManifest(std::string_view repository, const ManifestRecord& manifest, std::string_view tag,
                                   const std::function<Status()>& store) {
+  // The manifest's own bytes are content-addressed: storage may keep bytes it
+  // finds, so they are protected from GC before store() relies on them.
+  if (Status s = ProtectBlob(manifest.digest, manifest.size); !s.ok()) return s;
   return WithRepositoryLock(repository, [&](Connection* on) -> Status {
     if (Status s = store(); !s.ok()) return s;
     return PutManifestRows(repository, manifest, tag, on);
@@ -644,6 +693,88 @@ Result<bool> MetadataStore::DeleteInRepository(std::string_view repository, std:
   });
   if (!s.ok()) return s;
   return deleted;
+}
+
+// ------------------------------------------------------ GC claims, lease ---
+
+Result<bool> MetadataStore::ClaimBlobIfUnreferenced(std::string_view digest, int64_t older_than) {
+  bool claimed = false;
+  const int64_t now = Now();
+  Status s = Transaction([&](Connection& c) -> Status {
+    // Lock the row first; the re-check below is a new statement, so on
+    // PostgreSQL (READ COMMITTED) it sees every writer that committed before
+    // the lock was granted: a manifest reference or link inserted meanwhile keeps B.
+    const std::string lock =
+        "SELECT gc_claimed_at FROM blobs WHERE digest = $1" + std::string(dialect::ForUpdate(pool_->Dialect()));
+    const Value key[] = {S(digest)};
+    auto row = c.Execute(lock, key);
+    if (!row.ok()) return row.status();
+    if (row->rows.empty()) return Status::Ok();
+    if (!row->rows[0].IsNull(0)) {
+      claimed = true;  // an earlier run's claim: finish it
+      return Status::Ok();
+    }
+    static const std::string kClaim =
+        "UPDATE blobs AS b SET gc_claimed_at = $3 WHERE b.digest = $2 AND " + std::string(kBlobIsGarbage);
+    const Value params[] = {older_than, S(digest), now};
+    auto r = c.Execute(kClaim, params);
+    if (!r.ok()) return r.status();
+    claimed = r->affected > 0;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return claimed;
+}
+
+Result<std::vector<UnreferencedBlob>> MetadataStore::ClaimedBlobs(std::string_view after, size_t limit) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  const Value params[] = {S(after), Limit(limit)};
+  auto r = (*conn)->Execute(
+      "SELECT digest, size FROM blobs WHERE gc_claimed_at IS NOT NULL AND digest > $1 ORDER BY digest LIMIT $2",
+      params);
+  if (!r.ok()) return r.status();
+  std::vector<UnreferencedBlob> out;
+  for (const auto& row : r->rows) out.push_back({row.Text(0), row.Int(1)});
+  return out;
+}
+
+Result<bool> MetadataStore::DeleteClaimedBlob(std::string_view digest) {
+  bool deleted = false;
+  Status s = Transaction([&](Connection& c) -> Status {
+    const Value key[] = {S(digest)};
+    auto r = c.Execute("DELETE FROM blobs WHERE digest = $1 AND gc_claimed_at IS NOT NULL", key);
+    if (!r.ok()) return r.status();
+    deleted = r->affected > 0;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return deleted;
+}
+
+Result<bool> MetadataStore::AcquireGcLease(std::string_view owner, int64_t ttl_ms) {
+  bool held = false;
+  const int64_t now = Now();
+  Status s = Transaction([&](Connection& c) -> Status {
+    const Value params[] = {S(owner), now + ttl_ms, now};
+    auto r = c.Execute(
+        "INSERT INTO gc_lease (name, owner, expires_at) VALUES ('gc', $1, $2) "
+        "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at "
+        "WHERE gc_lease.owner = excluded.owner OR gc_lease.expires_at < $3",
+        params);
+    if (!r.ok()) return r.status();
+    held = r->affected > 0;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return held;
+}
+
+Status MetadataStore::ReleaseGcLease(std::string_view owner) {
+  return Transaction([&](Connection& c) -> Status {
+    const Value params[] = {S(owner)};
+    return c.Execute("DELETE FROM gc_lease WHERE name = 'gc' AND owner = $1", params).status();
+  });
 }
 
 }  // namespace berth::metadata

@@ -125,6 +125,8 @@ struct MetadataStoreOptions {
   size_t max_pending_pulls = 100'000;
   // Attempts for a transaction that meets kConflict.
   int transaction_attempts = 3;
+  // How long ProtectBlob waits for GC to finish a claimed blob.
+  int64_t claim_wait_ms = 2'000;
 };
 
 // The catalog's sort key of a repository name: distribution lists repositories
@@ -146,8 +148,17 @@ class MetadataStore {
   // A blob uploaded into or mounted into `repository` (its _layers link).
   // Creates the repository and the blob row as needed; renews the link's and blob's grace.
   Status LinkBlob(std::string_view repository, std::string_view digest, int64_t size);
-  // Renews a blob's grace (a HEAD that may let a client skip its upload). NotFound when unknown.
+  // Renews a blob's grace (a HEAD that may let a client skip its upload).
+  // NotFound when unknown or claimed by GC (the client then uploads it again).
   Status TouchBlob(std::string_view digest);
+  // Protects a blob from garbage collection *before* a writer relies on its
+  // bytes (an upload about to finish, a mount, a manifest's own bytes): upserts
+  // its row with a fresh grace. When GC has claimed it (its bytes may be going),
+  // waits up to `claim_wait_ms` for GC to finish it (GC then deletes the row and
+  // the row is inserted afresh: the caller must (re)write the bytes), else kBusy.
+  // After Ok, GC cannot claim the blob until the grace is over, so the caller
+  // may store or reuse the bytes and then link them.
+  Status ProtectBlob(std::string_view digest, int64_t size);
   // Removes the repository's link (a blob DELETE). NotFound when not linked.
   Status UnlinkBlob(std::string_view repository, std::string_view digest);
   // Records a stored manifest and, when `tag` is not empty, points the tag at it.
@@ -225,6 +236,26 @@ class MetadataStore {
   // (One step of the fixpoint: deleting an untagged index frees its children for the next pass.)
   Result<std::vector<ManifestKey>> UntaggedManifests(int64_t older_than, int64_t after_id, size_t limit);
   Result<bool> DeleteManifestIfUntagged(std::string_view repository, std::string_view digest, int64_t older_than);
+
+  // ---- GC's claim protocol (docs/gc.md) ----
+  // Step 1 of deleting a blob: locks its row and, if at this instant it is
+  // unreferenced, unlinked and past the grace, marks it claimed (committed).
+  // From then on writers treat it as absent (ProtectBlob waits, LinkBlob is
+  // kBusy, a manifest referencing it is NotFound, TouchBlob NotFound). True
+  // when claimed (also when it already was: an interrupted run's claim).
+  Result<bool> ClaimBlobIfUnreferenced(std::string_view digest, int64_t older_than);
+  // Claimed blobs (an interrupted run leaves them), by digest after `after`.
+  Result<std::vector<UnreferencedBlob>> ClaimedBlobs(std::string_view after, size_t limit);
+  // Step 3, after the bytes are gone: deletes the claimed row. False when it
+  // is not claimed (nothing deleted).
+  Result<bool> DeleteClaimedBlob(std::string_view digest);
+
+  // ---- the collectors' lease: one collector at a time across processes ----
+  // Takes or renews the lease for `owner` until now + ttl_ms; false when
+  // another owner holds an unexpired lease.
+  Result<bool> AcquireGcLease(std::string_view owner, int64_t ttl_ms);
+  // Gives the lease up (only if `owner` holds it).
+  Status ReleaseGcLease(std::string_view owner);
 
   Pool& pool() { return *pool_; }
 
