@@ -4,6 +4,7 @@
 //          AccessController, reload) -> RegistryApi (+ upload purger)
 //          -> http::Server (+ debug listener)
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -25,13 +26,17 @@
 #include "http/security_headers.h"
 #include "http/server.h"
 #include "http/tls_profile.h"
+#include "metadata/gc.h"
 #include "metadata/import.h"
 #include "metadata/metadata_store.h"
 #include "observability/berth_metrics.h"
 #include "registry/api.h"
+#include "storage/blob_store.h"
+#include "storage/manifest_store.h"
 #include "storage/upload_purger.h"
 #include "util/file_watcher.h"
 #include "util/log.h"
+#include "util/random.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0-dev"
@@ -293,6 +298,20 @@ int Serve(std::string config_path) {
     purger = std::make_unique<storage::UploadPurger>(
         api.uploads(), std::chrono::seconds(cfg.storage.upload_purge_age_s),
         std::chrono::seconds(cfg.storage.upload_purge_interval_s), cfg.storage.upload_purge_dry_run);
+  }
+  // Online garbage collection (storage.gc, docs/gc.md), next to upload purging.
+  storage::BlobStore gc_blobs(**driver);
+  storage::ManifestStore gc_manifests(**driver, gc_blobs);
+  std::unique_ptr<metadata::GcScheduler> collector;
+  if (cfg.storage.gc_enabled) {
+    metadata::GcOptions gc_options;
+    gc_options.delay_ms = cfg.storage.gc_delay_s * 1000;
+    gc_options.delete_untagged = cfg.storage.gc_delete_untagged;
+    char host[256] = {};
+    (void)gethostname(host, sizeof host - 1);
+    gc_options.owner = "berth serve " + std::string(host) + " pid " + std::to_string(getpid()) + " " + RandomHex(4);
+    collector = std::make_unique<metadata::GcScheduler>(meta, **driver, gc_manifests, gc_options,
+                                                        std::chrono::seconds(cfg.storage.gc_interval_s));
   }
 
   http::ServerOptions opts = MainServerOptions(cfg);

@@ -678,8 +678,36 @@ Result<bool> MetadataStore::DeleteManifestIfUntagged(std::string_view repository
   return DeleteInRepository(repository, digest, older_than, kSql);
 }
 
+Result<bool> MetadataStore::UnlinkBlobIfUnreferenced(std::string_view repository, std::string_view digest,
+                                                     int64_t older_than, const std::function<Status()>& store) {
+  static const std::string kSql =
+      "DELETE FROM blob_links AS l WHERE l.repository_id = $2 AND l.digest = $3 AND " + std::string(kLinkIsGarbage);
+  return DeleteInRepositoryLocked(repository, digest, older_than, kSql, store);
+}
+
+Result<bool> MetadataStore::DeleteManifestIfUntagged(std::string_view repository, std::string_view digest,
+                                                     int64_t older_than, const std::function<Status()>& store) {
+  static const std::string kSql = "DELETE FROM manifests AS m WHERE m.repository_id = $2 AND m.digest = $3 AND " +
+                                  std::string(kUntaggedManifestIsGarbage);
+  return DeleteInRepositoryLocked(repository, digest, older_than, kSql, store);
+}
+
+Result<bool> MetadataStore::DeleteInRepositoryLocked(std::string_view repository, std::string_view digest,
+                                                     int64_t older_than, const std::string& delete_sql,
+                                                     const std::function<Status()>& store) {
+  bool deleted = false;
+  Status s = WithRepositoryLock(repository, [&](Connection* on) -> Status {
+    auto rows = DeleteInRepository(repository, digest, older_than, delete_sql, on);
+    if (!rows.ok()) return rows.status();
+    deleted = *rows;
+    return deleted ? store() : Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return deleted;
+}
+
 Result<bool> MetadataStore::DeleteInRepository(std::string_view repository, std::string_view digest, int64_t older_than,
-                                               const std::string& delete_sql) {
+                                               const std::string& delete_sql, Connection* on) {
   bool deleted = false;
   Status s = Transaction([&](Connection& c) -> Status {
     auto repo = sql::FindRepository(c, repository);
@@ -690,7 +718,7 @@ Result<bool> MetadataStore::DeleteInRepository(std::string_view repository, std:
     if (!r.ok()) return r.status();
     deleted = r->affected > 0;
     return deleted ? sql::RemoveRepositoryIfEmpty(c, **repo) : Status::Ok();
-  });
+  }, on);
   if (!s.ok()) return s;
   return deleted;
 }

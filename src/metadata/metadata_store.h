@@ -237,6 +237,16 @@ class MetadataStore {
   Result<std::vector<ManifestKey>> UntaggedManifests(int64_t older_than, int64_t after_id, size_t limit);
   Result<bool> DeleteManifestIfUntagged(std::string_view repository, std::string_view digest, int64_t older_than);
 
+  // The same two under the repository's write lock, with the storage half:
+  // the row is deleted (re-checked), then store() removes the storage link,
+  // before any manifest write of the repository can run (they take the lock
+  // too, and the registry's manifest PUT re-checks its references in storage
+  // under it). store() runs only when the row was deleted.
+  Result<bool> UnlinkBlobIfUnreferenced(std::string_view repository, std::string_view digest, int64_t older_than,
+                                        const std::function<Status()>& store);
+  Result<bool> DeleteManifestIfUntagged(std::string_view repository, std::string_view digest, int64_t older_than,
+                                        const std::function<Status()>& store);
+
   // ---- GC's claim protocol (docs/gc.md) ----
   // Step 1 of deleting a blob: locks its row and, if at this instant it is
   // unreferenced, unlinked and past the grace, marks it claimed (committed).
@@ -275,7 +285,10 @@ class MetadataStore {
   // transaction; true when it deleted a row (and the repository is removed when
   // that left it empty).
   Result<bool> DeleteInRepository(std::string_view repository, std::string_view digest, int64_t older_than,
-                                  const std::string& delete_sql);
+                                  const std::string& delete_sql, Connection* on = nullptr);
+  // DeleteInRepository under the repository's lock, then store() when a row went.
+  Result<bool> DeleteInRepositoryLocked(std::string_view repository, std::string_view digest, int64_t older_than,
+                                        const std::string& delete_sql, const std::function<Status()>& store);
   void FlushLoop() EXCLUDES(flusher_mu_, pulls_mu_);
 
   std::shared_ptr<Pool> pool_;

@@ -631,7 +631,9 @@ TEST_P(MetadataStoreTest, ClaimAndManifestPutRaceOneWinsNeverBoth) {
     } else {
       EXPECT_TRUE(put.ok()) << i << ": " << put.message();
     }
-    if (*claimed) ASSERT_TRUE(*store_->DeleteClaimedBlob(b.str()));
+    if (*claimed) {
+      ASSERT_TRUE(*store_->DeleteClaimedBlob(b.str()));
+    }
   }
 }
 
