@@ -146,7 +146,8 @@ Status GarbageCollector::CollectLinks(int64_t older_than, GcReport& report) {
 Status GarbageCollector::CollectBlobs(int64_t older_than, GcReport& report) {
   std::string after;
   while (true) {
-    auto page = meta_.UnreferencedBlobs(older_than, after, options_.page);
+    // A dry run removed no link: count the blobs that removing them would free.
+    auto page = meta_.UnreferencedBlobs(older_than, after, options_.page, options_.dry_run);
     if (!page.ok()) return page.status();
     if (page->empty()) return Status::Ok();
     after = page->back().digest;

@@ -36,7 +36,9 @@ struct GcOptions {
   int64_t delay_ms = 6 * 3600 * 1000;
   bool delete_untagged = false;
   // List what would be removed; change nothing (takes no lease, claims nothing).
-  // Untagged manifests are listed for one pass only (their fixpoint needs deletions).
+  // Blobs freed by removing garbage links are counted; untagged manifests are
+  // listed for one pass only, and the blobs their removal would free are not
+  // (their fixpoint needs the deletions).
   bool dry_run = false;
   // Rows per database page.
   size_t page = 500;

@@ -606,13 +606,22 @@ void MetadataStore::FlushLoop() {
 // -------------------------------------------------- garbage collection ---
 
 Result<std::vector<UnreferencedBlob>> MetadataStore::UnreferencedBlobs(int64_t older_than, std::string_view after,
-                                                                       size_t limit) {
+                                                                       size_t limit, bool links_as_gone) {
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
   static const std::string kSql = "SELECT b.digest, b.size FROM blobs b WHERE " + std::string(kBlobIsGarbage) +
                                   " AND b.digest > $2 ORDER BY b.digest LIMIT $3";
+  // The same rule with "no link" read as "no link that is not itself garbage".
+  static const std::string kLinksAsGone = [] {
+    std::string garbage(kBlobIsGarbage);
+    const std::string no_link = "NOT EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = b.digest)";
+    const std::string no_live_link =
+        "NOT EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = b.digest AND NOT (" + std::string(kLinkIsGarbage) + "))";
+    garbage.replace(garbage.find(no_link), no_link.size(), no_live_link);
+    return "SELECT b.digest, b.size FROM blobs b WHERE " + garbage + " AND b.digest > $2 ORDER BY b.digest LIMIT $3";
+  }();
   const Value params[] = {older_than, S(after), Limit(limit)};
-  auto r = (*conn)->Execute(kSql, params);
+  auto r = (*conn)->Execute(links_as_gone ? kLinksAsGone : kSql, params);
   if (!r.ok()) return r.status();
   std::vector<UnreferencedBlob> out;
   for (const auto& row : r->rows) out.push_back({row.Text(0), row.Int(1)});

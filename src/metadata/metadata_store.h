@@ -225,7 +225,10 @@ class MetadataStore {
   // ---- garbage collection (issue #16); `older_than` is a time in Unix ms ----
   // Blobs no manifest references (as config, layer or its own bytes), no
   // repository links, and not touched since `older_than`; by digest after `after`.
-  Result<std::vector<UnreferencedBlob>> UnreferencedBlobs(int64_t older_than, std::string_view after, size_t limit);
+  // With `links_as_gone`, links that are themselves garbage (UnreferencedLayerLinks)
+  // do not keep a blob: what a run removing those links would then find (GC's dry run).
+  Result<std::vector<UnreferencedBlob>> UnreferencedBlobs(int64_t older_than, std::string_view after, size_t limit,
+                                                          bool links_as_gone = false);
   // Deletes the blob's row if, at this instant, it is still as above. False when it is not (kept).
   Result<bool> DeleteBlobIfUnreferenced(std::string_view digest, int64_t older_than);
   // Layer links that no manifest of their repository references, linked before `older_than`.

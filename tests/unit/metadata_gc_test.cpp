@@ -188,8 +188,16 @@ TEST_P(GcTest, SharedBlobsStayWhileAnyRepositoryReferencesThem) {
   ASSERT_TRUE(store_->DeleteManifest("a", a.digest.str(), [&] { return manifests_->DeleteByDigest("a", a.digest); })
                   .ok());
   now_ += kDelay + 1;
+  // A dry run counts the blobs that removing a's garbage links would free, and removes nothing.
+  auto dry = Collect(false, true);
+  ASSERT_TRUE(dry.ok()) << dry.status().message();
+  EXPECT_EQ(dry->links_deleted, 3);
+  EXPECT_EQ(dry->blobs_deleted, 2);
+  EXPECT_TRUE(BytesExist(unique_a));
+  EXPECT_TRUE(Linked("a", unique_a));
   auto report = Collect(false);
   ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_EQ(report->bytes_freed, dry->bytes_freed);
   EXPECT_FALSE(BytesExist(unique_a));
   EXPECT_FALSE(BytesExist(a.digest));
   EXPECT_TRUE(BytesExist(shared_a));
