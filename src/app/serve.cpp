@@ -310,8 +310,19 @@ int Serve(std::string config_path) {
     char host[256] = {};
     (void)gethostname(host, sizeof host - 1);
     gc_options.owner = "berth serve " + std::string(host) + " pid " + std::to_string(getpid()) + " " + RandomHex(4);
+    metadata::GcScheduler::RunObserver count = [](const Result<metadata::GcReport>& outcome, double seconds) {
+      const double now_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+      if (!outcome.ok()) {
+        const obs::GcResult r =
+            outcome.status().code() == StatusCode::kBusy ? obs::GcResult::kSkipped : obs::GcResult::kFailure;
+        obs::Metrics().CountGcRun(r, 0, 0, 0, seconds, now_s);
+        return;
+      }
+      obs::Metrics().CountGcRun(obs::GcResult::kSuccess, outcome->blobs_deleted, outcome->manifests_deleted,
+                                outcome->bytes_freed, seconds, now_s);
+    };
     collector = std::make_unique<metadata::GcScheduler>(meta, **driver, gc_manifests, gc_options,
-                                                        std::chrono::seconds(cfg.storage.gc_interval_s));
+                                                        std::chrono::seconds(cfg.storage.gc_interval_s), count);
   }
 
   http::ServerOptions opts = MainServerOptions(cfg);

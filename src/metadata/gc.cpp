@@ -169,8 +169,13 @@ Status GarbageCollector::CollectBlobs(int64_t older_than, GcReport& report) {
 // ------------------------------------------------------------- online ---
 
 GcScheduler::GcScheduler(MetadataStore& meta, storage::StorageDriver& driver, storage::ManifestStore& manifests,
-                         GcOptions options, std::chrono::milliseconds interval)
-    : meta_(meta), driver_(driver), manifests_(manifests), options_(std::move(options)), interval_(interval) {
+                         GcOptions options, std::chrono::milliseconds interval, RunObserver on_run)
+    : meta_(meta),
+      driver_(driver),
+      manifests_(manifests),
+      options_(std::move(options)),
+      interval_(interval),
+      on_run_(std::move(on_run)) {
   if (!options_.on_removed) {
     const bool dry_run = options_.dry_run;
     options_.on_removed = [dry_run](std::string_view kind, std::string_view repository, std::string_view digest,
@@ -216,8 +221,9 @@ void GcScheduler::RunOnce() {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
   auto report = gc.Run(now_ms);
-  const std::string ms = std::to_string(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  if (on_run_) on_run_(report, std::chrono::duration<double>(elapsed).count());
+  const std::string ms = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count());
   if (!report.ok()) {
     if (report.status().code() == StatusCode::kBusy) {
       log::Info("gc: skipped, another collector is running", {{"reason", report.status().message()}});

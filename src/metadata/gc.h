@@ -99,8 +99,11 @@ class GcScheduler {
   // The first run waits this long after start (or `interval`, if shorter).
   static constexpr std::chrono::seconds kFirstRunDelay{30};
 
+  // Called after every run (metrics): its outcome and duration in seconds.
+  using RunObserver = std::function<void(const Result<GcReport>& outcome, double seconds)>;
+
   GcScheduler(MetadataStore& meta, storage::StorageDriver& driver, storage::ManifestStore& manifests,
-              GcOptions options, std::chrono::milliseconds interval);
+              GcOptions options, std::chrono::milliseconds interval, RunObserver on_run = nullptr);
   ~GcScheduler();
   GcScheduler(const GcScheduler&) = delete;
   GcScheduler& operator=(const GcScheduler&) = delete;
@@ -114,6 +117,7 @@ class GcScheduler {
   storage::ManifestStore& manifests_;
   GcOptions options_;
   const std::chrono::milliseconds interval_;
+  RunObserver on_run_;
   Mutex mu_;
   CondVar wake_;
   bool stop_ GUARDED_BY(mu_) = false;
