@@ -46,7 +46,9 @@ int Gc(const GcCommand& command) {
               << " holds no completed import of the store; run `berth db import` (or start `berth serve` once) first\n";
     return 1;
   }
-  metadata::MetadataStore meta(*pool);
+  metadata::MetadataStoreOptions meta_options;
+  meta_options.repository_lock_file = RepositoryLockFile(cfg);  // shared with berth serve on SQLite
+  metadata::MetadataStore meta(*pool, meta_options);
   storage::BlobStore blobs(**driver);
   storage::ManifestStore manifests(**driver, blobs);
 

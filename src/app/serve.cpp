@@ -275,7 +275,9 @@ int Serve(std::string config_path) {
 
   std::shared_ptr<metadata::Pool> db = OpenMetadata(cfg, **driver);
   if (!db) return 1;
-  metadata::MetadataStore meta(db);
+  metadata::MetadataStoreOptions meta_options;
+  meta_options.repository_lock_file = RepositoryLockFile(cfg);  // shared with berth gc on SQLite
+  metadata::MetadataStore meta(db, meta_options);
   meta.StartPullFlusher();
   // The database's calls run here, never on the I/O threads.
   boost::asio::thread_pool db_threads(DatabaseThreads(cfg));

@@ -1,11 +1,17 @@
 #include "metadata/metadata_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "metadata/dialect.h"
 #include "metadata/store_sql.h"
+#include "util/log.h"
 #include "util/test_hooks.h"
 
 namespace berth::metadata {
@@ -127,9 +133,38 @@ ManifestRecord ManifestRecord::From(const oci::Digest& digest, std::string_view 
 MetadataStore::MetadataStore(std::shared_ptr<Pool> pool, MetadataStoreOptions options)
     : pool_(std::move(pool)), options_(std::move(options)) {
   if (options_.transaction_attempts < 1) options_.transaction_attempts = 1;
+  if (!options_.repository_lock_file.empty()) {
+    repository_lock_fd_ = ::open(options_.repository_lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (repository_lock_fd_ < 0) {
+      log::Warn("cannot open the repository lock file; repository locks are in-process only",
+                {{"path", options_.repository_lock_file}, {"error", std::string(strerror(errno))}});
+    }
+  }
 }
 
-MetadataStore::~MetadataStore() { StopPullFlusher(); }
+namespace {
+
+// One byte of the lock file per stripe, as an open-file-description lock:
+// held by this open file (not the process), released when it is closed or the
+// process dies; conflicts with every other open of the file, in any process.
+bool LockStripe(int fd, size_t stripe, short type) {
+  struct flock fl = {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(stripe);
+  fl.l_len = 1;
+  while (::fcntl(fd, F_OFD_SETLKW, &fl) != 0) {
+    if (errno != EINTR) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+MetadataStore::~MetadataStore() {
+  StopPullFlusher();
+  if (repository_lock_fd_ >= 0) ::close(repository_lock_fd_);
+}
 
 int64_t MetadataStore::Now() const {
   if (options_.clock) return options_.clock();
@@ -295,8 +330,15 @@ Status MetadataStore::WithRepositoryLock(std::string_view repository, const std:
   const std::string_view lock_sql = dialect::RepositoryLock(pool_->Dialect());
   test_hooks::Reach("metadata.repository.locking");  // tests/e2e/metadata_pg_test.sh
   if (lock_sql.empty()) {
-    MutexLock lock(repository_locks_[std::hash<std::string_view>{}(repository) % repository_locks_.size()]);
-    return body(nullptr);
+    const size_t stripe = std::hash<std::string_view>{}(repository) % repository_locks_.size();
+    MutexLock lock(repository_locks_[stripe]);
+    // Other processes on the same database file (berth gc next to berth serve).
+    if (repository_lock_fd_ >= 0 && !LockStripe(repository_lock_fd_, stripe, F_WRLCK)) {
+      return Status::IoError("cannot lock repository " + std::string(repository) + ": " + strerror(errno));
+    }
+    Status s = body(nullptr);
+    if (repository_lock_fd_ >= 0) (void)LockStripe(repository_lock_fd_, stripe, F_UNLCK);
+    return s;
   }
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();

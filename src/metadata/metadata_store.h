@@ -127,6 +127,11 @@ struct MetadataStoreOptions {
   int transaction_attempts = 3;
   // How long ProtectBlob waits for GC to finish a claimed blob.
   int64_t claim_wait_ms = 2'000;
+  // SQLite only: a file whose byte ranges lock repositories across processes
+  // (`berth gc` next to `berth serve` on one database file): each lock stripe
+  // is also an open-file-description lock on one byte of it. Empty: the lock
+  // is in-process only. (PostgreSQL's advisory lock needs no file.)
+  std::string repository_lock_file;
 };
 
 // The catalog's sort key of a repository name: distribution lists repositories
@@ -309,6 +314,8 @@ class MetadataStore {
 
   // SQLite: the repositories' write locks, striped by name (they guard storage and rows, not members).
   std::array<Mutex, 64> repository_locks_;
+  // options_.repository_lock_file, opened by the constructor (-1: none or it failed: in-process only).
+  int repository_lock_fd_ = -1;
 };
 
 }  // namespace berth::metadata

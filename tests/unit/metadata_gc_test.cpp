@@ -244,5 +244,54 @@ TEST_P(GcTest, AManifestPutAfterGcIsBlobUnknown) {
 
 INSTANTIATE_TEST_SUITE_P(Engines, GcTest, ::testing::ValuesIn(kTestEngines), EngineName);
 
+// SQLite: `berth gc` and `berth serve` are two processes on one database file;
+// the repository lock (which GC's link and manifest removals and the manifest
+// PUT take) must hold across them. Two stores with their own open of the lock
+// file stand for the two processes (open-file-description locks conflict
+// between opens, as between processes).
+TEST(SqliteRepositoryLockFile, SerialisesStoresOnOneDatabaseFile) {
+  testing_util::TempDir dir("berth-lockfile");
+  auto pool = OpenTestPool(dir.path());
+  ASSERT_TRUE(pool.ok()) << pool.status().message();
+  ASSERT_TRUE(Migrate(**pool).ok());
+  MetadataStoreOptions o;
+  o.repository_lock_file = dir.path() + "/metadata.db.locks";
+  MetadataStore serve(*pool, o), gc(*pool, o);
+  std::atomic<bool> serve_inside{false}, gc_ran_while_serve_inside{false};
+  std::thread first([&] {
+    std::function<Status()> slow = [&] {
+      serve_inside = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      serve_inside = false;
+      return Status::Ok();
+    };
+    EXPECT_TRUE(serve.DeleteTag("r", "t", slow).ok());
+  });
+  while (!serve_inside) std::this_thread::yield();
+  std::function<Status()> probe = [&] {
+    if (serve_inside) gc_ran_while_serve_inside = true;
+    return Status::Ok();
+  };
+  EXPECT_TRUE(gc.DeleteTag("r", "t", probe).ok());
+  first.join();
+  EXPECT_FALSE(gc_ran_while_serve_inside) << "the second store entered the repository's lock while the first held it";
+  // Another repository (another stripe) does not wait.
+  std::atomic<bool> done{false};
+  std::thread holder([&] {
+    std::function<Status()> hold = [&] {
+      while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      return Status::Ok();
+    };
+    EXPECT_TRUE(serve.DeleteTag("r", "t", hold).ok());
+  });
+  std::string other = "other";
+  for (int i = 0; std::hash<std::string_view>{}(other) % 64 == std::hash<std::string_view>{}("r") % 64; ++i)
+    other = "other" + std::to_string(i);
+  std::function<Status()> quick = [] { return Status::Ok(); };
+  EXPECT_TRUE(gc.DeleteTag(other, "t", quick).ok());
+  done = true;
+  holder.join();
+}
+
 }  // namespace
 }  // namespace berth::metadata
