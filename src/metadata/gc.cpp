@@ -98,7 +98,9 @@ Status GarbageCollector::CollectUntagged(int64_t older_than, GcReport& report) {
         }
         auto digest = oci::Digest::Parse(m.digest);
         if (!digest.ok()) return digest.status();
-        std::function<Status()> store = [&] { return IgnoreNotFound(manifests_.DeleteByDigest(m.repository, *digest)); };
+        std::function<Status()> store = [&] {
+          return IgnoreNotFound(manifests_.DeleteByDigest(m.repository, *digest));
+        };
         auto deleted = meta_.DeleteManifestIfUntagged(m.repository, m.digest, older_than, store);
         if (!deleted.ok()) return deleted.status();
         if (*deleted) {
@@ -180,11 +182,10 @@ GcScheduler::GcScheduler(MetadataStore& meta, storage::StorageDriver& driver, st
     const bool dry_run = options_.dry_run;
     options_.on_removed = [dry_run](std::string_view kind, std::string_view repository, std::string_view digest,
                                     int64_t size) {
-      log::Info(dry_run ? "gc (dry run): would remove" : "gc: removed",
-                {{"kind", std::string(kind)},
-                 {"repository", std::string(repository)},
-                 {"digest", std::string(digest)},
-                 {"size", std::to_string(size)}});
+      log::Info(dry_run ? "gc (dry run): would remove" : "gc: removed", {{"kind", std::string(kind)},
+                                                                         {"repository", std::string(repository)},
+                                                                         {"digest", std::string(digest)},
+                                                                         {"size", std::to_string(size)}});
     };
   }
   thread_ = std::thread([this] { Loop(); });

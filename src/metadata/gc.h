@@ -102,8 +102,8 @@ class GcScheduler {
   // Called after every run (metrics): its outcome and duration in seconds.
   using RunObserver = std::function<void(const Result<GcReport>& outcome, double seconds)>;
 
-  GcScheduler(MetadataStore& meta, storage::StorageDriver& driver, storage::ManifestStore& manifests,
-              GcOptions options, std::chrono::milliseconds interval, RunObserver on_run = nullptr);
+  GcScheduler(MetadataStore& meta, storage::StorageDriver& driver, storage::ManifestStore& manifests, GcOptions options,
+              std::chrono::milliseconds interval, RunObserver on_run = nullptr);
   ~GcScheduler();
   GcScheduler(const GcScheduler&) = delete;
   GcScheduler& operator=(const GcScheduler&) = delete;

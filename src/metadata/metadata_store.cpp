@@ -657,8 +657,8 @@ Result<std::vector<UnreferencedBlob>> MetadataStore::UnreferencedBlobs(int64_t o
   static const std::string kLinksAsGone = [] {
     std::string garbage(kBlobIsGarbage);
     const std::string no_link = "NOT EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = b.digest)";
-    const std::string no_live_link =
-        "NOT EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = b.digest AND NOT (" + std::string(kLinkIsGarbage) + "))";
+    const std::string no_live_link = "NOT EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = b.digest AND NOT (" +
+                                     std::string(kLinkIsGarbage) + "))";
     garbage.replace(garbage.find(no_link), no_link.size(), no_live_link);
     return "SELECT b.digest, b.size FROM blobs b WHERE " + garbage + " AND b.digest > $2 ORDER BY b.digest LIMIT $3";
   }();
@@ -760,16 +760,18 @@ Result<bool> MetadataStore::DeleteInRepositoryLocked(std::string_view repository
 Result<bool> MetadataStore::DeleteInRepository(std::string_view repository, std::string_view digest, int64_t older_than,
                                                const std::string& delete_sql, Connection* on) {
   bool deleted = false;
-  Status s = Transaction([&](Connection& c) -> Status {
-    auto repo = sql::FindRepository(c, repository);
-    if (!repo.ok()) return repo.status();
-    if (!*repo) return Status::Ok();
-    const Value params[] = {older_than, **repo, S(digest)};
-    auto r = c.Execute(delete_sql, params);
-    if (!r.ok()) return r.status();
-    deleted = r->affected > 0;
-    return deleted ? sql::RemoveRepositoryIfEmpty(c, **repo) : Status::Ok();
-  }, on);
+  Status s = Transaction(
+      [&](Connection& c) -> Status {
+        auto repo = sql::FindRepository(c, repository);
+        if (!repo.ok()) return repo.status();
+        if (!*repo) return Status::Ok();
+        const Value params[] = {older_than, **repo, S(digest)};
+        auto r = c.Execute(delete_sql, params);
+        if (!r.ok()) return r.status();
+        deleted = r->affected > 0;
+        return deleted ? sql::RemoveRepositoryIfEmpty(c, **repo) : Status::Ok();
+      },
+      on);
   if (!s.ok()) return s;
   return deleted;
 }

@@ -52,8 +52,7 @@ class BerthMetrics final : public http::RequestObserver {
   void CountBlobUpload(BlobUploadResult r);
   // One garbage collection run (online GC): its result, what it deleted, how
   // long it took; `finished_unix_s` becomes the last success time on success.
-  void CountGcRun(GcResult r, int64_t blobs, int64_t manifests, int64_t bytes, double seconds,
-                  double finished_unix_s);
+  void CountGcRun(GcResult r, int64_t blobs, int64_t manifests, int64_t bytes, double seconds, double finished_unix_s);
 
   // The route label values, by index (the handler's route table; index 0 is
   // http::RouteLabel{}'s "other"). Until set, every route renders as "other".

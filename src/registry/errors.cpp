@@ -69,7 +69,8 @@ http::Response MetadataErrorResponse(const Status& s) {
                          ? Error(code::kUnavailable, "the registry's metadata database is unavailable; try again later")
                          : Error(code::kUnknown, "metadata database error");
   // A blob claimed by garbage collection (MetadataStore::ProtectBlob waited in vain): transient.
-  if (s.code() == StatusCode::kBusy) r = Error(code::kUnavailable, "the blob is being garbage collected; try again later");
+  if (s.code() == StatusCode::kBusy)
+    r = Error(code::kUnavailable, "the blob is being garbage collected; try again later");
   r.error_log = "metadata database: " + s.message();
   return r;
 }

@@ -82,7 +82,8 @@ class GcTest : public MetadataFixture {
   static BuiltManifest DockerList(const std::vector<oci::Digest>& children) {
     nlohmann::json ms = nlohmann::json::array();
     for (const auto& c : children) ms.push_back(Descriptor(oci::media::kDockerManifest, c));
-    return Build({{"schemaVersion", 2}, {"mediaType", std::string(oci::media::kDockerManifestList)}, {"manifests", ms}});
+    return Build(
+        {{"schemaVersion", 2}, {"mediaType", std::string(oci::media::kDockerManifestList)}, {"manifests", ms}});
   }
 
   testing_util::TempDir store_dir_{"berth-gc-store"};
@@ -185,8 +186,8 @@ TEST_P(GcTest, SharedBlobsStayWhileAnyRepositoryReferencesThem) {
   auto b = Image(config_a, {shared_a});
   Push("a", a, "latest");
   Push("b", b, "latest");
-  ASSERT_TRUE(store_->DeleteManifest("a", a.digest.str(), [&] { return manifests_->DeleteByDigest("a", a.digest); })
-                  .ok());
+  ASSERT_TRUE(
+      store_->DeleteManifest("a", a.digest.str(), [&] { return manifests_->DeleteByDigest("a", a.digest); }).ok());
   now_ += kDelay + 1;
   // A dry run counts the blobs that removing a's garbage links would free, and removes nothing.
   auto dry = Collect(false, true);
