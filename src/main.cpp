@@ -7,6 +7,7 @@
 //   berth du [--config FILE] [--json]    storage used per repository (read-only)
 //   berth db migrate|import|check [--config FILE]   the metadata database
 //   berth token create --user U --name L [--scope S]... [--expires 90d] | token list [--user U] | token revoke ID
+//   berth gc [--config FILE] [--dry-run] [--delete-untagged] [--json]   garbage collection
 //   berth version
 // This file only parses the command line; each command is a function in app/commands.h.
 #include <iostream>
@@ -84,6 +85,13 @@ int main(int argc, char** argv) {
   token_list->add_option("--user", token_cmd.user, "Only this user's tokens");
   token_revoke->add_option("id", token_cmd.id, "The token's id (from token list)")->required();
 
+  app::GcCommand gc_command;
+  auto* gc = app.add_subcommand("gc", "Garbage collection: remove unreferenced blobs and links (safe while serving)");
+  gc->add_option("-c,--config", gc_command.config_path, "Config file (default: $CONFIG_PATH, else embedded defaults)");
+  gc->add_flag("--dry-run", gc_command.dry_run, "List what would be removed; change nothing");
+  gc->add_flag("--delete-untagged", gc_command.delete_untagged, "Also remove untagged manifests (past the grace)");
+  gc->add_flag("--json", gc_command.json, "Print JSON");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -91,10 +99,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     // verify/du/db: usage errors exit 2
-    return rc != 0 && (verify->parsed() || du->parsed() || db->parsed()) ? 2 : rc;
+    return rc != 0 && (verify->parsed() || du->parsed() || db->parsed() || gc->parsed()) ? 2 : rc;
   }
   if (*verify) return app::Verify(store_config);
   if (*du) return app::DiskUsage(store_config, du_json);
+  if (*gc) return app::Gc(gc_command);
   if (*db_migrate) return app::DbMigrate(db_config);
   if (*db_import) return app::DbImport(db_config);
   if (*db_check) return app::DbCheck(db_config);

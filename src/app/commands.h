@@ -46,6 +46,18 @@ int AclExplain(const AclQuery& query);
 int Verify(std::string config_path);
 int DiskUsage(std::string config_path, bool json);
 
+// berth gc (app/gc_command.cpp): one garbage collection run (docs/gc.md),
+// safe next to `berth serve`; prints what it removes and the totals. 0 on
+// success, 1 when it could not run or stopped (another collector holds the
+// lease, database or storage error), 2 for a config error.
+struct GcCommand {
+  std::string config_path;
+  bool dry_run = false;
+  bool delete_untagged = false;  // also set by storage.gc.delete_untagged
+  bool json = false;
+};
+int Gc(const GcCommand& command);
+
 // berth db (app/db_commands.cpp). Each exits 2 for a config or usage error.
 // migrate: applies pending schema migrations, prints the versions from -> to;
 //   0 (also when nothing was pending), 1 when the database cannot be opened or migrated.

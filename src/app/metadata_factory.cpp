@@ -64,4 +64,9 @@ std::string DescribeMetadata(const config::Config& cfg) {
   return "sqlite " + config::MetadataDbPath(cfg);
 }
 
+std::string RepositoryLockFile(const config::Config& cfg) {
+  if (cfg.storage.metadata.driver == "postgres") return "";
+  return config::MetadataDbPath(cfg) + ".locks";
+}
+
 }  // namespace berth::app

@@ -24,5 +24,9 @@ Result<std::shared_ptr<metadata::Pool>> OpenMigratedMetadataPool(const config::C
 
 // "sqlite /data/metadata.db" or "postgres://berth@db:5432/berth sslmode=verify-full".
 std::string DescribeMetadata(const config::Config& cfg);
+// SQLite: the file next to the database whose byte locks serialise one
+// repository's writes across processes (MetadataStoreOptions::repository_lock_file);
+// "" for PostgreSQL (its advisory locks do that).
+std::string RepositoryLockFile(const config::Config& cfg);
 
 }  // namespace berth::app

@@ -4,6 +4,7 @@
 //          AccessController, reload) -> RegistryApi (+ upload purger)
 //          -> http::Server (+ debug listener)
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -26,13 +27,17 @@
 #include "http/security_headers.h"
 #include "http/server.h"
 #include "http/tls_profile.h"
+#include "metadata/gc.h"
 #include "metadata/import.h"
 #include "metadata/metadata_store.h"
 #include "observability/berth_metrics.h"
 #include "registry/api.h"
+#include "storage/blob_store.h"
+#include "storage/manifest_store.h"
 #include "storage/upload_purger.h"
 #include "util/file_watcher.h"
 #include "util/log.h"
+#include "util/random.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0-dev"
@@ -283,7 +288,9 @@ int Serve(std::string config_path) {
 
   std::shared_ptr<metadata::Pool> db = OpenMetadata(cfg, **driver);
   if (!db) return 1;
-  metadata::MetadataStore meta(db);
+  metadata::MetadataStoreOptions meta_options;
+  meta_options.repository_lock_file = RepositoryLockFile(cfg);  // shared with berth gc on SQLite
+  metadata::MetadataStore meta(db, meta_options);
   meta.StartPullFlusher();
   // The database's calls run here, never on the I/O threads.
   boost::asio::thread_pool db_threads(DatabaseThreads(cfg));
@@ -313,6 +320,31 @@ int Serve(std::string config_path) {
     purger = std::make_unique<storage::UploadPurger>(
         api.uploads(), std::chrono::seconds(cfg.storage.upload_purge_age_s),
         std::chrono::seconds(cfg.storage.upload_purge_interval_s), cfg.storage.upload_purge_dry_run);
+  }
+  // Online garbage collection (storage.gc, docs/gc.md), next to upload purging.
+  storage::BlobStore gc_blobs(**driver);
+  storage::ManifestStore gc_manifests(**driver, gc_blobs);
+  std::unique_ptr<metadata::GcScheduler> collector;
+  if (cfg.storage.gc_enabled) {
+    metadata::GcOptions gc_options;
+    gc_options.delay_ms = cfg.storage.gc_delay_s * 1000;
+    gc_options.delete_untagged = cfg.storage.gc_delete_untagged;
+    char host[256] = {};
+    (void)gethostname(host, sizeof host - 1);
+    gc_options.owner = "berth serve " + std::string(host) + " pid " + std::to_string(getpid()) + " " + RandomHex(4);
+    metadata::GcScheduler::RunObserver count = [](const Result<metadata::GcReport>& outcome, double seconds) {
+      const double now_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+      if (!outcome.ok()) {
+        const obs::GcResult r =
+            outcome.status().code() == StatusCode::kBusy ? obs::GcResult::kSkipped : obs::GcResult::kFailure;
+        obs::Metrics().CountGcRun(r, 0, 0, 0, seconds, now_s);
+        return;
+      }
+      obs::Metrics().CountGcRun(obs::GcResult::kSuccess, outcome->blobs_deleted, outcome->manifests_deleted,
+                                outcome->bytes_freed, seconds, now_s);
+    };
+    collector = std::make_unique<metadata::GcScheduler>(meta, **driver, gc_manifests, gc_options,
+                                                        std::chrono::seconds(cfg.storage.gc_interval_s), count);
   }
 
   http::ServerOptions opts = MainServerOptions(cfg);

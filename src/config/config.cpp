@@ -288,7 +288,7 @@ Status ParseMetadata(Reader& r, const YAML::Node& n, MetadataConfig* out) {
 }
 
 Status ParseStorage(Reader& r, const YAML::Node& n, StorageConfig* out) {
-  BERTH_TRY(r.CheckMap(n, "storage", {"filesystem", "s3", "delete", "redirect", "maintenance", "metadata"}));
+  BERTH_TRY(r.CheckMap(n, "storage", {"filesystem", "s3", "delete", "redirect", "maintenance", "metadata", "gc"}));
   if (YAML::Node md = n["metadata"]; md && !md.IsNull()) BERTH_TRY(ParseMetadata(r, md, &out->metadata));
   YAML::Node fs_node = n["filesystem"];
   YAML::Node s3_node = n["s3"];
@@ -324,6 +324,14 @@ Status ParseStorage(Reader& r, const YAML::Node& n, StorageConfig* out) {
       BERTH_TRY(r.GetDuration(p, "interval", path, &out->upload_purge_interval_s));
       BERTH_TRY(r.GetBool(p, "dryrun", path, &out->upload_purge_dry_run));
     }
+  }
+  if (YAML::Node gc = n["gc"]; gc && !gc.IsNull()) {
+    BERTH_TRY(r.CheckMap(gc, "storage.gc", {"enabled", "interval", "delay", "delete_untagged"}));
+    BERTH_TRY(r.GetBool(gc, "enabled", "storage.gc", &out->gc_enabled));
+    BERTH_TRY(r.GetDuration(gc, "interval", "storage.gc", &out->gc_interval_s));
+    BERTH_TRY(r.GetDuration(gc, "delay", "storage.gc", &out->gc_delay_s));
+    BERTH_TRY(r.GetBool(gc, "delete_untagged", "storage.gc", &out->gc_delete_untagged));
+    if (out->gc_interval_s <= 0) return r.Error(gc.Mark(), "storage.gc.interval must be positive");
   }
   return Status::Ok();
 }

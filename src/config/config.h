@@ -161,6 +161,14 @@ struct StorageConfig {
   int64_t upload_purge_age_s = 168 * 3600;
   int64_t upload_purge_interval_s = 24 * 3600;
   bool upload_purge_dry_run = false;
+  // storage.gc (docs/gc.md): online garbage collection in `berth serve`, and
+  // the defaults of `berth gc`. Off by default: deleting data is opted into.
+  // The grace `delay` protects layers uploaded before their manifest (6 h:
+  // longer than the slowest push; `berth gc` uses it too).
+  bool gc_enabled = false;
+  int64_t gc_interval_s = 3600;
+  int64_t gc_delay_s = 6 * 3600;
+  bool gc_delete_untagged = false;
 };
 
 struct LogConfig {

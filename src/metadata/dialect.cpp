@@ -64,4 +64,14 @@ std::string_view RepositoryUnlock(std::string_view dialect) {
   return "";
 }
 
+std::string_view ForUpdate(std::string_view dialect) {
+  if (dialect == "postgres") return " FOR UPDATE";
+  return "";
+}
+
+std::string_view ForShare(std::string_view dialect) {
+  if (dialect == "postgres") return " FOR SHARE";
+  return "";
+}
+
 }  // namespace berth::metadata::dialect

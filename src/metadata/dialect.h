@@ -32,4 +32,11 @@ std::string_view MigrationLock(std::string_view dialect);
 std::string_view RepositoryLock(std::string_view dialect);
 std::string_view RepositoryUnlock(std::string_view dialect);
 
+// Row locks appended to a SELECT (" FOR UPDATE" / " FOR SHARE" on PostgreSQL;
+// empty on SQLite, whose BEGIN IMMEDIATE already serialises writers). GC claims
+// a blob's row FOR UPDATE; a manifest PUT reads the blobs it references FOR
+// SHARE, so the two conflict and the later one sees the earlier one's commit.
+std::string_view ForUpdate(std::string_view dialect);
+std::string_view ForShare(std::string_view dialect);
+
 }  // namespace berth::metadata::dialect

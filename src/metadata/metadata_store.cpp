@@ -1,11 +1,17 @@
 #include "metadata/metadata_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "metadata/dialect.h"
 #include "metadata/store_sql.h"
+#include "util/log.h"
 #include "util/test_hooks.h"
 
 namespace berth::metadata {
@@ -50,7 +56,7 @@ std::string TextBound(std::string_view last) {
 // A blob is garbage when no repository links it, no manifest references it (as
 // config or layer) or is stored in it, and it was not touched within the grace.
 constexpr std::string_view kBlobIsGarbage =
-    "b.touched_at < $1 "
+    "b.touched_at < $1 AND b.gc_claimed_at IS NULL "
     "AND NOT EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = b.digest) "
     "AND NOT EXISTS (SELECT 1 FROM manifest_blobs r WHERE r.digest = b.digest) "
     "AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.digest = b.digest)";
@@ -68,6 +74,19 @@ constexpr std::string_view kUntaggedManifestIsGarbage =
     "WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest) "
     "AND (m.subject_digest IS NULL OR NOT EXISTS (SELECT 1 FROM manifests s "
     "WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest))";
+
+// kBusy when GC has claimed `digest` (its bytes may be being deleted); Ok when
+// unclaimed or unknown. Runs after the caller's write to the row, so on
+// PostgreSQL it holds the row lock and reads the latest commit.
+Status RefuseClaimed(Connection& c, std::string_view digest) {
+  const Value key[] = {std::string(digest)};
+  auto r = c.Execute("SELECT gc_claimed_at FROM blobs WHERE digest = $1", key);
+  if (!r.ok()) return r.status();
+  if (!r->rows.empty() && !r->rows[0].IsNull(0)) {
+    return Status(StatusCode::kBusy, "blob " + std::string(digest) + " is being garbage collected");
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -114,9 +133,38 @@ ManifestRecord ManifestRecord::From(const oci::Digest& digest, std::string_view 
 MetadataStore::MetadataStore(std::shared_ptr<Pool> pool, MetadataStoreOptions options)
     : pool_(std::move(pool)), options_(std::move(options)) {
   if (options_.transaction_attempts < 1) options_.transaction_attempts = 1;
+  if (!options_.repository_lock_file.empty()) {
+    repository_lock_fd_ = ::open(options_.repository_lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (repository_lock_fd_ < 0) {
+      log::Warn("cannot open the repository lock file; repository locks are in-process only",
+                {{"path", options_.repository_lock_file}, {"error", std::string(strerror(errno))}});
+    }
+  }
 }
 
-MetadataStore::~MetadataStore() { StopPullFlusher(); }
+namespace {
+
+// One byte of the lock file per stripe, as an open-file-description lock:
+// held by this open file (not the process), released when it is closed or the
+// process dies; conflicts with every other open of the file, in any process.
+bool LockStripe(int fd, size_t stripe, short type) {
+  struct flock fl = {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(stripe);
+  fl.l_len = 1;
+  while (::fcntl(fd, F_OFD_SETLKW, &fl) != 0) {
+    if (errno != EINTR) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+MetadataStore::~MetadataStore() {
+  StopPullFlusher();
+  if (repository_lock_fd_ >= 0) ::close(repository_lock_fd_);
+}
 
 int64_t MetadataStore::Now() const {
   if (options_.clock) return options_.clock();
@@ -153,6 +201,8 @@ Status MetadataStore::LinkBlob(std::string_view repository, std::string_view dig
     auto repo = sql::UpsertRepository(c, repository, now, now);
     if (!repo.ok()) return repo.status();
     if (Status s = sql::UpsertBlob(c, digest, size, now, now); !s.ok()) return s;
+    // A claimed blob's bytes may already be gone: never link it (the writer protects it first: ProtectBlob).
+    if (Status s = RefuseClaimed(c, digest); !s.ok()) return s;
     auto linked = sql::UpsertLink(c, *repo, digest, now, sql::MissingBlob::kFail);
     return linked.status();
   });
@@ -162,14 +212,30 @@ Status MetadataStore::TouchBlob(std::string_view digest) {
   const int64_t now = Now();
   return Transaction([&](Connection& c) -> Status {
     const Value params[] = {S(digest), now};
-    auto r = c.Execute("UPDATE blobs SET touched_at = $2 WHERE digest = $1 AND touched_at < $2", params);
+    auto r = c.Execute(
+        "UPDATE blobs SET touched_at = $2 WHERE digest = $1 AND touched_at < $2 AND gc_claimed_at IS NULL", params);
     if (!r.ok()) return r.status();
     if (r->affected > 0) return Status::Ok();
     const Value key[] = {S(digest)};
-    auto known = c.Execute("SELECT 1 FROM blobs WHERE digest = $1", key);
+    auto known = c.Execute("SELECT 1 FROM blobs WHERE digest = $1 AND gc_claimed_at IS NULL", key);
     if (!known.ok()) return known.status();
     return known->rows.empty() ? Status::NotFound("blob unknown") : Status::Ok();
   });
+}
+
+Status MetadataStore::ProtectBlob(std::string_view digest, int64_t size) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.claim_wait_ms);
+  while (true) {
+    const int64_t now = Now();
+    Status s = Transaction([&](Connection& c) -> Status {
+      if (Status up = sql::UpsertBlob(c, digest, size, now, now); !up.ok()) return up;
+      return RefuseClaimed(c, digest);
+    });
+    // Claimed: GC is between deleting the bytes and the row, a matter of
+    // milliseconds; once the row is gone the upsert inserts it afresh.
+    if (s.code() != StatusCode::kBusy || std::chrono::steady_clock::now() >= deadline) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 Status MetadataStore::UnlinkBlob(std::string_view repository, std::string_view digest) {
@@ -198,6 +264,21 @@ Status MetadataStore::PutManifestRows(std::string_view repository, const Manifes
         if (!repo.ok()) return repo.status();
         // The manifest's own bytes are a blob of the store too.
         if (Status s = sql::UpsertBlob(c, manifest.digest, manifest.size, now, now); !s.ok()) return s;
+        if (Status s = RefuseClaimed(c, manifest.digest); !s.ok()) return s;
+        // Lock the referenced blobs' rows FOR SHARE (PostgreSQL): this conflicts
+        // with GC's claim (FOR UPDATE), so either GC's claim commits first and
+        // is seen here (NotFound: MANIFEST_BLOB_UNKNOWN, the client uploads
+        // again), or the references below commit first and GC's re-check sees them.
+        const std::string lock =
+            "SELECT gc_claimed_at FROM blobs WHERE digest = $1" + std::string(dialect::ForShare(pool_->Dialect()));
+        for (const auto& b : manifest.blobs) {
+          if (b.foreign) continue;
+          const Value key[] = {b.digest};
+          auto row = c.Execute(lock, key);
+          if (!row.ok()) return row.status();
+          if (row->rows.empty() || !row->rows[0].IsNull(0))
+            return Status::NotFound("blob " + b.digest + " is unknown to the metadata database");
+        }
         auto id = sql::UpsertManifest(c, *repo, manifest, now, now, sql::MissingBlob::kFail);
         if (!id.ok()) return id.status();
         if (tag.empty()) return Status::Ok();
@@ -249,8 +330,15 @@ Status MetadataStore::WithRepositoryLock(std::string_view repository, const std:
   const std::string_view lock_sql = dialect::RepositoryLock(pool_->Dialect());
   test_hooks::Reach("metadata.repository.locking");  // tests/e2e/metadata_pg_test.sh
   if (lock_sql.empty()) {
-    MutexLock lock(repository_locks_[std::hash<std::string_view>{}(repository) % repository_locks_.size()]);
-    return body(nullptr);
+    const size_t stripe = std::hash<std::string_view>{}(repository) % repository_locks_.size();
+    MutexLock lock(repository_locks_[stripe]);
+    // Other processes on the same database file (berth gc next to berth serve).
+    if (repository_lock_fd_ >= 0 && !LockStripe(repository_lock_fd_, stripe, F_WRLCK)) {
+      return Status::IoError("cannot lock repository " + std::string(repository) + ": " + strerror(errno));
+    }
+    Status s = body(nullptr);
+    if (repository_lock_fd_ >= 0) (void)LockStripe(repository_lock_fd_, stripe, F_UNLCK);
+    return s;
   }
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
@@ -265,6 +353,9 @@ Status MetadataStore::WithRepositoryLock(std::string_view repository, const std:
 
 Status MetadataStore::PutManifest(std::string_view repository, const ManifestRecord& manifest, std::string_view tag,
                                   const std::function<Status()>& store) {
+  // The manifest's own bytes are content-addressed: storage may keep bytes it
+  // finds, so they are protected from GC before store() relies on them.
+  if (Status s = ProtectBlob(manifest.digest, manifest.size); !s.ok()) return s;
   return WithRepositoryLock(repository, [&](Connection* on) -> Status {
     if (Status s = store(); !s.ok()) return s;
     return PutManifestRows(repository, manifest, tag, on);
@@ -557,13 +648,22 @@ void MetadataStore::FlushLoop() {
 // -------------------------------------------------- garbage collection ---
 
 Result<std::vector<UnreferencedBlob>> MetadataStore::UnreferencedBlobs(int64_t older_than, std::string_view after,
-                                                                       size_t limit) {
+                                                                       size_t limit, bool links_as_gone) {
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
   static const std::string kSql = "SELECT b.digest, b.size FROM blobs b WHERE " + std::string(kBlobIsGarbage) +
                                   " AND b.digest > $2 ORDER BY b.digest LIMIT $3";
+  // The same rule with "no link" read as "no link that is not itself garbage".
+  static const std::string kLinksAsGone = [] {
+    std::string garbage(kBlobIsGarbage);
+    const std::string no_link = "NOT EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = b.digest)";
+    const std::string no_live_link = "NOT EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = b.digest AND NOT (" +
+                                     std::string(kLinkIsGarbage) + "))";
+    garbage.replace(garbage.find(no_link), no_link.size(), no_live_link);
+    return "SELECT b.digest, b.size FROM blobs b WHERE " + garbage + " AND b.digest > $2 ORDER BY b.digest LIMIT $3";
+  }();
   const Value params[] = {older_than, S(after), Limit(limit)};
-  auto r = (*conn)->Execute(kSql, params);
+  auto r = (*conn)->Execute(links_as_gone ? kLinksAsGone : kSql, params);
   if (!r.ok()) return r.status();
   std::vector<UnreferencedBlob> out;
   for (const auto& row : r->rows) out.push_back({row.Text(0), row.Int(1)});
@@ -629,21 +729,133 @@ Result<bool> MetadataStore::DeleteManifestIfUntagged(std::string_view repository
   return DeleteInRepository(repository, digest, older_than, kSql);
 }
 
-Result<bool> MetadataStore::DeleteInRepository(std::string_view repository, std::string_view digest, int64_t older_than,
-                                               const std::string& delete_sql) {
+Result<bool> MetadataStore::UnlinkBlobIfUnreferenced(std::string_view repository, std::string_view digest,
+                                                     int64_t older_than, const std::function<Status()>& store) {
+  static const std::string kSql =
+      "DELETE FROM blob_links AS l WHERE l.repository_id = $2 AND l.digest = $3 AND " + std::string(kLinkIsGarbage);
+  return DeleteInRepositoryLocked(repository, digest, older_than, kSql, store);
+}
+
+Result<bool> MetadataStore::DeleteManifestIfUntagged(std::string_view repository, std::string_view digest,
+                                                     int64_t older_than, const std::function<Status()>& store) {
+  static const std::string kSql = "DELETE FROM manifests AS m WHERE m.repository_id = $2 AND m.digest = $3 AND " +
+                                  std::string(kUntaggedManifestIsGarbage);
+  return DeleteInRepositoryLocked(repository, digest, older_than, kSql, store);
+}
+
+Result<bool> MetadataStore::DeleteInRepositoryLocked(std::string_view repository, std::string_view digest,
+                                                     int64_t older_than, const std::string& delete_sql,
+                                                     const std::function<Status()>& store) {
   bool deleted = false;
-  Status s = Transaction([&](Connection& c) -> Status {
-    auto repo = sql::FindRepository(c, repository);
-    if (!repo.ok()) return repo.status();
-    if (!*repo) return Status::Ok();
-    const Value params[] = {older_than, **repo, S(digest)};
-    auto r = c.Execute(delete_sql, params);
-    if (!r.ok()) return r.status();
-    deleted = r->affected > 0;
-    return deleted ? sql::RemoveRepositoryIfEmpty(c, **repo) : Status::Ok();
+  Status s = WithRepositoryLock(repository, [&](Connection* on) -> Status {
+    auto rows = DeleteInRepository(repository, digest, older_than, delete_sql, on);
+    if (!rows.ok()) return rows.status();
+    deleted = *rows;
+    return deleted ? store() : Status::Ok();
   });
   if (!s.ok()) return s;
   return deleted;
+}
+
+Result<bool> MetadataStore::DeleteInRepository(std::string_view repository, std::string_view digest, int64_t older_than,
+                                               const std::string& delete_sql, Connection* on) {
+  bool deleted = false;
+  Status s = Transaction(
+      [&](Connection& c) -> Status {
+        auto repo = sql::FindRepository(c, repository);
+        if (!repo.ok()) return repo.status();
+        if (!*repo) return Status::Ok();
+        const Value params[] = {older_than, **repo, S(digest)};
+        auto r = c.Execute(delete_sql, params);
+        if (!r.ok()) return r.status();
+        deleted = r->affected > 0;
+        return deleted ? sql::RemoveRepositoryIfEmpty(c, **repo) : Status::Ok();
+      },
+      on);
+  if (!s.ok()) return s;
+  return deleted;
+}
+
+// ------------------------------------------------------ GC claims, lease ---
+
+Result<bool> MetadataStore::ClaimBlobIfUnreferenced(std::string_view digest, int64_t older_than) {
+  bool claimed = false;
+  const int64_t now = Now();
+  Status s = Transaction([&](Connection& c) -> Status {
+    // Lock the row first; the re-check below is a new statement, so on
+    // PostgreSQL (READ COMMITTED) it sees every writer that committed before
+    // the lock was granted: a manifest reference or link inserted meanwhile keeps B.
+    const std::string lock =
+        "SELECT gc_claimed_at FROM blobs WHERE digest = $1" + std::string(dialect::ForUpdate(pool_->Dialect()));
+    const Value key[] = {S(digest)};
+    auto row = c.Execute(lock, key);
+    if (!row.ok()) return row.status();
+    if (row->rows.empty()) return Status::Ok();
+    if (!row->rows[0].IsNull(0)) {
+      claimed = true;  // an earlier run's claim: finish it
+      return Status::Ok();
+    }
+    static const std::string kClaim =
+        "UPDATE blobs AS b SET gc_claimed_at = $3 WHERE b.digest = $2 AND " + std::string(kBlobIsGarbage);
+    const Value params[] = {older_than, S(digest), now};
+    auto r = c.Execute(kClaim, params);
+    if (!r.ok()) return r.status();
+    claimed = r->affected > 0;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return claimed;
+}
+
+Result<std::vector<UnreferencedBlob>> MetadataStore::ClaimedBlobs(std::string_view after, size_t limit) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  const Value params[] = {S(after), Limit(limit)};
+  auto r = (*conn)->Execute(
+      "SELECT digest, size FROM blobs WHERE gc_claimed_at IS NOT NULL AND digest > $1 ORDER BY digest LIMIT $2",
+      params);
+  if (!r.ok()) return r.status();
+  std::vector<UnreferencedBlob> out;
+  for (const auto& row : r->rows) out.push_back({row.Text(0), row.Int(1)});
+  return out;
+}
+
+Result<bool> MetadataStore::DeleteClaimedBlob(std::string_view digest) {
+  bool deleted = false;
+  Status s = Transaction([&](Connection& c) -> Status {
+    const Value key[] = {S(digest)};
+    auto r = c.Execute("DELETE FROM blobs WHERE digest = $1 AND gc_claimed_at IS NOT NULL", key);
+    if (!r.ok()) return r.status();
+    deleted = r->affected > 0;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return deleted;
+}
+
+Result<bool> MetadataStore::AcquireGcLease(std::string_view owner, int64_t ttl_ms) {
+  bool held = false;
+  const int64_t now = Now();
+  Status s = Transaction([&](Connection& c) -> Status {
+    const Value params[] = {S(owner), now + ttl_ms, now};
+    auto r = c.Execute(
+        "INSERT INTO gc_lease (name, owner, expires_at) VALUES ('gc', $1, $2) "
+        "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at "
+        "WHERE gc_lease.owner = excluded.owner OR gc_lease.expires_at < $3",
+        params);
+    if (!r.ok()) return r.status();
+    held = r->affected > 0;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return held;
+}
+
+Status MetadataStore::ReleaseGcLease(std::string_view owner) {
+  return Transaction([&](Connection& c) -> Status {
+    const Value params[] = {S(owner)};
+    return c.Execute("DELETE FROM gc_lease WHERE name = 'gc' AND owner = $1", params).status();
+  });
 }
 
 }  // namespace berth::metadata

@@ -125,6 +125,13 @@ struct MetadataStoreOptions {
   size_t max_pending_pulls = 100'000;
   // Attempts for a transaction that meets kConflict.
   int transaction_attempts = 3;
+  // How long ProtectBlob waits for GC to finish a claimed blob.
+  int64_t claim_wait_ms = 2'000;
+  // SQLite only: a file whose byte ranges lock repositories across processes
+  // (`berth gc` next to `berth serve` on one database file): each lock stripe
+  // is also an open-file-description lock on one byte of it. Empty: the lock
+  // is in-process only. (PostgreSQL's advisory lock needs no file.)
+  std::string repository_lock_file;
 };
 
 // The catalog's sort key of a repository name: distribution lists repositories
@@ -146,8 +153,17 @@ class MetadataStore {
   // A blob uploaded into or mounted into `repository` (its _layers link).
   // Creates the repository and the blob row as needed; renews the link's and blob's grace.
   Status LinkBlob(std::string_view repository, std::string_view digest, int64_t size);
-  // Renews a blob's grace (a HEAD that may let a client skip its upload). NotFound when unknown.
+  // Renews a blob's grace (a HEAD that may let a client skip its upload).
+  // NotFound when unknown or claimed by GC (the client then uploads it again).
   Status TouchBlob(std::string_view digest);
+  // Protects a blob from garbage collection *before* a writer relies on its
+  // bytes (an upload about to finish, a mount, a manifest's own bytes): upserts
+  // its row with a fresh grace. When GC has claimed it (its bytes may be going),
+  // waits up to `claim_wait_ms` for GC to finish it (GC then deletes the row and
+  // the row is inserted afresh: the caller must (re)write the bytes), else kBusy.
+  // After Ok, GC cannot claim the blob until the grace is over, so the caller
+  // may store or reuse the bytes and then link them.
+  Status ProtectBlob(std::string_view digest, int64_t size);
   // Removes the repository's link (a blob DELETE). NotFound when not linked.
   Status UnlinkBlob(std::string_view repository, std::string_view digest);
   // Records a stored manifest and, when `tag` is not empty, points the tag at it.
@@ -214,7 +230,10 @@ class MetadataStore {
   // ---- garbage collection (issue #16); `older_than` is a time in Unix ms ----
   // Blobs no manifest references (as config, layer or its own bytes), no
   // repository links, and not touched since `older_than`; by digest after `after`.
-  Result<std::vector<UnreferencedBlob>> UnreferencedBlobs(int64_t older_than, std::string_view after, size_t limit);
+  // With `links_as_gone`, links that are themselves garbage (UnreferencedLayerLinks)
+  // do not keep a blob: what a run removing those links would then find (GC's dry run).
+  Result<std::vector<UnreferencedBlob>> UnreferencedBlobs(int64_t older_than, std::string_view after, size_t limit,
+                                                          bool links_as_gone = false);
   // Deletes the blob's row if, at this instant, it is still as above. False when it is not (kept).
   Result<bool> DeleteBlobIfUnreferenced(std::string_view digest, int64_t older_than);
   // Layer links that no manifest of their repository references, linked before `older_than`.
@@ -225,6 +244,36 @@ class MetadataStore {
   // (One step of the fixpoint: deleting an untagged index frees its children for the next pass.)
   Result<std::vector<ManifestKey>> UntaggedManifests(int64_t older_than, int64_t after_id, size_t limit);
   Result<bool> DeleteManifestIfUntagged(std::string_view repository, std::string_view digest, int64_t older_than);
+
+  // The same two under the repository's write lock, with the storage half:
+  // the row is deleted (re-checked), then store() removes the storage link,
+  // before any manifest write of the repository can run (they take the lock
+  // too, and the registry's manifest PUT re-checks its references in storage
+  // under it). store() runs only when the row was deleted.
+  Result<bool> UnlinkBlobIfUnreferenced(std::string_view repository, std::string_view digest, int64_t older_than,
+                                        const std::function<Status()>& store);
+  Result<bool> DeleteManifestIfUntagged(std::string_view repository, std::string_view digest, int64_t older_than,
+                                        const std::function<Status()>& store);
+
+  // ---- GC's claim protocol (docs/gc.md) ----
+  // Step 1 of deleting a blob: locks its row and, if at this instant it is
+  // unreferenced, unlinked and past the grace, marks it claimed (committed).
+  // From then on writers treat it as absent (ProtectBlob waits, LinkBlob is
+  // kBusy, a manifest referencing it is NotFound, TouchBlob NotFound). True
+  // when claimed (also when it already was: an interrupted run's claim).
+  Result<bool> ClaimBlobIfUnreferenced(std::string_view digest, int64_t older_than);
+  // Claimed blobs (an interrupted run leaves them), by digest after `after`.
+  Result<std::vector<UnreferencedBlob>> ClaimedBlobs(std::string_view after, size_t limit);
+  // Step 3, after the bytes are gone: deletes the claimed row. False when it
+  // is not claimed (nothing deleted).
+  Result<bool> DeleteClaimedBlob(std::string_view digest);
+
+  // ---- the collectors' lease: one collector at a time across processes ----
+  // Takes or renews the lease for `owner` until now + ttl_ms; false when
+  // another owner holds an unexpired lease.
+  Result<bool> AcquireGcLease(std::string_view owner, int64_t ttl_ms);
+  // Gives the lease up (only if `owner` holds it).
+  Status ReleaseGcLease(std::string_view owner);
 
   Pool& pool() { return *pool_; }
 
@@ -244,7 +293,10 @@ class MetadataStore {
   // transaction; true when it deleted a row (and the repository is removed when
   // that left it empty).
   Result<bool> DeleteInRepository(std::string_view repository, std::string_view digest, int64_t older_than,
-                                  const std::string& delete_sql);
+                                  const std::string& delete_sql, Connection* on = nullptr);
+  // DeleteInRepository under the repository's lock, then store() when a row went.
+  Result<bool> DeleteInRepositoryLocked(std::string_view repository, std::string_view digest, int64_t older_than,
+                                        const std::string& delete_sql, const std::function<Status()>& store);
   void FlushLoop() EXCLUDES(flusher_mu_, pulls_mu_);
 
   std::shared_ptr<Pool> pool_;
@@ -262,6 +314,8 @@ class MetadataStore {
 
   // SQLite: the repositories' write locks, striped by name (they guard storage and rows, not members).
   std::array<Mutex, 64> repository_locks_;
+  // options_.repository_lock_file, opened by the constructor (-1: none or it failed: in-process only).
+  int repository_lock_fd_ = -1;
 };
 
 }  // namespace berth::metadata

@@ -115,9 +115,23 @@ CREATE TABLE access_tokens (
 CREATE INDEX access_tokens_by_user ON access_tokens (user_name);
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+// Garbage collection while pushes run (docs/gc.md): a blob's claim (set by GC
+// before it deletes the bytes; writers refuse a claimed blob) and the one lease
+// that lets one collector at a time run.
+constexpr std::string_view kGcClaims = R"sql(
+ALTER TABLE blobs ADD COLUMN gc_claimed_at BIGINT;
+CREATE INDEX blobs_gc_claimed ON blobs (digest) WHERE gc_claimed_at IS NOT NULL;
+CREATE TABLE gc_lease (
+  name {{key}} NOT NULL PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+) {{without_rowid}};
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, "initial schema", kInitialSchema},
     {2, "access tokens", kAccessTokens},
+    {3, "gc claims and lease", kGcClaims},
 }};
 
 constexpr std::string_view kCreateMigrationsTable =

@@ -82,9 +82,11 @@ Result<int64_t> UpsertManifest(Connection& conn, int64_t repository_id, const Ma
     for (const auto& b : m.blobs) {
       if (b.foreign) continue;
       const Value params[] = {b.digest};
-      auto known = conn.Execute("SELECT 1 FROM blobs WHERE digest = $1", params);
+      // A blob GC has claimed counts as unknown (its bytes may be gone: the client uploads it again).
+      auto known = conn.Execute("SELECT gc_claimed_at FROM blobs WHERE digest = $1", params);
       if (!known.ok()) return known.status();
-      if (known->rows.empty()) return Status::NotFound("blob " + b.digest + " is unknown to the metadata database");
+      if (known->rows.empty() || !known->rows[0].IsNull(0))
+        return Status::NotFound("blob " + b.digest + " is unknown to the metadata database");
     }
   }
   const Value insert[] = {repository_id,

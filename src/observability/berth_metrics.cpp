@@ -61,6 +61,17 @@ void BerthMetrics::CountBlobUpload(BlobUploadResult r) {
   blob_uploads_[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
 }
 
+void BerthMetrics::CountGcRun(GcResult r, int64_t blobs, int64_t manifests, int64_t bytes, double seconds,
+                              double finished_unix_s) {
+  gc_runs_[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+  if (r == GcResult::kSkipped) return;
+  gc_blobs_.fetch_add(static_cast<uint64_t>(blobs), std::memory_order_relaxed);
+  gc_manifests_.fetch_add(static_cast<uint64_t>(manifests), std::memory_order_relaxed);
+  gc_bytes_.fetch_add(static_cast<uint64_t>(bytes), std::memory_order_relaxed);
+  gc_last_duration_s_.store(seconds, std::memory_order_relaxed);
+  if (r == GcResult::kSuccess) gc_last_success_s_.store(finished_unix_s, std::memory_order_relaxed);
+}
+
 void BerthMetrics::SetRouteLabels(std::vector<std::string_view> names) {
   if (names.empty()) names.push_back(http::RouteLabel{}.name);
   if (names.size() > kMaxRoutes) names.resize(kMaxRoutes);
@@ -128,6 +139,27 @@ std::string BerthMetrics::Render() {
   t.Family("berth_auth_denials_total", "counter",
            "Requests refused by authentication or the ACL (401/403/429 from the access check).");
   t.Sample("berth_auth_denials_total", {}, auth_denials_.load());
+  static constexpr std::array<std::string_view, 3> kGcResults = {"success", "failure", "skipped"};
+  t.Family("berth_gc_runs_total", "counter",
+           "Online garbage collection runs, by result (skipped: another collector held the lease).");
+  for (size_t i = 0; i < gc_runs_.size(); ++i) {
+    t.Sample("berth_gc_runs_total", {{"result", kGcResults[i]}}, gc_runs_[i].load());
+  }
+  t.Family("berth_gc_blobs_deleted_total", "counter", "Blobs whose bytes garbage collection deleted.");
+  t.Sample("berth_gc_blobs_deleted_total", {}, gc_blobs_.load());
+  t.Family("berth_gc_manifests_deleted_total", "counter", "Untagged manifests garbage collection deleted.");
+  t.Sample("berth_gc_manifests_deleted_total", {}, gc_manifests_.load());
+  t.Family("berth_gc_bytes_freed_total", "counter", "Bytes of blob content garbage collection freed.");
+  t.Sample("berth_gc_bytes_freed_total", {}, gc_bytes_.load());
+  if (const double d = gc_last_duration_s_.load(); d >= 0) {
+    t.Family("berth_gc_last_duration_seconds", "gauge", "Duration of the last garbage collection run.");
+    t.Sample("berth_gc_last_duration_seconds", {}, d);
+  }
+  if (const double last = gc_last_success_s_.load(); last > 0) {
+    t.Family("berth_gc_last_success_timestamp_seconds", "gauge",
+             "When the last successful garbage collection run finished (Unix seconds).");
+    t.Sample("berth_gc_last_success_timestamp_seconds", {}, last);
+  }
   {
     MutexLock lock(mu_);
     if (uploads_in_progress_) {

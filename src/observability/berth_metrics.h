@@ -10,6 +10,9 @@
 //   berth_token_requests_total{result}                    counter (granted | denied | unauthorized)
 //   berth_auth_denials_total                              counter (requests refused by authentication/ACL)
 //   berth_storage_bytes, berth_storage_blobs              gauges (see storage_usage.h)
+//   berth_gc_runs_total{result}                           counter (success | failure | skipped), docs/gc.md
+//   berth_gc_blobs_deleted_total, berth_gc_manifests_deleted_total, berth_gc_bytes_freed_total  counters
+//   berth_gc_last_duration_seconds, berth_gc_last_success_timestamp_seconds  gauges
 //   process_*                                             from /proc/self
 //
 // Counting is lock-free and allocation-free (see metrics.h); only Render() and
@@ -32,6 +35,7 @@ namespace berth::obs {
 
 enum class TokenResult : uint8_t { kGranted, kDenied, kUnauthorized };
 enum class BlobUploadResult : uint8_t { kSuccess, kFailure, kMounted, kCancelled };
+enum class GcResult : uint8_t { kSuccess, kFailure, kSkipped };
 
 class BerthMetrics final : public http::RequestObserver {
  public:
@@ -46,6 +50,9 @@ class BerthMetrics final : public http::RequestObserver {
   void CountTokenRequest(TokenResult r);
   void CountAuthDenial();
   void CountBlobUpload(BlobUploadResult r);
+  // One garbage collection run (online GC): its result, what it deleted, how
+  // long it took; `finished_unix_s` becomes the last success time on success.
+  void CountGcRun(GcResult r, int64_t blobs, int64_t manifests, int64_t bytes, double seconds, double finished_unix_s);
 
   // The route label values, by index (the handler's route table; index 0 is
   // http::RouteLabel{}'s "other"). Until set, every route renders as "other".
@@ -74,6 +81,9 @@ class BerthMetrics final : public http::RequestObserver {
   std::array<std::atomic<uint64_t>, 3> token_{};
   std::array<std::atomic<uint64_t>, 4> blob_uploads_{};
   std::atomic<uint64_t> auth_denials_{0};
+  std::array<std::atomic<uint64_t>, 3> gc_runs_{};
+  std::atomic<uint64_t> gc_blobs_{0}, gc_manifests_{0}, gc_bytes_{0};
+  std::atomic<double> gc_last_duration_s_{-1}, gc_last_success_s_{0};  // -1 / 0: never
 
   Mutex mu_;  // the route labels and the sources below
   std::vector<std::string_view> route_labels_ GUARDED_BY(mu_){http::RouteLabel{}.name};

@@ -95,6 +95,8 @@ class RegistryApi final : public http::Handler {
                               const oci::Digest& digest);
   // After a blob upload or mount is in storage: its link's row (LinkBlob), off the I/O thread.
   Task<Status> RecordBlobLink(const std::string& name, const oci::Digest& digest, int64_t size);
+  // MetadataStore::ProtectBlob on the database threads (before storage relies on the blob's bytes).
+  Task<Status> ProtectBlobRow(const oci::Digest& digest, int64_t size);
   // manifests.cpp
   Task<void> GetManifest(Exchange& ex, const RouteMatch& m);
   // The answer to GET/HEAD of a manifest found (conditional requests included).

@@ -68,6 +68,9 @@ http::Response MetadataErrorResponse(const Status& s) {
   http::Response r = s.code() == StatusCode::kUnavailable
                          ? Error(code::kUnavailable, "the registry's metadata database is unavailable; try again later")
                          : Error(code::kUnknown, "metadata database error");
+  // A blob claimed by garbage collection (MetadataStore::ProtectBlob waited in vain): transient.
+  if (s.code() == StatusCode::kBusy)
+    r = Error(code::kUnavailable, "the blob is being garbage collected; try again later");
   r.error_log = "metadata database: " + s.message();
   return r;
 }

@@ -87,7 +87,8 @@ http::Response StorageErrorResponse(const Status& s);
 
 // A failure of the metadata database: 503 UNAVAILABLE when it cannot be
 // reached (kUnavailable: the client may retry; Berth reconnects by itself),
-// 500 otherwise. Logged once with the request; the client gets a generic message.
+// 503 too for kBusy (a blob garbage collection is deleting right now), 500
+// otherwise. Logged once with the request; the client gets a generic message.
 http::Response MetadataErrorResponse(const Status& s);
 
 // StorageErrorResponse or MetadataErrorResponse: a status from an operation that

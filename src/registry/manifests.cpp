@@ -120,6 +120,10 @@ Task<void> RegistryApi::PutManifest(Exchange& ex, const RouteMatch& match) {
     co_await ex.Send(Error(code::kManifestBlobUnknown, s.message()));
     co_return;
   }
+  if (s.code() == StatusCode::kBusy) {  // a blob GC is collecting right now (docs/gc.md): try again
+    co_await ex.Send(MetadataErrorResponse(s));
+    co_return;
+  }
   if (!s.ok()) {
     co_await ex.Send(WriteErrorResponse(s));
     co_return;
@@ -172,7 +176,13 @@ struct StoreManifestCall {
 
   Status operator()() const {
     const metadata::ManifestRecord record = metadata::ManifestRecord::From(digest, body, manifest);
-    std::function<Status()> store = [this] { return manifests->Put(name, body, manifest, digest, tag); };
+    // References are checked again under the repository's lock: garbage
+    // collection removes unreferenced layer links under it (docs/gc.md), so a
+    // manifest never lands referencing a blob its repository no longer links.
+    std::function<Status()> store = [this]() -> Status {
+      if (Status refs = manifests->CheckReferences(name, manifest); !refs.ok()) return refs;
+      return manifests->Put(name, body, manifest, digest, tag);
+    };
     Status s = meta->PutManifest(name, record, tag, store);
     if (!s.IsNotFound()) return s;
     // The database lacks a blob that storage holds linked in this repository
@@ -186,6 +196,10 @@ struct StoreManifestCall {
       if (!d.ok()) return s;
       auto size = blobs->StatInRepository(name, *d);
       if (!size.ok()) return s;  // really unknown: MANIFEST_BLOB_UNKNOWN
+      // Protect it from GC first, then make sure the bytes are still there (a
+      // claim GC finished meanwhile deleted them: the client must upload again).
+      if (Status guard = meta->ProtectBlob(ref.digest, *size); !guard.ok()) return guard;
+      if (!blobs->StatInRepository(name, *d).ok()) return s;
       if (Status linked = meta->LinkBlob(name, ref.digest, *size); !linked.ok()) return linked;
     }
     return meta->PutManifest(name, record, tag, store);

@@ -89,6 +89,15 @@ Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
     co_return;
   }
   const int64_t size = session->size();
+  // Protect the blob from GC before the commit may keep bytes that already
+  // exist (content-addressed): a blob GC has claimed is waited for and then
+  // written afresh (docs/gc.md).
+  Status guard = co_await ProtectBlobRow(digest, size);
+  if (!guard.ok()) {
+    session.reset();
+    co_await ex.Send(MetadataErrorResponse(guard));
+    co_return;
+  }
   Status s = session->Commit(digest);
   session.reset();
   if (s.code() == StatusCode::kInvalidArgument) {
@@ -106,6 +115,12 @@ Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
     co_return;
   }
   co_await ex.Send(BlobCreated(name, digest));
+}
+
+Task<Status> RegistryApi::ProtectBlobRow(const oci::Digest& digest, int64_t size) {
+  metadata::MetadataStore* meta = &meta_;
+  auto protect = [meta, key = digest.str(), size] { return meta->ProtectBlob(key, size); };
+  co_return co_await http::RunBlocking(db_threads_, std::move(protect));
 }
 
 Task<Status> RegistryApi::RecordBlobLink(const std::string& name, const oci::Digest& digest, int64_t size) {
@@ -128,6 +143,17 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
     std::string from = QueryParam(ex, "from");
     auto size = digest.ok() && oci::IsValidRepositoryName(from) ? blobs_.StatInRepository(from, *digest)
                                                                 : Result<int64_t>(Status::NotFound("not mountable"));
+    // Protect the blob from GC before linking it; then its bytes must still be
+    // there (a claim GC finished meanwhile deleted them): else a normal upload.
+    if (size.ok()) {
+      Status guard = co_await ProtectBlobRow(*digest, *size);
+      if (guard.ok()) size = blobs_.StatInRepository(from, *digest);
+      if (!guard.ok() && guard.code() != StatusCode::kBusy) {
+        co_await ex.Send(MetadataErrorResponse(guard));
+        co_return;
+      }
+      if (!guard.ok()) size = Result<int64_t>(Status::NotFound("being garbage collected"));
+    }
     if (size.ok()) {
       if (Status s = blobs_.Link(name, *digest); !s.ok()) {
         co_await ex.Send(StorageErrorResponse(s));

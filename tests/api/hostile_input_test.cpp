@@ -67,8 +67,10 @@ class HostileInputTest : public ServerSuite<HostileInputTest> {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(data, ec)) {
       const std::string n = e.path().filename().string();
-      // (metadata.db with SQLite's WAL and shared-memory files: the metadata database)
-      const bool metadata = n == "metadata.db" || n == "metadata.db-wal" || n == "metadata.db-shm";
+      // (metadata.db with SQLite's WAL and shared-memory files: the metadata database;
+      // metadata.db.locks: its repositories' cross-process locks, docs/metadata.md)
+      const bool metadata =
+          n == "metadata.db" || n == "metadata.db-wal" || n == "metadata.db-shm" || n == "metadata.db.locks";
       EXPECT_TRUE(n == "docker" || n == "_berth_tmp" || n == "token-key.pem" || metadata) << "unexpected " << e.path();
     }
     for (const auto& e : fs::directory_iterator(v2, ec)) {

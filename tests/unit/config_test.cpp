@@ -275,6 +275,21 @@ TEST(ConfigTest, UploadPurging) {
   EXPECT_CONTAINS(Error("storage:\n  maintenance:\n    readonly: {enabled: true}\n"), "'readonly'");
 }
 
+TEST(ConfigTest, StorageGc) {
+  Config d = Parse("");
+  EXPECT_FALSE(d.storage.gc_enabled);  // deleting data is opted into
+  EXPECT_EQ(d.storage.gc_interval_s, 3600);
+  EXPECT_EQ(d.storage.gc_delay_s, 6 * 3600);
+  EXPECT_FALSE(d.storage.gc_delete_untagged);
+  Config c = Parse("storage:\n  gc: {enabled: true, interval: 10m, delay: 1s, delete_untagged: true}\n");
+  EXPECT_TRUE(c.storage.gc_enabled);
+  EXPECT_EQ(c.storage.gc_interval_s, 600);
+  EXPECT_EQ(c.storage.gc_delay_s, 1);
+  EXPECT_TRUE(c.storage.gc_delete_untagged);
+  EXPECT_CONTAINS(Error("storage:\n  gc: {delay: 1d}\n"), "storage.gc.delay must be a duration");
+  EXPECT_CONTAINS(Error("storage:\n  gc: {enable: true}\n"), "'enable'");
+}
+
 TEST(ConfigTest, BadServerAddr) {
   std::string e = Error("server:\n  addr: host.example:80\n");
   EXPECT_CONTAINS(e, "source.yaml:2:9");

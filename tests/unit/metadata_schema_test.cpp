@@ -52,11 +52,28 @@ TEST_P(SchemaTest, FreshDatabaseGetsEveryMigration) {
   EXPECT_EQ(r->to, LatestSchemaVersion());
   EXPECT_EQ(r->applied.size(), Migrations().size());
   EXPECT_EQ(Tables(),
-            (std::vector<std::string>{"access_tokens", "blob_links", "blobs", "manifest_blobs", "manifest_children",
-                                      "manifests",
-                                      "metadata_state", "repositories", "schema_migrations", "tags"}));
+            (std::vector<std::string>{"access_tokens", "blob_links", "blobs", "gc_lease", "manifest_blobs",
+                                      "manifest_children", "manifests", "metadata_state", "repositories",
+                                      "schema_migrations", "tags"}));
   auto v = SchemaVersion(*pool_);
   EXPECT_EQ(*v, LatestSchemaVersion());
+}
+
+TEST_P(SchemaTest, GcClaimsMigrationKeepsBlobsUnclaimed) {
+  auto first = Migrate(*pool_, Migrations().first(1), 1);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  const Value row[] = {std::string("sha256:aa"), int64_t{5}, int64_t{1}, int64_t{1}};
+  ASSERT_TRUE(
+      (*c)->Execute("INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $4)", row).ok());
+  auto r = Migrate(*pool_);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->applied, (std::vector<int64_t>{2}));
+  auto claimed = (*c)->Execute("SELECT digest FROM blobs WHERE gc_claimed_at IS NULL", {});
+  ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+  ASSERT_EQ(claimed->rows.size(), 1u);
+  EXPECT_EQ(claimed->rows[0].Text(0), "sha256:aa");
 }
 
 TEST_P(SchemaTest, SecondStartIsANoOp) {

@@ -512,6 +512,147 @@ TEST_P(MetadataStoreTest, UntaggedManifestsSpareChildrenAndReferrersOfKeptSubjec
   EXPECT_NE(std::find(next.begin(), next.end(), referrer.digest.str()), next.end());
 }
 
+// ---- GC's claim protocol and lease (docs/gc.md) ----
+
+TEST_P(MetadataStoreTest, ClaimOnlyUnreferencedBlobsPastTheGrace) {
+  const oci::Digest loose = D("loose");
+  Link("r", {config_, layer_, loose});
+  auto img = Image(config_, {layer_});
+  ASSERT_TRUE(store_->PutManifest("r", img.record, "v1").ok());
+  const int64_t t0 = now_;
+  ASSERT_TRUE(store_->UnlinkBlob("r", loose.str()).ok());
+  EXPECT_FALSE(*store_->ClaimBlobIfUnreferenced(loose.str(), t0));  // within the grace
+  for (const auto& d : {layer_, config_, img.digest}) {
+    EXPECT_FALSE(*store_->ClaimBlobIfUnreferenced(d.str(), t0 + 1'000'000)) << d.str();
+  }
+  EXPECT_FALSE(*store_->ClaimBlobIfUnreferenced(D("unknown").str(), t0 + 1));
+  EXPECT_TRUE(*store_->ClaimBlobIfUnreferenced(loose.str(), t0 + 1));
+  EXPECT_TRUE(*store_->ClaimBlobIfUnreferenced(loose.str(), t0 + 1));  // an earlier claim is finished, not lost
+  // A claimed blob is not a candidate any more; it is listed as claimed.
+  EXPECT_TRUE(store_->UnreferencedBlobs(t0 + 1, "", 100)->empty());
+  auto claimed = store_->ClaimedBlobs("", 100);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].digest, loose.str());
+  EXPECT_TRUE(store_->ClaimedBlobs(loose.str(), 100)->empty());
+  EXPECT_FALSE(*store_->DeleteClaimedBlob(layer_.str()));  // not claimed: never deleted this way
+  EXPECT_TRUE(*store_->DeleteClaimedBlob(loose.str()));
+  EXPECT_FALSE(*store_->DeleteClaimedBlob(loose.str()));
+  EXPECT_TRUE(store_->ClaimedBlobs("", 100)->empty());
+}
+
+TEST_P(MetadataStoreTest, WritersTreatAClaimedBlobAsAbsent) {
+  const oci::Digest b = D("b");
+  Link("r", {config_, b});
+  ASSERT_TRUE(store_->UnlinkBlob("r", b.str()).ok());
+  ASSERT_TRUE(*store_->ClaimBlobIfUnreferenced(b.str(), now_ + 1));
+  now_ += 10;
+  // A HEAD does not renew it (404: the client uploads).
+  EXPECT_TRUE(store_->TouchBlob(b.str()).IsNotFound());
+  // A link after storage (upload or mount that did not protect first) is refused, and writes nothing.
+  EXPECT_EQ(store_->LinkBlob("r", b.str(), 10).code(), StatusCode::kBusy);
+  EXPECT_EQ(Sql("SELECT count(*) FROM blob_links WHERE digest = $1", {b.str()}).rows[0].Int(0), 0);
+  // A manifest referencing it: MANIFEST_BLOB_UNKNOWN.
+  auto img = Image(config_, {b});
+  EXPECT_TRUE(store_->PutManifest("r", img.record, "v1").IsNotFound());
+  EXPECT_TRUE(store_->GetManifest("r", img.digest.str()).status().IsNotFound());
+  // A manifest whose own bytes are the claimed blob is refused before store() runs.
+  auto own = Image(config_, {});
+  Link("r", {own.digest});
+  ASSERT_TRUE(store_->UnlinkBlob("r", own.digest.str()).ok());
+  ASSERT_TRUE(*store_->ClaimBlobIfUnreferenced(own.digest.str(), now_ + 1));
+  MetadataStoreOptions quick;
+  quick.clock = [this] { return now_.load(); };
+  quick.claim_wait_ms = 50;
+  MetadataStore impatient(pool_, quick);
+  bool stored = false;
+  auto store_fn = [&]() -> Status {
+    stored = true;
+    return Status::Ok();
+  };
+  EXPECT_EQ(impatient.PutManifest("r", own.record, "v1", store_fn).code(), StatusCode::kBusy);
+  EXPECT_FALSE(stored);
+  // The claim still stands, untouched by the refused writers.
+  EXPECT_EQ(store_->ClaimedBlobs("", 100)->size(), 2u);
+}
+
+TEST_P(MetadataStoreTest, ProtectBlobWaitsForGcToFinishThenInsertsAfresh) {
+  const oci::Digest b = D("b");
+  Link("r", {b});
+  ASSERT_TRUE(store_->UnlinkBlob("r", b.str()).ok());
+  ASSERT_TRUE(*store_->ClaimBlobIfUnreferenced(b.str(), now_ + 1));
+  MetadataStoreOptions quick;
+  quick.clock = [this] { return now_.load(); };
+  quick.claim_wait_ms = 50;
+  MetadataStore impatient(pool_, quick);
+  EXPECT_EQ(impatient.ProtectBlob(b.str(), 10).code(), StatusCode::kBusy);  // GC has not finished
+  // GC finishes (bytes, then row) while a writer waits: the writer then owns a fresh row.
+  std::thread gc([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(*store_->DeleteClaimedBlob(b.str()));
+  });
+  now_ += 5;
+  EXPECT_TRUE(store_->ProtectBlob(b.str(), 10).ok());
+  gc.join();
+  EXPECT_TRUE(store_->ClaimedBlobs("", 100)->empty());
+  EXPECT_EQ(Sql("SELECT touched_at FROM blobs WHERE digest = $1", {b.str()}).rows[0].Int(0), now_.load());
+  // Protected: GC cannot claim it within the grace that counts from now.
+  EXPECT_FALSE(*store_->ClaimBlobIfUnreferenced(b.str(), now_));
+  EXPECT_TRUE(store_->LinkBlob("r", b.str(), 10).ok());
+}
+
+TEST_P(MetadataStoreTest, ClaimAndManifestPutRaceOneWinsNeverBoth) {
+  // On PostgreSQL the claim's FOR UPDATE and the PUT's FOR SHARE meet on the
+  // blob's row; on SQLite BEGIN IMMEDIATE serialises them. Either way: the
+  // claim wins and the PUT is NotFound, or the PUT wins and the claim is refused.
+  constexpr int kRounds = 30;
+  for (int i = 0; i < kRounds; ++i) {
+    const oci::Digest b = D("race " + std::to_string(i));
+    Link("r", {config_, b});
+    ASSERT_TRUE(store_->UnlinkBlob("r", b.str()).ok());
+    auto img = Image(config_, {b}, nullptr, "", {{"round", std::to_string(i)}});
+    std::atomic<bool> go{false};
+    Result<bool> claimed = false;
+    Status put;
+    std::thread gc([&] {
+      while (!go) std::this_thread::yield();
+      claimed = store_->ClaimBlobIfUnreferenced(b.str(), now_ + 1);
+    });
+    std::thread pusher([&] {
+      while (!go) std::this_thread::yield();
+      put = store_->PutManifest("r", img.record, "");
+    });
+    go = true;
+    gc.join();
+    pusher.join();
+    ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+    if (*claimed) {
+      EXPECT_TRUE(put.IsNotFound()) << i << ": " << put.message();
+    } else {
+      EXPECT_TRUE(put.ok()) << i << ": " << put.message();
+    }
+    if (*claimed) {
+      ASSERT_TRUE(*store_->DeleteClaimedBlob(b.str()));
+    }
+  }
+}
+
+TEST_P(MetadataStoreTest, OneGcLeaseAtATimeWithExpiry) {
+  EXPECT_TRUE(*store_->AcquireGcLease("a", 1000));
+  EXPECT_FALSE(*store_->AcquireGcLease("b", 1000));
+  now_ += 900;
+  EXPECT_TRUE(*store_->AcquireGcLease("a", 1000));  // renewed until now + 1000
+  now_ += 900;
+  EXPECT_FALSE(*store_->AcquireGcLease("b", 1000));
+  now_ += 200;  // a's lease expired (a crashed collector)
+  EXPECT_TRUE(*store_->AcquireGcLease("b", 1000));
+  EXPECT_FALSE(*store_->AcquireGcLease("a", 1000));
+  EXPECT_TRUE(store_->ReleaseGcLease("a").ok());  // not a's: nothing happens
+  EXPECT_FALSE(*store_->AcquireGcLease("a", 1000));
+  EXPECT_TRUE(store_->ReleaseGcLease("b").ok());
+  EXPECT_TRUE(*store_->AcquireGcLease("a", 1000));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, MetadataStoreTest, ::testing::ValuesIn(kTestEngines), EngineName);
 
 TEST(CatalogSortKeyTest, SlashSortsFirstAndKeysAreText) {
