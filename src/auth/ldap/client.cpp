@@ -1,14 +1,6 @@
 #include "auth/ldap/client.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -20,8 +12,6 @@
 namespace berth::auth::ldap {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
 namespace {
@@ -39,11 +29,7 @@ constexpr uint8_t kExtendedResponse = ber::kApplication | ber::kConstructed | 24
 constexpr char kStartTlsOid[] = "1.3.6.1.4.1.1466.20037";
 constexpr size_t kReadChunk = 16 * 1024;
 
-std::string DescribeError(const error_code& ec) {
-  if (ec == beast::error::timeout) return "timed out";
-  if (ec == asio::error::eof) return "the server closed the connection";
-  return ec.message();
-}
+std::string DescribeError(const error_code& ec) { return http::BlockingSocket::DescribeError(ec); }
 
 }  // namespace
 
@@ -90,63 +76,14 @@ Result<LdapUrl> ParseLdapUrl(std::string_view url) {
   return out;
 }
 
-// The socket and its optional TLS layer on the client's own io_context: each
-// blocking step runs one async operation to completion under a deadline.
-struct LdapClient::Io {
-  asio::io_context ioc{1};
-  beast::tcp_stream tcp{ioc};
-  asio::ssl::context ssl{asio::ssl::context::tls_client};
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream&>> tls;
-
-  template <class Start>
-  error_code Run(Clock::time_point deadline, Start&& start) {
-    error_code result = asio::error::would_block;
-    tcp.expires_at(deadline);
-    start([&result](error_code ec) { result = ec; });
-    ioc.restart();
-    ioc.run();
-    return result;
-  }
-
-  error_code WriteAll(std::string_view bytes, Clock::time_point deadline) {
-    return Run(deadline, [&](auto done) {
-      auto handler = [done](error_code ec, size_t) { done(ec); };
-      if (tls) {
-        asio::async_write(*tls, asio::buffer(bytes.data(), bytes.size()), handler);
-      } else {
-        asio::async_write(tcp, asio::buffer(bytes.data(), bytes.size()), handler);
-      }
-    });
-  }
-
-  error_code ReadSome(char* data, size_t size, size_t* n, Clock::time_point deadline) {
-    return Run(deadline, [&](auto done) {
-      auto handler = [done, n](error_code ec, size_t got) {
-        *n = got;
-        done(ec);
-      };
-      if (tls) {
-        tls->async_read_some(asio::buffer(data, size), handler);
-      } else {
-        tcp.async_read_some(asio::buffer(data, size), handler);
-      }
-    });
-  }
-
-  void Close() {
-    error_code ignored;
-    tcp.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    tcp.socket().close(ignored);
-  }
-};
-
 LdapClient::LdapClient(const ClientOptions& options)
     : options_(options),
-      io_(std::make_unique<Io>()),
+      io_(std::make_unique<http::BlockingSocket>("LDAP server " + options.url.host + ":" +
+                                                 std::to_string(options.url.port))),
       where_("LDAP server " + options.url.host + ":" + std::to_string(options.url.port)) {}
 
 LdapClient::~LdapClient() {
-  if (healthy_ && io_->tcp.socket().is_open()) {
+  if (healthy_ && io_->is_open()) {
     // UnbindRequest: the polite goodbye; best effort and brief.
     std::string op = ber::Tlv(kUnbindRequest, "");
     std::string message = ber::Tlv(ber::kSequence, ber::Integer(next_id_) + op);
@@ -155,7 +92,7 @@ LdapClient::~LdapClient() {
   io_->Close();
 }
 
-bool LdapClient::encrypted() const { return io_->tls != nullptr; }
+bool LdapClient::encrypted() const { return io_->encrypted(); }
 
 Result<std::unique_ptr<LdapClient>> LdapClient::Connect(const ClientOptions& options) {
   std::unique_ptr<LdapClient> c(new LdapClient(options));
@@ -172,19 +109,12 @@ Status LdapClient::Break(Status s) {
 Status LdapClient::Open() {
   const auto deadline = Clock::now() + options_.timeout;
   if (options_.url.tls || options_.start_tls) {
-    if (Status s = http::SetUpClientTls(io_->ssl.native_handle(), options_.ca_file); !s.ok()) {
+    tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    if (Status s = http::SetUpClientTls(tls_context_->native_handle(), options_.ca_file); !s.ok()) {
       return Break(Status::Unavailable(where_ + ": " + s.message()));
     }
   }
-  tcp::resolver resolver(io_->ioc);
-  error_code resolve_ec;
-  const auto endpoints = resolver.resolve(options_.url.host, std::to_string(options_.url.port), resolve_ec);
-  if (resolve_ec) return Break(Status::Unavailable(where_ + ": cannot resolve the host name: " + resolve_ec.message()));
-  error_code ec = io_->Run(deadline, [&](auto done) {
-    io_->tcp.async_connect(endpoints, [done](error_code e, const tcp::endpoint&) { done(e); });
-  });
-  if (ec) return Break(Status::Unavailable(where_ + ": cannot connect: " + DescribeError(ec)));
-  io_->tcp.socket().set_option(tcp::no_delay(true), ec);
+  if (Status s = io_->Connect(options_.url.host, options_.url.port, deadline); !s.ok()) return Break(s);
   if (options_.url.tls) return HandshakeTls(deadline);
   if (options_.start_tls) return StartTls(deadline);
   return Status::Ok();
@@ -213,29 +143,8 @@ Status LdapClient::StartTls(Clock::time_point deadline) {
 }
 
 Status LdapClient::HandshakeTls(Clock::time_point deadline) {
-  io_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream&>>(io_->tcp, io_->ssl);
-  SSL* ssl = io_->tls->native_handle();
-  const std::string& host = options_.url.host;
-  error_code parse_ec;
-  asio::ip::make_address(host, parse_ec);
-  const bool is_ip = !parse_ec;
-  // SNI only for names (RFC 6066); the name (or address) is checked during the handshake.
-  if (!is_ip && !SSL_set_tlsext_host_name(ssl, host.c_str())) {
-    return Break(Status::Unavailable(where_ + ": cannot set the TLS server name"));
-  }
-  const int named =
-      is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) : SSL_set1_host(ssl, host.c_str());
-  if (named != 1) return Break(Status::Unavailable(where_ + ": cannot set the TLS host name check"));
-  io_->tls->set_verify_mode(asio::ssl::verify_peer);
-  error_code ec = io_->Run(deadline, [&](auto done) {
-    io_->tls->async_handshake(asio::ssl::stream_base::client, [done](error_code e) { done(e); });
-  });
-  if (ec) {
-    std::string reason = DescribeError(ec);
-    const long verify = SSL_get_verify_result(ssl);
-    if (verify != X509_V_OK) reason += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
-    return Break(Status::Unavailable(where_ + ": TLS handshake failed: " + reason));
-  }
+  // Always verified: the chain against ca_file (or the system's CAs) and the host name.
+  if (Status s = io_->StartTls(*tls_context_, options_.url.host, /*verify=*/true, deadline); !s.ok()) return Break(s);
   return Status::Ok();
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "auth/ldap/message.h"
+#include "http/blocking_socket.h"
 #include "util/status.h"
 
 namespace berth::auth::ldap {
@@ -67,7 +68,6 @@ class LdapClient {
   bool encrypted() const;
 
  private:
-  struct Io;
   using Clock = std::chrono::steady_clock;
   explicit LdapClient(const ClientOptions& options);
 
@@ -82,7 +82,8 @@ class LdapClient {
   Status Break(Status s);
 
   ClientOptions options_;
-  std::unique_ptr<Io> io_;
+  std::unique_ptr<boost::asio::ssl::context> tls_context_;  // ldaps or StartTLS only
+  std::unique_ptr<http::BlockingSocket> io_;
   std::string where_;  // "LDAP server host:port"
   std::string in_;     // bytes read, not yet consumed
   int next_id_ = 1;

@@ -1,17 +1,6 @@
 #include "metadata/postgres/connection.h"
 
-#include <poll.h>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <algorithm>
 #include <utility>
@@ -21,8 +10,6 @@
 namespace berth::metadata::postgres {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
 namespace {
@@ -35,71 +22,17 @@ constexpr size_t kMaxParams = 65535;  // the protocol's 16-bit count
 
 bool Contains(std::string_view s, char c) { return s.find(c) != std::string_view::npos; }
 
-std::string DescribeError(const error_code& ec) {
-  if (ec == beast::error::timeout) return "timed out";
-  if (ec == asio::error::eof) return "the server closed the connection";
-  return ec.message();
-}
+std::string DescribeError(const error_code& ec) { return http::BlockingSocket::DescribeError(ec); }
 
 }  // namespace
 
-// The socket and its optional TLS layer, on the connection's own io_context:
-// each blocking step runs one async operation to completion under a deadline
-// (beast::tcp_stream closes the socket when the deadline passes).
-struct PgConnection::Io {
-  asio::io_context ioc{1};
-  beast::tcp_stream tcp{ioc};
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream&>> tls;
-
-  template <class Start>
-  error_code Run(Clock::time_point deadline, Start&& start) {
-    error_code result = asio::error::would_block;
-    tcp.expires_at(deadline);
-    start([&result](error_code ec) { result = ec; });
-    ioc.restart();
-    ioc.run();
-    return result;
-  }
-
-  error_code WriteAll(std::string_view bytes, Clock::time_point deadline) {
-    return Run(deadline, [&](auto done) {
-      auto handler = [done](error_code ec, size_t) { done(ec); };
-      if (tls) {
-        asio::async_write(*tls, asio::buffer(bytes.data(), bytes.size()), handler);
-      } else {
-        asio::async_write(tcp, asio::buffer(bytes.data(), bytes.size()), handler);
-      }
-    });
-  }
-
-  error_code ReadSome(char* data, size_t size, size_t* n, Clock::time_point deadline) {
-    return Run(deadline, [&](auto done) {
-      auto handler = [done, n](error_code ec, size_t got) {
-        *n = got;
-        done(ec);
-      };
-      if (tls) {
-        tls->async_read_some(asio::buffer(data, size), handler);
-      } else {
-        tcp.async_read_some(asio::buffer(data, size), handler);
-      }
-    });
-  }
-
-  void Close() {
-    error_code ignored;
-    tcp.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    tcp.socket().close(ignored);
-  }
-};
-
 PgConnection::PgConnection(const PgConfig& config)
-    : io_(std::make_unique<Io>()),
+    : io_(std::make_unique<http::BlockingSocket>("PostgreSQL " + config.host + ":" + std::to_string(config.port))),
       where_("PostgreSQL " + config.host + ":" + std::to_string(config.port)),
       io_timeout_(config.EffectiveIoTimeout()) {}
 
 PgConnection::~PgConnection() {
-  if (healthy_ && io_->tcp.socket().is_open()) {
+  if (healthy_ && io_->is_open()) {
     // Best effort and brief: the server ends the session either way.
     (void)io_->WriteAll(wire::Terminate(), Clock::now() + std::chrono::milliseconds(200));
   }
@@ -122,20 +55,7 @@ Status PgConnection::Break(Status s) {
 }
 
 Status PgConnection::Connect(const PgConfig& config, asio::ssl::context* tls, Clock::time_point deadline) {
-  // getaddrinfo cannot be abandoned once started (Asio's async resolve waits
-  // for it too); an address needs no lookup, and a name's lookup is bounded by
-  // the resolver's own timeout (resolv.conf). Whatever it used counts against the deadline.
-  tcp::resolver resolver(io_->ioc);
-  error_code resolve_ec;
-  const auto endpoints = resolver.resolve(config.host, std::to_string(config.port), resolve_ec);
-  if (resolve_ec) return Break(Status::Unavailable(where_ + ": cannot resolve the host name: " + resolve_ec.message()));
-
-  error_code ec = io_->Run(deadline, [&](auto done) {
-    io_->tcp.async_connect(endpoints, [done](error_code e, const tcp::endpoint&) { done(e); });
-  });
-  if (ec) return Break(Status::Unavailable(where_ + ": cannot connect: " + DescribeError(ec)));
-  io_->tcp.socket().set_option(tcp::no_delay(true), ec);
-
+  if (Status s = io_->Connect(config.host, static_cast<uint16_t>(config.port), deadline); !s.ok()) return Break(s);
   if (config.sslmode == SslMode::kDisable) return Status::Ok();
   if (tls == nullptr) return Break(Status::Invalid(where_ + ": TLS requested without a TLS context"));
   if (error_code e = io_->WriteAll(wire::SslRequest(), deadline)) {
@@ -143,44 +63,16 @@ Status PgConnection::Connect(const PgConfig& config, asio::ssl::context* tls, Cl
   }
   // Exactly one byte: anything after it must come through TLS (CVE-2021-23222).
   char answer = 0;
-  ec = io_->Run(deadline, [&](auto done) {
-    asio::async_read(io_->tcp, asio::buffer(&answer, 1), [done](error_code e, size_t) { done(e); });
-  });
-  if (ec) return Break(Status::Unavailable(where_ + ": SSLRequest: " + DescribeError(ec)));
+  if (error_code e = io_->ReadExactly(&answer, 1, deadline)) {
+    return Break(Status::Unavailable(where_ + ": SSLRequest: " + DescribeError(e)));
+  }
   if (answer == 'N') {
     return Break(Status::Unavailable(where_ + ": the server does not accept TLS (sslmode " +
                                      std::string(SslModeName(config.sslmode)) + ")"));
   }
   if (answer != 'S') return Break(Status::Unavailable(where_ + ": unexpected answer to SSLRequest"));
-
-  io_->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream&>>(io_->tcp, *tls);
-  if (config.sslmode == SslMode::kVerifyFull) {
-    error_code parse_ec;
-    asio::ip::make_address(config.host, parse_ec);
-    const bool is_ip = !parse_ec;
-    // SNI only for names (RFC 6066 forbids addresses in it).
-    if (!is_ip && !SSL_set_tlsext_host_name(io_->tls->native_handle(), config.host.c_str())) {
-      return Break(Status::Unavailable(where_ + ": cannot set the TLS server name"));
-    }
-    // OpenSSL checks the name (or address) during the handshake and reports
-    // a mismatch as such ("hostname mismatch").
-    SSL* ssl = io_->tls->native_handle();
-    const int named = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), config.host.c_str())
-                            : SSL_set1_host(ssl, config.host.c_str());
-    if (named != 1) return Break(Status::Unavailable(where_ + ": cannot set the TLS host name check"));
-    io_->tls->set_verify_mode(asio::ssl::verify_peer);
-  } else {
-    io_->tls->set_verify_mode(asio::ssl::verify_none);
-  }
-  ec = io_->Run(deadline, [&](auto done) {
-    io_->tls->async_handshake(asio::ssl::stream_base::client, [done](error_code e) { done(e); });
-  });
-  if (ec) {
-    std::string reason = DescribeError(ec);
-    const long verify = SSL_get_verify_result(io_->tls->native_handle());
-    if (verify != X509_V_OK) reason += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
-    return Break(Status::Unavailable(where_ + ": TLS handshake failed: " + reason));
-  }
+  const bool verify = config.sslmode == SslMode::kVerifyFull;
+  if (Status s = io_->StartTls(*tls, config.host, verify, deadline); !s.ok()) return Break(s);
   return Status::Ok();
 }
 
@@ -193,7 +85,7 @@ Status PgConnection::Login(const PgConfig& config, const std::string& password, 
   };
   if (Status s = Write(wire::StartupMessage(parameters), deadline); !s.ok()) return s;
 
-  const bool encrypted = io_->tls != nullptr;
+  const bool encrypted = io_->encrypted();
   std::unique_ptr<ScramSha256> scram;
   bool scram_verified = false;
   auto refuse = [&](const std::string& why) { return Break(Status::Unavailable(where_ + ": " + why)); };
@@ -326,12 +218,7 @@ Result<wire::BackendMessage> PgConnection::Next(Clock::time_point deadline) {
 
 bool PgConnection::ReadyForReuse() {
   if (!healthy_ || transaction_status_ != 'I') return false;
-  bool readable = in_pos_ != in_.size();
-  if (io_->tls && SSL_pending(io_->tls->native_handle()) > 0) readable = true;
-  pollfd p{};
-  p.fd = io_->tcp.socket().native_handle();
-  p.events = POLLIN;
-  if (::poll(&p, 1, 0) != 0) readable = true;  // data, EOF, an error, or poll failed
+  const bool readable = in_pos_ != in_.size() || io_->Readable();
   if (readable) {
     (void)Break(Status::Unavailable(where_ + ": the server closed the idle connection"));
     return false;

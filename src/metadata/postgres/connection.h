@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/blocking_socket.h"
 #include "metadata/db.h"
 #include "metadata/postgres/config.h"
 #include "metadata/postgres/wire.h"
@@ -63,7 +64,6 @@ class PgConnection final : public Connection {
   int32_t BackendPid() const { return backend_pid_; }
 
  private:
-  struct Io;
   using Clock = std::chrono::steady_clock;
 
   explicit PgConnection(const PgConfig& config);
@@ -91,7 +91,7 @@ class PgConnection final : public Connection {
   // message that would leave the session waiting (COPY and the like).
   Result<bool> EndOfReply(const wire::BackendMessage& m, Status* error);
 
-  std::unique_ptr<Io> io_;
+  std::unique_ptr<http::BlockingSocket> io_;
   std::string where_;  // "PostgreSQL host:port" for messages
   std::chrono::milliseconds io_timeout_;
   std::string in_;  // bytes read but not yet consumed, from in_pos_
