@@ -134,8 +134,8 @@ Status LdapClient::StartTls(Clock::time_point deadline) {
     return Break(Status::Unavailable(where_ + ": StartTLS: " + s.message()));
   }
   if (code != kResultSuccess) {
-    return Break(Status::Unavailable(where_ + ": StartTLS refused (result " + std::to_string(code) + ": " +
-                                     diagnostic + ")"));
+    return Break(
+        Status::Unavailable(where_ + ": StartTLS refused (result " + std::to_string(code) + ": " + diagnostic + ")"));
   }
   // Nothing may follow the response in clear text.
   if (!in_.empty()) return Break(Status::Unavailable(where_ + ": data after the StartTLS response"));
@@ -191,8 +191,8 @@ Status LdapClient::Bind(const std::string& dn, const std::string& password, int*
   if (password.empty()) return Status::Invalid("an empty password is never accepted (it would be an anonymous bind)");
   const auto deadline = Clock::now() + options_.timeout;
   // BindRequest { version 3, name, authentication simple [0] }
-  const std::string op = ber::Tlv(kBindRequest, ber::Integer(3) + ber::OctetString(dn) +
-                                                    ber::OctetString(password, ber::kContext | 0));
+  const std::string op =
+      ber::Tlv(kBindRequest, ber::Integer(3) + ber::OctetString(dn) + ber::OctetString(password, ber::kContext | 0));
   auto id = Send(op, deadline);
   if (!id.ok()) return id.status();
   uint8_t tag = 0;
@@ -211,8 +211,7 @@ Status LdapClient::Bind(const std::string& dn, const std::string& password, int*
                          diagnostic + ")");
 }
 
-Result<std::vector<SearchEntry>> LdapClient::Search(const std::string& base, SearchScope scope,
-                                                    std::string_view filter,
+Result<std::vector<SearchEntry>> LdapClient::Search(const std::string& base, SearchScope scope, std::string_view filter,
                                                     const std::vector<std::string>& attributes, int size_limit) {
   auto encoded_filter = EncodeFilter(filter);
   if (!encoded_filter.ok()) return encoded_filter.status();
@@ -251,8 +250,8 @@ Result<std::vector<SearchEntry>> LdapClient::Search(const std::string& base, Sea
       }
       if (code == kResultNoSuchObject) return std::vector<SearchEntry>{};
       if (too_many || code == kResultSizeLimitExceeded) {
-        return Status::Invalid("more than " + std::to_string(size_limit) + " entries match the search under '" +
-                               base + "'");
+        return Status::Invalid("more than " + std::to_string(size_limit) + " entries match the search under '" + base +
+                               "'");
       }
       if (code != kResultSuccess) {
         return Status::Unavailable(where_ + ": search under '" + base + "' failed (result " + std::to_string(code) +

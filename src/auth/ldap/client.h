@@ -38,11 +38,10 @@ Result<LdapUrl> ParseLdapUrl(std::string_view url);
 
 struct ClientOptions {
   LdapUrl url;
-  bool start_tls = false;  // ldap:// then StartTLS before anything else
-  std::string ca_file;     // empty: the system CAs
+  bool start_tls = false;                   // ldap:// then StartTLS before anything else
+  std::string ca_file;                      // empty: the system CAs
   std::chrono::milliseconds timeout{5000};  // connect, TLS and each request
 };
-
 
 enum class SearchScope : uint8_t { kBase = 0, kOne = 1, kSubtree = 2 };
 
