@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     in.remove_prefix(*frame);
     auto envelope = ldap::DecodeEnvelope(message);
     if (!envelope.ok()) continue;
-    if (envelope->op.data() < message.data() || envelope->op.data() + envelope->op.size() > message.data() + message.size()) {
+    if (envelope->op.data() < message.data() ||
+        envelope->op.data() + envelope->op.size() > message.data() + message.size()) {
       abort();  // a view outside the message
     }
     int code = -1;

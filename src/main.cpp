@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
   auto* token_list = token->add_subcommand("list", "List access tokens (never their secrets)");
   auto* token_revoke = token->add_subcommand("revoke", "Revoke an access token: refused at once");
   for (auto* sub : {token_create, token_list, token_revoke}) {
-    sub->add_option("-c,--config", token_cmd.config_path, "Config file (default: $CONFIG_PATH, else embedded defaults)");
+    sub->add_option("-c,--config", token_cmd.config_path,
+                    "Config file (default: $CONFIG_PATH, else embedded defaults)");
   }
   token_create->add_option("--user", token_cmd.user, "The user (or robot) it logs in as")->required();
   token_create->add_option("--name", token_cmd.name, "A label for it")->required();

@@ -34,7 +34,7 @@ struct AclQuery {
   std::string repo;    // a repository name, or "catalog"
   std::string action;  // empty: each of pull, push, delete ("*" for the catalog)
   std::string ip;
-  std::string service;  // empty: auth.token.service
+  std::string service;              // empty: auth.token.service
   std::vector<std::string> groups;  // directory groups to assume the user has (the YAML's are known)
 };
 int AclExplain(const AclQuery& query);
@@ -78,9 +78,9 @@ int CheckMetadataDatabase(const config::Config& cfg, storage::StorageDriver& sto
 // database (auth/token_store.h), which they may change while `serve` runs.
 // 0 done, 1 refused (unknown user or id, bad scope), 2 config or database error.
 struct TokenCommand {
-  std::string config_path;  // empty: $CONFIG_PATH, else the embedded defaults
-  std::string user;         // create: required; list: only this user's
-  std::string name;         // create: the token's label
+  std::string config_path;          // empty: $CONFIG_PATH, else the embedded defaults
+  std::string user;                 // create: required; list: only this user's
+  std::string name;                 // create: the token's label
   std::vector<std::string> scopes;  // create: type:name-pattern:actions; none = the user's whole ACL
   std::string expires;              // create: "90d", "12h", "30m", "never" (default 90d)
   std::string id;                   // revoke

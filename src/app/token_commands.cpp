@@ -91,8 +91,8 @@ int TokenCreate(TokenCommand c) {
     std::cerr << created.status().message() << "\n";
     return created.status().code() == StatusCode::kInvalidArgument ? 1 : 2;
   }
-  std::cerr << "Created access token " << created->record.id << " '" << c.name << "' for " << c.user
-            << ", expires " << Date(expires_at, "never") << ". It is shown only this once:\n";
+  std::cerr << "Created access token " << created->record.id << " '" << c.name << "' for " << c.user << ", expires "
+            << Date(expires_at, "never") << ". It is shown only this once:\n";
   std::cout << created->token << "\n";
   return 0;
 }
@@ -114,8 +114,8 @@ int TokenList(TokenCommand c) {
     for (const auto& s : t.scopes) scopes += (scopes.empty() ? "" : " ") + s;
     if (scopes.empty()) scopes = "(the user's ACL)";
     const char* status = t.revoked_at ? "revoked" : t.UsableAt(now) ? "active" : "expired";
-    std::printf("%-16s  %-16s  %-20s  %-8s  %-20s  %-20s  %-20s  %s\n", t.id.c_str(), t.user.c_str(),
-                t.label.c_str(), status, auth::Rfc3339(t.created_at).c_str(), Date(t.expires_at, "never").c_str(),
+    std::printf("%-16s  %-16s  %-20s  %-8s  %-20s  %-20s  %-20s  %s\n", t.id.c_str(), t.user.c_str(), t.label.c_str(),
+                status, auth::Rfc3339(t.created_at).c_str(), Date(t.expires_at, "never").c_str(),
                 Date(t.last_used_at, "never").c_str(), scopes.c_str());
   }
   return 0;

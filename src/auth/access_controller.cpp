@@ -95,9 +95,8 @@ bool Identity::Considered(const std::string& type, const std::string& name) cons
 bool AccessController::CatalogView::Shows(const std::string& repository) const {
   if (all_) return true;
   if (auth_ == nullptr) return false;
-  auto granted =
-      auth_->Authorize(*policy_, account_, ip_, auth_->settings().service, {Scope{"repository", repository, {"pull"}}},
-                       limit_.get());
+  auto granted = auth_->Authorize(*policy_, account_, ip_, auth_->settings().service,
+                                  {Scope{"repository", repository, {"pull"}}}, limit_.get());
   return Holds(granted, "repository", repository, "pull");
 }
 

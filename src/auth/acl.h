@@ -24,9 +24,9 @@
 namespace berth::auth {
 
 struct AclEntry {
-  std::optional<Pattern> account;  // nullopt: any signed-in user
-  bool anonymous_only = false;     // account: ""
-  std::optional<std::string> group;  // account: "@<group>" (then `account` is unset)
+  std::optional<Pattern> account;                    // nullopt: any signed-in user
+  bool anonymous_only = false;                       // account: ""
+  std::optional<std::string> group;                  // account: "@<group>" (then `account` is unset)
   std::set<std::string, std::less<>> group_members;  // the group's members from the YAML's `groups:`
   std::optional<Pattern> name;
   std::optional<std::string> type;  // "repository" | "registry"

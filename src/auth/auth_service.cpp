@@ -131,14 +131,9 @@ Result<IssuedToken> AuthService::IssueAccessToken(const std::string& account, co
   for (const auto& g : grants) {
     access.push_back({{"type", g.type}, {"name", g.name}, {"actions", g.actions}});
   }
-  nlohmann::json claims = {{"iss", settings_.issuer},
-                           {"sub", account},
-                           {"aud", service},
-                           {"exp", now + lifetime},
-                           {"nbf", now},
-                           {"iat", now},
-                           {"jti", RandomHex(16)},
-                           {"access", access}};
+  nlohmann::json claims = {{"iss", settings_.issuer}, {"sub", account},  {"aud", service},
+                           {"exp", now + lifetime},   {"nbf", now},      {"iat", now},
+                           {"jti", RandomHex(16)},    {"access", access}};
   auto jwt = SignJwt(keys()->current(), claims);
   if (!jwt.ok()) return jwt.status();
   return IssuedToken{*jwt, lifetime, Rfc3339(now)};

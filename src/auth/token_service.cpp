@@ -156,7 +156,8 @@ http::Task<std::optional<TokenRefusal>> TokenService::Authenticate(const TokenRe
       co_return Refuse(TokenError::kThrottled, "too many failed logins, try again later", req.user);
     }
     if (login == AccessController::Login::kUnavailable) {
-      co_return Refuse(TokenError::kBadCredentials, "authentication failed: the user directory or the access token database is unavailable",
+      co_return Refuse(TokenError::kBadCredentials,
+                       "authentication failed: the user directory or the access token database is unavailable",
                        req.user);
     }
     // Same answer whether the user exists or not.

@@ -178,8 +178,7 @@ Result<TokenStore::Created> TokenStore::Create(const std::string& user, const st
   if (!pool.ok()) return pool.status();
   auto conn = (*pool)->Acquire();
   if (!conn.ok()) return conn.status();
-  const metadata::Value expires =
-      expires_at ? metadata::Value(*expires_at * 1000) : metadata::Value(std::monostate{});
+  const metadata::Value expires = expires_at ? metadata::Value(*expires_at * 1000) : metadata::Value(std::monostate{});
   const metadata::Value params[] = {id, user, label, Sha256Hex(secret), scope_text, now * 1000, expires};
   auto r = (*conn)->Execute(
       "INSERT INTO access_tokens (public_id, user_name, label, secret_sha256, scopes, created_at, expires_at) "
@@ -218,8 +217,8 @@ Status TokenStore::Revoke(const std::string& id, int64_t now) {
   auto conn = (*pool)->Acquire();
   if (!conn.ok()) return conn.status();
   const metadata::Value params[] = {id, now * 1000};
-  auto r = (*conn)->Execute(
-      "UPDATE access_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE public_id = $1", params);
+  auto r =
+      (*conn)->Execute("UPDATE access_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE public_id = $1", params);
   if (!r.ok()) return r.status();
   if (r->affected == 0) return Status::NotFound("no access token with id " + id);
   return Status::Ok();

@@ -1,6 +1,5 @@
 #include "auth/verified_token_cache.h"
 
-
 namespace berth::auth {
 
 VerifiedTokenCache::VerifiedTokenCache(size_t capacity, int64_t leeway)

@@ -266,10 +266,10 @@ Status ParseMetadata(Reader& r, const YAML::Node& n, MetadataConfig* out) {
   }
   if (pg && n["path"]) return r.Error(n["path"].Mark(), path + ".path is a sqlite setting (driver: sqlite)");
   BERTH_TRY(r.GetString(n, "path", path, &out->path));
-  for (auto [key, field] : {std::pair{"host", &out->host}, std::pair{"dbname", &out->dbname},
-                            std::pair{"user", &out->user}, std::pair{"password", &out->password},
-                            std::pair{"password_file", &out->password_file}, std::pair{"sslmode", &out->sslmode},
-                            std::pair{"ca_file", &out->ca_file}}) {
+  for (auto [key, field] :
+       {std::pair{"host", &out->host}, std::pair{"dbname", &out->dbname}, std::pair{"user", &out->user},
+        std::pair{"password", &out->password}, std::pair{"password_file", &out->password_file},
+        std::pair{"sslmode", &out->sslmode}, std::pair{"ca_file", &out->ca_file}}) {
     BERTH_TRY(r.GetString(n, key, path, field));
   }
   BERTH_TRY(r.OneOf(n, "sslmode", out->sslmode, {"disable", "require", "verify-full"}));
@@ -441,9 +441,8 @@ Status ParseProxy(Reader& r, const YAML::Node& n, std::vector<ProxyUpstreamConfi
     for (size_t i = 0; i < out->size(); ++i) {
       const std::string& other = (*out)[i].prefix;
       if (u.prefix.rfind(other, 0) == 0 || other.rfind(u.prefix, 0) == 0) {
-        return r.Error(e["prefix"].Mark(),
-                       path + ".prefix '" + u.prefix + "' overlaps proxy[" + std::to_string(i) + "].prefix '" + other +
-                           "'");
+        return r.Error(e["prefix"].Mark(), path + ".prefix '" + u.prefix + "' overlaps proxy[" + std::to_string(i) +
+                                               "].prefix '" + other + "'");
       }
     }
     out->push_back(std::move(u));
@@ -464,18 +463,18 @@ Status ParseLog(Reader& r, const YAML::Node& n, LogConfig* out) {
 Status ParseLdap(Reader& r, const YAML::Node& n, LdapConfig* out) {
   const std::string path = "auth.ldap";
   BERTH_TRY(r.CheckMap(n, path,
-                       {"url", "bind_dn", "bind_password_file", "user_base", "user_filter", "username_attribute", "group_base",
-                        "group_filter", "group_name_attribute", "member_of", "start_tls", "ca_file", "cache_seconds",
-                        "timeout_seconds"}));
+                       {"url", "bind_dn", "bind_password_file", "user_base", "user_filter", "username_attribute",
+                        "group_base", "group_filter", "group_name_attribute", "member_of", "start_tls", "ca_file",
+                        "cache_seconds", "timeout_seconds"}));
   out->enabled = true;
   out->pos = PosOf(n.Mark());
   for (auto [key, field] :
        {std::pair{"url", &out->url}, std::pair{"bind_dn", &out->bind_dn},
         std::pair{"bind_password_file", &out->bind_password_file}, std::pair{"user_base", &out->user_base},
         std::pair{"user_filter", &out->user_filter}, std::pair{"username_attribute", &out->username_attribute},
-        std::pair{"group_base", &out->group_base},
-        std::pair{"group_filter", &out->group_filter}, std::pair{"group_name_attribute", &out->group_name_attribute},
-        std::pair{"member_of", &out->member_of}, std::pair{"ca_file", &out->ca_file}}) {
+        std::pair{"group_base", &out->group_base}, std::pair{"group_filter", &out->group_filter},
+        std::pair{"group_name_attribute", &out->group_name_attribute}, std::pair{"member_of", &out->member_of},
+        std::pair{"ca_file", &out->ca_file}}) {
     BERTH_TRY(r.GetString(n, key, path, field));
   }
   BERTH_TRY(r.GetBool(n, "start_tls", path, &out->start_tls));
@@ -574,8 +573,9 @@ Status ParseGroups(Reader& r, const YAML::Node& n, std::vector<GroupConfig>* out
   for (auto it = n.begin(); it != n.end(); ++it) {
     const std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
     if (!IsValidGroupName(name)) {
-      return r.Error(it->first.Mark(),
-                     "group name '" + name + "' must be 1-128 characters, not starting with '@', without control characters");
+      return r.Error(
+          it->first.Mark(),
+          "group name '" + name + "' must be 1-128 characters, not starting with '@', without control characters");
     }
     const std::string path = "groups." + name;
     GroupConfig group{name, {}, PosOf(it->first.Mark()), {}};

@@ -88,18 +88,18 @@ struct TokenConfig {
 // filters' placeholders; the filters' syntax and the password file are checked
 // by auth/access_rules.h and the directory.
 struct LdapConfig {
-  bool enabled = false;  // auth.ldap present
-  std::string url;       // ldap://host[:389] or ldaps://host[:636]
-  std::string bind_dn;   // the service account that searches
+  bool enabled = false;            // auth.ldap present
+  std::string url;                 // ldap://host[:389] or ldaps://host[:636]
+  std::string bind_dn;             // the service account that searches
   std::string bind_password_file;  // its password (the first line; never in the YAML itself)
   std::string user_base;
   std::string user_filter = "(uid={username})";  // {username}: the login name, escaped (RFC 4515)
   // The user entry's attribute that must hold the login name exactly (case and
   // spaces included): directory matching ignores both, the account name must not.
   std::string username_attribute = "uid";
-  std::string group_base;                        // empty: no group search (member_of, or no groups)
-  std::string group_filter = "(member={dn})";    // {dn}: the user's DN, {username}: the login name, escaped
-  std::string group_name_attribute = "cn";       // a group's name for `account: "@name"`
+  std::string group_base;                      // empty: no group search (member_of, or no groups)
+  std::string group_filter = "(member={dn})";  // {dn}: the user's DN, {username}: the login name, escaped
+  std::string group_name_attribute = "cn";     // a group's name for `account: "@name"`
   std::string member_of;  // e.g. memberOf: read groups from this attribute of the user instead (first RDN value)
   bool start_tls = false;
   std::string ca_file;         // empty: the system CAs
@@ -136,8 +136,8 @@ struct MetadataConfig {
   int64_t port = 5432;
   std::string dbname = "berth";
   std::string user = "berth";
-  std::string password;       // or:
-  std::string password_file;  // read at start; one trailing newline ignored
+  std::string password;                 // or:
+  std::string password_file;            // read at start; one trailing newline ignored
   std::string sslmode = "verify-full";  // disable | require | verify-full
   std::string ca_file;                  // verify-full: the CAs to trust; empty: the system's
   int64_t pool_size = 16;               // connections per replica
@@ -189,9 +189,9 @@ struct UserConfig {
 // `account: "@developers"`. Members need not be YAML users when auth.ldap is
 // set (directory users may be listed too); auth/access_rules.h checks that.
 struct GroupConfig {
-  std::string name;                  // 1-128 characters, no control characters, no leading '@'
-  std::vector<std::string> members;  // user names, in file order
-  SourcePos pos;                     // of the group's name
+  std::string name;                   // 1-128 characters, no control characters, no leading '@'
+  std::vector<std::string> members;   // user names, in file order
+  SourcePos pos;                      // of the group's name
   std::vector<SourcePos> member_pos;  // of each member
 };
 
@@ -229,9 +229,9 @@ struct Config {
   StorageConfig storage;
   LogConfig log;
   AuthConfig auth;
-  std::vector<UserConfig> users;    // in file order, names unique
-  std::vector<GroupConfig> groups;  // in file order, names unique
-  std::vector<AclEntryConfig> acl;  // in file order
+  std::vector<UserConfig> users;           // in file order, names unique
+  std::vector<GroupConfig> groups;         // in file order, names unique
+  std::vector<AclEntryConfig> acl;         // in file order
   std::vector<ProxyUpstreamConfig> proxy;  // in file order; prefixes never overlap
 };
 

@@ -9,7 +9,8 @@ void ProxyMetrics::SetUpstreams(std::vector<std::string> names) {
 }
 
 void ProxyMetrics::Count(size_t upstream, ProxyResult r) {
-  if (upstream < kMaxUpstreams) counters_[upstream].results[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+  if (upstream < kMaxUpstreams)
+    counters_[upstream].results[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void ProxyMetrics::CountUpstreamError(size_t upstream) {

@@ -2,8 +2,9 @@
 // (its prefix), rendered with the rest of /metrics:
 //
 //   berth_proxy_requests_total{upstream,result}  counter: hit | miss | revalidated | stale
-//   berth_proxy_upstream_errors_total{upstream}  counter: failed upstream requests (down, 429, 5xx, refused credentials, bad content)
-//   berth_proxy_upstream_bytes_total{upstream}   counter: blob and manifest bytes fetched from the upstream
+//   berth_proxy_upstream_errors_total{upstream}  counter: failed upstream requests (down, 429, 5xx, refused
+//   credentials, bad content) berth_proxy_upstream_bytes_total{upstream}   counter: blob and manifest bytes fetched
+//   from the upstream
 //
 // Upstreams are registered once at start (SetUpstreams); counting is lock-free.
 // Thread-safe.

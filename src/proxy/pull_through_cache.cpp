@@ -181,7 +181,8 @@ bool PullThroughCache::IsFresh(const std::string& key) {
 
 void PullThroughCache::MarkFresh(const ProxyRoute& route, const std::string& key) {
   // Stored as the deadline, so IsFresh needs no upstream.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(upstreams_[route.upstream].config.tag_ttl_s);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(upstreams_[route.upstream].config.tag_ttl_s);
   MutexLock lock(mu_);
   tag_checked_[key] = deadline;
 }

@@ -130,7 +130,12 @@ class PullThroughCache {
   PullThroughCache(storage::StorageDriver& driver, storage::BlobStore& blobs, storage::UploadStore& uploads,
                    storage::ManifestStore& manifests, metadata::MetadataStore& meta,
                    boost::asio::thread_pool& db_threads)
-      : driver_(driver), blobs_(blobs), uploads_(uploads), manifests_(manifests), meta_(meta), db_threads_(db_threads) {}
+      : driver_(driver),
+        blobs_(blobs),
+        uploads_(uploads),
+        manifests_(manifests),
+        meta_(meta),
+        db_threads_(db_threads) {}
 
   ProxyRoute RouteTo(size_t upstream, std::string cache_name, std::string_view remote) const;
   // The single-flight work: revalidate or fetch a manifest.

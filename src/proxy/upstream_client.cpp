@@ -303,8 +303,8 @@ Task<Result<std::unique_ptr<UpstreamResponse>>> UpstreamClient::Send(const Targe
       conn->io_timeout = options_.io_timeout;
       tcp::resolver resolver(ex);
       error_code ec;
-      auto endpoints = co_await resolver.async_resolve(target.host, target.port,
-                                                       asio::redirect_error(asio::use_awaitable, ec));
+      auto endpoints =
+          co_await resolver.async_resolve(target.host, target.port, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return Status::Unavailable("cannot resolve " + target.host + ": " + ec.message());
       conn->tcp.expires_after(options_.connect_timeout);
       co_await conn->tcp.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));

@@ -117,7 +117,7 @@ class UpstreamClient {
     std::chrono::steady_clock::time_point expires;
   };
   std::map<std::string, CachedToken> tokens_ GUARDED_BY(mu_);  // by scope
-  bool use_basic_ GUARDED_BY(mu_) = false;                      // the upstream asked for Basic
+  bool use_basic_ GUARDED_BY(mu_) = false;                     // the upstream asked for Basic
   std::map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_ GUARDED_BY(mu_);  // by host key
 };
 

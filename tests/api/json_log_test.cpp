@@ -76,9 +76,8 @@ TEST_F(JsonLogTest, RequestAndAuditLines) {
   const std::string del_id = del.header("X-Request-Id");
   ASSERT_EQ(del_id.size(), 16u);
   // A failed token request is audited as a denial too.
-  EXPECT_EQ(
-      Do(client(), "GET", "/v2/token", {{"Authorization", "Basic " + Base64UrlEncode("alice:nope")}}).status,
-      401u);
+  EXPECT_EQ(Do(client(), "GET", "/v2/token", {{"Authorization", "Basic " + Base64UrlEncode("alice:nope")}}).status,
+            401u);
 
   const int code = server().Stop();
   EXPECT_EQ(code, 0);

@@ -25,12 +25,12 @@ TEST(Base64Test, UrlAlphabetWithoutPadding) {
 }
 
 TEST(Base64Test, DecodersAreStrict) {
-  EXPECT_FALSE(Base64Decode("Zg=").ok());     // length
-  EXPECT_FALSE(Base64Decode("-_8=").ok());    // URL alphabet in standard base64
+  EXPECT_FALSE(Base64Decode("Zg=").ok());       // length
+  EXPECT_FALSE(Base64Decode("-_8=").ok());      // URL alphabet in standard base64
   EXPECT_FALSE(Base64Decode("Zm9v!A==").ok());  // outside the alphabet
-  EXPECT_FALSE(Base64UrlDecode("+/8").ok());  // standard alphabet in base64url
-  EXPECT_FALSE(Base64UrlDecode("Zh").ok());   // non-canonical trailing bits
-  EXPECT_FALSE(Base64UrlDecode("Z").ok());    // impossible length
+  EXPECT_FALSE(Base64UrlDecode("+/8").ok());    // standard alphabet in base64url
+  EXPECT_FALSE(Base64UrlDecode("Zh").ok());     // non-canonical trailing bits
+  EXPECT_FALSE(Base64UrlDecode("Z").ok());      // impossible length
 }
 
 }  // namespace

@@ -75,12 +75,16 @@ TEST(LdapBer, DecodesWhatItEncodes) {
 
 TEST(LdapBer, RefusesMalformedInput) {
   const std::string cases[] = {
-      std::string("\x04\x05" "abc", 5),          // truncated value
-      std::string("\x04\x80" "abc\0\0", 7),      // indefinite length
+      std::string("\x04\x05"
+                  "abc",
+                  5),  // truncated value
+      std::string("\x04\x80"
+                  "abc\0\0",
+                  7),                                  // indefinite length
       std::string("\x04\x85\x01\x00\x00\x00\x00", 7),  // 5 length bytes
-      std::string("\x1f\x01\x00", 3),            // high tag number
-      std::string("\x04", 1),                    // no length
-      std::string("\x04\x82\x01", 3),            // length bytes missing
+      std::string("\x1f\x01\x00", 3),                  // high tag number
+      std::string("\x04", 1),                          // no length
+      std::string("\x04\x82\x01", 3),                  // length bytes missing
   };
   for (const auto& c : cases) {
     ber::Reader r(c);
@@ -117,7 +121,10 @@ TEST(LdapFilter, EscapesEverySpecialCharacter) {
 
 TEST(LdapFilter, EncodesEqualityPresenceAndBooleans) {
   // (uid=alice): equalityMatch [3] { "uid", "alice" }
-  EXPECT_EQ(Hex(*EncodeFilter("(uid=alice)")), "a30c" "0403756964" "0405616c696365");
+  EXPECT_EQ(Hex(*EncodeFilter("(uid=alice)")),
+            "a30c"
+            "0403756964"
+            "0405616c696365");
   // (objectClass=*): present [7] "objectClass"
   EXPECT_EQ(Hex(*EncodeFilter("(objectClass=*)")), "870b6f626a656374436c617373");
   auto both = EncodeFilter("(&(uid=a)(!(cn=b))(|(x=1)(y=2)))");
@@ -130,8 +137,8 @@ TEST(LdapFilter, EncodesEqualityPresenceAndBooleans) {
 }
 
 TEST(LdapFilter, RefusesWhatItDoesNotSupport) {
-  for (const char* bad : {"", "uid=alice", "(uid=al*)", "(uid>=1)", "(uid~=a)", "(&)", "(uid=a", "(uid=a))",
-                          "(=a)", "(uid=\\zz)", "(uid=\\4)", "(uid=a(b)", "(cn:dn:=x)"}) {
+  for (const char* bad : {"", "uid=alice", "(uid=al*)", "(uid>=1)", "(uid~=a)", "(&)", "(uid=a", "(uid=a))", "(=a)",
+                          "(uid=\\zz)", "(uid=\\4)", "(uid=a(b)", "(cn:dn:=x)"}) {
     EXPECT_FALSE(EncodeFilter(bad).ok()) << bad;
   }
   std::string deep;
@@ -168,8 +175,8 @@ TEST(LdapClientDecode, UrlsAndResults) {
   const std::string entry =
       ber::OctetString("uid=a,dc=x") +
       ber::Tlv(ber::kSequence, ber::Tlv(ber::kSequence, ber::OctetString("memberOf") +
-                                                             ber::Tlv(ber::kSet, ber::OctetString("cn=g1,dc=x") +
-                                                                                     ber::OctetString("cn=g2,dc=x"))));
+                                                            ber::Tlv(ber::kSet, ber::OctetString("cn=g1,dc=x") +
+                                                                                    ber::OctetString("cn=g2,dc=x"))));
   auto e = DecodeSearchEntry(entry);
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->dn, "uid=a,dc=x");

@@ -51,10 +51,9 @@ TEST_P(SchemaTest, FreshDatabaseGetsEveryMigration) {
   EXPECT_EQ(r->from, 0);
   EXPECT_EQ(r->to, LatestSchemaVersion());
   EXPECT_EQ(r->applied.size(), Migrations().size());
-  EXPECT_EQ(Tables(),
-            (std::vector<std::string>{"access_tokens", "blob_links", "blobs", "gc_lease", "manifest_blobs",
-                                      "manifest_children", "manifests", "metadata_state", "repositories",
-                                      "schema_migrations", "tags"}));
+  EXPECT_EQ(Tables(), (std::vector<std::string>{"access_tokens", "blob_links", "blobs", "gc_lease", "manifest_blobs",
+                                                "manifest_children", "manifests", "metadata_state", "repositories",
+                                                "schema_migrations", "tags"}));
   auto v = SchemaVersion(*pool_);
   EXPECT_EQ(*v, LatestSchemaVersion());
 }

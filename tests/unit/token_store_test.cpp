@@ -122,8 +122,8 @@ TEST_F(TokenStoreTest, ListsByUserAndNotesLastUseAtMostOnceAMinute) {
 }
 
 TEST_F(TokenStoreTest, RefusesBadScopesAndLabels) {
-  for (const char* bad : {"repository:a", "repository::pull", "repo:a:pull", "repository:a:fly", "repository:a:",
-                          "repository:[a:pull"}) {
+  for (const char* bad :
+       {"repository:a", "repository::pull", "repo:a:pull", "repository:a:fly", "repository:a:", "repository:[a:pull"}) {
     EXPECT_FALSE(store_->Create("ci", "x", {bad}, std::nullopt, kNow).ok()) << bad;
   }
   EXPECT_FALSE(store_->Create("ci", "", {}, std::nullopt, kNow).ok());

@@ -51,7 +51,7 @@ TEST(VerifiedTokenCacheTest, BoundedLeastRecentlyUsedGoesFirst) {
   cache.Insert("b", 1, Token("b", 0, 5000));
   cache.Insert("c", 1, Token("c", 0, 5000));
   ASSERT_TRUE(cache.Find("a", 1, 100).has_value());  // a is now the most recent
-  cache.Insert("d", 1, Token("d", 0, 5000));          // evicts b
+  cache.Insert("d", 1, Token("d", 0, 5000));         // evicts b
   EXPECT_EQ(cache.size(), 3u);
   EXPECT_TRUE(cache.Find("a", 1, 100).has_value());
   EXPECT_FALSE(cache.Find("b", 1, 100).has_value());

@@ -156,8 +156,8 @@ Directory::Login Directory::Lookup(std::string_view user, std::string_view passw
   const std::map<std::string, std::string> user_vars{{"username", std::string(user)}};
   std::vector<std::string> attributes{options_.username_attribute};
   if (!options_.member_of.empty()) attributes.push_back(options_.member_of);
-  auto found = c.Search(options_.user_base, SearchScope::kSubtree, ExpandFilter(options_.user_filter, user_vars),
-                        attributes, 2);
+  auto found =
+      c.Search(options_.user_base, SearchScope::kSubtree, ExpandFilter(options_.user_filter, user_vars), attributes, 2);
   if (!found.ok()) {
     if (found.status().code() == StatusCode::kUnavailable) return {Outcome::kUnavailable, found.status().message()};
     return {Outcome::kBad, found.status().message()};  // e.g. more than one entry: ambiguous, refused
@@ -181,9 +181,9 @@ Directory::Login Directory::Lookup(std::string_view user, std::string_view passw
     }
   } else if (!options_.group_base.empty()) {
     const std::map<std::string, std::string> group_vars{{"username", std::string(user)}, {"dn", entry.dn}};
-    auto in_groups = c.Search(options_.group_base, SearchScope::kSubtree,
-                              ExpandFilter(options_.group_filter, group_vars), {options_.group_name_attribute},
-                              kMaxGroups);
+    auto in_groups =
+        c.Search(options_.group_base, SearchScope::kSubtree, ExpandFilter(options_.group_filter, group_vars),
+                 {options_.group_name_attribute}, kMaxGroups);
     if (!in_groups.ok()) {
       if (in_groups.status().code() == StatusCode::kUnavailable) {
         return {Outcome::kUnavailable, in_groups.status().message()};

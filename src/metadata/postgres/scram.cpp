@@ -30,7 +30,6 @@ std::string Sha256(std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), sizeof out);
 }
 
-
 // The value of attribute `name` ("r", "s", "i", "v", "e") at the front of
 // `*rest` ("name=value[,...]"); advances past it. Empty optional-like failure
 // when the next attribute has another name.
