@@ -184,6 +184,22 @@ TEST_P(ImportTest, WhatCannotBeRecordedIsSkippedAndChecksClean) {
   EXPECT_TRUE(r.clean()) << Dump(r);
 }
 
+TEST_P(ImportTest, AnUnreferencedBlobRowWithoutBytesIsNoDifference) {
+  // What a writer's protection leaves when its commit never happens (docs/gc.md),
+  // and a claim GC has not finished: rows nothing shows, which GC removes.
+  Import();
+  ASSERT_TRUE(Check().clean());
+  Sql("INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, 5, 1, 1)",
+      {oci::DigestOf("protected, never committed").str()});
+  Sql("INSERT INTO blobs (digest, size, created_at, touched_at, gc_claimed_at) VALUES ($1, 5, 1, 1, 2)",
+      {oci::DigestOf("claimed, bytes already deleted").str()});
+  CheckReport r = Check();
+  for (const auto& f : r.findings) EXPECT_NE(f.kind, "blob-missing-in-store") << Dump(r);
+  // A linked blob row without bytes is still a difference.
+  ASSERT_TRUE(store_->LinkBlob("team-x", oci::DigestOf("linked, no bytes").str(), 7).ok());
+  EXPECT_EQ(Kinds(Check()).count("blob-missing-in-store"), 1u);
+}
+
 TEST_P(ImportTest, CheckFindsEveryKindOfDifference) {
   Import();
   // Store ahead of the database (what a crash between the two leaves):
