@@ -121,6 +121,21 @@ class SchemaScopedPool : public Pool {
 // A fresh, empty database for one test on `engine`: a SQLite file in `dir`, or
 // a new schema (random name) on the pg fixture's server, dropped again by the
 // destructor. Open() fails when the engine cannot be reached.
+// The pg fixture's server (tests/tools/postgres.sh: BERTH_TEST_PG_HOST/PORT, user and password "berth").
+inline postgres::PgConfig TestPgConfig(size_t pool_size = 8) {
+  postgres::PgConfig c;
+  c.host = TestEnv("BERTH_TEST_PG_HOST").empty() ? "127.0.0.1" : TestEnv("BERTH_TEST_PG_HOST");
+  c.port = std::atoi(TestEnv("BERTH_TEST_PG_PORT").c_str());
+  c.dbname = "berth";
+  c.user = "berth";
+  c.password = "berth";
+  c.sslmode = postgres::SslMode::kDisable;
+  c.pool_size = pool_size;
+  c.connect_timeout = std::chrono::seconds(5);
+  c.statement_timeout = std::chrono::seconds(30);
+  return c;
+}
+
 class TestDatabase {
  public:
   TestDatabase() = default;
@@ -134,17 +149,7 @@ class TestDatabase {
   Result<std::shared_ptr<Pool>> Open(const std::string& engine, const std::string& dir) {
     if (engine == "sqlite") return OpenTestPool(dir);
     if (engine != "postgres") return Status::Invalid("unknown test engine " + engine);
-    postgres::PgConfig c;
-    c.host = TestEnv("BERTH_TEST_PG_HOST").empty() ? "127.0.0.1" : TestEnv("BERTH_TEST_PG_HOST");
-    c.port = std::atoi(TestEnv("BERTH_TEST_PG_PORT").c_str());
-    c.dbname = "berth";
-    c.user = "berth";
-    c.password = "berth";
-    c.sslmode = postgres::SslMode::kDisable;
-    c.pool_size = 8;
-    c.connect_timeout = std::chrono::seconds(5);
-    c.statement_timeout = std::chrono::seconds(30);
-    auto admin = postgres::PgPool::Create(c);
+    auto admin = postgres::PgPool::Create(TestPgConfig());
     if (!admin.ok()) return admin.status();
     admin_ = std::shared_ptr<Pool>(std::move(*admin));
     std::random_device rd;
@@ -155,7 +160,7 @@ class TestDatabase {
     auto conn = admin_->Acquire();
     if (!conn.ok()) return conn.status();
     if (Status s = (*conn)->ExecuteScript("CREATE SCHEMA " + schema_); !s.ok()) return s;
-    auto pool = postgres::PgPool::Create(c);
+    auto pool = postgres::PgPool::Create(TestPgConfig());
     if (!pool.ok()) return pool.status();
     return std::shared_ptr<Pool>(std::make_shared<SchemaScopedPool>(std::move(*pool), schema_));
   }

@@ -142,29 +142,15 @@ TEST_P(MetadataRepositoryLock, ConcurrentWritersOfOneRepositoryTakeTurns) {
 
 // ---- two replicas on one PostgreSQL ----
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? "" : v;
-}
-
 std::shared_ptr<Pool> PgTestPool() {
-  postgres::PgConfig c;
-  c.host = Env("BERTH_TEST_PG_HOST").empty() ? "127.0.0.1" : Env("BERTH_TEST_PG_HOST");
-  c.port = std::atoi(Env("BERTH_TEST_PG_PORT").c_str());
-  c.dbname = "berth";
-  c.user = "berth";
-  c.password = "berth";
-  c.sslmode = postgres::SslMode::kDisable;
-  c.pool_size = 4;
-  c.statement_timeout = 30s;
-  auto pool = postgres::PgPool::Create(c);
+  auto pool = postgres::PgPool::Create(TestPgConfig(4));
   EXPECT_TRUE(pool.ok()) << pool.status().message();
   if (!pool.ok()) return nullptr;
   return std::shared_ptr<Pool>(std::move(*pool));
 }
 
 TEST(PgRepositoryLock, TwoReplicasWritingOneRepositoryTakeTurns) {
-  if (Env("BERTH_TEST_PG_PORT").empty())
+  if (TestEnv("BERTH_TEST_PG_PORT").empty())
     GTEST_SKIP() << "BERTH_TEST_PG_PORT not set (ctest -R '^pg\\.' starts PostgreSQL)";
   auto pool_a = PgTestPool(), pool_b = PgTestPool();
   ASSERT_TRUE(pool_a && pool_b);
