@@ -36,24 +36,12 @@ EOF
 }
 
 write_dist_config() {
-  cat >"$1" <<EOF
-version: 0.1
-log:
-  accesslog:
-    disabled: true
-  level: ${E2E_DIST_LOG_LEVEL:-info}
-storage:
-  filesystem:
-    rootdirectory: "$2"
-http:
-  addr: "127.0.0.1:$3"
-auth:
+  E2E_DIST_LOG_LEVEL=${E2E_DIST_LOG_LEVEL:-info} _e2e_write_distribution_config "$@" "auth:
   token:
-    realm: "http://$BERTH/v2/token"
-    service: "$SERVICE"
-    issuer: "berth"
-    rootcertbundle: "$BUNDLE"
-EOF
+    realm: \"http://$BERTH/v2/token\"
+    service: \"$SERVICE\"
+    issuer: berth
+    rootcertbundle: \"$BUNDLE\""
 }
 
 token() {

@@ -321,8 +321,11 @@ auth: {mode: none}
 EOF
 }
 
+# _e2e_write_distribution_config CFG DATADIR PORT [EXTRA]: docker-registry's
+# config; EXTRA: more top-level YAML (an auth: section). E2E_DIST_ACCESSLOG=1
+# turns its access log on.
 _e2e_write_distribution_config() {
-  local cfg=$1 datadir=$2 port=$3 accesslog_disabled=true
+  local cfg=$1 datadir=$2 port=$3 extra=${4:-} accesslog_disabled=true
   [[ ${E2E_DIST_ACCESSLOG:-0} == 1 ]] && accesslog_disabled=false
   cat >"$cfg" <<EOF
 version: 0.1
@@ -337,6 +340,7 @@ storage:
     enabled: true
 http:
   addr: "127.0.0.1:$port"
+$extra
 EOF
 }
 

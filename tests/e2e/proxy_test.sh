@@ -49,25 +49,12 @@ EVIL_LAYER=$(jq -r '.layers | max_by(.size) | .digest' "$(blob_path "$SRC" "$EVI
 # ------------------------------------------------------------ upstream A ---
 printf 'dist:%s\n' "$DIST_HASH" >"$E2E_DIR/htpasswd"
 DIST_DATA=$E2E_DIR/dist-data
+# (with its access log: the test counts the upstream's blob GETs)
 write_htpasswd_distribution_config() {
-  cat >"$1" <<EOF2
-version: 0.1
-log:
-  accesslog:
-    disabled: false
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: "$2"
-  delete:
-    enabled: true
-http:
-  addr: "127.0.0.1:$3"
-auth:
+  E2E_DIST_ACCESSLOG=1 _e2e_write_distribution_config "$@" "auth:
   htpasswd:
     realm: dist
-    path: "$E2E_DIR/htpasswd"
-EOF2
+    path: \"$E2E_DIR/htpasswd\""
 }
 start_distribution_with write_htpasswd_distribution_config "$DIST_DATA"
 A=$REG

@@ -27,26 +27,12 @@ DIST_CERT=""   # Berth's certificate
 # write_token_distribution_config CFG DATADIR PORT: docker-registry with token
 # auth delegated to Berth
 write_token_distribution_config() {
-  cat >"$1" <<EOF
-version: 0.1
-log:
-  accesslog:
-    disabled: true
-  level: ${E2E_DIST_LOG_LEVEL:-info}
-storage:
-  filesystem:
-    rootdirectory: "$2"
-  delete:
-    enabled: true
-http:
-  addr: "127.0.0.1:$3"
-auth:
+  E2E_DIST_LOG_LEVEL=${E2E_DIST_LOG_LEVEL:-info} _e2e_write_distribution_config "$@" "auth:
   token:
-    realm: "$DIST_REALM"
-    service: "$SERVICE"
-    issuer: "berth"
-    rootcertbundle: "$DIST_CERT"
-EOF
+    realm: \"$DIST_REALM\"
+    service: \"$SERVICE\"
+    issuer: berth
+    rootcertbundle: \"$DIST_CERT\""
 }
 
 # token_for CREDS SCOPE [SERVICE]: a Berth token (CREDS user:password)
