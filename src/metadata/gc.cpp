@@ -26,6 +26,9 @@ void GarbageCollector::Removed(std::string_view kind, std::string_view repositor
 }
 
 Status GarbageCollector::Renew() {
+  if (options_.stop_requested && options_.stop_requested()) {
+    return Status::Unavailable("garbage collection stopped: shutting down");
+  }
   if (options_.dry_run) return Status::Ok();
   auto held = meta_.AcquireGcLease(options_.owner, options_.lease_ttl_ms);
   if (!held.ok()) return held.status();
@@ -57,6 +60,9 @@ Status GarbageCollector::DeleteClaimed(const UnreferencedBlob& blob, GcReport& r
   // Between the claim and the bytes: where tests line up writers (docs/gc.md).
   test_hooks::Reach("gc.blob.claimed");
   if (Status s = Renew(); !s.ok()) return s;
+  auto claimed = meta_.StillClaimed(blob.digest);
+  if (!claimed.ok()) return claimed.status();
+  if (!*claimed) return Status::Ok();  // a writer took it back (ProtectBlob): its bytes are theirs
   if (Status s = IgnoreNotFound(driver_.Delete(storage::layout::BlobDir(*digest))); !s.ok()) return s;
   auto deleted = meta_.DeleteClaimedBlob(blob.digest);
   if (!deleted.ok()) return deleted.status();
@@ -188,7 +194,13 @@ GcScheduler::GcScheduler(MetadataStore& meta, storage::StorageDriver& driver, st
                                                                          {"size", std::to_string(size)}});
     };
   }
+  options_.stop_requested = [this] { return Stopping(); };
   thread_ = std::thread([this] { Loop(); });
+}
+
+bool GcScheduler::Stopping() {
+  MutexLock lock(mu_);
+  return stop_;
 }
 
 GcScheduler::~GcScheduler() {
@@ -228,6 +240,8 @@ void GcScheduler::RunOnce() {
   if (!report.ok()) {
     if (report.status().code() == StatusCode::kBusy) {
       log::Info("gc: skipped, another collector is running", {{"reason", report.status().message()}});
+    } else if (Stopping()) {
+      log::Info("gc: stopped at shutdown", {{"duration_ms", ms}});
     } else {
       log::Warn("gc: run failed", {{"error", report.status().message()}, {"duration_ms", ms}});
     }

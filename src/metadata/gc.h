@@ -50,6 +50,8 @@ struct GcOptions {
   // kind is "blob", "manifest" or "link"; repository "" for blobs.
   std::function<void(std::string_view kind, std::string_view repository, std::string_view digest, int64_t size)>
       on_removed;
+  // Asked between two objects: true stops the run there (kUnavailable). Null: never.
+  std::function<bool()> stop_requested;
 };
 
 struct GcReport {
@@ -110,6 +112,7 @@ class GcScheduler {
 
  private:
   void Loop() EXCLUDES(mu_);
+  bool Stopping() EXCLUDES(mu_);
   void RunOnce();
 
   MetadataStore& meta_;

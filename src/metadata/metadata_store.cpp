@@ -229,7 +229,22 @@ Status MetadataStore::ProtectBlob(std::string_view digest, int64_t size) {
     const int64_t now = Now();
     Status s = Transaction([&](Connection& c) -> Status {
       if (Status up = sql::UpsertBlob(c, digest, size, now, now); !up.ok()) return up;
-      return RefuseClaimed(c, digest);
+      Status claimed = RefuseClaimed(c, digest);
+      if (claimed.code() != StatusCode::kBusy) return claimed;
+      // A claim with no live lease was left by a collector that died between
+      // the claim and the row: nobody will finish it before the next run.
+      // Take the blob back (the caller then writes its bytes afresh). Safe
+      // because a collector deletes bytes only while its lease is live, and
+      // re-reads the claim under the row's lock after taking the lease
+      // (GarbageCollector::DeleteClaimed); this row's lock is held from the
+      // upsert above to the commit.
+      const Value params[] = {S(digest), now};
+      auto r = c.Execute(
+          "UPDATE blobs SET gc_claimed_at = NULL, touched_at = $2 WHERE digest = $1 AND gc_claimed_at IS NOT NULL "
+          "AND NOT EXISTS (SELECT 1 FROM gc_lease WHERE name = 'gc' AND expires_at >= $2)",
+          params);
+      if (!r.ok()) return r.status();
+      return r->affected > 0 ? Status::Ok() : claimed;
     });
     // Claimed: GC is between deleting the bytes and the row, a matter of
     // milliseconds; once the row is gone the upsert inserts it afresh.
@@ -271,11 +286,14 @@ Status MetadataStore::PutManifestRows(std::string_view repository, const Manifes
         // again), or the references below commit first and GC's re-check sees them.
         const std::string lock =
             "SELECT gc_claimed_at FROM blobs WHERE digest = $1" + std::string(dialect::ForShare(pool_->Dialect()));
+        // A foreign reference (recorded only for a known, unclaimed blob)
+        // takes the same lock, so that GC cannot claim the blob between that
+        // check and the reference's insert.
         for (const auto& b : manifest.blobs) {
-          if (b.foreign) continue;
           const Value key[] = {b.digest};
           auto row = c.Execute(lock, key);
           if (!row.ok()) return row.status();
+          if (b.foreign) continue;
           if (row->rows.empty() || !row->rows[0].IsNull(0))
             return Status::NotFound("blob " + b.digest + " is unknown to the metadata database");
         }
@@ -818,6 +836,21 @@ Result<std::vector<UnreferencedBlob>> MetadataStore::ClaimedBlobs(std::string_vi
   std::vector<UnreferencedBlob> out;
   for (const auto& row : r->rows) out.push_back({row.Text(0), row.Int(1)});
   return out;
+}
+
+Result<bool> MetadataStore::StillClaimed(std::string_view digest) {
+  bool claimed = false;
+  Status s = Transaction([&](Connection& c) -> Status {
+    const std::string lock =
+        "SELECT gc_claimed_at FROM blobs WHERE digest = $1" + std::string(dialect::ForUpdate(pool_->Dialect()));
+    const Value key[] = {S(digest)};
+    auto row = c.Execute(lock, key);
+    if (!row.ok()) return row.status();
+    claimed = !row->rows.empty() && !row->rows[0].IsNull(0);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return claimed;
 }
 
 Result<bool> MetadataStore::DeleteClaimedBlob(std::string_view digest) {

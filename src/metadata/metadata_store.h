@@ -267,6 +267,11 @@ class MetadataStore {
   // Step 3, after the bytes are gone: deletes the claimed row. False when it
   // is not claimed (nothing deleted).
   Result<bool> DeleteClaimedBlob(std::string_view digest);
+  // Whether `digest` is still claimed, read under its row lock. A collector
+  // asks this with its lease held, right before deleting the bytes: a writer
+  // may have taken back a claim whose collector died (ProtectBlob) before
+  // this collector's lease began.
+  Result<bool> StillClaimed(std::string_view digest);
 
   // ---- the collectors' lease: one collector at a time across processes ----
   // Takes or renews the lease for `owner` until now + ttl_ms; false when

@@ -110,7 +110,9 @@ Result<int64_t> UpsertManifest(Connection& conn, int64_t repository_id, const Ma
   for (const auto& b : m.blobs) {
     const Value params[] = {id, b.digest};
     // A reference the store need not hold (a foreign layer, or anything in an
-    // import) is recorded only when the blob is known: the foreign key would refuse it.
+    // import) is recorded only when the blob is known: the foreign key would
+    // refuse it. Never to a blob GC has claimed: its row is about to go, and a
+    // reference would make that delete fail (the caller locks the row first).
     auto r = (missing == MissingBlob::kFail && !b.foreign)
                  ? conn.Execute(
                        "INSERT INTO manifest_blobs (manifest_id, digest) VALUES ($1, $2) "
@@ -118,7 +120,7 @@ Result<int64_t> UpsertManifest(Connection& conn, int64_t repository_id, const Ma
                        params)
                  : conn.Execute(
                        "INSERT INTO manifest_blobs (manifest_id, digest) "
-                       "SELECT CAST($1 AS BIGINT), digest FROM blobs WHERE digest = $2 "
+                       "SELECT CAST($1 AS BIGINT), digest FROM blobs WHERE digest = $2 AND gc_claimed_at IS NULL "
                        "ON CONFLICT DO NOTHING",
                        params);
     if (!r.ok()) return r.status();

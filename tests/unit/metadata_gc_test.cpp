@@ -230,6 +230,27 @@ TEST_P(GcTest, OneCollectorAtATimeAndAnInterruptedRunIsFinished) {
   EXPECT_TRUE(*store_->AcquireGcLease("other", 60'000));
 }
 
+TEST_P(GcTest, AStopRequestEndsTheRunBetweenTwoObjects) {
+  const oci::Digest a = Upload("r", "a"), b = Upload("r", "b");
+  ASSERT_TRUE(store_->UnlinkBlob("r", a.str()).ok());
+  ASSERT_TRUE(store_->UnlinkBlob("r", b.str()).ok());
+  now_ += kDelay + 1;
+  GcOptions o;
+  o.delay_ms = kDelay;
+  o.owner = "test";
+  // Shutdown is asked for as soon as the first blob is gone.
+  o.stop_requested = [&] { return !BytesExist(a) || !BytesExist(b); };
+  GarbageCollector gc(*store_, *driver_, *manifests_, o);
+  auto report = gc.Run(now_);
+  EXPECT_EQ(report.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(BytesExist(a), BytesExist(b)) << "the run must stop before the next object";
+  // The lease is given back, and the next run finishes what was claimed.
+  auto next = Collect(false);
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_FALSE(BytesExist(a));
+  EXPECT_FALSE(BytesExist(b));
+}
+
 TEST_P(GcTest, AManifestPutAfterGcIsBlobUnknown) {
   const oci::Digest config = Upload("r", "config");
   const oci::Digest layer = Upload("r", "layer");

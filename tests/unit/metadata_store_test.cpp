@@ -542,6 +542,7 @@ TEST_P(MetadataStoreTest, ClaimOnlyUnreferencedBlobsPastTheGrace) {
 }
 
 TEST_P(MetadataStoreTest, WritersTreatAClaimedBlobAsAbsent) {
+  ASSERT_TRUE(*store_->AcquireGcLease("gc", 60'000));  // a live collector holds the claims below
   const oci::Digest b = D("b");
   Link("r", {config_, b});
   ASSERT_TRUE(store_->UnlinkBlob("r", b.str()).ok());
@@ -580,6 +581,7 @@ TEST_P(MetadataStoreTest, ProtectBlobWaitsForGcToFinishThenInsertsAfresh) {
   const oci::Digest b = D("b");
   Link("r", {b});
   ASSERT_TRUE(store_->UnlinkBlob("r", b.str()).ok());
+  ASSERT_TRUE(*store_->AcquireGcLease("gc", 60'000));  // a live collector
   ASSERT_TRUE(*store_->ClaimBlobIfUnreferenced(b.str(), now_ + 1));
   MetadataStoreOptions quick;
   quick.clock = [this] { return now_.load(); };
@@ -599,6 +601,48 @@ TEST_P(MetadataStoreTest, ProtectBlobWaitsForGcToFinishThenInsertsAfresh) {
   // Protected: GC cannot claim it within the grace that counts from now.
   EXPECT_FALSE(*store_->ClaimBlobIfUnreferenced(b.str(), now_));
   EXPECT_TRUE(store_->LinkBlob("r", b.str(), 10).ok());
+}
+
+TEST_P(MetadataStoreTest, AClaimWhoseCollectorDiedIsTakenBackByAWriter) {
+  const oci::Digest b = D("b"), c = D("c");
+  Link("r", {b, c});
+  ASSERT_TRUE(store_->UnlinkBlob("r", b.str()).ok());
+  ASSERT_TRUE(store_->UnlinkBlob("r", c.str()).ok());
+  MetadataStoreOptions quick;
+  quick.clock = [this] { return now_.load(); };
+  quick.claim_wait_ms = 50;
+  MetadataStore impatient(pool_, quick);
+  // Claimed under a live lease: the writer waits, in vain here.
+  ASSERT_TRUE(*store_->AcquireGcLease("gc", 1'000));
+  ASSERT_TRUE(*store_->ClaimBlobIfUnreferenced(b.str(), now_ + 1));
+  ASSERT_TRUE(*store_->ClaimBlobIfUnreferenced(c.str(), now_ + 1));
+  EXPECT_EQ(impatient.ProtectBlob(b.str(), 10).code(), StatusCode::kBusy);
+  EXPECT_TRUE(*store_->StillClaimed(b.str()));
+  // The collector died: its lease expires, and nobody would finish the claim
+  // before the next run. A writer takes the blob back at once.
+  now_ += 1'001;
+  EXPECT_TRUE(impatient.ProtectBlob(b.str(), 10).ok());
+  EXPECT_FALSE(*store_->StillClaimed(b.str()));
+  EXPECT_EQ(Sql("SELECT touched_at FROM blobs WHERE digest = $1", {b.str()}).rows[0].Int(0), now_.load());
+  EXPECT_EQ(store_->ClaimedBlobs("", 100)->size(), 1u);  // c: nobody asked for it
+  EXPECT_TRUE(store_->LinkBlob("r", b.str(), 10).ok());
+}
+
+TEST_P(MetadataStoreTest, AForeignReferenceIsNeverRecordedToAClaimedBlob) {
+  const oci::Digest b = D("b");
+  Link("r", {config_, b});
+  ASSERT_TRUE(store_->UnlinkBlob("r", b.str()).ok());
+  ASSERT_TRUE(*store_->AcquireGcLease("gc", 60'000));
+  ASSERT_TRUE(*store_->ClaimBlobIfUnreferenced(b.str(), now_ + 1));
+  // A manifest that lists B as a foreign layer (a cached one, or `urls`) is
+  // recorded without the reference: it would block the claim's row delete.
+  auto img = Image(config_, {b});
+  for (auto& ref : img.record.blobs) {
+    if (ref.digest == b.str()) ref.foreign = true;
+  }
+  ASSERT_TRUE(store_->PutManifest("r", img.record, "v1").ok());
+  EXPECT_EQ(Sql("SELECT count(*) FROM manifest_blobs WHERE digest = $1", {b.str()}).rows[0].Int(0), 0);
+  EXPECT_TRUE(*store_->DeleteClaimedBlob(b.str()));
 }
 
 TEST_P(MetadataStoreTest, ClaimAndManifestPutRaceOneWinsNeverBoth) {
