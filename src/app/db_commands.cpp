@@ -104,6 +104,7 @@ int CheckMetadataDatabase(const config::Config& cfg, storage::StorageDriver& sto
     return 2;
   }
   for (const auto& f : report->findings) std::cout << metadata::FormatFinding(f) << "\n";
+  for (const auto& n : report->notes) std::cout << "note: " << metadata::FormatFinding(n) << "\n";
   std::cout << metadata::FormatCheckSummary(*report) << "\n";
   return report->clean() ? 0 : 1;
 }

@@ -43,6 +43,8 @@ Result<GcReport> GarbageCollector::Run(int64_t now_ms) {
     auto held = meta_.AcquireGcLease(options_.owner, options_.lease_ttl_ms);
     if (!held.ok()) return held.status();
     if (!*held) return Status(StatusCode::kBusy, "another garbage collection is running (its lease is held)");
+    // Holding the lease: where tests start a second collector (docs/gc.md).
+    test_hooks::Reach("gc.lease.acquired");
   }
   const int64_t older_than = now_ms - options_.delay_ms;
   Status s = FinishClaimed(report);
@@ -138,6 +140,9 @@ Status GarbageCollector::CollectLinks(int64_t older_than, GcReport& report) {
       auto digest = oci::Digest::Parse(link.digest);
       if (!digest.ok()) return digest.status();
       std::function<Status()> store = [&] {
+        // Between the link's row and its storage link, under the repository's
+        // lock: where tests line up an upload of the same blob (docs/gc.md).
+        test_hooks::Reach("gc.link.row_deleted");
         return IgnoreNotFound(driver_.Delete(LinkDir(storage::layout::LayerLink(link.repository, *digest))));
       };
       auto deleted = meta_.UnlinkBlobIfUnreferenced(link.repository, link.digest, older_than, store);

@@ -225,6 +225,10 @@ void Add(CheckReport& report, std::string kind, std::string repository, std::str
   report.findings.push_back({std::move(kind), std::move(repository), std::move(object), std::move(detail)});
 }
 
+void Note(CheckReport& report, std::string kind, std::string object, std::string detail) {
+  report.notes.push_back({std::move(kind), "", std::move(object), std::move(detail)});
+}
+
 // Merges two sorted sequences of keys, reporting the ones only one side has.
 template <class A, class B, class KeyA, class KeyB, class OnlyA, class OnlyB, class Both>
 void Merge(const A& a, const B& b, KeyA key_a, KeyB key_b, OnlyA only_a, OnlyB only_b, Both both) {
@@ -475,11 +479,12 @@ Result<CheckReport> CheckStore(storage::StorageDriver& driver, Pool& pool) {
     // it and GC has not claimed it. An invisible row may exist before its bytes
     // (a writer protects a blob in the database before it commits the bytes,
     // docs/gc.md) or after them (a claim GC has not finished): only a visible
-    // row without bytes is a difference.
+    // row without bytes is a difference; the others are notes (informational).
     struct DbBlob {
       std::string first;  // digest
       int64_t second;     // size
       bool visible;
+      bool claimed;
     };
     std::vector<DbBlob> db_page;
     size_t db_pos = 0;
@@ -496,25 +501,40 @@ Result<CheckReport> CheckStore(storage::StorageDriver& driver, Pool& pool) {
           "SELECT b.digest, b.size, CAST(CASE WHEN b.gc_claimed_at IS NULL AND ("
           "EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = b.digest) OR "
           "EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = b.digest) OR "
-          "EXISTS (SELECT 1 FROM manifests m WHERE m.digest = b.digest)) THEN 1 ELSE 0 END AS BIGINT) "
+          "EXISTS (SELECT 1 FROM manifests m WHERE m.digest = b.digest)) THEN 1 ELSE 0 END AS BIGINT), "
+          "CAST(CASE WHEN b.gc_claimed_at IS NULL THEN 0 ELSE 1 END AS BIGINT) "
           "FROM blobs b WHERE b.digest > $1 ORDER BY b.digest LIMIT $2",
           params);
       if (!r.ok()) {
         failed = r.status();
         return nullptr;
       }
-      for (const auto& row : r->rows) db_page.push_back({row.Text(0), row.Int(1), row.Int(2) != 0});
+      for (const auto& row : r->rows) db_page.push_back({row.Text(0), row.Int(1), row.Int(2) != 0, row.Int(3) != 0});
       if (static_cast<int64_t>(db_page.size()) < kCheckPage) db_done = true;
       if (db_page.empty()) return nullptr;
       db_after = db_page.back().first;
       return &db_page[0];
+    };
+    // A row the store has no bytes for.
+    auto without_bytes = [&](const DbBlob& d) {
+      if (d.visible) {
+        Add(report, "blob-missing-in-store", "", d.first, "in the database, no data in the store");
+      } else if (d.claimed) {
+        Note(
+            report, "gc-claim-pending", d.first,
+            "claimed by garbage collection, bytes deleted; the next run deletes the row (a run was interrupted, or is running)");
+      } else {
+        Note(report, "blob-unstored", d.first,
+             "protected by an upload that has not stored it (in progress, or its commit failed); garbage collection "
+             "removes the row after the grace");
+      }
     };
     ForEachStoreBlob(driver, [&](const StoreBlob& b) {
       store_blobs.push_back(b.digest);
       ++report.blobs;
       const DbBlob* d;
       while ((d = next_db()) != nullptr && d->first < b.digest) {
-        if (d->visible) Add(report, "blob-missing-in-store", "", d->first, "in the database, no data in the store");
+        without_bytes(*d);
         ++db_pos;
       }
       if (d != nullptr && d->first == b.digest) {
@@ -522,13 +542,18 @@ Result<CheckReport> CheckStore(storage::StorageDriver& driver, Pool& pool) {
           Add(report, "blob-size-mismatch", "", b.digest,
               "database: " + std::to_string(d->second) + " bytes, store: " + std::to_string(b.size));
         }
+        if (d->claimed) {
+          Note(
+              report, "gc-claim-pending", b.digest,
+              "claimed by garbage collection; the next run deletes its bytes and row (a run was interrupted, or is running)");
+        }
         ++db_pos;
       } else {
         Add(report, "blob-missing-in-db", "", b.digest, "stored, not in the database");
       }
     });
     for (const DbBlob* d; (d = next_db()) != nullptr; ++db_pos) {
-      if (d->visible) Add(report, "blob-missing-in-store", "", d->first, "in the database, no data in the store");
+      without_bytes(*d);
       ++report.blobs;
     }
     if (!failed.ok()) return failed;
@@ -593,7 +618,10 @@ std::string FormatCheckSummary(const CheckReport& r) {
   std::string s = "compared " + std::to_string(r.repositories) + " repositories, " + std::to_string(r.manifests) +
                   " manifests, " + std::to_string(r.tags) + " tags, " + std::to_string(r.links) + " layer links, " +
                   std::to_string(r.blobs) + " blobs: ";
-  if (r.clean()) return s + "OK";
+  if (r.clean()) {
+    if (r.notes.empty()) return s + "OK";
+    return s + "OK (" + std::to_string(r.notes.size()) + " note" + (r.notes.size() == 1 ? "" : "s") + ")";
+  }
   return s + std::to_string(r.findings.size()) + " difference" + (r.findings.size() == 1 ? "" : "s");
 }
 

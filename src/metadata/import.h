@@ -20,6 +20,13 @@
 //   manifest-mismatch     the row disagrees with the stored bytes (type, size, references, ...)
 //   tag-missing-in-db / tag-missing-in-store / tag-mismatch    (mismatch: points at another manifest)
 //   blob-missing-in-db / blob-missing-in-store / blob-size-mismatch
+// and, apart from them, notes: states that a running or interrupted writer or
+// collector leaves, which are no difference (docs/gc.md):
+//   gc-claim-pending   a blob garbage collection claimed (its bytes may be gone)
+//                      and a run has not finished; the next run does
+//   blob-unstored      a blob row nothing shows, without bytes: an upload
+//                      protected it and has not stored it (or its commit
+//                      failed); GC removes the row after the grace
 // It skips what ImportStore skips (so a fresh import checks clean). Run on a
 // quiet store: a push racing the check shows up as a difference.
 // Free functions; thread-safe; they never write to the store.
@@ -72,13 +79,14 @@ struct CheckReport {
   int64_t tags = 0;
   int64_t links = 0;
   std::vector<CheckFinding> findings;
+  std::vector<CheckFinding> notes;  // informational (see above); never make a report unclean
   bool clean() const { return findings.empty(); }
 };
 
 // An error only when the comparison could not run (database unreachable).
 Result<CheckReport> CheckStore(storage::StorageDriver& driver, Pool& pool);
 
-// "<kind> <repository> <object>: <detail>", one line per finding.
+// "<kind> <repository> <object>: <detail>", one line per finding (a note is printed after "note: ").
 std::string FormatFinding(const CheckFinding& f);
 // The closing summary (counts, then "OK" or the number of differences).
 std::string FormatCheckSummary(const CheckReport& r);

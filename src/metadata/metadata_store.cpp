@@ -196,16 +196,22 @@ Status MetadataStore::Transaction(const std::function<Status(Connection&)>& body
 // ---------------------------------------------------------------- writes ---
 
 Status MetadataStore::LinkBlob(std::string_view repository, std::string_view digest, int64_t size) {
+  return LinkBlobRows(repository, digest, size, nullptr);
+}
+
+Status MetadataStore::LinkBlobRows(std::string_view repository, std::string_view digest, int64_t size, Connection* on) {
   const int64_t now = Now();
-  return Transaction([&](Connection& c) -> Status {
-    auto repo = sql::UpsertRepository(c, repository, now, now);
-    if (!repo.ok()) return repo.status();
-    if (Status s = sql::UpsertBlob(c, digest, size, now, now); !s.ok()) return s;
-    // A claimed blob's bytes may already be gone: never link it (the writer protects it first: ProtectBlob).
-    if (Status s = RefuseClaimed(c, digest); !s.ok()) return s;
-    auto linked = sql::UpsertLink(c, *repo, digest, now, sql::MissingBlob::kFail);
-    return linked.status();
-  });
+  return Transaction(
+      [&](Connection& c) -> Status {
+        auto repo = sql::UpsertRepository(c, repository, now, now);
+        if (!repo.ok()) return repo.status();
+        if (Status s = sql::UpsertBlob(c, digest, size, now, now); !s.ok()) return s;
+        // A claimed blob's bytes may already be gone: never link it (the writer protects it first: ProtectBlob).
+        if (Status s = RefuseClaimed(c, digest); !s.ok()) return s;
+        auto linked = sql::UpsertLink(c, *repo, digest, now, sql::MissingBlob::kFail);
+        return linked.status();
+      },
+      on);
 }
 
 Status MetadataStore::TouchBlob(std::string_view digest) {
@@ -254,16 +260,22 @@ Status MetadataStore::ProtectBlob(std::string_view digest, int64_t size) {
 }
 
 Status MetadataStore::UnlinkBlob(std::string_view repository, std::string_view digest) {
-  return Transaction([&](Connection& c) -> Status {
-    auto repo = sql::FindRepository(c, repository);
-    if (!repo.ok()) return repo.status();
-    if (!*repo) return Status::NotFound("repository unknown");
-    const Value params[] = {**repo, S(digest)};
-    auto r = c.Execute("DELETE FROM blob_links WHERE repository_id = $1 AND digest = $2", params);
-    if (!r.ok()) return r.status();
-    if (r->affected == 0) return Status::NotFound("blob not linked in the repository");
-    return sql::RemoveRepositoryIfEmpty(c, **repo);
-  });
+  return UnlinkBlobRows(repository, digest, nullptr);
+}
+
+Status MetadataStore::UnlinkBlobRows(std::string_view repository, std::string_view digest, Connection* on) {
+  return Transaction(
+      [&](Connection& c) -> Status {
+        auto repo = sql::FindRepository(c, repository);
+        if (!repo.ok()) return repo.status();
+        if (!*repo) return Status::NotFound("repository unknown");
+        const Value params[] = {**repo, S(digest)};
+        auto r = c.Execute("DELETE FROM blob_links WHERE repository_id = $1 AND digest = $2", params);
+        if (!r.ok()) return r.status();
+        if (r->affected == 0) return Status::NotFound("blob not linked in the repository");
+        return sql::RemoveRepositoryIfEmpty(c, **repo);
+      },
+      on);
 }
 
 Status MetadataStore::PutManifest(std::string_view repository, const ManifestRecord& manifest, std::string_view tag) {
@@ -393,6 +405,23 @@ Status MetadataStore::DeleteTag(std::string_view repository, std::string_view ta
                                 const std::function<Status()>& store) {
   return WithRepositoryLock(repository, [&](Connection* on) -> Status {
     Status rows = DeleteTagRows(repository, tag, on);
+    if (!rows.ok() && !rows.IsNotFound()) return rows;
+    return store();
+  });
+}
+
+Status MetadataStore::LinkBlob(std::string_view repository, std::string_view digest, int64_t size,
+                               const std::function<Status()>& store) {
+  return WithRepositoryLock(repository, [&](Connection* on) -> Status {
+    if (Status s = store(); !s.ok()) return s;
+    return LinkBlobRows(repository, digest, size, on);
+  });
+}
+
+Status MetadataStore::UnlinkBlob(std::string_view repository, std::string_view digest,
+                                 const std::function<Status()>& store) {
+  return WithRepositoryLock(repository, [&](Connection* on) -> Status {
+    Status rows = UnlinkBlobRows(repository, digest, on);
     if (!rows.ok() && !rows.IsNotFound()) return rows;
     return store();
   });

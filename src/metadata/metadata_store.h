@@ -195,6 +195,16 @@ class MetadataStore {
   Status DeleteManifest(std::string_view repository, std::string_view digest, const std::function<Status()>& store);
   // Likewise for a tag.
   Status DeleteTag(std::string_view repository, std::string_view tag, const std::function<Status()>& store);
+  // A blob's link (upload finish, mount, the manifest PUT's repair): store()
+  // first (the storage link), then LinkBlob's rows. Under the lock because GC
+  // removes a garbage link (row, then storage link) under it: unlocked, an
+  // upload's link written between GC's two steps would lose its storage half
+  // (docs/gc.md). Call only after ProtectBlob and the blob's bytes are stored:
+  // the lock is held for the link, never while a body streams.
+  Status LinkBlob(std::string_view repository, std::string_view digest, int64_t size,
+                  const std::function<Status()>& store);
+  // A blob DELETE: UnlinkBlob's rows (NotFound ignored: storage may be ahead), then store().
+  Status UnlinkBlob(std::string_view repository, std::string_view digest, const std::function<Status()>& store);
 
   // ---- reads ----
   // Repositories in distribution's catalog order, the first `n` after `last` ("" = from the start).
@@ -294,6 +304,8 @@ class MetadataStore {
                          Connection* on);
   Status DeleteManifestRows(std::string_view repository, std::string_view digest, Connection* on);
   Status DeleteTagRows(std::string_view repository, std::string_view tag, Connection* on);
+  Status LinkBlobRows(std::string_view repository, std::string_view digest, int64_t size, Connection* on);
+  Status UnlinkBlobRows(std::string_view repository, std::string_view digest, Connection* on);
   // Runs `delete_sql` ($1 older_than, $2 the repository's id, $3 digest) in a
   // transaction; true when it deleted a row (and the repository is removed when
   // that left it empty).

@@ -93,8 +93,10 @@ class RegistryApi final : public http::Handler {
   // Receives the rest of the body, verifies `digest` and answers 201 (or the error).
   Task<void> ReceiveAndCommit(Exchange& ex, const std::string& name, std::unique_ptr<storage::UploadSession> session,
                               const oci::Digest& digest);
-  // After a blob upload or mount is in storage: its link's row (LinkBlob), off the I/O thread.
-  Task<Status> RecordBlobLink(const std::string& name, const oci::Digest& digest, int64_t size);
+  // After a blob's bytes are in storage (upload, mount): its link in `name`, in
+  // storage then its row, under the repository's write lock (GC removes garbage
+  // links under it: docs/gc.md), off the I/O thread.
+  Task<Status> LinkBlobInRepository(const std::string& name, const oci::Digest& digest, int64_t size);
   // MetadataStore::ProtectBlob on the database threads (before storage relies on the blob's bytes).
   Task<Status> ProtectBlobRow(const oci::Digest& digest, int64_t size);
   // manifests.cpp

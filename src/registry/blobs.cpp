@@ -1,5 +1,6 @@
 // GET/HEAD/DELETE /v2/<name>/blobs/<digest>
 #include <boost/asio/post.hpp>
+#include <functional>
 
 #include "http/blocking.h"
 #include "http/range.h"
@@ -95,6 +96,23 @@ Task<void> RegistryApi::SendBlob(Exchange& ex, const std::string& name, const oc
   co_await ex.SendStream(std::move(r), length, std::move(source), file);
 }
 
+namespace {
+
+// The blocking half of a blob DELETE, run on the database threads (it holds the repository's write lock).
+struct UnlinkBlobCall {
+  metadata::MetadataStore* meta;
+  storage::BlobStore* blobs;
+  std::string name;
+  oci::Digest digest;
+
+  Status operator()() const {
+    std::function<Status()> store = [this] { return blobs->Unlink(name, digest); };
+    return meta->UnlinkBlob(name, digest.str(), store);
+  }
+};
+
+}  // namespace
+
 Task<void> RegistryApi::DeleteBlob(Exchange& ex, const RouteMatch& m) {
   const std::string& name = m.name;
   const oci::Digest& digest = *m.digest;
@@ -102,23 +120,19 @@ Task<void> RegistryApi::DeleteBlob(Exchange& ex, const RouteMatch& m) {
     co_await ex.Send(Error(code::kUnsupported, "deletes are disabled on this registry"));
     co_return;
   }
-  // The database first (the link leaves listings and GC's view), storage after:
-  // a crash in between leaves storage ahead, which `berth db check` reports.
-  metadata::MetadataStore* meta = &meta_;
-  auto unlink_row = [meta, name, key = digest.str()] { return meta->UnlinkBlob(name, key); };
-  Status row = co_await http::RunBlocking(db_threads_, std::move(unlink_row));
-  if (!row.ok() && !row.IsNotFound()) {
-    co_await ex.Send(MetadataErrorResponse(row));
-    co_return;
-  }
-  // Unknown to the database, the link may still be in storage (ahead after a crash): removed all the same.
-  Status s = blobs_.Unlink(name, digest);
+  // The database first (the link leaves listings and GC's view), storage after,
+  // under the repository's write lock (as every link write: docs/gc.md): a
+  // crash in between leaves storage ahead, which `berth db check` reports.
+  // Unknown to the database, the link may still be in storage (ahead after a
+  // crash): removed all the same.
+  UnlinkBlobCall unlink{&meta_, &blobs_, name, digest};
+  Status s = co_await http::RunBlocking(db_threads_, std::move(unlink));
   if (s.IsNotFound()) {
     co_await ex.Send(Error(code::kBlobUnknown, "blob unknown to registry", "digest", digest.str()));
     co_return;
   }
   if (!s.ok()) {
-    co_await ex.Send(StorageErrorResponse(s));
+    co_await ex.Send(WriteErrorResponse(s));
     co_return;
   }
   http::Response r(202);

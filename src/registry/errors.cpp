@@ -76,7 +76,7 @@ http::Response MetadataErrorResponse(const Status& s) {
 }
 
 http::Response WriteErrorResponse(const Status& s) {
-  if (s.code() == StatusCode::kUnavailable) return MetadataErrorResponse(s);
+  if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kBusy) return MetadataErrorResponse(s);
   return StorageErrorResponse(s);
 }
 

@@ -92,7 +92,8 @@ http::Response StorageErrorResponse(const Status& s);
 http::Response MetadataErrorResponse(const Status& s);
 
 // StorageErrorResponse or MetadataErrorResponse: a status from an operation that
-// writes both (only the database reports kUnavailable).
+// writes both (only the database reports kUnavailable and, for a blob GC is
+// deleting, kBusy).
 http::Response WriteErrorResponse(const Status& s);
 
 }  // namespace berth::registry

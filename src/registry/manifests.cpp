@@ -196,11 +196,16 @@ struct StoreManifestCall {
       if (!d.ok()) return s;
       auto size = blobs->StatInRepository(name, *d);
       if (!size.ok()) return s;  // really unknown: MANIFEST_BLOB_UNKNOWN
-      // Protect it from GC first, then make sure the bytes are still there (a
-      // claim GC finished meanwhile deleted them: the client must upload again).
+      // Protect it from GC first, then make sure the bytes and the link are
+      // still there (a claim GC finished meanwhile deleted the bytes, a GC run
+      // the link: the client must upload again), under the repository's lock
+      // as every link write (docs/gc.md).
       if (Status guard = meta->ProtectBlob(ref.digest, *size); !guard.ok()) return guard;
-      if (!blobs->StatInRepository(name, *d).ok()) return s;
-      if (Status linked = meta->LinkBlob(name, ref.digest, *size); !linked.ok()) return linked;
+      const oci::Digest& blob = *d;
+      std::function<Status()> still_stored = [this, &blob] { return blobs->StatInRepository(name, blob).status(); };
+      Status linked = meta->LinkBlob(name, ref.digest, *size, still_stored);
+      if (linked.IsNotFound()) return s;
+      if (!linked.ok()) return linked;
     }
     return meta->PutManifest(name, record, tag, store);
   }

@@ -1,5 +1,6 @@
 // Blob uploads: POST (start, monolithic, mount), GET (status), PATCH (chunk),
 // PUT (finish), DELETE (cancel) under /v2/<name>/blobs/uploads/.
+#include <functional>
 #include <memory>
 
 #include "http/blocking.h"
@@ -98,7 +99,8 @@ Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
     co_await ex.Send(MetadataErrorResponse(guard));
     co_return;
   }
-  Status s = session->Commit(digest);
+  // The link is written below, under the repository's lock (never while the body streams).
+  Status s = session->Commit(digest, storage::UploadSession::Linking::kByCaller);
   session.reset();
   if (s.code() == StatusCode::kInvalidArgument) {
     co_await ex.Send(Error(code::kDigestInvalid, s.message(), "digest", digest.str()));
@@ -108,10 +110,10 @@ Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
     co_await ex.Send(StorageErrorResponse(s));
     co_return;
   }
-  // Stored and linked: now the database (write order, docs/metadata.md).
-  Status row = co_await RecordBlobLink(name, digest, size);
-  if (!row.ok()) {
-    co_await ex.Send(MetadataErrorResponse(row));
+  // Stored: now the link, storage then database (write order, docs/metadata.md).
+  Status linked = co_await LinkBlobInRepository(name, digest, size);
+  if (!linked.ok()) {
+    co_await ex.Send(WriteErrorResponse(linked));
     co_return;
   }
   co_await ex.Send(BlobCreated(name, digest));
@@ -123,10 +125,27 @@ Task<Status> RegistryApi::ProtectBlobRow(const oci::Digest& digest, int64_t size
   co_return co_await http::RunBlocking(db_threads_, std::move(protect));
 }
 
-Task<Status> RegistryApi::RecordBlobLink(const std::string& name, const oci::Digest& digest, int64_t size) {
-  metadata::MetadataStore* meta = &meta_;
-  auto link_row = [meta, name, key = digest.str(), size] { return meta->LinkBlob(name, key, size); };
-  co_return co_await http::RunBlocking(db_threads_, std::move(link_row));
+namespace {
+
+// The blocking link step of an upload or mount, run on the database threads.
+struct LinkBlobCall {
+  metadata::MetadataStore* meta;
+  storage::BlobStore* blobs;
+  std::string name;
+  oci::Digest digest;
+  int64_t size;
+
+  Status operator()() const {
+    std::function<Status()> store = [this] { return blobs->Link(name, digest); };
+    return meta->LinkBlob(name, digest.str(), size, store);
+  }
+};
+
+}  // namespace
+
+Task<Status> RegistryApi::LinkBlobInRepository(const std::string& name, const oci::Digest& digest, int64_t size) {
+  LinkBlobCall call{&meta_, &blobs_, name, digest, size};
+  co_return co_await http::RunBlocking(db_threads_, std::move(call));
 }
 
 Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
@@ -155,13 +174,9 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
       if (!guard.ok()) size = Result<int64_t>(Status::NotFound("being garbage collected"));
     }
     if (size.ok()) {
-      if (Status s = blobs_.Link(name, *digest); !s.ok()) {
-        co_await ex.Send(StorageErrorResponse(s));
-        co_return;
-      }
-      Status row = co_await RecordBlobLink(name, *digest, *size);
-      if (!row.ok()) {
-        co_await ex.Send(MetadataErrorResponse(row));
+      Status linked = co_await LinkBlobInRepository(name, *digest, *size);
+      if (!linked.ok()) {
+        co_await ex.Send(WriteErrorResponse(linked));
         co_return;
       }
       co_await ex.Send(BlobCreated(name, *digest));

@@ -108,7 +108,7 @@ Status UploadSession::FinishPieces() {
   return s;
 }
 
-Status UploadSession::Commit(const oci::Digest& expected) {
+Status UploadSession::Commit(const oci::Digest& expected, Linking linking) {
   if (Status s = FinishPieces(); !s.ok()) return s;
   if (Status s = writer_->Commit(); !s.ok()) return s;
   const std::string data = layout::UploadData(name_, uuid_);
@@ -129,7 +129,9 @@ Status UploadSession::Commit(const oci::Digest& expected) {
   // check-then-act race between two uploads of the same blob.
   if (Status s = store_.driver_.Move(data, layout::BlobData(expected)); !s.ok()) return s;
   test_hooks::Reach("upload.commit.moved");  // tests/api/concurrency_test.cpp
-  if (Status s = store_.blobs_.Link(name_, expected); !s.ok()) return s;
+  if (linking == Linking::kHere) {
+    if (Status s = store_.blobs_.Link(name_, expected); !s.ok()) return s;
+  }
   (void)store_.Remove(name_, uuid_);
   return Status::Ok();
 }

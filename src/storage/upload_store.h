@@ -75,10 +75,16 @@ class UploadSession {
   // Waits for the write in flight (as AppendPiece does). Afterwards size()
   // and the hash cover exactly the stored bytes.
   Status FinishPieces();
+  // Who writes the repository's link of a committed blob.
+  enum class Linking : uint8_t {
+    kHere,      // Commit links it
+    kByCaller,  // the caller links it (BlobStore::Link), e.g. under the repository's write lock (docs/gc.md)
+  };
   // Verifies everything appended against `expected`, makes the blob durable and
-  // visible, links it into the repository and removes the upload. On a digest
-  // mismatch (InvalidArgument) the upload is removed and nothing is stored.
-  Status Commit(const oci::Digest& expected);
+  // visible, links it into the repository (unless `linking` leaves that to the
+  // caller) and removes the upload. On a digest mismatch (InvalidArgument) the
+  // upload is removed and nothing is stored.
+  Status Commit(const oci::Digest& expected, Linking linking = Linking::kHere);
 
  private:
   friend class UploadStore;

@@ -1,4 +1,7 @@
 // Manifests: GET/HEAD/PUT/DELETE /v2/<name>/manifests/<reference>.
+#include <filesystem>
+#include <fstream>
+
 #include "api_helpers.h"
 #include "test_server.h"
 
@@ -373,6 +376,33 @@ TEST_F(ManifestTest, TagsMayContainUpperCaseDotsAndDashes) {
     EXPECT_EQ(PutManifest(client(), "man/tagchars", tag, img.body).status, 201u) << tag;
     EXPECT_EQ(Do(client(), "GET", std::string("/v2/man/tagchars/manifests/") + tag).status, 200u) << tag;
   }
+}
+
+// Storage ahead of the database (an upload whose row was never written: a
+// crash or an outage between the two): a client told by a blob HEAD that the
+// blobs exist PUTs the manifest, and the PUT records the links storage holds
+// (under the repository's lock, docs/gc.md) instead of refusing them.
+TEST_F(ManifestTest, PutRecordsBlobsStorageHoldsLinkedButTheDatabaseLacks) {
+  Image img = MakeImage(client(), "man/ahead", "ahead", /*push_blobs=*/false);
+  const std::filesystem::path v2 = server().data_dir() + "/docker/registry/v2";
+  std::vector<std::string> contents = img.layers;
+  contents.push_back(img.config);
+  for (const std::string& content : contents) {
+    const std::string digest = Sha256(content);
+    const std::string hex = digest.substr(7);
+    const std::filesystem::path blob = v2 / "blobs/sha256" / hex.substr(0, 2) / hex;
+    const std::filesystem::path link = v2 / "repositories/man/ahead/_layers/sha256" / hex;
+    std::filesystem::create_directories(blob);
+    std::filesystem::create_directories(link);
+    std::ofstream(blob / "data", std::ios::binary) << content;
+    std::ofstream(link / "link", std::ios::binary) << digest;
+    EXPECT_EQ(Do(client(), "HEAD", "/v2/man/ahead/blobs/" + digest).status, 200u);
+  }
+  auto put = PutManifest(client(), "man/ahead", "v1", img.body);
+  ASSERT_EQ(put.status, 201u) << put.body;
+  auto tags = Do(client(), "GET", "/v2/man/ahead/tags/list");
+  EXPECT_EQ(tags.status, 200u);
+  EXPECT_NE(tags.body.find("\"v1\""), std::string::npos) << tags.body;
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 # gc.blob.claimed), the others at a random moment of the run. Afterwards one
 # complete run finishes what the killed ones left (claimed rows, a stale
 # lease, expired here as its TTL would), nothing the kept image needs was touched (it pulls byte for
-# byte), every piece of garbage is gone and `berth verify` is clean.
+# byte), every piece of garbage is gone and `berth verify` is clean. A claim
+# left by a killed run is a note of `berth db check`, not a difference.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +52,26 @@ for ((i = 1; i <= ROUNDS; i++)); do
   sqlite3 -cmd '.timeout 5000' "$DATA/metadata.db" 'UPDATE gc_lease SET expires_at = 0' || fail "cannot expire the lease"
 done
 ok "$ROUNDS runs of berth gc killed with SIGKILL ($((ROUNDS / 2 + ROUNDS % 2)) right after a claim)"
+
+# One more killed right after a claim: `berth db check` reports the pending
+# claim as a note, not a difference (exit 0).
+head -c 5000 /dev/urandom >"$E2E_DIR/junk"
+garbage+=("$(digest_of "$E2E_DIR/junk")")
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST --data-binary @"$E2E_DIR/junk" \
+  "http://$REG/v2/team/junk-last/blobs/uploads/?digest=$(digest_of "$E2E_DIR/junk")")
+[[ $code == 201 ]] || fail "last round: upload answered $code"
+sleep 1.1
+: >"$E2E_DIR/gc.err"
+touch "$HOLD"
+BERTH_TEST_HOOKS="gc.blob.claimed:hold=$HOLD" "$BERTH_BIN" gc --config "$REG_CFG" >/dev/null 2>"$E2E_DIR/gc.err" &
+pid=$!
+wait_until 30 grep -q 'gc.blob.claimed reached' "$E2E_DIR/gc.err" || fail "last round: gc never claimed"
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+rm -f "$HOLD"
+sqlite3 -cmd '.timeout 5000' "$DATA/metadata.db" 'UPDATE gc_lease SET expires_at = 0' || fail "cannot expire the lease"
+out=$("$BERTH_BIN" db check --config "$REG_CFG" 2>&1) || fail "db check with a pending claim: $out"
+assert_match "$out" "note: gc-claim-pending sha256:" "db check notes the pending claim (and exits 0)"
 
 "$BERTH_BIN" gc --config "$REG_CFG" >"$E2E_DIR/final.out" 2>&1 || fail "no gc run completed after the kills: $(cat "$E2E_DIR/final.out")"
 ok "a complete run after the kills"

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "metadata/metadata_store.h"
@@ -195,9 +196,36 @@ TEST_P(ImportTest, AnUnreferencedBlobRowWithoutBytesIsNoDifference) {
       {oci::DigestOf("claimed, bytes already deleted").str()});
   CheckReport r = Check();
   for (const auto& f : r.findings) EXPECT_NE(f.kind, "blob-missing-in-store") << Dump(r);
+  // Both are reported as notes (informational), which leave the report clean.
+  EXPECT_TRUE(r.clean()) << Dump(r);
+  std::map<std::string, std::string> notes;  // digest -> kind
+  for (const auto& n : r.notes) notes[n.object] = n.kind;
+  EXPECT_EQ(notes[oci::DigestOf("protected, never committed").str()], "blob-unstored");
+  EXPECT_EQ(notes[oci::DigestOf("claimed, bytes already deleted").str()], "gc-claim-pending");
+  EXPECT_EQ(r.notes.size(), 2u);
+  EXPECT_NE(FormatCheckSummary(r).find(": OK (2 notes)"), std::string::npos) << FormatCheckSummary(r);
   // A linked blob row without bytes is still a difference.
   ASSERT_TRUE(store_->LinkBlob("team-x", oci::DigestOf("linked, no bytes").str(), 7).ok());
   EXPECT_EQ(Kinds(Check()).count("blob-missing-in-store"), 1u);
+}
+
+TEST_P(ImportTest, AClaimedBlobWhoseBytesAreStillStoredIsANote) {
+  // GC stopped between its claim and the bytes (killed, or running now).
+  Import();
+  const std::string orphan = oci::DigestOf("orphan").str();
+  auto claimed = store_->ClaimBlobIfUnreferenced(orphan, INT64_MAX);
+  ASSERT_TRUE(claimed.ok() && *claimed);
+  CheckReport r = Check();
+  EXPECT_TRUE(r.clean()) << Dump(r);
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_EQ(r.notes[0].kind, "gc-claim-pending");
+  EXPECT_EQ(r.notes[0].object, orphan);
+  // Once the bytes are gone (the run went on), the row is still only a note.
+  ASSERT_TRUE(driver_->Delete(layout::BlobDir(*oci::Digest::Parse(orphan))).ok());
+  r = Check();
+  EXPECT_TRUE(r.clean()) << Dump(r);
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_EQ(r.notes[0].kind, "gc-claim-pending");
 }
 
 TEST_P(ImportTest, CheckFindsEveryKindOfDifference) {

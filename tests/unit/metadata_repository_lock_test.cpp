@@ -1,5 +1,6 @@
 // MetadataStore's serialised repository writes (PutManifest / DeleteManifest /
-// DeleteTag with a storage half): the write order around the storage call, and
+// DeleteTag / LinkBlob / UnlinkBlob with a storage half, and GC's
+// UnlinkBlobIfUnreferenced): the write order around the storage call, and
 // that two writers of one repository never run their storage halves at once --
 // within a process (SQLite) and across two "replicas" (two stores on two pools
 // of one PostgreSQL; PgRepositoryLock runs in the pg.client entry, with the
@@ -10,6 +11,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -138,6 +141,77 @@ TEST_P(MetadataRepositoryLock, ConcurrentWritersOfOneRepositoryTakeTurns) {
   Overlap overlap;
   Hammer({store_.get()}, "r", img, &overlap, 10);
   EXPECT_EQ(overlap.most(), 1) << "two storage halves of one repository ran at once";
+}
+
+// ---- blob links: upload/mount link steps, blob DELETE and GC's link removal (docs/gc.md) ----
+
+// The repository's links nothing references (all of them here: no manifests).
+std::vector<std::string> LinkRows(MetadataStore& store) {
+  std::vector<std::string> out;
+  auto links = store.UnreferencedLayerLinks(INT64_MAX, {}, 100);
+  EXPECT_TRUE(links.ok()) << links.status().message();
+  if (links.ok()) {
+    for (const auto& l : *links) out.push_back(l.repository + "@" + l.digest);
+  }
+  return out;
+}
+
+TEST_P(MetadataRepositoryLock, BlobLinkRunsStorageFirstAndWritesNoRowWhenItFails) {
+  const oci::Digest blob = D("blob");
+  bool row_seen_by_storage = true;
+  std::function<Status()> failing = [&] {
+    row_seen_by_storage = !LinkRows(*store_).empty();
+    return Status::IoError("disk gone");
+  };
+  EXPECT_EQ(store_->LinkBlob("r", blob.str(), 4, failing).code(), StatusCode::kIoError);
+  EXPECT_FALSE(row_seen_by_storage) << "the link's row must not exist before storage has the link";
+  EXPECT_TRUE(LinkRows(*store_).empty());
+  std::function<Status()> ok = [] { return Status::Ok(); };
+  ASSERT_TRUE(store_->LinkBlob("r", blob.str(), 4, ok).ok());
+  EXPECT_EQ(LinkRows(*store_), std::vector<std::string>{"r@" + blob.str()});
+}
+
+TEST_P(MetadataRepositoryLock, BlobUnlinkCommitsTheRowBeforeStorage) {
+  const oci::Digest blob = D("blob");
+  ASSERT_TRUE(store_->LinkBlob("r", blob.str(), 4).ok());
+  bool gone_before_storage = false;
+  std::function<Status()> storage = [&] {
+    gone_before_storage = LinkRows(*store_).empty();
+    return Status::Ok();
+  };
+  ASSERT_TRUE(store_->UnlinkBlob("r", blob.str(), storage).ok());
+  EXPECT_TRUE(gone_before_storage);
+  // Unknown to the database (storage ahead after a crash): storage's answer decides.
+  std::function<Status()> missing = [] { return Status::NotFound("blob unknown"); };
+  EXPECT_TRUE(store_->UnlinkBlob("r", blob.str(), missing).IsNotFound());
+}
+
+TEST_P(MetadataRepositoryLock, BlobLinkStepsAndGcLinkRemovalTakeTurns) {
+  // Without the lock, GC's row delete + storage delete could interleave with an
+  // upload's storage link + row: the database would keep a link storage lacks.
+  const oci::Digest blob = D("blob");
+  Overlap overlap;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      std::function<Status()> half = [&overlap] { return overlap.Run(); };
+      for (int r = 0; r < 8; ++r) {
+        Status s;
+        if (i % 3 == 0) {
+          s = store_->LinkBlob("r", blob.str(), 4, half);
+        } else if (i % 3 == 1) {
+          s = store_->UnlinkBlobIfUnreferenced("r", blob.str(), INT64_MAX, half).status();
+        } else {
+          s = store_->UnlinkBlob("r", blob.str(), half);
+        }
+        if (!s.ok() && !s.IsNotFound()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(overlap.most(), 1) << "two link steps of one repository ran at once";
 }
 
 // ---- two replicas on one PostgreSQL ----
