@@ -193,7 +193,7 @@ Result<SignedTokens> TokenService::Sign(const TokenRequest& req, const TokenAcco
                                         const TokenGrant& grant) const {
   AuthService& auth = access_.auth();
   const int64_t not_after = who.limit != nullptr ? who.limit->expires_at : 0;
-  auto token = auth.IssueAccessToken(who.account, req.service, grant.scopes, who.now, not_after);
+  auto token = auth.IssueAccessToken(who.account, req.service, grant.scopes, who.now, not_after, who.limit.get());
   if (!token.ok()) return token.status();
   SignedTokens out;
   out.access = std::move(*token);

@@ -9,11 +9,13 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/url/parse.hpp>
+#include <future>
 #include <memory>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "auth/login_throttle.h"
 #include "auth/signing_key.h"
 #include "util/base64.h"
 #include "auth/password.h"
@@ -157,6 +159,32 @@ TEST_F(AccessDecisionTest, RepeatedFailuresAreThrottled) {
   const auto* t = std::get_if<Throttle>(&d);
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->retry_after, LoginThrottle::kWindow);
+}
+
+// Concurrent wrong guesses from one address: each reserves a throttle slot
+// before its (blocking) check, so no more than kRefuseAfter are ever checked;
+// the rest wait for a slot and are then refused.
+TEST_F(AccessDecisionTest, ConcurrentGuessesAreThrottledBeforeTheirOutcome) {
+  constexpr int kGuesses = LoginThrottle::kRefuseAfter + 5;
+  // CheckLogin takes references: everything it is given outlives the run.
+  const std::string ip = "192.0.2.7", user = "alice";
+  std::vector<std::string> passwords;
+  for (int i = 0; i < kGuesses; ++i) passwords.push_back("wrong-" + std::to_string(i));
+  asio::io_context ioc;
+  std::vector<std::future<AccessController::Login>> results;
+  for (int i = 0; i < kGuesses; ++i) {
+    http::Task<AccessController::Login> guess = access_->CheckLogin(ip, user, passwords[i]);
+    results.push_back(asio::co_spawn(ioc, std::move(guess), asio::use_future));
+  }
+  ioc.run();
+  int checked = 0, throttled = 0;
+  for (auto& r : results) {
+    const AccessController::Login login = r.get();
+    checked += login == AccessController::Login::kBad ? 1 : 0;
+    throttled += login == AccessController::Login::kThrottled ? 1 : 0;
+  }
+  EXPECT_EQ(checked, LoginThrottle::kRefuseAfter);
+  EXPECT_EQ(throttled, kGuesses - LoginThrottle::kRefuseAfter);
 }
 
 TEST_F(AccessDecisionTest, RealmAndClientIpBelieveOnlyTrustedProxies) {
