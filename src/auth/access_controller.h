@@ -169,6 +169,8 @@ class AccessController {
   std::string Realm(const ClientRequest& request) const;
   AuthService& auth() { return auth_; }
   boost::asio::thread_pool& blocking() { return blocking_; }
+  // Where access tokens are looked up (the metadata database's threads when given).
+  boost::asio::thread_pool& db_threads() { return db_threads_; }
 
  private:
   bool FromTrustedProxy(const ClientRequest& request) const;

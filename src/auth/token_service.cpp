@@ -134,7 +134,7 @@ http::Task<std::optional<TokenRefusal>> TokenService::Authenticate(const TokenRe
         TokenStore* s = store.get();
         const int64_t now = out->now;
         auto lookup = [store, s, token_id, now] { return s->Lookup(token_id, now); };
-        record = co_await http::RunBlocking(access_.blocking(), std::move(lookup));
+        record = co_await http::RunBlocking(access_.db_threads(), std::move(lookup));
       }
       if (!record.ok() || record->user != *who) {
         log::Write(log::Level::kInfo, "refresh token refused", log,

@@ -188,8 +188,10 @@ TEST_F(AuthAttackTest, AccessTokenLimitNarrowsTheCatalogOfItsBearerTokens) {
   const Headers alice = Basic("alice", kAlicePw);
   for (const std::string repo : {"alice/cat-a", "alice/cat-b"}) {
     Image image = MakeImage(*client_, repo, repo, /*push_blobs=*/false);
-    for (const std::string* blob : {&image.config, &image.layers[0]}) {
-      auto put = Do(*client_, "POST", "/v2/" + repo + "/blobs/uploads/?digest=" + Sha256(*blob), alice, *blob);
+    std::vector<std::string> blobs = image.layers;
+    blobs.push_back(image.config);
+    for (const std::string& blob : blobs) {
+      auto put = Do(*client_, "POST", "/v2/" + repo + "/blobs/uploads/?digest=" + Sha256(blob), alice, blob);
       ASSERT_EQ(put.status, 201) << put.body;
     }
     Headers manifest_headers = alice;
