@@ -38,8 +38,8 @@ struct VerifiedToken {
   std::string subject;
   std::vector<Scope> access;
   std::shared_ptr<const TokenLimit> limit;  // the access token limit it was issued under (null: none)
-  int64_t not_before = 0;  // nbf, unix seconds (0: none)
-  int64_t expires = 0;     // exp, unix seconds
+  int64_t not_before = 0;                   // nbf, unix seconds (0: none)
+  int64_t expires = 0;                      // exp, unix seconds
 };
 
 class VerifiedTokenCache {

@@ -507,8 +507,9 @@ Status ParseLdap(Reader& r, const YAML::Node& n, LdapConfig* out) {
   // Passwords never cross the network in cleartext unless the operator says so.
   const bool plaintext = out->url.rfind("ldap://", 0) == 0 && !out->start_tls;
   if (plaintext && !out->insecure_plaintext) {
-    return r.Error(n["url"].Mark(), path + ".url: ldap:// without start_tls sends every password in cleartext; set "
-                                           "start_tls: true or use ldaps:// (or insecure_plaintext: true to accept it)");
+    return r.Error(n["url"].Mark(), path +
+                                        ".url: ldap:// without start_tls sends every password in cleartext; set "
+                                        "start_tls: true or use ldaps:// (or insecure_plaintext: true to accept it)");
   }
   if (!plaintext && out->insecure_plaintext) {
     return r.Error(n["insecure_plaintext"].Mark(),

@@ -245,16 +245,17 @@ TEST_F(AuthAttackTest, AccessTokenLimitNarrowsTheCatalogOfItsBearerTokens) {
   ASSERT_EQ(form.status, 200) << form.body;
   const std::string refresh = nlohmann::json::parse(form.body, nullptr, false).value("refresh_token", "");
   ASSERT_FALSE(refresh.empty()) << form.body;
-  auto refreshed = Do(*client_, "POST", "/v2/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
-                      "grant_type=refresh_token&service=berth&client_id=t&refresh_token=" + refresh +
-                          "&scope=registry:catalog:*");
+  auto refreshed =
+      Do(*client_, "POST", "/v2/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
+         "grant_type=refresh_token&service=berth&client_id=t&refresh_token=" + refresh + "&scope=registry:catalog:*");
   ASSERT_EQ(refreshed.status, 200) << refreshed.body;
   const std::string from_refresh = nlohmann::json::parse(refreshed.body, nullptr, false).value("access_token", "");
   auto by_refresh = Do(*client_, "GET", "/v2/_catalog", Bearer(from_refresh));
   ASSERT_EQ(by_refresh.status, 200) << by_refresh.body;
   EXPECT_EQ(names(by_refresh), only_a) << by_refresh.body;
   // A password bearer token keeps seeing both (the limit is the access token's, not alice's).
-  auto by_password_bearer = Do(*client_, "GET", "/v2/_catalog", Bearer(TokenFor("alice", kAlicePw, "registry:catalog:*")));
+  auto by_password_bearer =
+      Do(*client_, "GET", "/v2/_catalog", Bearer(TokenFor("alice", kAlicePw, "registry:catalog:*")));
   EXPECT_EQ(names(by_password_bearer), both) << by_password_bearer.body;
 }
 

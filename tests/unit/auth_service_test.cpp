@@ -516,7 +516,8 @@ TEST(AuthServiceThrottleTest, AttemptsInFlightReserveTheirSlots) {
     held.push_back(std::make_unique<LoginThrottle::Reservation>(t, "192.0.2.1", "alice"));
   }
   // Every slot of the address and of the user is taken: wait, not refused.
-  const std::pair<const char*, const char*> full[] = {{"192.0.2.1", "alice"}, {"192.0.2.2", "alice"}, {"192.0.2.1", "bob"}};
+  const std::pair<const char*, const char*> full[] = {
+      {"192.0.2.1", "alice"}, {"192.0.2.2", "alice"}, {"192.0.2.1", "bob"}};
   for (const auto& [ip, user] : full) {
     auto v = t.Reserve(ip, user);
     EXPECT_TRUE(v.busy) << ip << " " << user;

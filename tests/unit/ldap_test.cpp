@@ -208,7 +208,7 @@ TEST(LdapDirectoryCache, ACachedLoginKeepsItsGroups) {
   FakeDirectory d(o);
   // alice with two passwords fills the logins (2) before the groups (1).
   const std::pair<const char*, const char*> logins[] = {
-      {"alice", "pw1"}, {"alice", "pw2"}, {"bob", "pw"}, {"carol", "pw"}, {"bob", "pw"}, {"alice", "pw2"},
+      {"alice", "pw1"}, {"alice", "pw2"}, {"bob", "pw"}, {"carol", "pw"}, {"bob", "pw"},   {"alice", "pw2"},
       {"carol", "pw"},  {"dave", "pw"},   {"bob", "pw"}, {"dave", "pw"},  {"alice", "pw1"}};
   for (const auto& [user, password] : logins) {
     ASSERT_EQ(d.Authenticate(user, password).outcome, Directory::Outcome::kOk);

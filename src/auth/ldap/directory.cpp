@@ -72,9 +72,10 @@ Result<std::shared_ptr<Directory>> Directory::FromConfig(const config::LdapConfi
   o.client.url = *url;
   if (!url->tls && !c.start_tls) {
     // Allowed by auth.ldap.insecure_plaintext only (config.cpp); said at every start and reload.
-    log::Warn("auth.ldap: the directory is reached WITHOUT TLS (insecure_plaintext): passwords cross the network "
-              "in cleartext",
-              {{"url", c.url}});
+    log::Warn(
+        "auth.ldap: the directory is reached WITHOUT TLS (insecure_plaintext): passwords cross the network "
+        "in cleartext",
+        {{"url", c.url}});
   }
   o.client.start_tls = c.start_tls;
   o.client.ca_file = c.ca_file;
