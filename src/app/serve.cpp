@@ -71,7 +71,8 @@ struct AuthWiring {
 };
 
 // False (the reason logged) when the token key or the users cannot be set up.
-bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, AuthWiring* out) {
+bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, boost::asio::thread_pool& db_threads,
+               AuthWiring* out) {
   const config::Config& cfg = loaded.config;
   if (cfg.auth.mode == "none") {
     log::Warn("authentication is DISABLED (auth.mode: none): anyone who can reach this port can push and delete");
@@ -121,7 +122,7 @@ bool SetUpAuth(const LoadedConfig& loaded, boost::asio::thread_pool& blocking, A
   out->service->SetTokenStore(std::make_shared<auth::TokenStore>(
       auth::TokenStore::PoolOpener([cfg] { return OpenMigratedMetadataPool(cfg); })));
   auth::AccessOptions aopts{cfg.server.public_url, cfg.server.trusted_proxy_ranges, cfg.server.tls.enabled};
-  out->access = std::make_unique<auth::AccessController>(*out->service, aopts, blocking);
+  out->access = std::make_unique<auth::AccessController>(*out->service, aopts, blocking, &db_threads);
   log::Info("token auth enabled", {{"service", settings.service},
                                    {"issuer", settings.issuer},
                                    {"alg", std::string(key.alg())},
@@ -297,7 +298,7 @@ int Serve(std::string config_path) {
 
   boost::asio::thread_pool blocking(2);  // bcrypt runs here, never on the I/O threads
   AuthWiring auth;
-  if (!SetUpAuth(*loaded, blocking, &auth)) return 1;
+  if (!SetUpAuth(*loaded, blocking, db_threads, &auth)) return 1;
   // Users and ACL reload on SIGHUP and when the config file changes.
   std::unique_ptr<AuthReloader> reloader;
   if (!config_path.empty() && auth.service) {

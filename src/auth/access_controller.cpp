@@ -59,10 +59,11 @@ bool ParseBasicAuth(std::string_view header, std::string* user, std::string* pas
   return !user->empty();
 }
 
-Identity Identity::FromToken(std::string subject, std::vector<Scope> held) {
+Identity Identity::FromToken(std::string subject, std::vector<Scope> held, std::shared_ptr<const TokenLimit> limit) {
   Identity id;
   id.account_ = std::move(subject);
   id.held_ = std::move(held);
+  id.limit_ = std::move(limit);
   return id;
 }
 
@@ -106,7 +107,8 @@ AccessController::CatalogView AccessController::CatalogViewOf(const Identity& id
   view.all_ = identity.Can("registry", "catalog", "*");
   if (view.all_) return view;
   // The ACL, not the token: a token carries the scopes of one request, the
-  // catalog asks about every repository.
+  // catalog asks about every repository. Narrowed by the access token the
+  // identity logged in with (Basic) or its bearer token was issued under.
   view.auth_ = &auth_;
   view.policy_ = auth_.policy();
   view.account_ = identity.account();
@@ -115,8 +117,12 @@ AccessController::CatalogView AccessController::CatalogViewOf(const Identity& id
   return view;
 }
 
-AccessController::AccessController(AuthService& auth, AccessOptions options, asio::thread_pool& blocking)
-    : auth_(auth), options_(std::move(options)), blocking_(blocking) {}
+AccessController::AccessController(AuthService& auth, AccessOptions options, asio::thread_pool& blocking,
+                                   asio::thread_pool* db_threads)
+    : auth_(auth),
+      options_(std::move(options)),
+      blocking_(blocking),
+      db_threads_(db_threads != nullptr ? *db_threads : blocking) {}
 
 bool AccessController::FromTrustedProxy(const ClientRequest& request) const {
   for (const auto& r : options_.trusted_proxies) {
@@ -183,20 +189,84 @@ Challenge AccessController::MakeChallenge(const ClientRequest& request, const st
 
 std::chrono::seconds AccessController::ThrottleRetryAfter() { return LoginThrottle::kWindow; }
 
+namespace {
+
+// A login waiting for a throttle slot polls this often, this long at most.
+constexpr auto kSlotPoll = std::chrono::milliseconds(50);
+constexpr auto kMaxSlotWait = std::chrono::seconds(30);
+
+// Counts a directory login in flight for as long as it lives.
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int>& count) : count_(count), value_(++count) {}
+  ~InFlight() { --count_; }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  int value() const { return value_; }  // this one included
+
+ private:
+  std::atomic<int>& count_;
+  int value_;
+};
+
+// A login's log line: request-scoped when there is a request (the user as attempted_user).
+void LogLogin(log::Level level, const char* message, const log::RequestFields* request, const std::string& user,
+              const std::string& ip, const std::string& error = "") {
+  if (request != nullptr && error.empty()) {
+    log::Write(level, message, *request, {{"attempted_user", user}, {"ip", ip}});
+  } else if (request != nullptr) {
+    log::Write(level, message, *request, {{"attempted_user", user}, {"ip", ip}, {"error", error}});
+  } else if (error.empty()) {
+    log::Write(level, message, {{"user", user}, {"ip", ip}});
+  } else {
+    log::Write(level, message, {{"user", user}, {"ip", ip}, {"error", error}});
+  }
+}
+
+}  // namespace
+
+http::Task<AccessController::Login> AccessController::DirectoryLogin(std::shared_ptr<const AuthPolicy> policy,
+                                                                     const std::string& ip, const std::string& user,
+                                                                     const std::string& password,
+                                                                     const log::RequestFields* request) {
+  InFlight in_flight(directory_logins_);
+  if (in_flight.value() > kMaxDirectoryLogins) {
+    LogLogin(log::Level::kError, "login refused: the LDAP directory is unavailable", request, user, ip,
+             "too many directory logins in flight");
+    co_return Login::kUnavailable;
+  }
+  ldap::Directory* directory = policy->directory.get();
+  auto ask = [directory, policy, user, password] { return directory->Authenticate(user, password); };
+  ldap::Directory::Login answer = co_await http::RunBlocking(directory_threads_, std::move(ask));
+  if (answer.outcome == ldap::Directory::Outcome::kUnavailable) {
+    LogLogin(log::Level::kError, "login refused: the LDAP directory is unavailable", request, user, ip, answer.reason);
+    co_return Login::kUnavailable;
+  }
+  if (answer.outcome != ldap::Directory::Outcome::kOk) {
+    log::Write(log::Level::kDebug, "LDAP login refused", {{"user", user}, {"reason", answer.reason}});
+    co_return Login::kBad;
+  }
+  co_return Login::kOk;
+}
+
 http::Task<AccessController::Login> AccessController::CheckLogin(const std::string& ip, const std::string& user,
                                                                  const std::string& password,
                                                                  const log::RequestFields* request,
                                                                  std::shared_ptr<const TokenLimit>* limit) {
-  auto verdict = auth_.throttle().Check(ip, user);
-  if (verdict.refuse) {
-    if (request != nullptr) {
-      log::Write(log::Level::kWarn, "login refused: too many failures", *request,
-                 {{"attempted_user", user}, {"ip", ip}});
-    } else {
-      log::Warn("login refused: too many failures", {{"user", user}, {"ip", ip}});
-    }
+  LoginThrottle& throttle = auth_.throttle();
+  // A slot before anything blocks: concurrent guesses count before their outcome is known.
+  LoginThrottle::Verdict verdict = throttle.Reserve(ip, user);
+  const auto give_up = std::chrono::steady_clock::now() + kMaxSlotWait;
+  while (verdict.busy && std::chrono::steady_clock::now() < give_up) {
+    asio::steady_timer wait(co_await asio::this_coro::executor, kSlotPoll);
+    co_await wait.async_wait(asio::use_awaitable);
+    verdict = throttle.Reserve(ip, user);
+  }
+  if (verdict.refuse || verdict.busy) {
+    LogLogin(log::Level::kWarn, "login refused: too many failures", request, user, ip);
     co_return Login::kThrottled;
   }
+  LoginThrottle::Reservation slot(throttle, ip, user);  // released on every way out, after the outcome is recorded
   if (verdict.delay.count() > 0) {
     asio::steady_timer t(co_await asio::this_coro::executor, verdict.delay);
     co_await t.async_wait(asio::use_awaitable);
@@ -205,40 +275,30 @@ http::Task<AccessController::Login> AccessController::CheckLogin(const std::stri
   bool ok = false;
   const auto yaml_user = policy->users.find(user);
   if (IsAccessToken(password)) {
-    // An access token: only ever checked as one, and only for the user it belongs to (a YAML user).
+    // An access token: only ever checked as one, and only for the user it
+    // belongs to (a YAML user). Looked up whoever the user is, so that a
+    // name outside the YAML takes as long to refuse as one in it.
     std::shared_ptr<TokenStore> store = auth_.tokens();
-    if (store != nullptr && yaml_user != policy->users.end()) {
+    if (store != nullptr) {
       TokenStore* s = store.get();
       const int64_t now = UnixNow();
       auto verify = [store, s, password, now] { return s->Verify(password, now); };
-      Result<TokenRecord> record = co_await http::RunBlocking(blocking_, std::move(verify));
+      Result<TokenRecord> record = co_await http::RunBlocking(db_threads_, std::move(verify));
       if (!record.ok() && record.status().code() == StatusCode::kUnavailable) {
-        log::Error("login refused: the access token database is unavailable",
-                   {{"user", user}, {"ip", ip}, {"error", record.status().message()}});
+        LogLogin(log::Level::kError, "login refused: the access token database is unavailable", request, user, ip,
+                 record.status().message());
         co_return Login::kUnavailable;
       }
-      ok = record.ok() && record->user == user;
+      ok = record.ok() && yaml_user != policy->users.end() && record->user == user;
       if (ok && limit != nullptr) *limit = std::make_shared<const TokenLimit>(record->Limit());
     }
   } else if (yaml_user != policy->users.end() && IsRobot(yaml_user->second)) {
     ok = false;  // robots have no password
   } else if (policy->directory != nullptr && yaml_user == policy->users.end()) {
-    // Not a YAML user: the directory decides (network, off the I/O threads).
-    ldap::Directory* directory = policy->directory.get();
-    auto ask = [directory, policy, user, password] { return directory->Authenticate(user, password); };
-    ldap::Directory::Login answer = co_await http::RunBlocking(blocking_, std::move(ask));
-    if (answer.outcome == ldap::Directory::Outcome::kUnavailable) {
-      if (request != nullptr) {
-        log::Write(log::Level::kError, "login refused: the LDAP directory is unavailable", *request,
-                   {{"attempted_user", user}, {"ip", ip}, {"error", answer.reason}});
-      } else {
-        log::Error("login refused: the LDAP directory is unavailable",
-                   {{"user", user}, {"ip", ip}, {"error", answer.reason}});
-      }
-      co_return Login::kUnavailable;
-    }
-    ok = answer.outcome == ldap::Directory::Outcome::kOk;
-    if (!ok) log::Write(log::Level::kDebug, "LDAP login refused", {{"user", user}, {"reason", answer.reason}});
+    // Not a YAML user: the directory decides (network, on its own threads).
+    Login answer = co_await DirectoryLogin(policy, ip, user, password, request);
+    if (answer == Login::kUnavailable) co_return Login::kUnavailable;
+    ok = answer == Login::kOk;
   } else if (auth_.credentials().IsCached(policy->users, user, password)) {
     ok = true;
   } else {
@@ -248,15 +308,11 @@ http::Task<AccessController::Login> AccessController::CheckLogin(const std::stri
     ok = co_await http::RunBlocking(blocking_, std::move(check));
   }
   if (!ok) {
-    auth_.throttle().RecordFailure(ip, user);
-    if (request != nullptr) {
-      log::Write(log::Level::kWarn, "login failed", *request, {{"attempted_user", user}, {"ip", ip}});
-    } else {
-      log::Warn("login failed", {{"user", user}, {"ip", ip}});
-    }
+    throttle.RecordFailure(ip, user);
+    LogLogin(log::Level::kWarn, "login failed", request, user, ip);
     co_return Login::kBad;
   }
-  auth_.throttle().RecordSuccess(ip, user);
+  throttle.RecordSuccess(ip, user);
   co_return Login::kOk;
 }
 
@@ -271,13 +327,14 @@ http::Task<AccessDecision> AccessController::Authorize(const ClientRequest& requ
   if (header.size() > 7 && AsciiIEquals(header.substr(0, 7), "Bearer ")) {
     had_token = true;
     std::string subject;
-    auto held = auth_.VerifyAccessToken(Trim(header.substr(7)), UnixNow(), &subject);
+    std::shared_ptr<const TokenLimit> limit;
+    auto held = auth_.VerifyAccessToken(Trim(header.substr(7)), UnixNow(), &subject, &limit);
     if (!held.ok()) {
       log::Write(log::Level::kInfo, "token refused", request.log,
                  {{"reason", held.status().message()}, {"ip", ClientIp(request)}});
       co_return MakeChallenge(request, asked, Challenge::Reason::kInvalidToken, "invalid_token");
     }
-    identity = Identity::FromToken(std::move(subject), std::move(*held));
+    identity = Identity::FromToken(std::move(subject), std::move(*held), std::move(limit));
   } else if (!header.empty()) {
     std::string user, password;
     const std::string ip = ClientIp(request);

@@ -12,6 +12,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -52,7 +53,9 @@ struct ClientRequest {
 // source of a cross-repository mount).
 class Identity {
  public:
-  static Identity FromToken(std::string subject, std::vector<Scope> held);
+  // `limit`: the access token limit the bearer token was issued under (null: none).
+  static Identity FromToken(std::string subject, std::vector<Scope> held,
+                            std::shared_ptr<const TokenLimit> limit = nullptr);
   // `limit`: the access token the account logged in with (null: a password).
   static Identity FromPolicy(const AuthService* auth, std::shared_ptr<const AuthPolicy> policy, std::string account,
                              std::string ip, std::shared_ptr<const TokenLimit> limit = nullptr);
@@ -103,7 +106,17 @@ using AccessDecision = std::variant<Identity, Challenge, Throttle>;
 
 class AccessController {
  public:
-  AccessController(AuthService& auth, AccessOptions options, boost::asio::thread_pool& blocking);
+  // Logins against the directory (auth.ldap) run on threads of their own, at
+  // most this many at once (more wait); beyond kMaxDirectoryLogins in flight a
+  // login is refused at once as unavailable. So a directory that hangs never
+  // holds the threads that check YAML passwords: a local admin keeps working.
+  static constexpr int kDirectoryThreads = 4;
+  static constexpr int kMaxDirectoryLogins = 32;
+
+  // `blocking`: where bcrypt runs. `db_threads`: where access tokens are
+  // looked up in the metadata database (null: on `blocking`).
+  AccessController(AuthService& auth, AccessOptions options, boost::asio::thread_pool& blocking,
+                   boost::asio::thread_pool* db_threads = nullptr);
 
   // Whether the request holds every scope in `needed` (empty: any valid credentials).
   // `wanted` are scopes the request reads when granted but can do without (the
@@ -134,10 +147,12 @@ class AccessController {
   };
   CatalogView CatalogViewOf(const Identity& identity, const ClientRequest& request) const;
 
-  // kUnavailable: the user is not in the YAML and the directory (auth.ldap)
-  // cannot be asked: refused, like kBad, but not counted as a failed guess.
+  // kUnavailable: the directory (auth.ldap) or the access token database
+  // cannot be asked (or the directory has too many logins in flight):
+  // refused, like kBad, but not counted as a failed guess.
   enum class Login { kOk, kBad, kThrottled, kUnavailable };
-  // Password check with brute-force throttling; bcrypt runs off the I/O threads.
+  // Password check with brute-force throttling (a slot is reserved before
+  // anything blocks: login_throttle.h); bcrypt runs off the I/O threads.
   // `request` (optional) makes its log lines request-scoped. A password that is
   // an access token (token_store.h) is checked as one, for its own user only;
   // *limit (when given) then gets what the token limits grants to. Robot users
@@ -154,15 +169,26 @@ class AccessController {
   std::string Realm(const ClientRequest& request) const;
   AuthService& auth() { return auth_; }
   boost::asio::thread_pool& blocking() { return blocking_; }
+  // Where access tokens are looked up (the metadata database's threads when given).
+  boost::asio::thread_pool& db_threads() { return db_threads_; }
 
  private:
   bool FromTrustedProxy(const ClientRequest& request) const;
   Challenge MakeChallenge(const ClientRequest& request, const std::vector<Scope>& needed, Challenge::Reason reason,
                           std::string_view error) const;
 
+  // The directory's verdict on a user not in the YAML (kOk, kBad or
+  // kUnavailable, logged), asked on its own threads.
+  http::Task<Login> DirectoryLogin(std::shared_ptr<const AuthPolicy> policy, const std::string& ip,
+                                   const std::string& user, const std::string& password,
+                                   const log::RequestFields* request);
+
   AuthService& auth_;
   AccessOptions options_;
   boost::asio::thread_pool& blocking_;
+  boost::asio::thread_pool& db_threads_;
+  boost::asio::thread_pool directory_threads_{kDirectoryThreads};
+  std::atomic<int> directory_logins_{0};  // in flight (queued or running)
 };
 
 // "Basic <base64(user:password)>" -> user, password. False when malformed.

@@ -28,6 +28,28 @@ int64_t IntField(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
+// The access token limit an access JWT was issued under (private claim).
+constexpr const char* kLimitClaim = "berth_lim";
+
+// The limit in a berth_lim claim. The claim is ours (signed), but a malformed
+// one must still never widen the grant: it limits to nothing.
+std::shared_ptr<const TokenLimit> LimitOfClaim(const nlohmann::json& claim) {
+  std::vector<std::string> texts;
+  std::string id;
+  bool malformed = !claim.is_object();
+  if (!malformed) {
+    id = StringField(claim, "id");
+    auto scopes = claim.find("scopes");
+    if (scopes != claim.end() && scopes->is_array()) {
+      for (const auto& s : *scopes) texts.push_back(s.is_string() ? s.get<std::string>() : std::string());
+    } else if (scopes != claim.end()) {
+      malformed = true;
+    }
+  }
+  if (malformed) texts.assign(1, std::string());  // a text that does not parse: allows nothing
+  return std::make_shared<const TokenLimit>(TokenLimit::FromTexts(std::move(id), texts, 0));
+}
+
 // A ring of one signing key; a key that cannot sign is a programming error.
 std::shared_ptr<const KeyRing> RingOf(std::shared_ptr<const SigningKey> key) {
   auto ring = KeyRing::Make(std::move(key));
@@ -123,8 +145,8 @@ std::vector<Scope> AuthService::Authorize(const AuthPolicy& policy, const std::s
 }
 
 Result<IssuedToken> AuthService::IssueAccessToken(const std::string& account, const std::string& service,
-                                                  const std::vector<Scope>& grants, int64_t now,
-                                                  int64_t not_after) const {
+                                                  const std::vector<Scope>& grants, int64_t now, int64_t not_after,
+                                                  const TokenLimit* limit) const {
   int64_t lifetime = settings_.expiration;
   if (not_after > 0 && not_after - now < lifetime) lifetime = std::max<int64_t>(1, not_after - now);
   nlohmann::json access = nlohmann::json::array();
@@ -134,6 +156,7 @@ Result<IssuedToken> AuthService::IssueAccessToken(const std::string& account, co
   nlohmann::json claims = {{"iss", settings_.issuer}, {"sub", account},  {"aud", service},
                            {"exp", now + lifetime},   {"nbf", now},      {"iat", now},
                            {"jti", RandomHex(16)},    {"access", access}};
+  if (limit != nullptr) claims[kLimitClaim] = {{"id", limit->token_id}, {"scopes", limit->ScopeTexts()}};
   auto jwt = SignJwt(keys()->current(), claims);
   if (!jwt.ok()) return jwt.status();
   return IssuedToken{*jwt, lifetime, Rfc3339(now)};
@@ -179,12 +202,13 @@ Result<std::string> AuthService::VerifyRefreshToken(const AuthPolicy& policy, st
   return account;
 }
 
-Result<std::vector<Scope>> AuthService::VerifyAccessToken(std::string_view token, int64_t now,
-                                                          std::string* subject) const {
+Result<std::vector<Scope>> AuthService::VerifyAccessToken(std::string_view token, int64_t now, std::string* subject,
+                                                          std::shared_ptr<const TokenLimit>* limit) const {
   uint64_t generation = 0;
   const std::shared_ptr<const KeyRing> ring = keys(&generation);
   if (auto cached = verified_tokens_.Find(token, generation, now)) {
     if (subject != nullptr) *subject = std::move(cached->subject);
+    if (limit != nullptr) *limit = std::move(cached->limit);
     return std::move(cached->access);
   }
   auto claims = VerifyJwt(*ring, token, {settings_.issuer, settings_.service, now, settings_.leeway});
@@ -211,8 +235,10 @@ Result<std::vector<Scope>> AuthService::VerifyAccessToken(std::string_view token
   verified.access = held;
   verified.expires = IntField(*claims, "exp");
   verified.not_before = IntField(*claims, "nbf");
+  if (auto claim = claims->find(kLimitClaim); claim != claims->end()) verified.limit = LimitOfClaim(*claim);
   verified_tokens_.Insert(token, generation, verified);
   if (subject != nullptr) *subject = std::move(verified.subject);
+  if (limit != nullptr) *limit = std::move(verified.limit);
   return held;
 }
 

@@ -78,8 +78,12 @@ class AuthService {
                                const TokenLimit* limit = nullptr) const;
 
   // `not_after` (Unix seconds, 0: none) caps the expiry: the end of the access token it was issued from.
+  // `limit` (the access token the account logged in with, if any) travels in
+  // the JWT (claim berth_lim: its id and scopes), so that what the bearer may
+  // see beyond `grants` (the catalog) stays narrowed by it.
   Result<IssuedToken> IssueAccessToken(const std::string& account, const std::string& service,
-                                       const std::vector<Scope>& grants, int64_t now, int64_t not_after = 0) const;
+                                       const std::vector<Scope>& grants, int64_t now, int64_t not_after = 0,
+                                       const TokenLimit* limit = nullptr) const;
   // A refresh token is bound to the user's current password hash: changing the
   // password revokes it. One issued from an access token names it
   // (`access_token_id`), and is refused once that token is revoked or expired.
@@ -92,9 +96,11 @@ class AuthService {
                                          int64_t now, std::string* access_token_id = nullptr) const;
 
   // The access a bearer token carries, after checking signature, alg, iss, aud (our service), exp and nbf.
+  // *limit (when given) gets the access token limit it was issued under (null: none).
   // A token that verified is remembered (verified_token_cache.h): its next
   // uses check only exp/nbf against `now` and that the key ring is the same.
-  Result<std::vector<Scope>> VerifyAccessToken(std::string_view token, int64_t now, std::string* subject) const;
+  Result<std::vector<Scope>> VerifyAccessToken(std::string_view token, int64_t now, std::string* subject,
+                                               std::shared_ptr<const TokenLimit>* limit = nullptr) const;
 
  private:
   std::string PasswordBinding(const std::string& hash) const;

@@ -134,7 +134,7 @@ http::Task<std::optional<TokenRefusal>> TokenService::Authenticate(const TokenRe
         TokenStore* s = store.get();
         const int64_t now = out->now;
         auto lookup = [store, s, token_id, now] { return s->Lookup(token_id, now); };
-        record = co_await http::RunBlocking(access_.blocking(), std::move(lookup));
+        record = co_await http::RunBlocking(access_.db_threads(), std::move(lookup));
       }
       if (!record.ok() || record->user != *who) {
         log::Write(log::Level::kInfo, "refresh token refused", log,
@@ -193,7 +193,7 @@ Result<SignedTokens> TokenService::Sign(const TokenRequest& req, const TokenAcco
                                         const TokenGrant& grant) const {
   AuthService& auth = access_.auth();
   const int64_t not_after = who.limit != nullptr ? who.limit->expires_at : 0;
-  auto token = auth.IssueAccessToken(who.account, req.service, grant.scopes, who.now, not_after);
+  auto token = auth.IssueAccessToken(who.account, req.service, grant.scopes, who.now, not_after, who.limit.get());
   if (!token.ok()) return token.status();
   SignedTokens out;
   out.access = std::move(*token);

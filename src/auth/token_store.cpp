@@ -74,6 +74,14 @@ TokenRecord RecordOf(const metadata::Row& row) {
   return r;
 }
 
+// A database failure while checking a token: whatever SQLite or PostgreSQL
+// said (an I/O error, a locked or damaged file, a missing table), the caller
+// must not take it for a wrong token (a 401 counted as a guess): kUnavailable.
+Status DatabaseFailure(const Status& s) {
+  if (s.code() == StatusCode::kUnavailable) return s;
+  return Status::Unavailable("the access token database failed: " + s.message());
+}
+
 }  // namespace
 
 bool IsAccessToken(std::string_view password) { return password.rfind(kAccessTokenPrefix, 0) == 0; }
@@ -127,21 +135,30 @@ std::set<std::string> TokenLimit::Narrow(const Scope& want, const std::set<std::
   return IntersectActions(granted, allowed);
 }
 
-TokenLimit TokenRecord::Limit() const {
+std::vector<std::string> TokenLimit::ScopeTexts() const {
+  std::vector<std::string> out;
+  out.reserve(scopes.size());
+  for (const auto& s : scopes) out.push_back(s.str());
+  return out;
+}
+
+TokenLimit TokenLimit::FromTexts(std::string id, const std::vector<std::string>& texts, int64_t expires_at) {
   TokenLimit limit;
-  limit.token_id = id;
-  limit.expires_at = expires_at.value_or(0);
-  for (const auto& text : scopes) {
+  limit.token_id = std::move(id);
+  limit.expires_at = expires_at;
+  for (const auto& text : texts) {
     auto s = TokenScope::Parse(text);
     if (s.ok()) {
       limit.scopes.push_back(std::move(*s));
     } else {
-      // Checked at creation; a row that no longer parses must not widen the token: allow nothing.
+      // Checked at creation; a text that no longer parses must not widen the token: allow nothing.
       limit.scopes.push_back(TokenScope{"none", *Pattern::Compile("*"), {}});
     }
   }
   return limit;
 }
+
+TokenLimit TokenRecord::Limit() const { return TokenLimit::FromTexts(id, scopes, expires_at.value_or(0)); }
 
 TokenStore::TokenStore(std::shared_ptr<metadata::Pool> pool) : pool_(std::move(pool)) {}
 TokenStore::TokenStore(PoolOpener open) : open_(std::move(open)) {}
@@ -239,12 +256,12 @@ Result<TokenRecord> TokenStore::Verify(std::string_view token, int64_t now) {
   std::string id, secret;
   if (!SplitToken(token, &id, &secret)) return refused;
   auto pool = Pool();
-  if (!pool.ok()) return pool.status();
+  if (!pool.ok()) return DatabaseFailure(pool.status());
   auto conn = (*pool)->Acquire();
-  if (!conn.ok()) return conn.status();
+  if (!conn.ok()) return DatabaseFailure(conn.status());
   std::string stored;
   auto found = Find(**conn, id, &stored);
-  if (!found.ok()) return found.status();
+  if (!found.ok()) return DatabaseFailure(found.status());
   const std::string given = Sha256Hex(secret);
   OPENSSL_cleanse(secret.data(), secret.size());
   if (!*found || stored.size() != given.size() || CRYPTO_memcmp(stored.data(), given.data(), given.size()) != 0) {
@@ -265,11 +282,11 @@ Result<TokenRecord> TokenStore::Verify(std::string_view token, int64_t now) {
 
 Result<TokenRecord> TokenStore::Lookup(const std::string& id, int64_t now) {
   auto pool = Pool();
-  if (!pool.ok()) return pool.status();
+  if (!pool.ok()) return DatabaseFailure(pool.status());
   auto conn = (*pool)->Acquire();
-  if (!conn.ok()) return conn.status();
+  if (!conn.ok()) return DatabaseFailure(conn.status());
   auto found = Find(**conn, id, nullptr);
-  if (!found.ok()) return found.status();
+  if (!found.ok()) return DatabaseFailure(found.status());
   if (!*found || !(*found)->UsableAt(now)) return Status::Invalid("the access token is revoked or expired");
   return std::move(**found);
 }

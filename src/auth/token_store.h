@@ -60,6 +60,11 @@ struct TokenLimit {
 
   // `granted` (what the ACL gave for `want`) narrowed to what the token allows.
   std::set<std::string> Narrow(const Scope& want, const std::set<std::string>& granted) const;
+  // The scopes as TokenScope texts (what FromTexts reads back).
+  std::vector<std::string> ScopeTexts() const;
+  // The limit of token `id` with scopes `texts`. A text that does not parse
+  // must never widen the token: it becomes a scope that allows nothing.
+  static TokenLimit FromTexts(std::string id, const std::vector<std::string>& texts, int64_t expires_at);
 };
 
 struct TokenRecord {
@@ -101,9 +106,11 @@ class TokenStore {
   // The token's record when it is valid at `now` (right prefix and shape, a
   // row, the secret's hash equal in constant time, not expired, not revoked);
   // InvalidArgument otherwise (the same for every reason, to the caller's
-  // client), kUnavailable when the database cannot be reached. Notes the use.
+  // client), kUnavailable for every database failure (cannot be reached, or
+  // any error it answers: never mistaken for a wrong token). Notes the use.
   Result<TokenRecord> Verify(std::string_view token, int64_t now);
-  // The record of a token id if still valid at `now` (refresh tokens issued from it).
+  // The record of a token id if still valid at `now` (refresh tokens issued
+  // from it); InvalidArgument or kUnavailable as Verify.
   Result<TokenRecord> Lookup(const std::string& id, int64_t now);
 
  private:

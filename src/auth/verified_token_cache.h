@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,11 +32,14 @@
 
 namespace berth::auth {
 
+struct TokenLimit;
+
 struct VerifiedToken {
   std::string subject;
   std::vector<Scope> access;
-  int64_t not_before = 0;  // nbf, unix seconds (0: none)
-  int64_t expires = 0;     // exp, unix seconds
+  std::shared_ptr<const TokenLimit> limit;  // the access token limit it was issued under (null: none)
+  int64_t not_before = 0;                   // nbf, unix seconds (0: none)
+  int64_t expires = 0;                      // exp, unix seconds
 };
 
 class VerifiedTokenCache {

@@ -465,7 +465,7 @@ Status ParseLdap(Reader& r, const YAML::Node& n, LdapConfig* out) {
   BERTH_TRY(r.CheckMap(n, path,
                        {"url", "bind_dn", "bind_password_file", "user_base", "user_filter", "username_attribute",
                         "group_base", "group_filter", "group_name_attribute", "member_of", "start_tls", "ca_file",
-                        "cache_seconds", "timeout_seconds"}));
+                        "cache_seconds", "timeout_seconds", "insecure_plaintext"}));
   out->enabled = true;
   out->pos = PosOf(n.Mark());
   for (auto [key, field] :
@@ -478,6 +478,7 @@ Status ParseLdap(Reader& r, const YAML::Node& n, LdapConfig* out) {
     BERTH_TRY(r.GetString(n, key, path, field));
   }
   BERTH_TRY(r.GetBool(n, "start_tls", path, &out->start_tls));
+  BERTH_TRY(r.GetBool(n, "insecure_plaintext", path, &out->insecure_plaintext));
   BERTH_TRY(r.GetInt(n, "cache_seconds", path, 1, 3600, &out->cache_seconds));
   BERTH_TRY(r.GetInt(n, "timeout_seconds", path, 1, 120, &out->timeout_seconds));
   if (n["user_filter"]) out->user_filter_pos = PosOf(n["user_filter"].Mark());
@@ -502,6 +503,20 @@ Status ParseLdap(Reader& r, const YAML::Node& n, LdapConfig* out) {
   }
   if (!out->group_base.empty() && !out->member_of.empty()) {
     return r.Error(n["member_of"].Mark(), path + ": group_base (a group search) and member_of are exclusive");
+  }
+  // Passwords never cross the network in cleartext unless the operator says so.
+  const bool plaintext = out->url.rfind("ldap://", 0) == 0 && !out->start_tls;
+  if (plaintext && !out->insecure_plaintext) {
+    return r.Error(n["url"].Mark(), path +
+                                        ".url: ldap:// without start_tls sends every password in cleartext; set "
+                                        "start_tls: true or use ldaps:// (or insecure_plaintext: true to accept it)");
+  }
+  if (!plaintext && out->insecure_plaintext) {
+    return r.Error(n["insecure_plaintext"].Mark(),
+                   path + ".insecure_plaintext is only for ldap:// without start_tls (this connection is TLS)");
+  }
+  if (plaintext && !out->ca_file.empty()) {
+    return r.Error(n["ca_file"].Mark(), path + ".ca_file is unused without TLS (set start_tls: true or use ldaps://)");
   }
   return Status::Ok();
 }

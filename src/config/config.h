@@ -102,6 +102,9 @@ struct LdapConfig {
   std::string group_name_attribute = "cn";     // a group's name for `account: "@name"`
   std::string member_of;  // e.g. memberOf: read groups from this attribute of the user instead (first RDN value)
   bool start_tls = false;
+  // ldap:// without start_tls: binds (the service account's and every user's
+  // password) cross the network in cleartext. Refused unless this says so.
+  bool insecure_plaintext = false;
   std::string ca_file;         // empty: the system CAs
   int64_t cache_seconds = 60;  // successful logins and their groups are remembered this long
   int64_t timeout_seconds = 5;

@@ -5,8 +5,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <cstdio>
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -177,6 +179,84 @@ TEST_F(AuthAttackTest, MountFromARepositoryTheUserCannotPullDoesNotLinkTheBlob) 
   auto get = Do(*client_, "GET", "/v2/bob/dst/blobs/" + digest, Bearer(bob_token));
   EXPECT_EQ(get.status, 404);
   EXPECT_EQ(get.body.find("private"), std::string::npos);
+}
+
+// A personal access token limited to one repository keeps its limit through
+// the token endpoint: the catalog seen with the bearer token issued from it
+// shows what the access token allows, as Basic credentials with it do.
+TEST_F(AuthAttackTest, AccessTokenLimitNarrowsTheCatalogOfItsBearerTokens) {
+  const Headers alice = Basic("alice", kAlicePw);
+  for (const std::string repo : {"alice/cat-a", "alice/cat-b"}) {
+    Image image = MakeImage(*client_, repo, repo, /*push_blobs=*/false);
+    std::vector<std::string> blobs = image.layers;
+    blobs.push_back(image.config);
+    for (const std::string& blob : blobs) {
+      auto put = Do(*client_, "POST", "/v2/" + repo + "/blobs/uploads/?digest=" + Sha256(blob), alice, blob);
+      ASSERT_EQ(put.status, 201) << put.body;
+    }
+    Headers manifest_headers = alice;
+    manifest_headers.emplace_back("Content-Type", std::string(kOciManifest));
+    auto put = Do(*client_, "PUT", "/v2/" + repo + "/manifests/v1", manifest_headers, image.body);
+    ASSERT_EQ(put.status, 201) << put.body;
+  }
+  // berth token create, as an operator would (the CLI writes the database the server reads).
+  const std::string cmd = std::string(ServerBinary()) + " token create --config " + server_->dir() +
+                          "/config.yaml --user alice --name catalog-test --scope repository:alice/cat-a:pull 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << out;
+  const size_t at = out.find("berth_pat_");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string pat = out.substr(at, out.find_first_of(" \r\n", at) - at);
+
+  auto names = [](const ClientResponse& r) {
+    std::vector<std::string> shown;
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_object() && j["repositories"].is_array()) {
+      for (const auto& name : j["repositories"]) {
+        if (name.is_string() && name.get<std::string>().rfind("alice/cat-", 0) == 0) shown.push_back(name);
+      }
+    }
+    return shown;
+  };
+  const std::vector<std::string> only_a{"alice/cat-a"};
+  const std::vector<std::string> both{"alice/cat-a", "alice/cat-b"};
+  // Controls: alice's password sees both; Basic with the access token sees its repository only.
+  auto by_password = Do(*client_, "GET", "/v2/_catalog", alice);
+  ASSERT_EQ(by_password.status, 200) << by_password.body;
+  EXPECT_EQ(names(by_password), both) << by_password.body;
+  auto by_basic_pat = Do(*client_, "GET", "/v2/_catalog", Basic("alice", pat));
+  ASSERT_EQ(by_basic_pat.status, 200) << by_basic_pat.body;
+  EXPECT_EQ(names(by_basic_pat), only_a) << by_basic_pat.body;
+  // A bearer token from the access token, asked for the whole catalog (and by POST, as containerd asks).
+  const std::string bearer = TokenFor("alice", pat, "registry:catalog:*");
+  ASSERT_FALSE(bearer.empty());
+  auto by_bearer = Do(*client_, "GET", "/v2/_catalog", Bearer(bearer));
+  ASSERT_EQ(by_bearer.status, 200) << by_bearer.body;
+  EXPECT_EQ(names(by_bearer), only_a) << by_bearer.body;
+  // Its refresh token keeps the limit too.
+  auto form = Do(*client_, "POST", "/v2/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
+                 "grant_type=password&service=berth&access_type=offline&client_id=t&username=alice&password=" + pat +
+                     "&scope=registry:catalog:*");
+  ASSERT_EQ(form.status, 200) << form.body;
+  const std::string refresh = nlohmann::json::parse(form.body, nullptr, false).value("refresh_token", "");
+  ASSERT_FALSE(refresh.empty()) << form.body;
+  auto refreshed =
+      Do(*client_, "POST", "/v2/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
+         "grant_type=refresh_token&service=berth&client_id=t&refresh_token=" + refresh + "&scope=registry:catalog:*");
+  ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+  const std::string from_refresh = nlohmann::json::parse(refreshed.body, nullptr, false).value("access_token", "");
+  auto by_refresh = Do(*client_, "GET", "/v2/_catalog", Bearer(from_refresh));
+  ASSERT_EQ(by_refresh.status, 200) << by_refresh.body;
+  EXPECT_EQ(names(by_refresh), only_a) << by_refresh.body;
+  // A password bearer token keeps seeing both (the limit is the access token's, not alice's).
+  auto by_password_bearer =
+      Do(*client_, "GET", "/v2/_catalog", Bearer(TokenFor("alice", kAlicePw, "registry:catalog:*")));
+  EXPECT_EQ(names(by_password_bearer), both) << by_password_bearer.body;
 }
 
 }  // namespace

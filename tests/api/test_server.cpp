@@ -25,11 +25,6 @@
 #endif
 
 namespace berth::apitest {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 // The server binary: BERTH_TEST_BINARY when set (scripts/test's sanitizer
 // variants run these tests against their instrumented build), else the one
@@ -38,6 +33,12 @@ const char* ServerBinary() {
   const char* env = std::getenv("BERTH_TEST_BINARY");
   return env != nullptr && *env != '\0' ? env : BERTH_BINARY;
 }
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
 // Decodes a waitpid status: exit code, or -1000 - signal.
 int DecodeStatus(int status) {

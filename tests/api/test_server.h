@@ -30,6 +30,9 @@
 
 namespace berth::apitest {
 
+// The berth binary the tests run (for its CLI too).
+const char* ServerBinary();
+
 struct TestServerOptions {
   bool delete_enabled = true;
   // The API tests speak to the registry anonymously: "auth: {mode: none}".

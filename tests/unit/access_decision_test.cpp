@@ -9,11 +9,16 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/url/parse.hpp>
+#include <chrono>
+#include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
+#include "auth/ldap/directory.h"
+#include "auth/login_throttle.h"
 #include "auth/signing_key.h"
 #include "util/base64.h"
 #include "auth/password.h"
@@ -157,6 +162,86 @@ TEST_F(AccessDecisionTest, RepeatedFailuresAreThrottled) {
   const auto* t = std::get_if<Throttle>(&d);
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->retry_after, LoginThrottle::kWindow);
+}
+
+// Concurrent wrong guesses from one address: each reserves a throttle slot
+// before its (blocking) check, so no more than kRefuseAfter are ever checked;
+// the rest wait for a slot and are then refused.
+TEST_F(AccessDecisionTest, ConcurrentGuessesAreThrottledBeforeTheirOutcome) {
+  constexpr int kGuesses = LoginThrottle::kRefuseAfter + 5;
+  // CheckLogin takes references: everything it is given outlives the run.
+  const std::string ip = "192.0.2.7", user = "alice";
+  std::vector<std::string> passwords;
+  for (int i = 0; i < kGuesses; ++i) passwords.push_back("wrong-" + std::to_string(i));
+  asio::io_context ioc;
+  std::vector<std::future<AccessController::Login>> results;
+  for (int i = 0; i < kGuesses; ++i) {
+    http::Task<AccessController::Login> guess = access_->CheckLogin(ip, user, passwords[i]);
+    results.push_back(asio::co_spawn(ioc, std::move(guess), asio::use_future));
+  }
+  ioc.run();
+  int checked = 0, throttled = 0;
+  for (auto& r : results) {
+    const AccessController::Login login = r.get();
+    checked += login == AccessController::Login::kBad ? 1 : 0;
+    throttled += login == AccessController::Login::kThrottled ? 1 : 0;
+  }
+  EXPECT_EQ(checked, LoginThrottle::kRefuseAfter);
+  EXPECT_EQ(throttled, kGuesses - LoginThrottle::kRefuseAfter);
+}
+
+// A directory whose every lookup hangs until released (then refuses).
+class HangingDirectory : public ldap::Directory {
+ public:
+  explicit HangingDirectory(std::shared_future<void> gate) : ldap::Directory(ldap::DirectoryOptions{}), gate_(gate) {}
+
+ protected:
+  Login Lookup(std::string_view, std::string_view, ldap::GroupSet*) const override {
+    gate_.wait_for(std::chrono::seconds(30));
+    return {Outcome::kBad, "released"};
+  }
+
+ private:
+  std::shared_future<void> gate_;
+};
+
+// A hanging directory holds only its own threads: the YAML user still logs in
+// (bcrypt on the other pool), and beyond the cap a directory login is refused
+// at once as unavailable rather than queued.
+TEST_F(AccessDecisionTest, AHangingDirectoryNeitherBlocksYamlUsersNorQueuesWithoutBound) {
+  std::promise<void> release;
+  auto policy = std::make_shared<AuthPolicy>(*auth_->policy());
+  policy->directory = std::make_shared<HangingDirectory>(release.get_future().share());
+  auth_->SetPolicy(policy);
+  constexpr int kLogins = AccessController::kMaxDirectoryLogins + 1;
+  std::vector<std::string> users, ips;
+  for (int i = 0; i < kLogins; ++i) {
+    users.push_back("ldap-user-" + std::to_string(i));
+    ips.push_back("198.51.100." + std::to_string(i));
+  }
+  const std::string password = "pw", alice = "alice", alice_pw = "secret", alice_ip = "192.0.2.50";
+  asio::io_context ioc;
+  std::vector<std::future<AccessController::Login>> directory_logins;
+  for (int i = 0; i < kLogins; ++i) {
+    http::Task<AccessController::Login> login = access_->CheckLogin(ips[i], users[i], password);
+    directory_logins.push_back(asio::co_spawn(ioc, std::move(login), asio::use_future));
+  }
+  http::Task<AccessController::Login> yaml_login = access_->CheckLogin(alice_ip, alice, alice_pw);
+  std::future<AccessController::Login> yaml = asio::co_spawn(ioc, std::move(yaml_login), asio::use_future);
+  std::thread runner([&ioc] { ioc.run(); });
+  const bool yaml_answered = yaml.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  int refused_at_once = 0;
+  for (auto& f : directory_logins) {
+    if (f.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      EXPECT_EQ(f.get(), AccessController::Login::kUnavailable);
+      ++refused_at_once;
+    }
+  }
+  release.set_value();
+  runner.join();
+  ASSERT_TRUE(yaml_answered) << "the YAML user's login waited for the directory";
+  EXPECT_EQ(yaml.get(), AccessController::Login::kOk);
+  EXPECT_EQ(refused_at_once, 1);
 }
 
 TEST_F(AccessDecisionTest, RealmAndClientIpBelieveOnlyTrustedProxies) {

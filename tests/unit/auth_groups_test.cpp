@@ -198,6 +198,20 @@ TEST(AuthLdapConfig, ParsesAndChecksAuthLdap) {
       {"{url: ldap://x, user_base: dc=x, cache_seconds: 0}",
        "c.yaml:2:57: auth.ldap.cache_seconds must be an integer from 1 to 3600"},
       {"{url: ldap://x, user_base: dc=x, tls: true}", ""},
+      // Cleartext binds only when asked for by name; nothing unused or contradictory with it.
+      {"{url: ldap://x, user_base: dc=x}",
+       "c.yaml:2:15: auth.ldap.url: ldap:// without start_tls sends every password in cleartext; set start_tls: "
+       "true or use ldaps:// (or insecure_plaintext: true to accept it)"},
+      {"{url: ldap://x, user_base: dc=x, start_tls: false}",
+       "c.yaml:2:15: auth.ldap.url: ldap:// without start_tls sends every password in cleartext; set start_tls: "
+       "true or use ldaps:// (or insecure_plaintext: true to accept it)"},
+      {"{url: ldap://x, user_base: dc=x, insecure_plaintext: true, ca_file: /ca.pem}",
+       "c.yaml:2:77: auth.ldap.ca_file is unused without TLS (set start_tls: true or use ldaps://)"},
+      {"{url: ldaps://x, user_base: dc=x, insecure_plaintext: true}",
+       "c.yaml:2:63: auth.ldap.insecure_plaintext is only for ldap:// without start_tls (this connection is TLS)"},
+      {"{url: ldap://x, user_base: dc=x, start_tls: true, insecure_plaintext: true}",
+       "c.yaml:2:79: auth.ldap.insecure_plaintext is only for ldap:// without start_tls (this connection is TLS)"},
+      {"{url: ldap://x, user_base: dc=x, insecure_plaintext: maybe}", ""},
   };
   for (const auto& c : cases) {
     auto bad = config::ParseConfig("auth:\n  ldap: " + c.ldap + "\n", "c.yaml");
@@ -206,21 +220,30 @@ TEST(AuthLdapConfig, ParsesAndChecksAuthLdap) {
       EXPECT_EQ(bad.status().message(), c.error) << c.ldap;
     }
   }
+  // What is accepted: TLS either way, or cleartext by name.
+  for (const std::string ok : {"{url: ldaps://x, user_base: dc=x, ca_file: /ca.pem}",
+                               "{url: ldap://x, user_base: dc=x, start_tls: true, ca_file: /ca.pem}",
+                               "{url: ldap://x, user_base: dc=x, insecure_plaintext: true}"}) {
+    auto good = config::ParseConfig("auth:\n  ldap: " + ok + "\n", "c.yaml");
+    ASSERT_TRUE(good.ok()) << ok << ": " << good.status().message();
+    EXPECT_EQ(good->auth.ldap.insecure_plaintext, ok.find("insecure_plaintext") != std::string::npos) << ok;
+  }
 }
 
 TEST(AuthLdapConfig, FiltersAreCompiledAndDirectoryGroupsAllowed) {
   auto rules = Compile(R"(auth:
   ldap:
     url: ldap://x
+    start_tls: true
     user_base: dc=x
     user_filter: "(uid={username}"
 )");
   ASSERT_FALSE(rules.ok());
-  EXPECT_EQ(rules.status().message().rfind("c.yaml:5:18: auth.ldap.user_filter: LDAP filter: expected ')'", 0), 0u)
+  EXPECT_EQ(rules.status().message().rfind("c.yaml:6:18: auth.ldap.user_filter: LDAP filter: expected ')'", 0), 0u)
       << rules.status().message();
   // With a directory, a group may come from it only, and members need not be YAML users.
   rules = Compile(R"(auth:
-  ldap: {url: ldap://x, user_base: dc=x}
+  ldap: {url: ldap://x, start_tls: true, user_base: dc=x}
 groups:
   ops: [someone-in-ldap]
 acl:

@@ -504,6 +504,68 @@ TEST(AuthServiceThrottleTest, ExactDelays) {
   EXPECT_TRUE(t.Check("ip", "u").refuse);
 }
 
+// Attempts in flight hold slots: concurrent guesses cannot all pass the check
+// before the first failure is recorded.
+TEST(AuthServiceThrottleTest, AttemptsInFlightReserveTheirSlots) {
+  LoginThrottle t;
+  std::vector<std::unique_ptr<LoginThrottle::Reservation>> held;
+  for (int i = 0; i < LoginThrottle::kRefuseAfter; ++i) {
+    auto v = t.Reserve("192.0.2.1", "alice");
+    ASSERT_FALSE(v.refuse || v.busy) << i;
+    EXPECT_EQ(v.delay.count(), 0) << i;  // in flight is not (yet) failed: no delay for a burst of logins
+    held.push_back(std::make_unique<LoginThrottle::Reservation>(t, "192.0.2.1", "alice"));
+  }
+  // Every slot of the address and of the user is taken: wait, not refused.
+  const std::pair<const char*, const char*> full[] = {
+      {"192.0.2.1", "alice"}, {"192.0.2.2", "alice"}, {"192.0.2.1", "bob"}};
+  for (const auto& [ip, user] : full) {
+    auto v = t.Reserve(ip, user);
+    EXPECT_TRUE(v.busy) << ip << " " << user;
+    EXPECT_FALSE(v.refuse) << ip << " " << user;
+  }
+  {
+    auto elsewhere = t.Reserve("192.0.2.2", "bob");  // neither counter involved
+    EXPECT_FALSE(elsewhere.busy || elsewhere.refuse);
+    LoginThrottle::Reservation release(t, "192.0.2.2", "bob");
+  }
+  // They all fail: the failures are counted before their slots free, so no gap lets one more in.
+  while (!held.empty()) {
+    t.RecordFailure("192.0.2.1", "alice");
+    held.pop_back();
+    const auto v = t.Reserve("192.0.2.1", "alice");
+    if (!held.empty()) {
+      EXPECT_TRUE(v.busy) << held.size();
+    } else {
+      EXPECT_TRUE(v.refuse);
+    }
+  }
+  EXPECT_TRUE(t.Check("192.0.2.1", "alice").refuse);
+  EXPECT_TRUE(t.Check("192.0.2.9", "alice").refuse);
+  EXPECT_FALSE(t.Check("192.0.2.9", "bob").refuse);
+
+  // A success among attempts in flight resets the failures, not the others' slots.
+  LoginThrottle s;
+  for (int i = 0; i < 3; ++i) s.RecordFailure("198.51.100.1", "carol");
+  std::vector<std::unique_ptr<LoginThrottle::Reservation>> carol;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_FALSE(s.Reserve("198.51.100.1", "carol").busy);
+    carol.push_back(std::make_unique<LoginThrottle::Reservation>(s, "198.51.100.1", "carol"));
+  }
+  s.RecordSuccess("198.51.100.1", "carol");
+  carol.pop_back();
+  int more = 0;
+  std::vector<std::unique_ptr<LoginThrottle::Reservation>> extra;
+  while (more < 2 * LoginThrottle::kRefuseAfter && !s.Reserve("198.51.100.1", "carol").busy) {
+    extra.push_back(std::make_unique<LoginThrottle::Reservation>(s, "198.51.100.1", "carol"));
+    ++more;
+  }
+  EXPECT_EQ(more, LoginThrottle::kRefuseAfter - 1);  // the one still in flight holds its slot
+  extra.clear();
+  carol.clear();
+  EXPECT_EQ(s.Check("198.51.100.1", "carol").delay.count(), 0);
+  EXPECT_FALSE(s.Reserve("198.51.100.1", "carol").busy);
+}
+
 TEST(AuthServiceThrottleTest, CountsPerUserAndPerAddress) {
   LoginThrottle t;
   // One user attacked from many addresses.

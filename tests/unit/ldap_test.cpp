@@ -183,6 +183,45 @@ TEST(LdapClientDecode, UrlsAndResults) {
   EXPECT_EQ(e->attributes["memberof"], (std::vector<std::string>{"cn=g1,dc=x", "cn=g2,dc=x"}));
 }
 
+// ---- the login cache, with a directory that answers without a network ----
+
+// Every login succeeds, with one group named after the user; counts the lookups.
+class FakeDirectory : public Directory {
+ public:
+  using Directory::Directory;
+  mutable int lookups = 0;
+
+ protected:
+  Login Lookup(std::string_view user, std::string_view, GroupSet* groups) const override {
+    ++lookups;
+    groups->insert(std::string(user) + "-group");
+    return {Outcome::kOk, ""};
+  }
+};
+
+// A cached login always comes with its user's groups: the two caches are
+// evicted together, so a hit never lets a user in without their groups
+// (the ACL's "@group" entries would silently stop matching).
+TEST(LdapDirectoryCache, ACachedLoginKeepsItsGroups) {
+  DirectoryOptions o;
+  o.max_cached_logins = 2;
+  FakeDirectory d(o);
+  // alice with two passwords fills the logins (2) before the groups (1).
+  const std::pair<const char*, const char*> logins[] = {
+      {"alice", "pw1"}, {"alice", "pw2"}, {"bob", "pw"}, {"carol", "pw"}, {"bob", "pw"},   {"alice", "pw2"},
+      {"carol", "pw"},  {"dave", "pw"},   {"bob", "pw"}, {"dave", "pw"},  {"alice", "pw1"}};
+  for (const auto& [user, password] : logins) {
+    ASSERT_EQ(d.Authenticate(user, password).outcome, Directory::Outcome::kOk);
+    auto groups = d.CachedGroups(user);
+    ASSERT_NE(groups, nullptr) << user << " logged in (lookups: " << d.lookups << ") but has no groups";
+    EXPECT_EQ(*groups, GroupSet{std::string(user) + "-group"});
+  }
+  // And the cache still saves lookups: a repeated login right after is a hit.
+  const int before = d.lookups;
+  ASSERT_EQ(d.Authenticate("alice", "pw1").outcome, Directory::Outcome::kOk);
+  EXPECT_EQ(d.lookups, before);
+}
+
 // ---- against the fixture's slapd ----
 
 std::string Env(const char* name) {
@@ -234,6 +273,29 @@ TEST_F(LdapLive, StartTlsBindAndSearch) {
   auto too_many = (*c)->Search(Env("BERTH_TEST_LDAP_SUFFIX"), SearchScope::kSubtree, "(objectClass=*)", {"1.1"}, 2);
   EXPECT_FALSE(too_many.ok());
   EXPECT_TRUE((*c)->healthy());
+}
+
+// A search's whole answer is bounded, not only each message.
+TEST_F(LdapLive, SearchAnswersAreCappedInBytes) {
+  auto url = ParseLdapUrl(Env("BERTH_TEST_LDAP_URL"));
+  ASSERT_TRUE(url.ok());
+  ClientOptions o;
+  o.url = *url;
+  o.start_tls = true;
+  o.ca_file = Env("BERTH_TEST_LDAP_CA_FILE");
+  auto whole = LdapClient::Connect(o);
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  auto all = (*whole)->Search(Env("BERTH_TEST_LDAP_SUFFIX"), SearchScope::kSubtree, "(objectClass=*)", {}, 100);
+  ASSERT_TRUE(all.ok()) << all.status().message();  // the control: under the default cap
+  ASSERT_GE(all->size(), 5u);
+  o.max_search_bytes = 300;  // a few entries' worth
+  auto capped = LdapClient::Connect(o);
+  ASSERT_TRUE(capped.ok()) << capped.status().message();
+  auto over = (*capped)->Search(Env("BERTH_TEST_LDAP_SUFFIX"), SearchScope::kSubtree, "(objectClass=*)", {}, 100);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(over.status().message().find("exceeds 300 bytes"), std::string::npos) << over.status().message();
+  EXPECT_FALSE((*capped)->healthy());
 }
 
 TEST_F(LdapLive, LdapsFromTheFirstByte) {

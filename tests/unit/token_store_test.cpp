@@ -216,5 +216,65 @@ TEST(TokenScopes, AuthServiceGrantsTheIntersectionOfTokenAndAcl) {
   EXPECT_EQ(issued->expires_in, 30);
 }
 
+// The access JWT issued from an access token carries its limit: what the
+// bearer sees beyond the token's own scopes (the catalog) stays narrowed.
+TEST(TokenScopes, AccessJwtsCarryTheAccessTokenLimit) {
+  auto key = SigningKey::Generate(KeyType::kEc);
+  ASSERT_TRUE(key.ok());
+  auto policy = std::make_shared<AuthPolicy>();
+  AuthSettings settings;
+  settings.service = "berth";
+  AuthService auth(settings, *key, policy);
+  const TokenLimit limit = TokenLimit::FromTexts("0123456789abcdef", {"repository:myorg/app:pull"}, 0);
+  const int64_t now = UnixNow();
+  auto issued = auth.IssueAccessToken("ci", "berth", {Scope{"registry", "catalog", {}}}, now, 0, &limit);
+  ASSERT_TRUE(issued.ok());
+  for (int pass = 0; pass < 2; ++pass) {  // the full check, then the verified-token cache
+    std::shared_ptr<const TokenLimit> carried;
+    auto held = auth.VerifyAccessToken(issued->token, now, nullptr, &carried);
+    ASSERT_TRUE(held.ok()) << held.status().message();
+    ASSERT_NE(carried, nullptr) << "pass " << pass;
+    EXPECT_EQ(carried->token_id, "0123456789abcdef");
+    EXPECT_EQ(carried->ScopeTexts(), limit.ScopeTexts());
+    EXPECT_EQ(carried->Narrow(Scope{"repository", "myorg/app", {"pull"}}, {"pull", "push"}),
+              (std::set<std::string>{"pull"}));
+    EXPECT_TRUE(carried->Narrow(Scope{"repository", "myorg/other", {"pull"}}, {"pull"}).empty());
+  }
+  // A password login's JWT carries none.
+  auto plain = auth.IssueAccessToken("ci", "berth", {}, now);
+  ASSERT_TRUE(plain.ok());
+  std::shared_ptr<const TokenLimit> none = std::make_shared<const TokenLimit>();
+  ASSERT_TRUE(auth.VerifyAccessToken(plain->token, now, nullptr, &none).ok());
+  EXPECT_EQ(none, nullptr);
+  // A scope text that does not parse never widens: it allows nothing.
+  const TokenLimit broken = TokenLimit::FromTexts("x", {"bogus"}, 0);
+  EXPECT_TRUE(broken.Narrow(Scope{"repository", "myorg/app", {"pull"}}, {"pull"}).empty());
+}
+
+// A database that answers with an error (not only one that cannot be
+// reached) is unavailable: never taken for a wrong token.
+TEST_F(TokenStoreTest, DatabaseErrorsAreUnavailableNotAWrongToken) {
+  auto c = store_->Create("ci", "pipeline", {}, std::nullopt, kNow);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  {
+    auto conn = pool_->Acquire();
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE((*conn)->Execute("DROP TABLE access_tokens", {}).ok());
+  }
+  auto verified = store_->Verify(c->token, kNow);
+  ASSERT_FALSE(verified.ok());
+  EXPECT_EQ(verified.status().code(), StatusCode::kUnavailable) << verified.status().message();
+  auto looked_up = store_->Lookup(c->record.id, kNow);
+  ASSERT_FALSE(looked_up.ok());
+  EXPECT_EQ(looked_up.status().code(), StatusCode::kUnavailable) << looked_up.status().message();
+  // A pool that fails to open with another code is unavailable too.
+  TokenStore broken(TokenStore::PoolOpener(
+      []() -> Result<std::shared_ptr<metadata::Pool>> { return Status::IoError("disk I/O error"); }));
+  EXPECT_EQ(broken.Verify(c->token, kNow).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(broken.Lookup(c->record.id, kNow).status().code(), StatusCode::kUnavailable);
+  // A malformed token is still refused as invalid without asking the database.
+  EXPECT_EQ(broken.Verify("berth_pat_nope", kNow).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace berth::auth

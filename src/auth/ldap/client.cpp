@@ -228,10 +228,17 @@ Result<std::vector<SearchEntry>> LdapClient::Search(const std::string& base, Sea
   if (!id.ok()) return id.status();
   std::vector<SearchEntry> entries;
   bool too_many = false;
+  size_t answer_bytes = 0;  // every message of the answer, kept or not
   for (;;) {
     uint8_t tag = 0;
     std::string content;
     if (Status s = Receive(*id, &tag, &content, deadline); !s.ok()) return s;
+    answer_bytes += content.size();
+    if (answer_bytes > options_.max_search_bytes) {
+      // Not read to the end: the session is abandoned.
+      return Break(Status::Unavailable(where_ + ": the answer to a search under '" + base + "' exceeds " +
+                                       std::to_string(options_.max_search_bytes) + " bytes"));
+    }
     if (tag == kSearchResultEntry) {
       auto entry = DecodeSearchEntry(content);
       if (!entry.ok()) return Break(Status::Unavailable(where_ + ": " + entry.status().message()));

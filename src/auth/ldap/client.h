@@ -15,6 +15,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -41,6 +42,10 @@ struct ClientOptions {
   bool start_tls = false;                   // ldap:// then StartTLS before anything else
   std::string ca_file;                      // empty: the system CAs
   std::chrono::milliseconds timeout{5000};  // connect, TLS and each request
+  // A search whose answer (its messages, decoded) exceeds this fails as
+  // unavailable: each message is capped by the framing, but a search may
+  // bring up to its size limit of them.
+  size_t max_search_bytes = 16 << 20;
 };
 
 enum class SearchScope : uint8_t { kBase = 0, kOne = 1, kSubtree = 2 };
@@ -59,7 +64,8 @@ class LdapClient {
   Status Bind(const std::string& dn, const std::string& password, int* result_code = nullptr);
 
   // Entries matching `filter` (filter.h text, already expanded) under `base`.
-  // More than `size_limit` entries is an error, not a truncation.
+  // More than `size_limit` entries is an error, not a truncation; more than
+  // options.max_search_bytes of answer is kUnavailable (the session ends).
   Result<std::vector<SearchEntry>> Search(const std::string& base, SearchScope scope, std::string_view filter,
                                           const std::vector<std::string>& attributes, int size_limit = 100);
 

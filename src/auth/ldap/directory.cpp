@@ -4,16 +4,17 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 
 #include "auth/ldap/filter.h"
+#include "util/log.h"
 #include "util/random.h"
 
 namespace berth::auth::ldap {
 namespace {
 
-constexpr size_t kMaxCacheEntries = 10000;
 constexpr int kMaxGroups = 1000;
 
 // "cn=developers,ou=groups,dc=example,dc=test" -> "developers" (the first
@@ -69,6 +70,13 @@ Result<std::shared_ptr<Directory>> Directory::FromConfig(const config::LdapConfi
   auto url = ParseLdapUrl(c.url);
   if (!url.ok()) return Status::Invalid("auth.ldap.url: " + url.status().message());
   o.client.url = *url;
+  if (!url->tls && !c.start_tls) {
+    // Allowed by auth.ldap.insecure_plaintext only (config.cpp); said at every start and reload.
+    log::Warn(
+        "auth.ldap: the directory is reached WITHOUT TLS (insecure_plaintext): passwords cross the network "
+        "in cleartext",
+        {{"url", c.url}});
+  }
   o.client.start_tls = c.start_tls;
   o.client.ca_file = c.ca_file;
   o.client.timeout = std::chrono::seconds(c.timeout_seconds);
@@ -122,7 +130,11 @@ Directory::Login Directory::Authenticate(std::string_view user, std::string_view
     MutexLock lock(mu_);
     auto it = logins_.find(key);
     if (it != logins_.end()) {
-      if (it->second.expires > now) return {Outcome::kOk, ""};
+      // A hit only with the user's groups still known (else the ACL's group entries would stop matching).
+      auto groups = groups_.find(user);
+      if (it->second.expires > now && groups != groups_.end() && groups->second.expires > now) {
+        return {Outcome::kOk, ""};
+      }
       logins_.erase(it);
     }
   }
@@ -132,12 +144,16 @@ Directory::Login Directory::Authenticate(std::string_view user, std::string_view
   const auto expires = Clock::now() + options_.cache_ttl;
   auto shared = std::make_shared<const GroupSet>(std::move(groups));
   MutexLock lock(mu_);
-  if (logins_.size() >= kMaxCacheEntries || groups_.size() >= kMaxCacheEntries) {
+  const size_t max_entries = std::max<size_t>(1, options_.max_cached_logins);
+  if (logins_.size() >= max_entries || groups_.size() >= max_entries) {
     const auto t = Clock::now();
     std::erase_if(logins_, [t](const auto& e) { return e.second.expires <= t; });
     std::erase_if(groups_, [t](const auto& e) { return e.second.expires <= t; });
-    if (logins_.size() >= kMaxCacheEntries) logins_.clear();
-    if (groups_.size() >= kMaxCacheEntries) groups_.clear();
+    // Still full: forget both together (never logins without their groups).
+    if (logins_.size() >= max_entries || groups_.size() >= max_entries) {
+      logins_.clear();
+      groups_.clear();
+    }
   }
   logins_[key] = Cached{std::string(user), shared, expires};
   groups_[std::string(user)] = Cached{std::string(user), shared, expires};

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <set>
@@ -51,6 +52,7 @@ struct DirectoryOptions {
   std::string group_name_attribute = "cn";
   std::string member_of;
   std::chrono::seconds cache_ttl{60};
+  size_t max_cached_logins = 10000;  // beyond: the expired ones go, then (still full) all of them
 };
 
 class Directory {
@@ -62,6 +64,7 @@ class Directory {
   };
 
   explicit Directory(DirectoryOptions options);
+  virtual ~Directory() = default;
   // From auth.ldap: reads bind_password_file (its first line). InvalidArgument
   // naming the file when it cannot be read.
   static Result<std::shared_ptr<Directory>> FromConfig(const config::LdapConfig& config);
@@ -73,6 +76,11 @@ class Directory {
 
   std::chrono::seconds cache_ttl() const { return options_.cache_ttl; }
 
+ protected:
+  // Asks the directory (network): the login's outcome and, when kOk, the
+  // user's groups. Virtual for the cache's tests only.
+  virtual Login Lookup(std::string_view user, std::string_view password, GroupSet* groups) const;
+
  private:
   using Clock = std::chrono::steady_clock;
   struct Cached {
@@ -81,11 +89,13 @@ class Directory {
     Clock::time_point expires;
   };
   std::string CacheKey(std::string_view user, std::string_view password) const;
-  Login Lookup(std::string_view user, std::string_view password, GroupSet* groups) const;
 
   DirectoryOptions options_;
   unsigned char hmac_key_[32];
   mutable Mutex mu_;
+  // A login is cached in both (and evicted from both together): a hit in
+  // logins_ without its user in groups_ would let the user in without their
+  // groups, so it counts as a miss.
   std::map<std::string, Cached, std::less<>> logins_ GUARDED_BY(mu_);  // cache key -> login
   std::map<std::string, Cached, std::less<>> groups_ GUARDED_BY(mu_);  // user -> groups of their latest login
 };
