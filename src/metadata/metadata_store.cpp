@@ -393,11 +393,19 @@ Status MetadataStore::PutManifest(std::string_view repository, const ManifestRec
 }
 
 Status MetadataStore::DeleteManifest(std::string_view repository, std::string_view digest,
-                                     const std::function<Status()>& store) {
+                                     const std::function<Status()>& store,
+                                     const std::vector<std::string>* store_removed_tags) {
   return WithRepositoryLock(repository, [&](Connection* on) -> Status {
     Status rows = DeleteManifestRows(repository, digest, on);
     if (!rows.ok() && !rows.IsNotFound()) return rows;
-    return store();
+    if (Status s = store(); !s.ok()) return s;
+    if (store_removed_tags == nullptr) return Status::Ok();
+    for (const auto& tag : *store_removed_tags) {
+      // (a crash here leaves the row pointing at a manifest storage still
+      // holds untagged: storage behind on a tag row, which `berth db import` mends)
+      if (Status t = DeleteTagRows(repository, tag, on); !t.ok() && !t.IsNotFound()) return t;
+    }
+    return Status::Ok();
   });
 }
 

@@ -192,7 +192,13 @@ class MetadataStore {
   // DeleteManifest's rows first (committed), then store(). When the database does
   // not know the manifest, store() still runs (storage may be ahead of the
   // database after a crash) and its status is returned.
-  Status DeleteManifest(std::string_view repository, std::string_view digest, const std::function<Status()>& store);
+  // `store_removed_tags` (optional): the tags store() found pointing at the
+  // manifest in storage and removed, read after it succeeds; their rows go too,
+  // whatever they point at. (After a crash storage may have moved a tag to
+  // this manifest while its row still names the old one: without this, the
+  // row would outlive the tag.)
+  Status DeleteManifest(std::string_view repository, std::string_view digest, const std::function<Status()>& store,
+                        const std::vector<std::string>* store_removed_tags = nullptr);
   // Likewise for a tag.
   Status DeleteTag(std::string_view repository, std::string_view tag, const std::function<Status()>& store);
   // A blob's link (upload finish, mount, the manifest PUT's repair): store()

@@ -219,8 +219,11 @@ struct RemoveManifestCall {
 
   Status operator()() const {
     if (ref.is_digest()) {
-      std::function<Status()> store = [this] { return manifests->DeleteByDigest(name, ref.digest); };
-      return meta->DeleteManifest(name, ref.digest.str(), store);
+      std::vector<std::string> removed_tags;
+      std::function<Status()> store = [this, &removed_tags] {
+        return manifests->DeleteByDigest(name, ref.digest, &removed_tags);
+      };
+      return meta->DeleteManifest(name, ref.digest.str(), store, &removed_tags);
     }
     std::function<Status()> store = [this] { return manifests->DeleteTag(name, ref.tag); };
     return meta->DeleteTag(name, ref.tag, store);

@@ -109,7 +109,8 @@ Mutex& ManifestStore::RepositoryLock(std::string_view name) {
   return repo_locks_[std::hash<std::string_view>{}(name) % repo_locks_.size()];
 }
 
-Status ManifestStore::DeleteByDigest(std::string_view name, const oci::Digest& digest) {
+Status ManifestStore::DeleteByDigest(std::string_view name, const oci::Digest& digest,
+                                     std::vector<std::string>* removed_tags) {
   MutexLock lock(RepositoryLock(name));
   if (!driver_.Stat(layout::RevisionLink(name, digest)).ok()) return Status::NotFound("manifest unknown");
   // Tags first, so no tag ever points at a missing revision.
@@ -119,6 +120,7 @@ Status ManifestStore::DeleteByDigest(std::string_view name, const oci::Digest& d
       auto current = ResolveTag(name, t);
       if (current.ok() && *current == digest) {
         if (Status s = IgnoreNotFound(driver_.Delete(layout::Tag(name, t))); !s.ok()) return s;
+        if (removed_tags != nullptr) removed_tags->push_back(t);
       }
     }
   }

@@ -46,8 +46,10 @@ class ManifestStore {
   Status Put(std::string_view name, std::string_view body, const oci::Manifest& m, const oci::Digest& digest,
              std::string_view tag);
 
-  // Removes the revision, every tag pointing at it and its referrers entry.
-  Status DeleteByDigest(std::string_view name, const oci::Digest& digest);
+  // Removes the revision, every tag pointing at it and its referrers entry;
+  // the removed tags' names go to `removed_tags` when given.
+  Status DeleteByDigest(std::string_view name, const oci::Digest& digest,
+                        std::vector<std::string>* removed_tags = nullptr);
   Status DeleteTag(std::string_view name, std::string_view tag);
 
   // Sorted tag names. NotFound when the repository does not exist.

@@ -118,6 +118,25 @@ TEST_P(MetadataRepositoryLock, DeleteCommitsTheRowsBeforeStorage) {
   EXPECT_TRUE(store_->GetManifest("r", img.digest.str()).ok()) << "a tag delete keeps the manifest";
 }
 
+TEST_P(MetadataRepositoryLock, TagsStorageRemovesWithAManifestLoseTheirRowsToo) {
+  // After a crash, storage moved v2 to m2 but the rows still say v2 -> m1 and
+  // do not know m2. Deleting m2 removes storage's v2: its row must go too.
+  const oci::Digest config = D("config"), layer = D("layer");
+  Link("r", {config, layer});
+  auto m1 = Image(config, {layer});
+  ASSERT_TRUE(store_->PutManifest("r", m1.record, "v2").ok());
+  ASSERT_TRUE(store_->PutManifest("r", m1.record, "v1").ok());
+  std::vector<std::string> removed;
+  std::function<Status()> storage = [&] {
+    removed = {"v2"};  // what DeleteByDigest found pointing at m2
+    return Status::Ok();
+  };
+  ASSERT_TRUE(store_->DeleteManifest("r", D("m2").str(), storage, &removed).ok());
+  EXPECT_TRUE(store_->GetTag("r", "v2").status().IsNotFound());
+  EXPECT_TRUE(store_->GetTag("r", "v1").ok()) << "a tag storage kept stays";
+  EXPECT_TRUE(store_->GetManifest("r", m1.digest.str()).ok());
+}
+
 TEST_P(MetadataRepositoryLock, DeleteUnknownToTheDatabaseStillAsksStorage) {
   // Storage may be ahead of the database after a crash: its answer decides.
   int calls = 0;

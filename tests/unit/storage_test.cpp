@@ -1095,7 +1095,9 @@ TEST_F(ManifestStoreTest, DeleteByDigestRemovesItsTags) {
   ASSERT_TRUE(Put("a", p1, "x").ok());
   ASSERT_TRUE(Put("a", p1, "y").ok());
   ASSERT_TRUE(Put("a", p2, "z").ok());
-  ASSERT_TRUE(manifests_->DeleteByDigest("a", p1.digest).ok());
+  std::vector<std::string> removed;
+  ASSERT_TRUE(manifests_->DeleteByDigest("a", p1.digest, &removed).ok());
+  EXPECT_EQ(removed, (std::vector<std::string>{"x", "y"}));
   EXPECT_EQ(*manifests_->Tags("a"), (std::vector<std::string>{"z"}));
   EXPECT_EQ(manifests_->Get("a", ByDigest(p1.digest)).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(manifests_->Get("a", Tag("x")).status().code(), StatusCode::kNotFound);
