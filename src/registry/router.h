@@ -74,6 +74,7 @@ enum class Feature : uint8_t {
   kNone,
   kTokenServer,  // served only when auth is on (auth.mode: token)
   kMetrics,      // on the main port only with metrics.enabled; public there with metrics.public
+  kUi,           // the web UI: only with ui.enabled (docs/ui.md)
 };
 
 // Which listeners serve a route (a bit set).
