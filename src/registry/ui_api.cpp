@@ -335,7 +335,7 @@ Task<void> RegistryApi::UiSignIn(Exchange& ex, const RouteMatch&) {
   if (options_.public_url.rfind("https://", 0) == 0) cookie += "; Secure";
   http::Response r = Json({{"user", req->user}});
   r.Set("Set-Cookie", cookie);
-  log::Write(log::Level::kInfo, "ui sign-in", client.log, {{"user", req->user}, {"ip", ip}});
+  log::Write(log::Level::kInfo, "ui sign-in", ex.context().LogFields(), {{"ip", ip}});
   co_await ex.Send(std::move(r));
 }
 
