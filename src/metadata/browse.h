@@ -21,7 +21,7 @@ namespace berth::metadata {
 struct RepositorySummary {
   std::string name;
   int64_t tag_count = 0;
-  int64_t size = 0;  // bytes of the blobs linked into it (each once)
+  int64_t size = 0;            // bytes of the blobs linked into it (each once)
   int64_t last_pushed_at = 0;  // Unix ms
 };
 

@@ -122,7 +122,7 @@ bool RegistryApi::Enabled(const Route& route) const {
 }
 
 bool RegistryApi::IsPublic(const Route& route) const {
-  return route.access == Access::kPublic || (route.feature == Feature::kMetrics && options_.metrics_public);
+  return route.access == Access::kPublic || route.access == Access::kSession || (route.feature == Feature::kMetrics && options_.metrics_public);
 }
 
 Task<void> RegistryApi::Handle(Exchange& ex) { co_await Serve(ex, main_routes_, false); }

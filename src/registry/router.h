@@ -67,6 +67,8 @@ enum class Access : uint8_t {
   kAuthenticated,  // any valid credentials (GET /v2/, the spec's authentication check)
   kRepository,     // scope repository:<name>:<the method's action>
   kRegistry,       // scope registry:<Route::resource>:*
+  kSession,        // the web UI: no check here; the handler resolves the session cookie to
+                   // the signed-in (or anonymous) user and asks the ACL (registry/ui_api.cpp)
 };
 
 // A configuration switch a route depends on.

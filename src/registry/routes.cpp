@@ -164,9 +164,9 @@ std::span<const Route> RegistryRoutes() {
        .feature = Feature::kMetrics,
        .listeners = listener::kMain | listener::kDebug},
       // --- the web UI (docs/ui.md; ui_api.cpp) ---
-      // Public in the table: each handler resolves the session cookie and asks
-      // the same ACL as /v2/ for what it shows (a repository page the viewer may
-      // not pull is a 404, as its API answer).
+      // kSession: each handler resolves the session cookie and asks the same
+      // ACL as /v2/ for what it shows (a repository page the viewer may not
+      // pull is a 404, as its API answer). The page shell and its assets are public.
       {.label = "ui",
        .paths = {"/", "/storage"},
        .access = Access::kPublic,
@@ -174,7 +174,7 @@ std::span<const Route> RegistryRoutes() {
        .feature = Feature::kUi},
       {.label = "ui",
        .paths = {"/repositories/{name}", "/repositories/{name}/manifests/{reference}"},
-       .access = Access::kPublic,
+       .access = Access::kSession,
        .methods = {{{.methods = kGet | kHead, .handler = &RegistryApi::ServeUiRepositoryPage, .action = "pull"}}},
        .feature = Feature::kUi},
       {.label = "ui",
@@ -184,7 +184,7 @@ std::span<const Route> RegistryRoutes() {
        .feature = Feature::kUi},
       {.label = "ui_api",
        .paths = {"/ui/api/session"},
-       .access = Access::kPublic,
+       .access = Access::kSession,
        .methods = {{
            {.methods = kGet, .handler = &RegistryApi::UiGetSession, .action = ""},
            {.methods = kPost, .handler = &RegistryApi::UiSignIn, .action = "login"},
@@ -193,17 +193,17 @@ std::span<const Route> RegistryRoutes() {
        .feature = Feature::kUi},
       {.label = "ui_api",
        .paths = {"/ui/api/repositories"},
-       .access = Access::kPublic,
+       .access = Access::kSession,
        .methods = {{{.methods = kGet, .handler = &RegistryApi::UiListRepositories, .action = "catalog"}}},
        .feature = Feature::kUi},
       {.label = "ui_api",
        .paths = {"/ui/api/repositories/{name}/summary"},
-       .access = Access::kPublic,
+       .access = Access::kSession,
        .methods = {{{.methods = kGet, .handler = &RegistryApi::UiRepository, .action = "pull"}}},
        .feature = Feature::kUi},
       {.label = "ui_api",
        .paths = {"/ui/api/repositories/{name}/tags/{reference}"},
-       .access = Access::kPublic,
+       .access = Access::kSession,
        .methods = {{
            {.methods = kGet, .handler = &RegistryApi::UiTagDeletion, .action = "pull"},
            {.methods = kDelete, .handler = &RegistryApi::UiDeleteTag, .action = "delete", .event = ManifestDeleted},
@@ -211,17 +211,17 @@ std::span<const Route> RegistryRoutes() {
        .feature = Feature::kUi},
       {.label = "ui_api",
        .paths = {"/ui/api/repositories/{name}/manifests/{reference}"},
-       .access = Access::kPublic,
+       .access = Access::kSession,
        .methods = {{{.methods = kGet, .handler = &RegistryApi::UiManifest, .action = "pull"}}},
        .feature = Feature::kUi},
       {.label = "ui_api",
        .paths = {"/ui/api/repositories/{name}/access"},
-       .access = Access::kPublic,
+       .access = Access::kSession,
        .methods = {{{.methods = kGet, .handler = &RegistryApi::UiAccess, .action = "admin"}}},
        .feature = Feature::kUi},
       {.label = "ui_api",
        .paths = {"/ui/api/storage"},
-       .access = Access::kPublic,
+       .access = Access::kSession,
        .methods = {{{.methods = kGet, .handler = &RegistryApi::UiStorage, .action = ""}}},
        .feature = Feature::kUi},
       // Liveness and readiness probes: any method, no authentication.

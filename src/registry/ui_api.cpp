@@ -119,6 +119,12 @@ nlohmann::json PlatformsOf(std::string_view body) {
   return out;
 }
 
+// The answer to a failed database read: `not_found` for NotFound, else the database's error.
+http::Response MetadataFailure(const Status& s, http::Response not_found) {
+  if (s.IsNotFound()) return not_found;
+  return MetadataErrorResponse(s);
+}
+
 bool IsIndexType(std::string_view media_type) {
   return media_type == "application/vnd.oci.image.index.v1+json" ||
          media_type == "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -330,8 +336,8 @@ Task<void> RegistryApi::UiSignIn(Exchange& ex, const RouteMatch&) {
     s.fingerprint = ui_sessions_->PasswordFingerprint(yaml_user->second);
   }
   const std::string id = ui_sessions_->Create(std::move(s), auth::UnixNow());
-  std::string cookie = std::string(kCookie) + "=" + id + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                       std::to_string(ui_sessions_->ttl_s());
+  std::string cookie = std::string(kCookie) + "=" + id +
+                       "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(ui_sessions_->ttl_s());
   if (options_.public_url.rfind("https://", 0) == 0) cookie += "; Secure";
   http::Response r = Json({{"user", req->user}});
   r.Set("Set-Cookie", cookie);
@@ -423,15 +429,17 @@ Task<void> RegistryApi::UiRepository(Exchange& ex, const RouteMatch& m) {
   RepositoryInfoCall info_call{&meta_, m.name};
   auto info = co_await http::RunBlocking(db_threads_, std::move(info_call));
   if (!info.ok()) {
-    co_await ex.Send(info.status().IsNotFound() ? Error(code::kNameUnknown, "repository name not known to registry")
-                                                : MetadataErrorResponse(info.status()));
+    http::Response failure =
+        MetadataFailure(info.status(), Error(code::kNameUnknown, "repository name not known to registry"));
+    co_await ex.Send(std::move(failure));
     co_return;
   }
   TagPageCall call{&meta_, m.name, QueryParam(ex, "filter"), QueryParam(ex, "last"), PageSize(ex)};
   auto page = co_await http::RunBlocking(db_threads_, std::move(call));
   if (!page.ok()) {
-    co_await ex.Send(page.status().IsNotFound() ? Error(code::kNameUnknown, "repository name not known to registry")
-                                                : MetadataErrorResponse(page.status()));
+    http::Response failure =
+        MetadataFailure(page.status(), Error(code::kNameUnknown, "repository name not known to registry"));
+    co_await ex.Send(std::move(failure));
     co_return;
   }
   nlohmann::json tags = nlohmann::json::array();
@@ -488,11 +496,12 @@ Task<void> RegistryApi::UiTagDeletion(Exchange& ex, const RouteMatch& m) {
   EstimateCall call{&meta_, m.name, m.arg};
   auto e = co_await http::RunBlocking(db_threads_, std::move(call));
   if (!e.ok()) {
-    co_await ex.Send(e.status().IsNotFound() ? Error(code::kManifestUnknown, "tag unknown", "tag", m.arg)
-                                             : MetadataErrorResponse(e.status()));
+    http::Response failure = MetadataFailure(e.status(), Error(code::kManifestUnknown, "tag unknown", "tag", m.arg));
+    co_await ex.Send(std::move(failure));
     co_return;
   }
-  const nlohmann::json answer = {{"tag", m.arg}, {"bytes", e->bytes}, {"blobs", e->blobs}, {"other_tags", e->other_tags}};
+  const nlohmann::json answer = {
+      {"tag", m.arg}, {"bytes", e->bytes}, {"blobs", e->blobs}, {"other_tags", e->other_tags}};
   co_await ex.Send(Json(answer));
 }
 
@@ -558,8 +567,9 @@ Task<void> RegistryApi::UiManifest(Exchange& ex, const RouteMatch& m) {
   }
   auto stored = manifests_.Get(m.name, *ref);
   if (!stored.ok()) {
-    co_await ex.Send(stored.status().IsNotFound() ? Error(code::kManifestUnknown, "manifest unknown")
-                                                  : StorageErrorResponse(stored.status()));
+    http::Response failure = Error(code::kManifestUnknown, "manifest unknown");
+    if (!stored.status().IsNotFound()) failure = StorageErrorResponse(stored.status());
+    co_await ex.Send(std::move(failure));
     co_return;
   }
   nlohmann::json manifest = nullptr;
@@ -588,8 +598,8 @@ Task<void> RegistryApi::UiManifest(Exchange& ex, const RouteMatch& m) {
   nlohmann::json refs = nlohmann::json::array();
   if (referrers.ok()) {
     for (const auto& d : *referrers) {
-      nlohmann::json r = {{"digest", d.digest}, {"media_type", d.media_type}, {"size", d.size},
-                          {"artifact_type", d.artifact_type}};
+      nlohmann::json r = {
+          {"digest", d.digest}, {"media_type", d.media_type}, {"size", d.size}, {"artifact_type", d.artifact_type}};
       if (!d.annotations.empty()) {
         auto a = nlohmann::json::parse(d.annotations, nullptr, /*allow_exceptions=*/false);
         if (a.is_object()) r["annotations"] = std::move(a);
@@ -698,9 +708,8 @@ Task<void> RegistryApi::UiStorage(Exchange& ex, const RouteMatch&) {
   nlohmann::json j = {{"namespaces", std::move(namespaces)}, {"totals", nullptr}, {"gc", nullptr}};
   // The whole store and GC are shown to those who see the whole catalog.
   if (out->totals) {
-    j["totals"] = {{"blobs", out->totals->blobs},
-                   {"bytes", out->totals->bytes},
-                   {"repositories", out->totals->repositories}};
+    j["totals"] = {
+        {"blobs", out->totals->blobs}, {"bytes", out->totals->bytes}, {"repositories", out->totals->repositories}};
   }
   co_await ex.Send(Json(j));
 }

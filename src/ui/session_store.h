@@ -28,10 +28,10 @@ struct Session {
   // How the user signed in, checked on every request (SessionStore::PasswordFingerprint,
   // or empty for a directory (LDAP) user, whose session lasts until it expires).
   std::string fingerprint;
-  std::string token_id;                             // signed in with this access token ("" when a password)
-  std::shared_ptr<const auth::TokenLimit> limit;    // what that token limits grants to (null: a password)
-  std::string csrf;                                 // required in X-CSRF-Token on every state-changing call
-  int64_t expires_at = 0;                           // Unix seconds
+  std::string token_id;                           // signed in with this access token ("" when a password)
+  std::shared_ptr<const auth::TokenLimit> limit;  // what that token limits grants to (null: a password)
+  std::string csrf;                               // required in X-CSRF-Token on every state-changing call
+  int64_t expires_at = 0;                         // Unix seconds
 };
 
 class SessionStore {
