@@ -355,6 +355,16 @@ async function renderStorage() {
   if (s.totals) {
     parts.push(kv([['Repositories', String(s.totals.repositories)], ['Blobs', String(s.totals.blobs)], ['Stored', bytes(s.totals.bytes)]]));
   }
+  if (s.gc) {
+    parts.push(el('h2', {}, 'Garbage collection'), kv([
+      ['Last success', s.gc.last_success_at ? when(s.gc.last_success_at) : 'never'],
+      ['Last run took', s.gc.last_duration_s >= 0 ? s.gc.last_duration_s.toFixed(1) + ' s' : ''],
+      ['Runs', s.gc.runs_succeeded + ' succeeded, ' + s.gc.runs_failed + ' failed, ' + s.gc.runs_skipped + ' skipped'],
+      ['Freed since start', bytes(s.gc.bytes_freed) + ' (' + s.gc.blobs_deleted + ' blobs, ' + s.gc.manifests_deleted + ' manifests)'],
+    ]));
+  } else if (s.totals) {
+    parts.push(el('p', { class: 'muted' }, 'Garbage collection has not run in this process (storage.gc, docs/gc.md).'));
+  }
   parts.push(el('h2', {}, 'Usage by namespace'),
     el('p', { class: 'muted' }, 'Of the repositories you may pull; a blob shared by two repositories counts in both.'),
     el('table', { id: 'namespaces' },

@@ -16,6 +16,7 @@
 #include "auth/password.h"
 #include "http/blocking.h"
 #include "metadata/browse.h"
+#include "observability/berth_metrics.h"
 #include "oci/name.h"
 #include "registry/api.h"
 #include "registry/errors.h"
@@ -706,10 +707,22 @@ Task<void> RegistryApi::UiStorage(Exchange& ex, const RouteMatch&) {
     namespaces.push_back({{"name", u.name}, {"repositories", u.repositories}, {"bytes", u.bytes}});
   }
   nlohmann::json j = {{"namespaces", std::move(namespaces)}, {"totals", nullptr}, {"gc", nullptr}};
-  // The whole store and GC are shown to those who see the whole catalog.
+  // The whole store and garbage collection are shown to those who see the whole catalog.
   if (out->totals) {
     j["totals"] = {
         {"blobs", out->totals->blobs}, {"bytes", out->totals->bytes}, {"repositories", out->totals->repositories}};
+    // This process's online GC (storage.gc), from its metrics; null when it never ran here.
+    const obs::BerthMetrics::GcSummary gc = obs::Metrics().Gc();
+    if (gc.successes + gc.failures + gc.skipped > 0) {
+      j["gc"] = {{"runs_succeeded", gc.successes},
+                 {"runs_failed", gc.failures},
+                 {"runs_skipped", gc.skipped},
+                 {"blobs_deleted", gc.blobs_deleted},
+                 {"manifests_deleted", gc.manifests_deleted},
+                 {"bytes_freed", gc.bytes_freed},
+                 {"last_duration_s", gc.last_duration_s},
+                 {"last_success_at", static_cast<int64_t>(gc.last_success_unix_s)}};
+    }
   }
   co_await ex.Send(Json(j));
 }

@@ -111,6 +111,13 @@ TEST_F(UiOpenTest, TheJsonApiListsRepositoriesAndTagsWithoutUsers) {
   EXPECT_EQ(m["manifest"]["layers"].size(), 2u);
   EXPECT_EQ(m["config"]["os"], "linux");
   EXPECT_TRUE(m["raw"].is_string());
+  auto storage = Do(client(), "GET", "/ui/api/storage");
+  ASSERT_EQ(storage.status, 200u) << storage.body;
+  auto st = json::parse(storage.body);
+  EXPECT_EQ(st["namespaces"][0]["name"], "open");
+  EXPECT_GT(st["namespaces"][0]["bytes"].get<int64_t>(), 0);
+  EXPECT_GE(st["totals"]["repositories"].get<int64_t>(), 1) << "the open registry shows the whole store";
+  EXPECT_TRUE(st["gc"].is_null()) << "storage.gc is off";
 }
 
 class UiDisabledTest : public ServerSuite<UiDisabledTest> {
