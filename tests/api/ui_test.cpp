@@ -5,6 +5,9 @@
 // delete (the ACL's delete), who can access (admin), and a password change
 // ending the session.
 #include <signal.h>
+#include <stdio.h>
+
+#include <cstdlib>
 
 #include <fstream>
 #include <sstream>
@@ -299,6 +302,37 @@ TEST_F(UiAuthTest, DeletingATagNeedsTheCsrfTokenAndTheDeleteAction) {
   EXPECT_EQ(Do(client(), "DELETE", "/ui/api/session", {{"Cookie", admin}, {"X-CSRF-Token", csrf}}).status, 200u);
   auto after = json::parse(Do(client(), "GET", "/ui/api/session", {{"Cookie", admin}}).body);
   EXPECT_FALSE(after["signed_in"].get<bool>());
+}
+
+// Runs `berth <args>` on the test server's config; its output (stdout).
+std::string Berth(const TestServer& server, const std::string& args) {
+  const char* env = std::getenv("BERTH_TEST_BINARY");
+  const std::string binary = env != nullptr && *env != '\0' ? env : BERTH_BINARY;
+  const std::string cmd = binary + " " + args + " --config " + server.dir() + "/config.yaml 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  EXPECT_EQ(::pclose(p), 0) << cmd << "\n" << out;
+  return out;
+}
+
+TEST_F(UiAuthTest, AnAccessTokenSignsInUntilItIsRevoked) {
+  const std::string created = Berth(*server_, "token create --user dev --name ui-test");
+  const size_t at = created.find("berth_pat_");
+  ASSERT_NE(at, std::string::npos) << created;
+  const std::string token = created.substr(at, created.find('\n', at) - at);
+  const size_t id_at = created.find("access token ") + 13;
+  const std::string id = created.substr(id_at, created.find(' ', id_at) - id_at);
+  const std::string session = SignIn("dev", token);
+  ASSERT_FALSE(session.empty());
+  EXPECT_TRUE(json::parse(Do(client(), "GET", "/ui/api/session", {{"Cookie", session}}).body)["signed_in"].get<bool>());
+  EXPECT_EQ(SignIn("admin", token), "") << "a token signs in only its own user";
+  Berth(*server_, "token revoke " + id);
+  auto after = json::parse(Do(client(), "GET", "/ui/api/session", {{"Cookie", session}}).body);
+  EXPECT_FALSE(after["signed_in"].get<bool>()) << "revoking the token ends the session";
 }
 
 TEST_F(UiAuthTest, APasswordChangeEndsTheSession) {
