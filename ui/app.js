@@ -213,10 +213,11 @@ async function deleteTag(repo, tag) {
 async function renderRepository(name) {
   const body = el('tbody');
   const more = el('button', { hidden: true }, 'More tags');
+  const tagFilter = el('input', { type: 'search', id: 'tag-filter', placeholder: 'Filter tags' });
   let next = '';
   let info = null;
   async function load(reset) {
-    const q = new URLSearchParams({ n: '100' });
+    const q = new URLSearchParams({ n: '100', filter: tagFilter.value });
     if (!reset && next) q.set('last', next);
     info = await api(repoApi(name) + '/summary?' + q.toString());
     if (reset) body.replaceChildren();
@@ -241,13 +242,19 @@ async function renderRepository(name) {
     more.hidden = !next;
   }
   more.addEventListener('click', () => load(false).catch(showError));
+  let timer = null;
+  tagFilter.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => load(true).catch(showError), 120);
+  });
   await load(true);
-  const firstTag = info.tags.length ? info.tags[0].name : 'latest';
+  const firstTag = info.tags.some((t) => t.name === 'latest') || !info.tags.length ? 'latest' : info.tags[0].name;
   const parts = [
     el('h1', {}, name),
     el('p', { class: 'muted' }, 'Last push ' + when(info.last_pushed_at)),
     pullCommands(info.pull_host, name, firstTag),
     el('h2', {}, 'Tags'),
+    el('div', { class: 'toolbar' }, tagFilter),
     el('table', { id: 'tags' },
       el('thead', {}, el('tr', {}, el('th', {}, 'Tag'), el('th', {}, 'Digest'), el('th', { class: 'num' }, 'Size'), el('th', {}, 'Platforms'), el('th', {}, 'Pushed'), el('th', {}))),
       body),

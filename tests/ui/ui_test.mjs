@@ -108,6 +108,13 @@ try {
   await page.screenshot({ path: `${shots}/repository.png`, fullPage: true });
   ok('the repository page shows v1 with its platforms linux/amd64 and linux/arm64');
 
+  await page.fill('#tag-filter', 'v');
+  await page.waitForFunction(() => document.querySelectorAll('#tags tbody tr').length === 1);
+  assert.equal(await page.locator('#tags tbody tr').getAttribute('data-tag'), 'v1');
+  await page.fill('#tag-filter', '');
+  await page.waitForFunction(() => document.querySelectorAll('#tags tbody tr').length === 2);
+  ok('the tag filter narrows the tags to v1');
+
   const command = await page.locator('.pull-command').first().textContent();
   assert.equal(command, `docker pull ${host}/team/multi:old`);
   await page.locator('button.copy').first().click();
