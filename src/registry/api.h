@@ -175,6 +175,8 @@ class RegistryApi final : public http::Handler {
   void AuditDenied(Exchange& ex);
   // A token request whose credentials failed: counted and audited.
   void AuditTokenRefused(Exchange& ex, const std::string& ip, const std::string& attempted_user);
+  // The audit line of a login whose credentials failed (the token endpoint's, the web UI's sign-in).
+  void AuditLoginRefused(Exchange& ex, const std::string& ip, const std::string& attempted_user);
   std::string ClientIp(const Exchange& ex) const;
 
   storage::StorageDriver& driver_;

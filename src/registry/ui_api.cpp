@@ -311,7 +311,6 @@ Task<void> RegistryApi::UiSignIn(Exchange& ex, const RouteMatch&) {
   std::shared_ptr<const auth::TokenLimit>* limit_out = &limit;
   // The same check as Basic credentials: YAML users, the directory, access tokens; throttled.
   auth::AccessController::Login login = co_await access_->CheckLogin(ip, req->user, req->password, fields, limit_out);
-  ex.context().user = req->user;
   if (login == auth::AccessController::Login::kThrottled) {
     auth::Throttle throttle;
     throttle.retry_after = auth::AccessController::ThrottleRetryAfter();
@@ -323,9 +322,12 @@ Task<void> RegistryApi::UiSignIn(Exchange& ex, const RouteMatch&) {
     co_return;
   }
   if (login != auth::AccessController::Login::kOk) {
+    obs::Metrics().CountAuthDenial();
     co_await ex.Send(Error(code::kUnauthorized, "wrong user name or password"));
+    AuditLoginRefused(ex, ip, req->user);
     co_return;
   }
+  ex.context().user = req->user;
   ui::Session s;
   s.user = req->user;
   auto policy = access_->auth().policy();

@@ -215,8 +215,10 @@ class UiAuthTest : public ServerSuite<UiAuthTest> {
 
 TEST_F(UiAuthTest, SignInChecksThePasswordAndNeedsTheUiHeader) {
   unsigned status = 0;
+  const size_t audited = server_->CountInLog("outcome=unauthorized");
   EXPECT_EQ(SignIn("admin", "wrong", &status), "");
   EXPECT_EQ(status, 401u);
+  EXPECT_TRUE(server_->WaitForLog("outcome=unauthorized", audited + 1, 5000)) << "a refused sign-in is audited";
   EXPECT_EQ(SignIn("nobody", kAdminPw, &status), "");
   EXPECT_EQ(status, 401u);
   // Without X-Berth-UI (what a cross-site form would send): refused before the password is looked at.
