@@ -177,8 +177,11 @@ Task<RegistryApi::UiViewer> RegistryApi::UiViewerOf(Exchange& ex) {
     bool valid = false;
     const auto yaml_user = policy->users.find(session->user);
     if (!session->token_id.empty()) {
-      TokenStillValid check{auth.tokens(), session->token_id};
-      valid = yaml_user != policy->users.end() && co_await http::RunBlocking(db_threads_, std::move(check));
+      // (No co_await inside && or ?: : GCC 12.)
+      if (yaml_user != policy->users.end()) {
+        TokenStillValid check{auth.tokens(), session->token_id};
+        valid = co_await http::RunBlocking(db_threads_, std::move(check));
+      }
     } else if (!session->fingerprint.empty()) {
       valid = yaml_user != policy->users.end() &&
               auth::ConstantTimeEquals(ui_sessions_->PasswordFingerprint(yaml_user->second), session->fingerprint);
