@@ -308,6 +308,9 @@ int Serve(std::string config_path) {
 
   registry::RegistryOptions ropts{cfg.storage.delete_enabled, cfg.server.metrics.enabled, cfg.server.metrics.is_public};
   ropts.redirect_enabled = cfg.storage.redirect_enabled;
+  ropts.ui_enabled = cfg.ui.enabled;
+  ropts.ui_session_ttl_s = cfg.ui.session_ttl_s;
+  ropts.public_url = cfg.server.public_url;
   registry::RegistryApi api(**driver, meta, db_threads, ropts, auth.access.get());
   if (Status s = api.EnableProxy(cfg.proxy); !s.ok()) {
     log::Error("cannot set up the pull-through cache", {{"error", s.message()}});

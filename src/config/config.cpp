@@ -650,12 +650,12 @@ Status ParseAcl(Reader& r, const YAML::Node& n, std::vector<AclEntryConfig>* out
     YAML::Node actions = e["actions"];
     if (!actions || !actions.IsSequence()) {
       return r.Error(actions ? actions.Mark() : e.Mark(),
-                     path + ".actions must be a list (of pull, push, delete, *; [] denies)");
+                     path + ".actions must be a list (of pull, push, delete, admin, *; [] denies)");
     }
     for (const auto& a : actions) {
       std::string v = a.IsScalar() ? a.Scalar() : "";
-      if (v != "pull" && v != "push" && v != "delete" && v != "*") {
-        return r.Error(a.Mark(), path + ".actions: '" + v + "' is not one of pull, push, delete, *");
+      if (v != "pull" && v != "push" && v != "delete" && v != "admin" && v != "*") {
+        return r.Error(a.Mark(), path + ".actions: '" + v + "' is not one of pull, push, delete, admin, *");
       }
       entry.actions.insert(v);
     }
@@ -716,7 +716,7 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
     YAML::Node root = YAML::Load(std::string(yaml));
     if (!root || root.IsNull()) return cfg;  // an empty file means all defaults
     BERTH_TRY(r.CheckMap(root, "the top level",
-                         {"version", "server", "storage", "log", "auth", "users", "groups", "acl", "proxy"}));
+                         {"version", "server", "storage", "log", "auth", "users", "groups", "acl", "proxy", "ui"}));
     if (YAML::Node n = root["server"]; n && !n.IsNull()) BERTH_TRY(ParseServer(r, n, &cfg.server));
     if (YAML::Node n = root["storage"]; n && !n.IsNull()) BERTH_TRY(ParseStorage(r, n, &cfg.storage));
     if (YAML::Node n = root["log"]; n && !n.IsNull()) BERTH_TRY(ParseLog(r, n, &cfg.log));
@@ -725,6 +725,11 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
     if (YAML::Node n = root["groups"]; n && !n.IsNull()) BERTH_TRY(ParseGroups(r, n, &cfg.groups));
     if (YAML::Node n = root["acl"]; n && !n.IsNull()) BERTH_TRY(ParseAcl(r, n, &cfg.acl));
     if (YAML::Node n = root["proxy"]; n && !n.IsNull()) BERTH_TRY(ParseProxy(r, n, &cfg.proxy));
+    if (YAML::Node n = root["ui"]; n && !n.IsNull()) {
+      BERTH_TRY(r.CheckMap(n, "ui", {"enabled", "session_ttl"}));
+      BERTH_TRY(r.GetBool(n, "enabled", "ui", &cfg.ui.enabled));
+      BERTH_TRY(r.GetDuration(n, "session_ttl", "ui", &cfg.ui.session_ttl_s));
+    }
   } catch (const YAML::Exception& e) {
     return r.Error(e.mark, e.msg);
   }

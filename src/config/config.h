@@ -226,6 +226,12 @@ struct ProxyUpstreamConfig {
   SourcePos pos;              // of the entry, for errors found when it is set up
 };
 
+// `ui:` (docs/ui.md): the web UI at / (on by default).
+struct UiConfig {
+  bool enabled = true;
+  int64_t session_ttl_s = 12 * 3600;  // a UI session ends this long after sign-in
+};
+
 struct Config {
   std::string source;  // what it was read from (the file path), for error messages
   ServerConfig server;
@@ -236,6 +242,7 @@ struct Config {
   std::vector<GroupConfig> groups;         // in file order, names unique
   std::vector<AclEntryConfig> acl;         // in file order
   std::vector<ProxyUpstreamConfig> proxy;  // in file order; prefixes never overlap
+  UiConfig ui;
 };
 
 // Where the token key lives when auth.token.key is not set.

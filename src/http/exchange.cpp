@@ -41,7 +41,22 @@ std::string SerializeHead(const Response& r, int64_t content_length, bool keep_a
     out += v;
     out += "\r\n";
   }
-  out += extra;
+  // A response with its own Content-Security-Policy (the web UI's pages)
+  // replaces the one among the extra lines: two policies would both apply.
+  bool own_csp = false;
+  for (const auto& [k, v] : r.headers) own_csp = own_csp || AsciiIEquals(k, "Content-Security-Policy");
+  if (own_csp) {
+    constexpr std::string_view kCsp = "Content-Security-Policy: ";
+    std::string_view rest = extra;
+    while (!rest.empty()) {
+      const size_t end = rest.find("\r\n");
+      const std::string_view line = rest.substr(0, end == std::string_view::npos ? rest.size() : end + 2);
+      if (!AsciiIEquals(line.substr(0, std::min(line.size(), kCsp.size())), kCsp)) out += line;
+      rest.remove_prefix(line.size());
+    }
+  } else {
+    out += extra;
+  }
   if (!request_id.empty()) {
     out += "X-Request-Id: ";
     out += request_id;

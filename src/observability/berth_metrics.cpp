@@ -72,6 +72,19 @@ void BerthMetrics::CountGcRun(GcResult r, int64_t blobs, int64_t manifests, int6
   if (r == GcResult::kSuccess) gc_last_success_s_.store(finished_unix_s, std::memory_order_relaxed);
 }
 
+BerthMetrics::GcSummary BerthMetrics::Gc() const {
+  GcSummary g;
+  g.successes = gc_runs_[static_cast<size_t>(GcResult::kSuccess)].load(std::memory_order_relaxed);
+  g.failures = gc_runs_[static_cast<size_t>(GcResult::kFailure)].load(std::memory_order_relaxed);
+  g.skipped = gc_runs_[static_cast<size_t>(GcResult::kSkipped)].load(std::memory_order_relaxed);
+  g.blobs_deleted = gc_blobs_.load(std::memory_order_relaxed);
+  g.manifests_deleted = gc_manifests_.load(std::memory_order_relaxed);
+  g.bytes_freed = gc_bytes_.load(std::memory_order_relaxed);
+  g.last_duration_s = gc_last_duration_s_.load(std::memory_order_relaxed);
+  g.last_success_unix_s = gc_last_success_s_.load(std::memory_order_relaxed);
+  return g;
+}
+
 void BerthMetrics::SetRouteLabels(std::vector<std::string_view> names) {
   if (names.empty()) names.push_back(http::RouteLabel{}.name);
   if (names.size() > kMaxRoutes) names.resize(kMaxRoutes);

@@ -53,6 +53,14 @@ class BerthMetrics final : public http::RequestObserver {
   // One garbage collection run (online GC): its result, what it deleted, how
   // long it took; `finished_unix_s` becomes the last success time on success.
   void CountGcRun(GcResult r, int64_t blobs, int64_t manifests, int64_t bytes, double seconds, double finished_unix_s);
+  // What the GC counters say so far in this process (the web UI's storage page).
+  struct GcSummary {
+    uint64_t successes = 0, failures = 0, skipped = 0;
+    uint64_t blobs_deleted = 0, manifests_deleted = 0, bytes_freed = 0;
+    double last_duration_s = -1;     // -1: never ran
+    double last_success_unix_s = 0;  // 0: never succeeded
+  };
+  GcSummary Gc() const;
 
   // The route label values, by index (the handler's route table; index 0 is
   // http::RouteLabel{}'s "other"). Until set, every route renders as "other".

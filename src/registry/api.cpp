@@ -53,6 +53,9 @@ RegistryApi::RegistryApi(storage::StorageDriver& driver, metadata::MetadataStore
       options_(options),
       access_(access) {
   if (access_ != nullptr) tokens_ = std::make_unique<auth::TokenService>(*access_);
+  if (access_ != nullptr && options_.ui_enabled) {
+    ui_sessions_ = std::make_unique<ui::SessionStore>(options_.ui_session_ttl_s);
+  }
   for (const Route& route : RegistryRoutes()) {
     if ((route.listeners & listener::kMain) != 0 && Enabled(route)) main_routes_.Add(route, RouteLabelOf(route));
     if ((route.listeners & listener::kDebug) != 0) debug_routes_.Add(route, RouteLabelOf(route));
@@ -113,12 +116,13 @@ bool RegistryApi::Enabled(const Route& route) const {
     case Feature::kNone: return true;
     case Feature::kTokenServer: return access_ != nullptr;
     case Feature::kMetrics: return options_.metrics_enabled;
+    case Feature::kUi: return options_.ui_enabled;
   }
   return false;
 }
 
 bool RegistryApi::IsPublic(const Route& route) const {
-  return route.access == Access::kPublic || (route.feature == Feature::kMetrics && options_.metrics_public);
+  return route.access == Access::kPublic || route.access == Access::kSession || (route.feature == Feature::kMetrics && options_.metrics_public);
 }
 
 Task<void> RegistryApi::Handle(Exchange& ex) { co_await Serve(ex, main_routes_, false); }

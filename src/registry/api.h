@@ -34,6 +34,7 @@
 #include "storage/driver.h"
 #include "storage/manifest_store.h"
 #include "storage/upload_store.h"
+#include "ui/session_store.h"
 
 namespace berth::registry {
 
@@ -46,6 +47,10 @@ struct RegistryOptions {
   bool metrics_enabled = true;
   bool metrics_public = false;
   bool redirect_enabled = false;  // GET blob: 307 to the storage's direct URL when it has one
+  // The web UI at / (docs/ui.md; ui_api.cpp).
+  bool ui_enabled = true;
+  int64_t ui_session_ttl_s = 12 * 3600;
+  std::string public_url;  // server.public_url: the pull commands' host, and Secure cookies when https
 };
 
 class RegistryApi final : public http::Handler {
@@ -134,6 +139,27 @@ class RegistryApi final : public http::Handler {
   // GET /metrics: the Prometheus text exposition.
   Task<void> ServeMetrics(Exchange& ex, const RouteMatch& m);
 
+  // ui_api.cpp: the web UI (docs/ui.md). Its routes are public in the table:
+  // each handler resolves the session cookie to the signed-in user (or the
+  // anonymous one) and asks the same ACL as /v2/ (UiViewer).
+  struct UiViewer;
+  Task<UiViewer> UiViewerOf(Exchange& ex);
+  Task<void> ServeUiPage(Exchange& ex, const RouteMatch& m);
+  Task<void> ServeUiRepositoryPage(Exchange& ex, const RouteMatch& m);
+  Task<void> ServeUiAsset(Exchange& ex, const RouteMatch& m);
+  Task<void> UiGetSession(Exchange& ex, const RouteMatch& m);
+  Task<void> UiSignIn(Exchange& ex, const RouteMatch& m);
+  Task<void> UiSignOut(Exchange& ex, const RouteMatch& m);
+  Task<void> UiListRepositories(Exchange& ex, const RouteMatch& m);
+  Task<void> UiRepository(Exchange& ex, const RouteMatch& m);
+  Task<void> UiTagDeletion(Exchange& ex, const RouteMatch& m);
+  Task<void> UiDeleteTag(Exchange& ex, const RouteMatch& m);
+  Task<void> UiManifest(Exchange& ex, const RouteMatch& m);
+  Task<void> UiAccess(Exchange& ex, const RouteMatch& m);
+  Task<void> UiStorage(Exchange& ex, const RouteMatch& m);
+  // The host name in pull commands: public_url's, else the request's Host.
+  std::string UiPullHost(const Exchange& ex) const;
+
   // Matches the request in `router` and serves it: name validation, the
   // access check (unless `debug`), 405, parameter validation, the handler,
   // the audit line.
@@ -151,6 +177,8 @@ class RegistryApi final : public http::Handler {
   void AuditDenied(Exchange& ex);
   // A token request whose credentials failed: counted and audited.
   void AuditTokenRefused(Exchange& ex, const std::string& ip, const std::string& attempted_user);
+  // The audit line of a login whose credentials failed (the token endpoint's, the web UI's sign-in).
+  void AuditLoginRefused(Exchange& ex, const std::string& ip, const std::string& attempted_user);
   std::string ClientIp(const Exchange& ex) const;
 
   storage::StorageDriver& driver_;
@@ -167,6 +195,7 @@ class RegistryApi final : public http::Handler {
   Router main_routes_;                                // the routes served on the main listener, with this configuration
   Router debug_routes_;                               // those of the debug listener
   std::string debug_not_found_;                       // its 404 body, naming what it serves
+  std::unique_ptr<ui::SessionStore> ui_sessions_;     // the web UI's sessions (null: UI off or no auth)
 };
 
 // The Handler of the debug listener: RegistryApi::HandleDebug.

@@ -31,6 +31,10 @@ void RegistryApi::AuditDenied(Exchange& ex) {
 
 void RegistryApi::AuditTokenRefused(Exchange& ex, const std::string& ip, const std::string& attempted_user) {
   obs::Metrics().CountTokenRequest(obs::TokenResult::kUnauthorized);
+  AuditLoginRefused(ex, ip, attempted_user);
+}
+
+void RegistryApi::AuditLoginRefused(Exchange& ex, const std::string& ip, const std::string& attempted_user) {
   log::Write(log::Level::kInfo, "audit", ex.context().LogFields(),
              {{"audit", "true"},
               {"event", "denied"},

@@ -67,6 +67,8 @@ enum class Access : uint8_t {
   kAuthenticated,  // any valid credentials (GET /v2/, the spec's authentication check)
   kRepository,     // scope repository:<name>:<the method's action>
   kRegistry,       // scope registry:<Route::resource>:*
+  kSession,        // the web UI: no check here; the handler resolves the session cookie to
+                   // the signed-in (or anonymous) user and asks the ACL (registry/ui_api.cpp)
 };
 
 // A configuration switch a route depends on.
@@ -74,6 +76,7 @@ enum class Feature : uint8_t {
   kNone,
   kTokenServer,  // served only when auth is on (auth.mode: token)
   kMetrics,      // on the main port only with metrics.enabled; public there with metrics.public
+  kUi,           // the web UI: only with ui.enabled (docs/ui.md)
 };
 
 // Which listeners serve a route (a bit set).

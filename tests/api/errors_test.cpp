@@ -166,7 +166,7 @@ TEST_F(ErrorsTest, MountWithBadDigestFallsBackToUpload) {
 }
 
 TEST_F(ErrorsTest, UnknownEndpointsAre404) {
-  for (const char* target : {"/", "/v1/", "/v3/", "/v2/foo", "/v2/foo/manifests", "/v2/foo/bar/baz",
+  for (const char* target : {"/v1/", "/v3/", "/v2/foo", "/v2/foo/manifests", "/v2/foo/bar/baz",
                              "/v2/foo/tags/other", "/v2/_catalog/extra", "/favicon.ico", "/v2/foo/blobs"}) {
     auto r = Do(client(), "GET", target);
     EXPECT_EQ(r.status, 404u) << target;

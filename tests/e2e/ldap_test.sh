@@ -98,6 +98,14 @@ assert_succeeds "podman pull as bob (readers may pull)" \
   pm cli pull --signature-policy "$E2E_POLICY" --tls-verify=false --quiet --authfile "$E2E_DIR/bob.json" \
   "$R/team/app:v1"
 assert_eq "$(http_status GET "http://$R/v2/team/app/tags/list" -u bob:bobpw)" 200 "Basic credentials of a directory user work on /v2/"
+# The web UI signs directory users in too (docs/ui.md) and shows what their groups may pull.
+UI_JAR=$E2E_DIR/ui-bob.jar
+assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -c "$UI_JAR" -H 'X-Berth-UI: 1' -H 'Content-Type: application/json' \
+  -d '{"user":"bob","password":"bobpw"}' "http://$R/ui/api/session")" 200 "bob (LDAP) signs in to the web UI"
+assert_eq "$(curl -fsS -b "$UI_JAR" "http://$R/ui/api/repositories" | jq -c '[.repositories[].name]')" '["team/app"]' \
+  "the web UI lists team/app to bob (readers may pull)"
+assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Berth-UI: 1' -H 'Content-Type: application/json' \
+  -d '{"user":"bob","password":"wrong"}' "http://$R/ui/api/session")" 401 "a wrong LDAP password is refused by the web UI"
 assert_fails_with "podman login with a wrong password is refused" 'invalid username/password|unauthorized|401' \
   pm cli login --tls-verify=false --authfile "$E2E_DIR/bad.json" -u alice -p wrong "$R"
 assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -u 'alice:' "http://$R/v2/token?service=$SERVICE")" 401 \

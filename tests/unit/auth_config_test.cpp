@@ -385,7 +385,7 @@ TEST(AuthConfigTest, BadAction) {
       "  - account: alice\n"
       "    name: \"*\"\n"
       "    actions: [pull, write]\n",
-      4, "acl[0].actions: 'write' is not one of pull, push, delete, *");
+      4, "acl[0].actions: 'write' is not one of pull, push, delete, admin, *");
   ExpectError(
       "acl:\n"
       "  - account: alice\n"
