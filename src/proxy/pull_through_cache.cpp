@@ -71,38 +71,38 @@ struct ProtectBlobCall {
   Status operator()() const { return meta->ProtectBlob(digest, size); }
 };
 
-// After the commit: the blob's link row, with the reference rows of the
-// repository's cached manifests that list it. Those were recorded before the
-// blob was known, when the database could not hold the references; without
-// them GC would take the link and the bytes (docs/proxy.md). The manifests
-// listing it are found by reading the candidates' stored bytes.
 struct RecordFilledBlobCall {
   metadata::MetadataStore* meta;
   storage::ManifestStore* manifests;
   std::string name;
   oci::Digest digest;
   int64_t size;
-
-  Status operator()() const {
-    auto candidates = meta->ManifestsNotReferencing(name, digest.str());
-    if (!candidates.ok()) return candidates.status();
-    std::vector<std::string> referencing;
-    for (const std::string& candidate : *candidates) {
-      auto ref = oci::Reference::Parse(candidate);
-      if (!ref.ok()) continue;
-      auto stored = manifests->Get(name, *ref);
-      if (!stored.ok()) continue;  // deleted meanwhile: nothing to reference
-      auto parsed = oci::ParseManifest(stored->body, stored->media_type);
-      if (!parsed.ok()) continue;
-      bool lists = parsed->config && parsed->config->digest == digest;
-      for (const auto& layer : parsed->layers) lists = lists || layer.digest == digest;
-      if (lists) referencing.push_back(candidate);
-    }
-    return meta->LinkCachedBlob(name, digest.str(), size, referencing);
-  }
+  Status operator()() const { return RecordFilledBlob(*meta, *manifests, name, digest, size); }
 };
 
 }  // namespace
+
+// ---- RecordFilledBlob ----
+
+Status RecordFilledBlob(metadata::MetadataStore& meta, storage::ManifestStore& manifests, const std::string& name,
+                        const oci::Digest& digest, int64_t size) {
+  // The manifests listing the blob are found by reading the candidates' stored bytes.
+  auto candidates = meta.ManifestsNotReferencing(name, digest.str());
+  if (!candidates.ok()) return candidates.status();
+  std::vector<std::string> referencing;
+  for (const std::string& candidate : *candidates) {
+    auto ref = oci::Reference::Parse(candidate);
+    if (!ref.ok()) continue;
+    auto stored = manifests.Get(name, *ref);
+    if (!stored.ok()) continue;  // deleted meanwhile: nothing to reference
+    auto parsed = oci::ParseManifest(stored->body, stored->media_type);
+    if (!parsed.ok()) continue;
+    bool lists = parsed->config && parsed->config->digest == digest;
+    for (const auto& layer : parsed->layers) lists = lists || layer.digest == digest;
+    if (lists) referencing.push_back(candidate);
+  }
+  return meta.LinkCachedBlob(name, digest.str(), size, referencing);
+}
 
 // ---- BlobFill ----
 

@@ -67,6 +67,14 @@ struct ProxyRoute {
 //  Unavailable  the upstream cannot be reached, refused Berth's credentials,
 //               or sent content that does not match its digest (UNAVAILABLE)
 
+// After a fill's commit: the blob's link row in `name` and the reference rows
+// of `name`'s cached manifests that list it (MetadataStore::LinkCachedBlob).
+// A cached manifest is recorded before its blobs arrive, when the database
+// cannot hold references to them; without these rows GC would take the filled
+// blob's link and bytes. Blocking (storage and database): on the database threads.
+Status RecordFilledBlob(metadata::MetadataStore& meta, storage::ManifestStore& manifests, const std::string& name,
+                        const oci::Digest& digest, int64_t size);
+
 // One blob being fetched into the store, read by its clients behind the writer.
 class BlobFill {
  public:
