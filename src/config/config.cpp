@@ -407,7 +407,8 @@ Status ParseProxy(Reader& r, const YAML::Node& n, std::vector<ProxyUpstreamConfi
   for (const auto& e : n) {
     const std::string path = "proxy[" + std::to_string(index++) + "]";
     BERTH_TRY(r.CheckMap(e, path,
-                         {"prefix", "url", "username", "password", "password_file", "ca_file", "tag_ttl", "mirror"}));
+                         {"prefix", "url", "username", "password", "password_file", "ca_file", "tag_ttl", "mirror",
+                          "max_fills"}));
     ProxyUpstreamConfig u;
     u.pos = PosOf(e.Mark());
     for (auto [key, field] : {std::pair{"prefix", &u.prefix}, std::pair{"url", &u.url},
@@ -417,6 +418,7 @@ Status ParseProxy(Reader& r, const YAML::Node& n, std::vector<ProxyUpstreamConfi
     }
     BERTH_TRY(r.GetDuration(e, "tag_ttl", path, &u.tag_ttl_s));
     BERTH_TRY(r.GetBool(e, "mirror", path, &u.mirror));
+    BERTH_TRY(r.GetInt(e, "max_fills", path, 1, 4096, &u.max_fills));
     if (!IsRepositoryPrefix(u.prefix)) {
       return r.Error(e["prefix"] ? e["prefix"].Mark() : e.Mark(),
                      path + ".prefix must be a repository name prefix ending in '/' (like docker.io/)");

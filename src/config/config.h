@@ -223,6 +223,7 @@ struct ProxyUpstreamConfig {
   std::string ca_file;        // the CAs to trust for this upstream; empty: the system bundle
   int64_t tag_ttl_s = 300;    // how long a tag fetched from the upstream is served without asking it again
   bool mirror = false;        // also serves names without a proxied prefix that are not found locally (at most one)
+  int64_t max_fills = 32;     // blob fetches from this upstream at once; a miss beyond it is 503 with Retry-After
   SourcePos pos;              // of the entry, for errors found when it is set up
 };
 

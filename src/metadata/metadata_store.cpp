@@ -214,6 +214,29 @@ Status MetadataStore::LinkBlobRows(std::string_view repository, std::string_view
       on);
 }
 
+Status MetadataStore::LinkCachedBlob(std::string_view repository, std::string_view digest, int64_t size,
+                                     const std::vector<std::string>& referenced_by) {
+  const int64_t now = Now();
+  return Transaction([&](Connection& c) -> Status {
+    auto repo = sql::UpsertRepository(c, repository, now, now);
+    if (!repo.ok()) return repo.status();
+    if (Status s = sql::UpsertBlob(c, digest, size, now, now); !s.ok()) return s;
+    // Claimed: its bytes may be gone; neither a link nor a reference may make it visible.
+    if (Status s = RefuseClaimed(c, digest); !s.ok()) return s;
+    auto linked = sql::UpsertLink(c, *repo, digest, now, sql::MissingBlob::kFail);
+    if (!linked.ok()) return linked.status();
+    for (const std::string& manifest : referenced_by) {
+      const Value params[] = {*repo, manifest, S(digest)};
+      auto r = c.Execute(
+          "INSERT INTO manifest_blobs (manifest_id, digest) "
+          "SELECT id, $3 FROM manifests WHERE repository_id = $1 AND digest = $2 ON CONFLICT DO NOTHING",
+          params);
+      if (!r.ok()) return r.status();
+    }
+    return Status::Ok();
+  });
+}
+
 Status MetadataStore::TouchBlob(std::string_view digest) {
   const int64_t now = Now();
   return Transaction([&](Connection& c) -> Status {
@@ -592,6 +615,19 @@ Result<std::vector<std::string>> MetadataStore::ManifestChildren(std::string_vie
   return Column0((*conn)->Execute(
       "SELECT c.child_digest FROM manifest_children c JOIN manifests m ON m.id = c.manifest_id "
       "JOIN repositories r ON r.id = m.repository_id WHERE r.name = $1 AND m.digest = $2 ORDER BY c.child_digest",
+      params));
+}
+
+Result<std::vector<std::string>> MetadataStore::ManifestsNotReferencing(std::string_view repository,
+                                                                        std::string_view digest) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  const Value params[] = {S(repository), S(digest)};
+  return Column0((*conn)->Execute(
+      "SELECT m.digest FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = $1 "
+      "AND NOT EXISTS (SELECT 1 FROM manifest_children c WHERE c.manifest_id = m.id) "
+      "AND NOT EXISTS (SELECT 1 FROM manifest_blobs b WHERE b.manifest_id = m.id AND b.digest = $2) "
+      "ORDER BY m.digest",
       params));
 }
 

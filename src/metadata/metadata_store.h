@@ -153,6 +153,14 @@ class MetadataStore {
   // A blob uploaded into or mounted into `repository` (its _layers link).
   // Creates the repository and the blob row as needed; renews the link's and blob's grace.
   Status LinkBlob(std::string_view repository, std::string_view digest, int64_t size);
+  // A blob the pull-through cache filled into `repository` (docs/proxy.md): its
+  // link as LinkBlob and, in the same transaction, the references to it of the
+  // repository's manifests `referenced_by` (digests). A cached manifest is
+  // recorded before its blobs arrive, when they are references the database
+  // cannot hold yet; without these rows GC would take the filled blob's link.
+  // Unknown manifest digests are skipped.
+  Status LinkCachedBlob(std::string_view repository, std::string_view digest, int64_t size,
+                        const std::vector<std::string>& referenced_by);
   // Renews a blob's grace (a HEAD that may let a client skip its upload).
   // NotFound when unknown or claimed by GC (the client then uploads it again).
   Status TouchBlob(std::string_view digest);
@@ -230,6 +238,9 @@ class MetadataStore {
   // Blob digests the manifest references (config and layers), by digest.
   Result<std::vector<std::string>> ManifestBlobs(std::string_view repository, std::string_view digest);
   Result<std::vector<std::string>> ManifestChildren(std::string_view repository, std::string_view digest);
+  // Digests of `repository`'s manifests that list no children (images, not
+  // indexes) and have no reference row to blob `digest` (LinkCachedBlob's candidates).
+  Result<std::vector<std::string>> ManifestsNotReferencing(std::string_view repository, std::string_view digest);
 
   // ---- pull times ----
   // Remembers a pull (never blocks on the database).

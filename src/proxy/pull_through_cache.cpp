@@ -14,6 +14,7 @@
 #include "observability/proxy_metrics.h"
 #include "storage/layout.h"
 #include "util/log.h"
+#include "util/test_hooks.h"
 
 namespace berth::proxy {
 namespace {
@@ -61,15 +62,47 @@ struct StoreManifestCall {
   }
 };
 
-struct LinkBlobCall {
+// Before the commit may keep bytes that already exist (content-addressed): the
+// blob's row protected from GC, as an upload's (docs/gc.md).
+struct ProtectBlobCall {
   metadata::MetadataStore* meta;
-  std::string name;
   std::string digest;
   int64_t size;
-  Status operator()() const { return meta->LinkBlob(name, digest, size); }
+  Status operator()() const { return meta->ProtectBlob(digest, size); }
+};
+
+struct RecordFilledBlobCall {
+  metadata::MetadataStore* meta;
+  storage::ManifestStore* manifests;
+  std::string name;
+  oci::Digest digest;
+  int64_t size;
+  Status operator()() const { return RecordFilledBlob(*meta, *manifests, name, digest, size); }
 };
 
 }  // namespace
+
+// ---- RecordFilledBlob ----
+
+Status RecordFilledBlob(metadata::MetadataStore& meta, storage::ManifestStore& manifests, const std::string& name,
+                        const oci::Digest& digest, int64_t size) {
+  // The manifests listing the blob are found by reading the candidates' stored bytes.
+  auto candidates = meta.ManifestsNotReferencing(name, digest.str());
+  if (!candidates.ok()) return candidates.status();
+  std::vector<std::string> referencing;
+  for (const std::string& candidate : *candidates) {
+    auto ref = oci::Reference::Parse(candidate);
+    if (!ref.ok()) continue;
+    auto stored = manifests.Get(name, *ref);
+    if (!stored.ok()) continue;  // deleted meanwhile: nothing to reference
+    auto parsed = oci::ParseManifest(stored->body, stored->media_type);
+    if (!parsed.ok()) continue;
+    bool lists = parsed->config && parsed->config->digest == digest;
+    for (const auto& layer : parsed->layers) lists = lists || layer.digest == digest;
+    if (lists) referencing.push_back(candidate);
+  }
+  return meta.LinkCachedBlob(name, digest.str(), size, referencing);
+}
 
 // ---- BlobFill ----
 
@@ -139,6 +172,10 @@ Result<std::unique_ptr<PullThroughCache>> PullThroughCache::Create(
     c->upstreams_.push_back(std::move(up));
     if (u.mirror) c->mirror_ = i;
     names.push_back(u.prefix);
+  }
+  {
+    MutexLock lock(c->mu_);
+    c->active_fills_.assign(c->upstreams_.size(), 0);
   }
   obs::ProxyStats().SetUpstreams(std::move(names));
   return c;
@@ -310,14 +347,26 @@ http::Task<Result<std::shared_ptr<BlobFill>>> PullThroughCache::FillBlob(ProxyRo
   const std::string key = route.cache_name + "@" + digest.str();
   std::shared_ptr<BlobFill> fill;
   bool leader = false;
+  const int64_t max_fills = upstreams_[route.upstream].config.max_fills;
   {
     MutexLock lock(mu_);
-    std::shared_ptr<BlobFill>& slot = fills_[key];
-    if (!slot) {
-      slot = std::make_shared<BlobFill>(driver_, blobs_, digest);
+    auto it = fills_.find(key);
+    if (it != fills_.end()) {
+      fill = it->second;  // joining a fill in flight costs no memory of its own
+    } else if (active_fills_[route.upstream] < max_fills) {
+      fill = std::make_shared<BlobFill>(driver_, blobs_, digest);
+      fills_.emplace(key, fill);
+      ++active_fills_[route.upstream];
       leader = true;
     }
-    fill = slot;
+  }
+  if (!fill) {
+    // Each fill holds buffers and an upload until its end, whoever is still
+    // reading: their number is bounded, and the client asks again later.
+    log::Warn("proxy: too many blob fetches from the upstream in flight; refused",
+              {{"repository", route.cache_name}, {"digest", digest.str()}, {"max_fills", std::to_string(max_fills)}});
+    co_return Status(StatusCode::kConflict, "upstream " + UpstreamUrl(route) + ": " + std::to_string(max_fills) +
+                                                " blob fetches in flight (max_fills); try again shortly");
   }
   if (leader) {
     obs::ProxyStats().Count(route.upstream, obs::ProxyResult::kMiss);
@@ -345,11 +394,42 @@ void PullThroughCache::Fail(const ProxyRoute& route, BlobFill& fill, Status s) {
     fill.failure_ = std::move(s);
   }
   fill.failed_.store(true);
+  EndFill(route, fill);
+}
+
+void PullThroughCache::EndFill(const ProxyRoute& route, const BlobFill& fill) {
   MutexLock lock(mu_);
-  fills_.erase(route.cache_name + "@" + fill.digest_.str());
+  // Only this fill's entry (idempotent: a later fill of the same blob may hold the key).
+  auto it = fills_.find(route.cache_name + "@" + fill.digest_.str());
+  if (it == fills_.end() || it->second.get() != &fill) return;
+  fills_.erase(it);
+  --active_fills_[route.upstream];
 }
 
 http::Task<void> PullThroughCache::RunFill(ProxyRoute route, std::shared_ptr<BlobFill> fill) {
+  // Detached: an exception must not leave the fill's entry behind (its
+  // clients, and every later client of the blob, would wait forever).
+  std::string error;
+  try {
+    co_await FillFromUpstream(route, fill);
+  } catch (const std::exception& e) {
+    error = e.what();
+    if (error.empty()) error = "exception";
+  } catch (...) {
+    error = "unknown exception";
+  }
+  if (error.empty()) co_return;
+  log::Error("proxy: blob fill failed unexpectedly",
+             {{"repository", route.cache_name}, {"digest", fill->digest_.str()}, {"error", error}});
+  if (fill->committed_.load()) {
+    EndFill(route, *fill);
+  } else {
+    Fail(route, *fill, Status::IoError("unexpected error: " + error));
+  }
+}
+
+http::Task<void> PullThroughCache::FillFromUpstream(ProxyRoute route, std::shared_ptr<BlobFill> fill) {
+  test_hooks::Reach("proxy.fill.started");  // tests/e2e/proxy_test.sh (max_fills)
   const oci::Digest digest = fill->digest_;
   const auto started = std::chrono::steady_clock::now();
   auto uuid = uploads_.Start(route.cache_name);
@@ -434,6 +514,11 @@ http::Task<void> PullThroughCache::RunFill(ProxyRoute route, std::shared_ptr<Blo
       failure = UpstreamFailure(route, 502, "blob " + digest.str() + " (the upstream closed early)");
     }
     if (failure.ok()) {
+      ProtectBlobCall protect{&meta_, digest.str(), size};
+      Status guard = co_await http::RunBlocking(db_threads_, std::move(protect));
+      if (!guard.ok()) failure = guard;
+    }
+    if (failure.ok()) {
       Status s = (*session)->Commit(digest);
       if (s.code() == StatusCode::kInvalidArgument) {
         obs::ProxyStats().CountUpstreamError(route.upstream);
@@ -452,11 +537,16 @@ http::Task<void> PullThroughCache::RunFill(ProxyRoute route, std::shared_ptr<Blo
     Fail(route, *fill, failure);
     co_return;
   }
-  // As a push: the link's row after storage (a failure leaves the blob served, and logged).
-  LinkBlobCall link{&meta_, route.cache_name, digest.str(), fill->size()};
-  if (Status s = co_await http::RunBlocking(db_threads_, std::move(link)); !s.ok()) {
-    log::Warn("proxy: cached blob not recorded in the metadata database",
-              {{"repository", route.cache_name}, {"digest", digest.str()}, {"error", s.message()}});
+  // As a push: the link's row after storage. Without it GC would not see the
+  // link, so a failure takes the storage link back and fails the fill.
+  RecordFilledBlobCall record{&meta_, &manifests_, route.cache_name, digest, fill->size()};
+  Status recorded = co_await http::RunBlocking(db_threads_, std::move(record));
+  if (!recorded.ok()) {
+    log::Error("proxy: cached blob not recorded in the metadata database; not cached",
+               {{"repository", route.cache_name}, {"digest", digest.str()}, {"error", recorded.message()}});
+    (void)blobs_.Unlink(route.cache_name, digest);
+    Fail(route, *fill, recorded);
+    co_return;
   }
   fill->committed_.store(true);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
@@ -464,8 +554,7 @@ http::Task<void> PullThroughCache::RunFill(ProxyRoute route, std::shared_ptr<Blo
                                    {"digest", digest.str()},
                                    {"bytes", std::to_string(fill->size())},
                                    {"duration_ms", std::to_string(ms.count())}});
-  MutexLock lock(mu_);
-  fills_.erase(route.cache_name + "@" + digest.str());
+  EndFill(route, *fill);
 }
 
 }  // namespace berth::proxy

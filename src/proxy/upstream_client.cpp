@@ -261,11 +261,7 @@ void UpstreamClient::ReturnConnection(std::unique_ptr<UpstreamConnection> c) {
 
 std::string UpstreamClient::AuthorizationFor(const std::string& scope) {
   MutexLock lock(mu_);
-  auto it = tokens_.find(scope);
-  if (it != tokens_.end()) {
-    if (std::chrono::steady_clock::now() < it->second.expires) return "Bearer " + it->second.token;
-    tokens_.erase(it);
-  }
+  if (auto token = tokens_.Find(scope, std::chrono::steady_clock::now())) return "Bearer " + *token;
   if (use_basic_ && !options_.username.empty()) {
     return "Basic " + Base64Encode(options_.username + ":" + options_.password);
   }
@@ -409,8 +405,9 @@ Task<Status> UpstreamClient::Authenticate(std::string challenge_header, std::str
   }
   // Renewed a little before it expires, so a token never runs out mid-request.
   const auto margin = std::chrono::seconds(std::min<int64_t>(expires_in / 5, 30));
+  const auto now = std::chrono::steady_clock::now();
   MutexLock lock(mu_);
-  tokens_[scope] = CachedToken{token, std::chrono::steady_clock::now() + std::chrono::seconds(expires_in) - margin};
+  tokens_.Insert(scope, token, now + std::chrono::seconds(expires_in) - margin, now);
   co_return Status::Ok();
 }
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "http/task.h"
+#include "proxy/token_cache.h"
 #include "util/mutex.h"
 #include "util/status.h"
 
@@ -112,11 +113,7 @@ class UpstreamClient {
   UpstreamOptions options_;
   std::unique_ptr<Impl> impl_;  // the TLS context
   Mutex mu_;
-  struct CachedToken {
-    std::string token;
-    std::chrono::steady_clock::time_point expires;
-  };
-  std::map<std::string, CachedToken> tokens_ GUARDED_BY(mu_);  // by scope
+  TokenCache tokens_ GUARDED_BY(mu_);  // by scope, bounded
   bool use_basic_ GUARDED_BY(mu_) = false;                     // the upstream asked for Basic
   std::map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_ GUARDED_BY(mu_);  // by host key
 };

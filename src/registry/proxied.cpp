@@ -6,18 +6,28 @@
 #include "observability/proxy_metrics.h"
 #include "registry/api.h"
 #include "registry/errors.h"
+#include "storage/store_walk.h"
 #include "util/log.h"
 
 namespace berth::registry {
 namespace {
 
-constexpr size_t kPiece = 1 << 20;
+// A client's piece of a blob streamed behind a fill (as elsewhere in the
+// server): a miss costs each client this much, however many wait.
+constexpr size_t kPiece = 64 * 1024;
+// When a client refused for max_fills may ask again.
+constexpr std::string_view kFillRetryAfterSeconds = "2";
 
 // The answer for a cache failure (proxy/pull_through_cache.h lists the codes).
 http::Response ProxyErrorResponse(const Status& s, const ErrorCode& unknown, std::string_view key,
                                   std::string_view value) {
   if (s.IsNotFound()) return Error(unknown, s.message(), key, value);
   if (s.code() == StatusCode::kBusy) return Error(code::kTooManyRequests, s.message());
+  if (s.code() == StatusCode::kConflict) {
+    http::Response r = Error(code::kUnavailable, s.message(), key, value);
+    r.Set("Retry-After", std::string(kFillRetryAfterSeconds));
+    return r;
+  }
   if (s.code() == StatusCode::kUnavailable) {
     http::Response r = Error(code::kUnavailable, s.message(), key, value);
     r.error_log = "proxy: " + s.message();
@@ -34,6 +44,15 @@ Status RegistryApi::EnableProxy(const std::vector<config::ProxyUpstreamConfig>& 
   if (!cache.ok()) return cache.status();
   proxy_ = std::move(*cache);
   return Status::Ok();
+}
+
+// The mirror answers for a repository the registry does not hold at all: a
+// local repository's missing tag or blob never comes from the upstream (that
+// would let the upstream's owner of the same name add to a trusted local
+// repository). Held: any manifest, layer link or upload in storage.
+static bool KnownLocally(storage::StorageDriver& driver, const std::string& name) {
+  const storage::walk::RepositoryDir dir = storage::walk::ExamineRepository(driver, name);
+  return dir.manifests || dir.layers || dir.uploads;
 }
 
 void RegistryApi::CloseUpstreamConnections() {
@@ -53,8 +72,7 @@ std::optional<http::Response> RegistryApi::RefuseProxiedPush(const std::string& 
 Task<bool> RegistryApi::ServeProxiedManifest(Exchange& ex, const RouteMatch& m, const oci::Reference& ref) {
   auto route = proxy_->Prefixed(m.name);
   if (!route) {
-    // The mirror serves only what the registry does not have itself.
-    if (manifests_.Get(m.name, ref).ok()) co_return false;
+    if (KnownLocally(driver_, m.name)) co_return false;
     route = proxy_->Mirrored(m.name);
     if (!route) co_return false;
   }
@@ -73,7 +91,7 @@ Task<bool> RegistryApi::ServeProxiedBlob(Exchange& ex, const RouteMatch& m) {
   const oci::Digest& digest = *m.digest;
   auto route = proxy_->Prefixed(m.name);
   if (!route) {
-    if (blobs_.StatInRepository(m.name, digest).ok()) co_return false;
+    if (KnownLocally(driver_, m.name)) co_return false;
     route = proxy_->Mirrored(m.name);
     if (!route) co_return false;
   }

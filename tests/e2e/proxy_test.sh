@@ -10,7 +10,10 @@
 # a stopped upstream leaves the cache serving (a stale tag with a warning);
 # a modified upstream blob is never cached and the client gets an error; the
 # upstream never sees the client's credentials; a wrong upstream password is a
-# clear error, not a hang; pushes into a proxied prefix are refused.
+# clear error, not a hang; pushes into a proxied prefix are refused; the
+# mirror never answers for a repository that exists locally (no tag
+# squatting); `berth gc` keeps cached layers; at most max_fills blob fetches
+# per upstream run at once (beyond: 503 with Retry-After).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -105,14 +108,18 @@ ok "images pushed to the upstream Berth (token auth)"
 
 # ------------------------------------------------------------- the proxy ---
 printf '%s\n' "$PULLER_PW" >"$E2E_DIR/puller.pw"
-# PROXY_AUTH: the auth part of the proxy's config (default: none).
+# PROXY_AUTH: the auth part of the proxy's config (default: none);
+# UP_MAX_FILLS: up/'s max_fills.
 PROXY_AUTH="auth: {mode: none}"
+UP_MAX_FILLS=32
 write_proxy_config() {
   cat >"$1" <<EOF2
 server:
   addr: "127.0.0.1:$3"
+  threads: 4
 storage:
   filesystem: {rootdirectory: "$2"}
+  gc: {delay: 1s}
 $PROXY_AUTH
 log: {level: info}
 proxy:
@@ -127,6 +134,7 @@ proxy:
     username: puller
     password_file: "$E2E_DIR/puller.pw"
     mirror: true
+    max_fills: $UP_MAX_FILLS
   - prefix: untrusted/
     url: https://$B
   - prefix: bad/
@@ -140,6 +148,7 @@ _e2e_launch berth write_proxy_config "$P_DATA"
 P=$REG
 P_PID=$REG_PID
 P_LOG=$REG_LOG
+P_CFG=$REG_CFG
 
 # ------------------------------------------------- pulls by tag and digest ---
 blob_gets() { count_matches "$1" "\"GET /v2/[^ ]*/blobs/$2 "; }
@@ -180,6 +189,18 @@ assert_succeeds "podman pulls hub.test/team/web:v1 through the registries.conf m
 assert_eq "$(pm one image inspect --format '{{.Digest}}' hub.test/team/web:v1)" "$WEB" "podman: same digest"
 assert_succeeds "podman pulls by tag from the docker-registry upstream" pm one pull -q --tls-verify=false "$P/dist/team/app:v1"
 assert_succeeds "podman pulls by digest from the Berth upstream" pm one pull -q --tls-verify=false "$P/up/team/multi@$MULTI"
+
+# ------------------------------------------- no tag squatting via the mirror ---
+# A local repository's missing tag or blob is 404, never the mirror's content
+# of the same name (B has team/late:v1).
+LATE_CONFIG=$(jq -r .config.digest "$(blob_path "$SRC" "$(desc_digest late)")")
+assert_succeeds "a local repository team/late" sk_copy "oci:$SRC:app" "docker://$P/team/late:mine"
+late_asked=$(count_matches "$B_LOG" 'path=/v2/team/late/')
+assert_eq "$(http_status GET "http://$P/v2/team/late/manifests/v1" -H "Accept: $E2E_ACCEPT_ALL")" 404 \
+  "a tag a local repository lacks does not come from the mirror"
+assert_eq "$(http_status GET "http://$P/v2/team/late/blobs/$LATE_CONFIG")" 404 \
+  "nor does a blob it lacks"
+assert_eq "$(count_matches "$B_LOG" 'path=/v2/team/late/')" "$late_asked" "the mirror upstream was not asked"
 
 # --------------------------------------------------- HEAD never goes upstream ---
 before=$(count_matches "$B_LOG" '/v2/team/web/manifests/')
@@ -275,6 +296,18 @@ sk_copy --dest-creds "dist:$DIST_PW" "oci:$SRC:app" "docker://$A/team/app:v1"
 sleep 4
 assert_eq "$(sk_digest "docker://$P/dist/team/app:v1")" "$APP" "and back"
 
+# --------------------------------------------------------------- gc ---
+# Cached layers arrived after their manifest (a cold pull): gc must keep them.
+sleep 2  # past the grace (storage.gc.delay: 1s)
+out=$("$BERTH_BIN" gc --config "$P_CFG" 2>&1) || fail "berth gc failed: $out"
+ok "berth gc next to the proxy: $(tail -n 1 <<<"$out")"
+for d in $(jq -r '.config.digest, .layers[].digest' "$(blob_path "$SRC" "$APP")"); do
+  [[ -f "$P_DATA/docker/registry/v2/blobs/sha256/${d:7:2}/${d#sha256:}/data" ]] || fail "gc removed the cached blob $d"
+  [[ -f "$P_DATA/docker/registry/v2/repositories/dist/team/app/_layers/sha256/${d#sha256:}/link" ]] ||
+    fail "gc removed the cached link of $d"
+done
+ok "the cached layers of dist/team/app stay after gc"
+
 # ------------------------------------------------------- upstream down ---
 stop_registry "$A_PID"
 sk_copy "docker://$P/dist/team/app:v1" "oci:$OUT:dist-app-2"
@@ -313,3 +346,33 @@ sk_alice() { sk inspect --raw --tls-verify=false --creds "alice:$ALICE_PW" "$1";
 raw=$(sk_alice "docker://$P/up/team/web:v1" | sha256sum)
 assert_eq "sha256:${raw%% *}" "$WEB" "alice pulls up/team/web (her ACL entry)"
 assert_fails "alice cannot pull up/team/multi (no ACL entry)" sk_alice "docker://$P/up/team/multi:v1"
+
+# ----------------------------------------------------------- max_fills ---
+# up/ with max_fills 1 and its fills held at a test hook: a second uncached
+# blob is refused with 503 and Retry-After; a client of the fill in flight joins it.
+stop_registry "$REG_PID"
+PROXY_AUTH="auth: {mode: none}"
+UP_MAX_FILLS=1
+HOLD=$E2E_DIR/fill.hold
+touch "$HOLD"
+BERTH_TEST_HOOKS="proxy.fill.started:hold=$HOLD" _e2e_launch berth write_proxy_config "$E2E_DIR/p2-data"
+P=$REG
+LATE_LAYER=$(jq -r '.layers | max_by(.size) | .digest' "$(blob_path "$SRC" "$(desc_digest late)")")
+curl -fsS -o "$E2E_DIR/held.1" "http://$P/v2/up/team/late/blobs/$LATE_LAYER" &
+held1=$!
+wait_until 20 grep -q 'berth test hook: proxy.fill.started reached' "$REG_LOG" || fail "the fill did not start"
+curl -fsS -o "$E2E_DIR/held.2" "http://$P/v2/up/team/late/blobs/$LATE_LAYER" &
+held2=$!
+status=$(curl -sS -D "$E2E_DIR/refused.h" -o "$E2E_DIR/refused.json" -w '%{http_code}' \
+  "http://$P/v2/up/team/late/blobs/$LATE_CONFIG")
+assert_eq "$status" 503 "max_fills 1: another uncached blob while one is fetched is 503"
+assert_match "$(cat "$E2E_DIR/refused.h")" 'Retry-After: [0-9]' "with Retry-After"
+assert_match "$(cat "$E2E_DIR/refused.json")" 'UNAVAILABLE.*max_fills' "and a message naming max_fills"
+rm -f "$HOLD"
+wait "$held1" || fail "the client of the held fill failed"
+wait "$held2" || fail "the client that joined the held fill failed"
+assert_eq "$(sha256_file "$E2E_DIR/held.1")" "$LATE_LAYER" "the held fill's client gets the layer"
+assert_eq "$(sha256_file "$E2E_DIR/held.2")" "$LATE_LAYER" "a client joining it (not refused) too"
+wait_until 20 grep -q "blob cached .*digest=$LATE_LAYER" "$REG_LOG" || fail "the held fill did not end"
+curl -fsS -o "$E2E_DIR/config.out" "http://$P/v2/up/team/late/blobs/$LATE_CONFIG"
+assert_eq "$(sha256_file "$E2E_DIR/config.out")" "$LATE_CONFIG" "once it ended, the other blob is fetched"

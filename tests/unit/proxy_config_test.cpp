@@ -26,6 +26,7 @@ TEST(ProxyConfigTest, ParsesEveryKey) {
     password_file: /run/secrets/hub
     tag_ttl: 10m
     mirror: true
+    max_fills: 4
   - prefix: ghcr.io/
     url: http://127.0.0.1:5001
     username: alice
@@ -42,6 +43,7 @@ TEST(ProxyConfigTest, ParsesEveryKey) {
   EXPECT_EQ(hub.password_file, "/run/secrets/hub");
   EXPECT_EQ(hub.tag_ttl_s, 600);
   EXPECT_TRUE(hub.mirror);
+  EXPECT_EQ(hub.max_fills, 4);
   EXPECT_EQ(hub.pos.line, 2);
   const auto& gh = c->proxy[1];
   EXPECT_EQ(gh.url, "http://127.0.0.1:5001");
@@ -49,6 +51,7 @@ TEST(ProxyConfigTest, ParsesEveryKey) {
   EXPECT_EQ(gh.ca_file, "/etc/ca.pem");
   EXPECT_EQ(gh.tag_ttl_s, 300);  // the default: 5 minutes
   EXPECT_FALSE(gh.mirror);
+  EXPECT_EQ(gh.max_fills, 32);  // the default
 }
 
 TEST(ProxyConfigTest, PrefixMustBeARepositoryPrefix) {
@@ -101,6 +104,7 @@ TEST(ProxyConfigTest, OtherMistakes) {
                   "mirror: true}\n")
                 .find("only one upstream can be the mirror"),
             std::string::npos);
+  EXPECT_NE(Error("proxy:\n  - {prefix: a/, url: 'https://a', max_fills: 0}\n").find("max_fills"), std::string::npos);
 }
 
 }  // namespace
