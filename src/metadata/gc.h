@@ -50,6 +50,10 @@ struct GcOptions {
   // kind is "blob", "manifest" or "link"; repository "" for blobs.
   std::function<void(std::string_view kind, std::string_view repository, std::string_view digest, int64_t size)>
       on_removed;
+  // Run under the lease before anything is marked (the retention pass of
+  // policies: docs/policies.md), so this run already frees what it removed.
+  // A status other than Ok stops the run. Told whether this is a dry run.
+  std::function<Status(bool dry_run)> before_mark;
 };
 
 struct GcReport {

@@ -186,15 +186,25 @@ class MetadataStore {
   // and so releases it. On SQLite, which one process serves, an in-process lock.
   // kUnavailable when the database cannot be reached (nothing was stored).
   //
+  //
+  // `guard` (optional) is asked first, under the lock, with the tags the
+  // operation would move or remove as they are at that instant (PutManifest:
+  // `tag` if it exists; DeleteTag: the tag; DeleteManifest: the tags pointing
+  // at the manifest); a status other than Ok refuses the operation (nothing
+  // written). Immutable tags (policies) are checked there, so no concurrent
+  // push can slip between the check and the write.
+  using TagGuard = std::function<Status(const std::vector<TagInfo>& tags)>;
   // store() first; when it succeeds, PutManifest's rows.
   Status PutManifest(std::string_view repository, const ManifestRecord& manifest, std::string_view tag,
-                     const std::function<Status()>& store);
+                     const std::function<Status()>& store, const TagGuard& guard = nullptr);
   // DeleteManifest's rows first (committed), then store(). When the database does
   // not know the manifest, store() still runs (storage may be ahead of the
   // database after a crash) and its status is returned.
-  Status DeleteManifest(std::string_view repository, std::string_view digest, const std::function<Status()>& store);
+  Status DeleteManifest(std::string_view repository, std::string_view digest, const std::function<Status()>& store,
+                        const TagGuard& guard = nullptr);
   // Likewise for a tag.
-  Status DeleteTag(std::string_view repository, std::string_view tag, const std::function<Status()>& store);
+  Status DeleteTag(std::string_view repository, std::string_view tag, const std::function<Status()>& store,
+                   const TagGuard& guard = nullptr);
 
   // ---- reads ----
   // Repositories in distribution's catalog order, the first `n` after `last` ("" = from the start).
@@ -214,6 +224,27 @@ class MetadataStore {
   // Blob digests the manifest references (config and layers), by digest.
   Result<std::vector<std::string>> ManifestBlobs(std::string_view repository, std::string_view digest);
   Result<std::vector<std::string>> ManifestChildren(std::string_view repository, std::string_view digest);
+
+  // ---- policies (docs/policies.md) ----
+  // Repositories whose name starts with `prefix`, by name.
+  Result<std::vector<std::string>> RepositoriesWithPrefix(std::string_view prefix);
+  // Every tag of `repository` (name, digest, push time) and every manifest
+  // (digest, push and pull times, subject, children): what retention decides on.
+  struct RepositoryContents {
+    std::vector<TagInfo> tags;
+    std::vector<ManifestInfo> manifests;
+    std::vector<std::pair<std::string, std::string>> children;  // (index digest, child digest)
+  };
+  Result<RepositoryContents> GetRepositoryContents(std::string_view repository);
+  // The bytes of the distinct blobs the repositories hold (their blob links and
+  // their manifests' own bytes), each blob once however many of them hold it:
+  // a quota's usage. `repositories` names them; a name unknown to the database adds nothing.
+  // With `digest`, also whether that blob is among them (then it would add nothing).
+  struct Usage {
+    int64_t bytes = 0;
+    bool holds_digest = false;
+  };
+  Result<Usage> StoredBytes(const std::vector<std::string>& repositories, std::string_view digest = {});
 
   // ---- pull times ----
   // Remembers a pull (never blocks on the database).
@@ -289,6 +320,12 @@ class MetadataStore {
                          Connection* on);
   Status DeleteManifestRows(std::string_view repository, std::string_view digest, Connection* on);
   Status DeleteTagRows(std::string_view repository, std::string_view tag, Connection* on);
+  // The tags named `tag`, or (tag empty) pointing at `digest`, read on `on` (or a pooled connection).
+  Result<std::vector<TagInfo>> TagsFor(std::string_view repository, std::string_view tag, std::string_view digest,
+                                       Connection* on);
+  // Asks `guard` (when set) about those tags.
+  Status Guard(const TagGuard& guard, std::string_view repository, std::string_view tag, std::string_view digest,
+               Connection* on);
   // Runs `delete_sql` ($1 older_than, $2 the repository's id, $3 digest) in a
   // transaction; true when it deleted a row (and the repository is removed when
   // that left it empty).

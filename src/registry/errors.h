@@ -61,6 +61,10 @@ inline constexpr ErrorCode kUploadRangeInvalid{"BLOB_UPLOAD_INVALID", 416};
 inline constexpr ErrorCode kUploadBusy{"BLOB_UPLOAD_INVALID", 409};  // another request holds the upload
 inline constexpr ErrorCode kAccountMismatch{"DENIED", 400};          // token: ?account= is not the credentials'
 inline constexpr ErrorCode kInsufficientStorage{"UNKNOWN", 507};     // the storage is full
+// A policy refuses the push or delete (docs/policies.md): an immutable tag, a quota.
+// 403 as Docker Hub and Harbor answer an immutable tag: a refusal that new
+// credentials would not change, so no challenge; clients print "denied: <message>".
+inline constexpr ErrorCode kPolicyDenied{"DENIED", 403};
 }  // namespace code
 
 // The error response for `code`, with its status.
