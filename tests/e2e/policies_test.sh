@@ -31,6 +31,7 @@ LAYOUT=$E2E_DIR/layout
 make_image "$LAYOUT" a 300000
 make_image "$LAYOUT" b 300000
 make_image "$LAYOUT" c 300000
+make_image "$LAYOUT" d 300000  # only in ret/app: what retention removes and GC frees
 
 # ------------------------------------------------------ immutable tags ---
 sk_copy "oci:$LAYOUT:a" "docker://$REG/imm/app:v1"
@@ -40,18 +41,20 @@ assert_succeeds "skopeo re-pushes the same digest to the immutable tag" \
 if out=$(sk_copy "oci:$LAYOUT:b" "docker://$REG/imm/app:v1" 2>&1); then
   fail "skopeo moved the immutable tag v1"
 fi
-assert_match "$out" 'denied: tag "v1" of imm/app is immutable \(policies\[0\] "imm/\*\*", immutable_tags "v\*"\)' \
+# (skopeo's log line escapes the quotes: \")
+assert_match "$out" 'denied: tag \\?"v1\\?" of imm/app is immutable \(policies\[0\] \\?"imm/\*\*\\?", immutable_tags \\?"v\*\\?"\)' \
   "skopeo shows the refusal and the rule"
 assert_eq "$(registry_digest imm/app v1)" "$a_digest" "v1 still points at a"
 
-if id=$(pm a pull --signature-policy "$E2E_POLICY" --quiet "oci:$LAYOUT:b" 2>/dev/null); then
-  if out=$(pm a push --signature-policy "$E2E_POLICY" --tls-verify=false "$id" "docker://$REG/imm/app:v1" 2>&1); then
-    fail "podman moved the immutable tag v1"
-  fi
-  assert_match "$out" 'tag "v1" of imm/app is immutable' "podman shows the refusal: $(tail -1 <<<"$out")"
-else
-  skip_part "podman cannot load an OCI layout here"
+# podman: pull b (through the registry, from a mutable tag), then push it to the immutable v1.
+sk_copy "oci:$LAYOUT:b" "docker://$REG/imm/src:b"
+pm a pull --signature-policy "$E2E_POLICY" --tls-verify=false --quiet "$REG/imm/src:b" >/dev/null ||
+  fail "podman pull imm/src:b failed"
+if out=$(pm a push --signature-policy "$E2E_POLICY" --tls-verify=false "$REG/imm/src:b" "docker://$REG/imm/app:v1" 2>&1); then
+  fail "podman moved the immutable tag v1"
 fi
+assert_match "$out" 'tag \\?"v1\\?" of imm/app is immutable' "podman shows the refusal: $(tail -1 <<<"$out")"
+assert_eq "$(registry_digest imm/app v1)" "$a_digest" "v1 still points at a after podman's attempt"
 assert_eq "$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE "http://$REG/v2/imm/app/manifests/v1")" 403 \
   "DELETE of the immutable tag is refused"
 
@@ -82,22 +85,22 @@ assert_eq "$(jq '.quotas[0].used_bytes' <<<"$du_json")" "$before" "berth du show
 
 # ---------------------------------------------------------- retention ---
 sk_copy "oci:$LAYOUT:a" "docker://$REG/ret/app:keep"
-sk_copy "oci:$LAYOUT:b" "docker://$REG/ret/app:old"
+sk_copy "oci:$LAYOUT:d" "docker://$REG/ret/app:old"
 sleep 1.1
 sk_copy "oci:$LAYOUT:c" "docker://$REG/ret/app:new"
-b_digest=$(registry_digest ret/app old)
+d_digest=$(registry_digest ret/app old)
 dry=$("$BERTH_BIN" retention --config "$REG_CFG" --dry-run --json) || fail "retention dry run: $dry"
 assert_eq "$(jq -c '[.tags[] | {tag, decision, rule}]' <<<"$dry")" \
   '[{"tag":"keep","decision":"keep","rule":"keep_tags"},{"tag":"new","decision":"keep","rule":"keep_last"},{"tag":"old","decision":"remove","rule":"no-keep-rule"}]' \
   "the dry run decides every tag with its rule"
-assert_eq "$(jq -r '.manifests[].digest' <<<"$dry")" "$b_digest" "the dry run removes old's manifest"
+assert_eq "$(jq -r '.manifests[].digest' <<<"$dry")" "$d_digest" "the dry run removes old's manifest"
 assert_eq "$(sk_tags "docker://$REG/ret/app" | tr '\n' ' ')" "keep new old " "the dry run changed nothing"
 du_before=$("$BERTH_BIN" du --config "$REG_CFG" --json | jq .store.bytes)
 real=$("$BERTH_BIN" retention --config "$REG_CFG" --json) || fail "retention: $real"
 assert_eq "$(jq -c '[.tags[] | {tag, decision}]' <<<"$real")" "$(jq -c '[.tags[] | {tag, decision}]' <<<"$dry")" \
   "retention did what the dry run said"
 assert_eq "$(sk_tags "docker://$REG/ret/app" | tr '\n' ' ')" "keep new " "old is gone"
-assert_eq "$(http_status GET "http://$REG/v2/ret/app/manifests/$b_digest")" 404 "old's manifest is gone"
+assert_eq "$(http_status GET "http://$REG/v2/ret/app/manifests/$d_digest")" 404 "old's manifest is gone"
 sleep 1.1  # past the grace
 "$BERTH_BIN" gc --config "$REG_CFG" >/dev/null || fail "gc after retention"
 du_after=$("$BERTH_BIN" du --config "$REG_CFG" --json | jq .store.bytes)

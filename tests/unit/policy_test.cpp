@@ -88,7 +88,7 @@ TEST(PolicyConfig, ErrorsNameFileLineColumn) {
   EXPECT_CONTAINS(ErrorOf("policies:\n  - {name: \"a/*\", quota: {bytes: lots}}\n"), "p.yaml:2:");
   EXPECT_CONTAINS(ErrorOf("policies:\n  - {name: \"a/*\", quota: {bytes: lots}}\n"), "quota.bytes must be");
   EXPECT_CONTAINS(ErrorOf("policies:\n  - name: \"a/*\"\n    retention: {keep_pushed_within: 3w}\n"),
-                  "p.yaml:3:32: policies[0].retention.keep_pushed_within must be a duration");
+                  "p.yaml:3:37: policies[0].retention.keep_pushed_within must be a duration");
   EXPECT_CONTAINS(ErrorOf("policies:\n  - name: \"a/*\"\n    retention: {keep: 1}\n"), "unknown key 'keep'");
   EXPECT_CONTAINS(ErrorOf("policies:\n  - {immutable_tags: [v1]}\n"), "policies[0].name must be");
   EXPECT_CONTAINS(ErrorOf("policies:\n  - name: \"a/[b\"\n"), "p.yaml:2:11: policies[0].name:");
