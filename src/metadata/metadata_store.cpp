@@ -578,21 +578,52 @@ Result<std::vector<std::string>> MetadataStore::ManifestChildren(std::string_vie
 
 // -------------------------------------------------------------- policies ---
 
+namespace {
+
+// The names starting with `prefix` as a range on the unique name index:
+// name >= $1 AND name < $2, where $2 is the prefix with its last byte + 1
+// ("\x7f" when there is none: names are printable ASCII).
+std::pair<std::string, std::string> PrefixRange(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) >= 0x7e) end.pop_back();
+  if (end.empty()) return {std::string(prefix), "\x7f"};
+  end.back() = static_cast<char>(end.back() + 1);
+  return {std::string(prefix), end};
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> MetadataStore::RepositoriesWithPrefix(std::string_view prefix) {
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
-  // A range on the unique name index: [prefix, prefix with its last byte + 1).
-  if (prefix.empty()) return Column0((*conn)->Execute("SELECT name FROM repositories ORDER BY name", {}));
-  std::string end(prefix);
-  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0x7f) end.pop_back();
-  if (end.empty()) {
-    const Value params[] = {S(prefix)};
-    return Column0((*conn)->Execute("SELECT name FROM repositories WHERE name >= $1 ORDER BY name", params));
-  }
-  end.back() = static_cast<char>(end.back() + 1);
-  const Value params[] = {S(prefix), end};
+  auto [from, to] = PrefixRange(prefix);
+  const Value params[] = {from, to};
   return Column0(
       (*conn)->Execute("SELECT name FROM repositories WHERE name >= $1 AND name < $2 ORDER BY name", params));
+}
+
+Result<MetadataStore::Usage> MetadataStore::StoredBytesWithPrefix(std::string_view prefix, std::string_view digest) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  auto [from, to] = PrefixRange(prefix);
+  const Value params[] = {from, to, S(digest)};
+  // The distinct digests the repositories in the range hold, summed once each.
+  auto r = (*conn)->Execute(
+      "SELECT CAST(COALESCE(SUM(b.size), 0) AS BIGINT), "
+      "CAST(COALESCE(MAX(CASE WHEN b.digest = $3 THEN 1 ELSE 0 END), 0) AS BIGINT) "
+      "FROM blobs b WHERE b.digest IN ("
+      "SELECT l.digest FROM blob_links l JOIN repositories r ON r.id = l.repository_id "
+      "WHERE r.name >= $1 AND r.name < $2 "
+      "UNION SELECT m.digest FROM manifests m JOIN repositories r ON r.id = m.repository_id "
+      "WHERE r.name >= $1 AND r.name < $2)",
+      params);
+  if (!r.ok()) return r.status();
+  Usage usage;
+  if (!r->rows.empty()) {
+    usage.bytes = r->rows[0].Int(0);
+    usage.holds_digest = !digest.empty() && r->rows[0].Int(1) != 0;
+  }
+  return usage;
 }
 
 Result<MetadataStore::RepositoryContents> MetadataStore::GetRepositoryContents(std::string_view repository) {

@@ -245,6 +245,9 @@ class MetadataStore {
     bool holds_digest = false;
   };
   Result<Usage> StoredBytes(const std::vector<std::string>& repositories, std::string_view digest = {});
+  // The same over every repository whose name starts with `prefix`, in one
+  // statement (when a policy governs all of them: its quota check's fast path).
+  Result<Usage> StoredBytesWithPrefix(std::string_view prefix, std::string_view digest = {});
 
   // ---- pull times ----
   // Remembers a pull (never blocks on the database).

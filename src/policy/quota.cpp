@@ -16,9 +16,14 @@ Result<std::vector<std::string>> GovernedRepositories(metadata::MetadataStore& m
 
 Result<metadata::MetadataStore::Usage> PolicyUsage(metadata::MetadataStore& meta, const PolicySet& set,
                                                    const Policy& policy, std::string_view digest) {
-  auto repos = GovernedRepositories(meta, set, policy);
-  if (!repos.ok()) return repos.status();
-  return meta.StoredBytes(*repos, digest);
+  auto names = meta.RepositoriesWithPrefix(policy.name_prefix);
+  if (!names.ok()) return names.status();
+  const size_t in_range = names->size();
+  std::erase_if(*names, [&](const std::string& name) { return set.Match(name) != &policy; });
+  // Every repository of the range is governed by this policy (the usual case,
+  // "myorg/**"): one statement over the range.
+  if (names->size() == in_range) return meta.StoredBytesWithPrefix(policy.name_prefix, digest);
+  return meta.StoredBytes(*names, digest);
 }
 
 std::string QuotaExceededMessage(const Policy& policy, int64_t used, int64_t needed) {
