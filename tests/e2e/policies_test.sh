@@ -112,4 +112,25 @@ done
 out=$("$BERTH_BIN" verify --config "$REG_CFG") || fail "verify after retention and gc: $out"
 kill -0 "$REG_PID" || fail "berth died"
 stop_registry
+
+# ------------------------------------------- retention inside online GC ---
+# The same store with online GC every second: pushing "newer" makes "new" the
+# second most recent (keep_last: 1), and the next collection removes it.
+export E2E_BERTH_STORAGE_EXTRA='  gc: {enabled: true, interval: 1s, delay: 1s}'
+start_registry "$E2E_DIR/data"
+cat >>"$REG_CFG" <<'YAML'
+policies:
+  - name: "ret/**"
+    retention: {keep_tags: [keep], keep_last: 1}
+YAML
+kill -HUP "$REG_PID"
+wait_until 10 grep -q "policies reloaded" "$REG_LOG" || fail "no 'policies reloaded' after SIGHUP"
+sleep 1.1
+sk_copy "oci:$LAYOUT:b" "docker://$REG/ret/app:newer"
+wait_until 30 grep -q "retention: removed tag.*tag=new " "$REG_LOG" ||
+  fail "online GC did not remove ret/app:new: $(grep -E 'retention|gc:' "$REG_LOG" | tail -5)"
+ok "online GC ran retention: $(grep -m1 'retention: removed tag' "$REG_LOG")"
+assert_eq "$(sk_tags "docker://$REG/ret/app" | tr '\n' ' ')" "keep newer " "online retention kept keep and newer"
+kill -0 "$REG_PID" || fail "berth died"
+stop_registry
 soft_checks_done
