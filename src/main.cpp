@@ -8,6 +8,7 @@
 //   berth db migrate|import|check [--config FILE]   the metadata database
 //   berth token create --user U --name L [--scope S]... [--expires 90d] | token list [--user U] | token revoke ID
 //   berth gc [--config FILE] [--dry-run] [--delete-untagged] [--json]   garbage collection
+//   berth retention [--config FILE] [--dry-run] [--json]   the retention rules of policies:
 //   berth version
 // This file only parses the command line; each command is a function in app/commands.h.
 #include <iostream>
@@ -93,6 +94,14 @@ int main(int argc, char** argv) {
   gc->add_flag("--delete-untagged", gc_command.delete_untagged, "Also remove untagged manifests (past the grace)");
   gc->add_flag("--json", gc_command.json, "Print JSON");
 
+  app::RetentionCommand retention_command;
+  auto* retention =
+      app.add_subcommand("retention", "Apply the retention rules of `policies:` (every tag: kept or removed, and why)");
+  retention->add_option("-c,--config", retention_command.config_path,
+                        "Config file (default: $CONFIG_PATH, else embedded defaults)");
+  retention->add_flag("--dry-run", retention_command.dry_run, "Print the decisions; change nothing");
+  retention->add_flag("--json", retention_command.json, "Print JSON");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -100,11 +109,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     // verify/du/db: usage errors exit 2
-    return rc != 0 && (verify->parsed() || du->parsed() || db->parsed() || gc->parsed()) ? 2 : rc;
+    return rc != 0 && (verify->parsed() || du->parsed() || db->parsed() || gc->parsed() || retention->parsed()) ? 2 : rc;
   }
   if (*verify) return app::Verify(store_config);
   if (*du) return app::DiskUsage(store_config, du_json);
   if (*gc) return app::Gc(gc_command);
+  if (*retention) return app::Retention(retention_command);
   if (*db_migrate) return app::DbMigrate(db_config);
   if (*db_import) return app::DbImport(db_config);
   if (*db_check) return app::DbCheck(db_config);

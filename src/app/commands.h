@@ -58,6 +58,18 @@ struct GcCommand {
 };
 int Gc(const GcCommand& command);
 
+// berth retention (app/retention_command.cpp): the retention pass of
+// `policies:` (docs/policies.md), safe next to `berth serve`; prints every tag
+// of every governed repository, kept or removed, with the rule that decided,
+// and the manifests removed with them. 0 on success, 1 when it could not run,
+// 2 for a config error. (GC then frees their data.)
+struct RetentionCommand {
+  std::string config_path;
+  bool dry_run = false;
+  bool json = false;
+};
+int Retention(const RetentionCommand& command);
+
 // berth db (app/db_commands.cpp). Each exits 2 for a config or usage error.
 // migrate: applies pending schema migrations, prints the versions from -> to;
 //   0 (also when nothing was pending), 1 when the database cannot be opened or migrated.

@@ -9,7 +9,9 @@ Result<LoadedConfig> Compile(Result<config::Config> cfg) {
   if (!cfg.ok()) return cfg.status();
   auto access = auth::CompileAccessRules(*cfg);
   if (!access.ok()) return access.status();
-  return LoadedConfig{std::move(*cfg), std::move(*access)};
+  auto policies = policy::PolicySet::Compile(*cfg);
+  if (!policies.ok()) return policies.status();
+  return LoadedConfig{std::move(*cfg), std::move(*access), std::move(*policies)};
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // LoadConfig: the configuration as every command reads it. The file is parsed
-// (config/) and its users and ACL compiled (auth/access_rules.h) in one step,
+// (config/) and its users, ACL and policies compiled (auth/access_rules.h) in one step,
 // so check-config, serve, the live reload, acl explain, verify and du accept
 // and refuse the same files with the same messages. Thread-safe.
 #pragma once
@@ -8,6 +8,7 @@
 
 #include "auth/access_rules.h"
 #include "config/config.h"
+#include "policy/policy_set.h"
 #include "util/status.h"
 
 namespace berth::app {
@@ -15,6 +16,7 @@ namespace berth::app {
 struct LoadedConfig {
   config::Config config;
   auth::AccessRules access;  // config.users and config.acl, compiled
+  std::shared_ptr<const policy::PolicySet> policies;  // config.policies, compiled
 };
 
 // The file at `path`; errors name file:line:column.

@@ -46,11 +46,13 @@ std::string KeyIds(const auth::KeyRing& ring) {
 }
 
 AuthReloader::AuthReloader(std::string config_path, std::string data_root, auth::AuthService& auth,
-                           bool running_has_rules, std::function<void(const std::string&)> announce)
+                           bool running_has_rules, std::function<void(const std::string&)> announce,
+                           policy::PolicyHolder* policies)
     : config_path_(std::move(config_path)),
       data_root_(std::move(data_root)),
       auth_(auth),
       announce_(std::move(announce)),
+      policies_(policies),
       running_has_rules_(running_has_rules) {}
 
 void AuthReloader::Reload() {
@@ -78,6 +80,10 @@ void AuthReloader::Reload() {
     return;
   }
   auth_.SetPolicy(*policy);
+  if (policies_ != nullptr) {
+    policies_->Set(fresh->policies);
+    log::Info("policies reloaded", {{"policies", std::to_string(fresh->policies->policies().size())}});
+  }
   running_has_rules_ = !fresh->config.users.empty() || !fresh->config.acl.empty();
   log::Info("users and acl reloaded (other settings change at restart)",
             {{"users", std::to_string((*policy)->users.size())},

@@ -1,4 +1,4 @@
-// AuthReloader: the live reload of users, ACL and token keys, on SIGHUP and
+// AuthReloader: the live reload of users, ACL, policies and token keys, on SIGHUP and
 // when the config file changes. The policy: a file that does not load, or whose users and ACL
 // do not compile, is rejected and the running ones stay; so is a file with no
 // users and no ACL while running ones exist (most likely caught half-written
@@ -15,6 +15,7 @@
 #include "auth/auth_service.h"
 #include "auth/key_ring.h"
 #include "config/config.h"
+#include "policy/policy_set.h"
 #include "util/status.h"
 #include "util/mutex.h"
 
@@ -32,8 +33,9 @@ std::string KeyIds(const auth::KeyRing& ring);
 class AuthReloader {
  public:
   // `announce` shows a bootstrap admin password, as at startup (see auth/bootstrap.h).
+  // `policies` (may be null) gets the file's `policies:` with the users and ACL.
   AuthReloader(std::string config_path, std::string data_root, auth::AuthService& auth, bool running_has_rules,
-               std::function<void(const std::string&)> announce);
+               std::function<void(const std::string&)> announce, policy::PolicyHolder* policies = nullptr);
 
   // Reads the config file again and applies its users, ACL and keys, or logs why not.
   void Reload() EXCLUDES(mu_);
@@ -45,6 +47,7 @@ class AuthReloader {
   const std::string data_root_;  // where the bootstrap admin's hash is kept
   auth::AuthService& auth_;
   const std::function<void(const std::string&)> announce_;
+  policy::PolicyHolder* const policies_;
   Mutex mu_;                                // one reload at a time
   bool running_has_rules_ GUARDED_BY(mu_);  // the running policy came from configured users or ACL
 };

@@ -31,6 +31,7 @@
 #include "metadata/import.h"
 #include "metadata/metadata_store.h"
 #include "observability/berth_metrics.h"
+#include "policy/retention_pass.h"
 #include "registry/api.h"
 #include "storage/blob_store.h"
 #include "storage/manifest_store.h"
@@ -268,6 +269,39 @@ int DatabaseThreads(const config::Config& cfg) {
 
 }  // namespace
 
+namespace {
+
+// The retention pass inside online GC: one log line per tag removed, one with the totals.
+Status RunRetentionInGc(metadata::MetadataStore& meta, storage::ManifestStore& manifests,
+                        const policy::PolicySet& set, bool dry_run) {
+  if (set.empty()) return Status::Ok();
+  policy::RetentionPassOptions options;
+  options.dry_run = dry_run;
+  options.now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  options.on_tag = [dry_run](std::string_view repo, const policy::Policy& p, const policy::TagDecision& d) {
+    if (d.keep) return;
+    log::Info(dry_run ? "retention (dry run): would remove tag" : "retention: removed tag",
+              {{"repository", std::string(repo)},
+               {"tag", d.tag},
+               {"digest", d.digest},
+               {"rule", policy::RuleName(d.rule)},
+               {"detail", d.detail},
+               {"policy", p.Label()}});
+  };
+  auto report = policy::RunRetention(meta, manifests, set, options);
+  if (!report.ok()) return report.status();
+  log::Info(dry_run ? "retention (dry run): finished" : "retention: finished",
+            {{"repositories", std::to_string(report->repositories)},
+             {"tags_kept", std::to_string(report->tags_kept)},
+             {"tags_removed", std::to_string(report->tags_removed)},
+             {"manifests_removed", std::to_string(report->manifests_removed)}});
+  return Status::Ok();
+}
+
+}  // namespace
+
 int Serve(std::string config_path) {
   // Few malloc arenas: per-thread arenas keep freed buffers and RSS never comes down.
   mallopt(M_ARENA_MAX, 2);
@@ -300,10 +334,13 @@ int Serve(std::string config_path) {
   AuthWiring auth;
   if (!SetUpAuth(*loaded, blocking, db_threads, &auth)) return 1;
   // Users and ACL reload on SIGHUP and when the config file changes.
+  // Policies (docs/policies.md) reload with them.
+  policy::PolicyHolder policies(loaded->policies);
   std::unique_ptr<AuthReloader> reloader;
   if (!config_path.empty() && auth.service) {
     reloader = std::make_unique<AuthReloader>(config_path, cfg.storage.filesystem_root, *auth.service,
-                                              !cfg.users.empty() || !cfg.acl.empty(), AnnounceAdminPassword);
+                                              !cfg.users.empty() || !cfg.acl.empty(), AnnounceAdminPassword,
+                                              &policies);
   }
 
   registry::RegistryOptions ropts{cfg.storage.delete_enabled, cfg.server.metrics.enabled, cfg.server.metrics.is_public};
@@ -312,6 +349,7 @@ int Serve(std::string config_path) {
   ropts.ui_session_ttl_s = cfg.ui.session_ttl_s;
   ropts.public_url = cfg.server.public_url;
   registry::RegistryApi api(**driver, meta, db_threads, ropts, auth.access.get());
+  api.SetPolicies(&policies);
   if (Status s = api.EnableProxy(cfg.proxy); !s.ok()) {
     log::Error("cannot set up the pull-through cache", {{"error", s.message()}});
     return 1;
@@ -347,12 +385,31 @@ int Serve(std::string config_path) {
       obs::Metrics().CountGcRun(obs::GcResult::kSuccess, outcome->blobs_deleted, outcome->manifests_deleted,
                                 outcome->bytes_freed, seconds, now_s);
     };
+    // Retention (policies:) runs first in every collection, so the same run frees what it removed.
+    gc_options.before_mark = [&policies, &meta, &gc_manifests](bool dry_run) -> Status {
+      return RunRetentionInGc(meta, gc_manifests, *policies.Get(), dry_run);
+    };
     collector = std::make_unique<metadata::GcScheduler>(meta, **driver, gc_manifests, gc_options,
                                                         std::chrono::seconds(cfg.storage.gc_interval_s), count);
   }
 
   http::ServerOptions opts = MainServerOptions(cfg);
-  if (reloader) opts.on_reload = [&reloader] { reloader->Reload(); };
+  // Without authentication there is no AuthReloader: the policies reload on their own.
+  std::function<void()> reload;
+  if (reloader) {
+    reload = [&reloader] { reloader->Reload(); };
+  } else if (!config_path.empty()) {
+    reload = [&policies, config_path] {
+      auto fresh = LoadConfig(config_path);
+      if (!fresh.ok()) {
+        log::Error("config reload rejected, the running configuration stays", {{"error", fresh.status().message()}});
+        return;
+      }
+      policies.Set(fresh->policies);
+      log::Info("policies reloaded", {{"policies", std::to_string(fresh->policies->policies().size())}});
+    };
+  }
+  if (reload) opts.on_reload = reload;
   http::Server server(opts, api);
   if (Status s = server.Listen(); !s.ok()) {
     log::Error("cannot start", {{"error", s.message()}});
@@ -367,9 +424,9 @@ int Serve(std::string config_path) {
   }
   // The config file is polled every 2 s (editors replace files, so the inode counts).
   std::unique_ptr<FileWatcher> watcher;
-  if (reloader) {
+  if (reload) {
     watcher = std::make_unique<FileWatcher>(
-        std::vector<std::string>{config_path}, std::chrono::seconds(2), [&reloader] { reloader->Reload(); },
+        std::vector<std::string>{config_path}, std::chrono::seconds(2), reload,
         "config.watch.polled");
   }
   const int threads = IoThreads(cfg);

@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <cstdio>
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
@@ -98,6 +99,16 @@ class Reader {
     }
     if (total < 1) return bad;
     *seconds = total;
+    return Status::Ok();
+  }
+
+  // A duration with days: "90d", "1d12h", "30m" (policies' retention windows).
+  Status GetDays(const YAML::Node& parent, const char* key, const std::string& path, std::optional<int64_t>* seconds) {
+    YAML::Node n = parent[key];
+    if (!n || n.IsNull()) return Status::Ok();
+    auto v = n.IsScalar() ? ParseDays(n.Scalar()) : Result<int64_t>(Status::Invalid(""));
+    if (!v.ok()) return Error(n.Mark(), path + "." + key + " must be a duration like 30d, 12h or 1d12h (at least 1s)");
+    *seconds = *v;
     return Status::Ok();
   }
 
@@ -667,7 +678,144 @@ Status ParseAcl(Reader& r, const YAML::Node& n, std::vector<AclEntryConfig>* out
   return Status::Ok();
 }
 
+Status ParsePolicies(Reader& r, const YAML::Node& n, std::vector<PolicyConfig>* out) {
+  if (!n.IsSequence()) return r.Error(n.Mark(), "policies must be a list of entries");
+  int index = 0;
+  for (const auto& e : n) {
+    const std::string path = "policies[" + std::to_string(index++) + "]";
+    BERTH_TRY(r.CheckMap(e, path, {"name", "immutable_tags", "retention", "quota", "comment"}));
+    PolicyConfig p;
+    p.line = e.Mark().line + 1;
+    if (!e["name"] || !e["name"].IsScalar() || e["name"].Scalar().empty()) {
+      return r.Error(e["name"] ? e["name"].Mark() : e.Mark(), path + ".name must be a repository name pattern");
+    }
+    p.name = e["name"].Scalar();
+    p.name_pos = PosOf(e["name"].Mark());
+    if (YAML::Node c = e["comment"]; c && !c.IsNull() && !c.IsScalar()) {
+      return r.Error(c.Mark(), path + ".comment must be a string");
+    }
+    // Tag pattern lists keep each pattern's position (policy/policy_set.h compiles them).
+    auto patterns = [&](const YAML::Node& parent, const char* key, const std::string& where,
+                        std::vector<std::string>* texts, std::vector<SourcePos>* pos) -> Status {
+      YAML::Node l = parent[key];
+      if (!l || l.IsNull()) return Status::Ok();
+      if (!l.IsSequence()) return r.Error(l.Mark(), where + "." + key + " must be a list of tag patterns");
+      for (const auto& item : l) {
+        if (!item.IsScalar() || item.Scalar().empty()) {
+          return r.Error(item.Mark(), where + "." + key + " must contain tag patterns");
+        }
+        texts->push_back(item.Scalar());
+        pos->push_back(PosOf(item.Mark()));
+      }
+      return Status::Ok();
+    };
+    BERTH_TRY(patterns(e, "immutable_tags", path, &p.immutable_tags, &p.immutable_tags_pos));
+    if (YAML::Node ret = e["retention"]; ret && !ret.IsNull()) {
+      const std::string rp = path + ".retention";
+      BERTH_TRY(r.CheckMap(ret, rp, {"keep_tags", "keep_last", "keep_pushed_within", "keep_pulled_within"}));
+      RetentionConfig rc;
+      BERTH_TRY(patterns(ret, "keep_tags", rp, &rc.keep_tags, &rc.keep_tags_pos));
+      if (ret["keep_last"] && !ret["keep_last"].IsNull()) {
+        int64_t keep_last = 0;
+        BERTH_TRY(r.GetInt(ret, "keep_last", rp, 0, 1'000'000'000, &keep_last));
+        rc.keep_last = keep_last;
+      }
+      BERTH_TRY(r.GetDays(ret, "keep_pushed_within", rp, &rc.keep_pushed_within_s));
+      BERTH_TRY(r.GetDays(ret, "keep_pulled_within", rp, &rc.keep_pulled_within_s));
+      p.retention = std::move(rc);
+    }
+    if (YAML::Node q = e["quota"]; q && !q.IsNull()) {
+      const std::string qp = path + ".quota";
+      BERTH_TRY(r.CheckMap(q, qp, {"bytes"}));
+      YAML::Node b = q["bytes"];
+      if (!b || b.IsNull()) return r.Error(q.Mark(), qp + ".bytes is required (like 50GiB)");
+      auto size = b.IsScalar() ? ParseSize(b.Scalar()) : Result<int64_t>(Status::Invalid(""));
+      if (!size.ok() || *size <= 0) {
+        return r.Error(b.Mark(), qp + ".bytes must be a positive size like 50GiB, 500MB or 1073741824");
+      }
+      p.quota_bytes = *size;
+    }
+    out->push_back(std::move(p));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+Result<int64_t> ParseSize(std::string_view text) {
+  const Status bad = Status::Invalid("'" + std::string(text.substr(0, 64)) + "' is not a size like 50GiB");
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  if (i == 0 || i > 15) return bad;
+  const int64_t whole = std::stoll(std::string(text.substr(0, i)));
+  // An optional fraction of up to 6 digits ("1.5GiB").
+  int64_t frac = 0, frac_scale = 1;
+  if (i < text.size() && text[i] == '.') {
+    size_t j = i + 1;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9' && j - i <= 6) {
+      frac = frac * 10 + (text[j] - '0');
+      frac_scale *= 10;
+      ++j;
+    }
+    if (j == i + 1) return bad;
+    i = j;
+  }
+  std::string_view unit = text.substr(i);
+  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"", 1},          {"B", 1},
+      {"KB", 1000},     {"MB", 1000'000},     {"GB", 1000'000'000},     {"TB", 1000'000'000'000},
+      {"KiB", 1LL << 10}, {"MiB", 1LL << 20}, {"GiB", 1LL << 30}, {"TiB", 1LL << 40},
+  };
+  for (const auto& [name, factor] : kUnits) {
+    if (unit != name) continue;
+    if (whole > (int64_t{1} << 62) / factor) return bad;
+    const int64_t bytes = whole * factor + frac * factor / frac_scale;
+    if (bytes > (int64_t{1} << 62)) return bad;
+    return bytes;
+  }
+  return bad;
+}
+
+Result<int64_t> ParseDays(std::string_view s) {
+  const Status bad = Status::Invalid("'" + std::string(s.substr(0, 64)) + "' is not a duration like 30d");
+  if (s.empty()) return bad;
+  int64_t total = 0;
+  while (!s.empty()) {
+    size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 9 || digits == s.size()) return bad;
+    const int64_t v = std::stoll(std::string(s.substr(0, digits)));
+    int64_t unit = 0;
+    if (s[digits] == 'd') unit = 86400;
+    if (s[digits] == 'h') unit = 3600;
+    if (s[digits] == 'm') unit = 60;
+    if (s[digits] == 's') unit = 1;
+    if (unit == 0) return bad;
+    total += v * unit;
+    if (total > 100LL * 365 * 86400) return bad;
+    s.remove_prefix(digits + 1);
+  }
+  if (total < 1) return bad;
+  return total;
+}
+
+std::string FormatSize(int64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  // One decimal, without a trailing ".0" ("50 GiB", "49.9 GiB").
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  std::string text = buf;
+  if (text.size() > 2 && text.compare(text.size() - 2, 2, ".0") == 0) text.resize(text.size() - 2);
+  return text + " " + kUnits[u];
+}
 
 Status ErrorAt(const std::string& source, SourcePos pos, const std::string& what) {
   if (pos.line <= 0) return Status::Invalid(source + ": " + what);
@@ -718,7 +866,8 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
     YAML::Node root = YAML::Load(std::string(yaml));
     if (!root || root.IsNull()) return cfg;  // an empty file means all defaults
     BERTH_TRY(r.CheckMap(root, "the top level",
-                         {"version", "server", "storage", "log", "auth", "users", "groups", "acl", "proxy", "ui"}));
+                         {"version", "server", "storage", "log", "auth", "users", "groups", "acl", "proxy", "ui",
+                          "policies"}));
     if (YAML::Node n = root["server"]; n && !n.IsNull()) BERTH_TRY(ParseServer(r, n, &cfg.server));
     if (YAML::Node n = root["storage"]; n && !n.IsNull()) BERTH_TRY(ParseStorage(r, n, &cfg.storage));
     if (YAML::Node n = root["log"]; n && !n.IsNull()) BERTH_TRY(ParseLog(r, n, &cfg.log));
@@ -732,6 +881,7 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
       BERTH_TRY(r.GetBool(n, "enabled", "ui", &cfg.ui.enabled));
       BERTH_TRY(r.GetDuration(n, "session_ttl", "ui", &cfg.ui.session_ttl_s));
     }
+    if (YAML::Node n = root["policies"]; n && !n.IsNull()) BERTH_TRY(ParsePolicies(r, n, &cfg.policies));
   } catch (const YAML::Exception& e) {
     return r.Error(e.mark, e.msg);
   }

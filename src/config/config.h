@@ -233,6 +233,28 @@ struct UiConfig {
   int64_t session_ttl_s = 12 * 3600;  // a UI session ends this long after sign-in
 };
 
+// One entry of `policies:` (docs/policies.md): retention, immutable tags and a
+// quota for the repositories whose name matches `name` (the ACL's glob
+// language; the first matching entry wins). The patterns are compiled by
+// policy/policy_set.h, which reports their errors at the positions kept here.
+struct RetentionConfig {
+  std::vector<std::string> keep_tags;  // tag patterns always kept
+  std::vector<SourcePos> keep_tags_pos;
+  std::optional<int64_t> keep_last;             // the N most recently pushed of the others
+  std::optional<int64_t> keep_pushed_within_s;  // pushed within this many seconds
+  std::optional<int64_t> keep_pulled_within_s;  // pulled within this many seconds
+};
+
+struct PolicyConfig {
+  std::string name;  // repository name pattern
+  SourcePos name_pos;
+  std::vector<std::string> immutable_tags;  // tag patterns
+  std::vector<SourcePos> immutable_tags_pos;
+  std::optional<RetentionConfig> retention;  // absent: keep everything
+  std::optional<int64_t> quota_bytes;        // absent: no limit
+  int line = 0;                              // where the entry starts
+};
+
 struct Config {
   std::string source;  // what it was read from (the file path), for error messages
   ServerConfig server;
@@ -244,7 +266,16 @@ struct Config {
   std::vector<AclEntryConfig> acl;         // in file order
   std::vector<ProxyUpstreamConfig> proxy;  // in file order; prefixes never overlap
   UiConfig ui;
+  std::vector<PolicyConfig> policies;      // in file order (first match wins)
 };
+
+// "50GiB", "500MB", "1.5TiB", "1024" (bytes): SI units are powers of 1000, binary ones of 1024.
+// InvalidArgument (without a position) when it is not a size or is over 2^62.
+Result<int64_t> ParseSize(std::string_view text);
+// "90d", "12h", "1d12h", "30m", "45s" to seconds (at least 1s, at most 100 years).
+Result<int64_t> ParseDays(std::string_view text);
+// A size for people: "49.9 GiB", "200 MiB", "512 B".
+std::string FormatSize(int64_t bytes);
 
 // Where the token key lives when auth.token.key is not set.
 std::string TokenKeyPath(const Config& c);

@@ -47,7 +47,8 @@ Result<GcReport> GarbageCollector::Run(int64_t now_ms) {
     test_hooks::Reach("gc.lease.acquired");
   }
   const int64_t older_than = now_ms - options_.delay_ms;
-  Status s = FinishClaimed(report);
+  Status s = options_.before_mark ? options_.before_mark(options_.dry_run) : Status::Ok();
+  if (s.ok()) s = FinishClaimed(report);
   if (s.ok() && options_.delete_untagged) s = CollectUntagged(older_than, report);
   if (s.ok()) s = CollectLinks(older_than, report);
   if (s.ok()) s = CollectBlobs(older_than, report);

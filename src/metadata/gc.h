@@ -52,6 +52,10 @@ struct GcOptions {
       on_removed;
   // Asked between two objects: true stops the run there (kUnavailable). Null: never.
   std::function<bool()> stop_requested;
+  // Run under the lease before anything is marked (the retention pass of
+  // policies: docs/policies.md), so this run already frees what it removed.
+  // A status other than Ok stops the run. Told whether this is a dry run.
+  std::function<Status(bool dry_run)> before_mark;
 };
 
 struct GcReport {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <unordered_map>
 #include <utility>
 
 #include "metadata/dialect.h"
@@ -404,21 +405,55 @@ Status MetadataStore::WithRepositoryLock(std::string_view repository, const std:
   return s;
 }
 
+Result<std::vector<TagInfo>> MetadataStore::TagsFor(std::string_view repository, std::string_view tag,
+                                                    std::string_view digest, Connection* on) {
+  std::shared_ptr<Connection> pooled;
+  if (on == nullptr) {
+    auto conn = pool_->Acquire();
+    if (!conn.ok()) return conn.status();
+    pooled = std::move(*conn);
+  }
+  Connection& c = on != nullptr ? *on : *pooled;
+  // By name (a tag) or by the manifest it points at (a digest).
+  const std::string where = tag.empty() ? "m.digest = $2" : "t.name = $2";
+  const Value params[] = {S(repository), S(tag.empty() ? digest : tag)};
+  auto r = c.Execute(
+      "SELECT t.name, m.digest, t.pushed_at FROM tags t JOIN repositories r ON r.id = t.repository_id "
+      "JOIN manifests m ON m.id = t.manifest_id WHERE r.name = $1 AND " + where + " ORDER BY t.name",
+      params);
+  if (!r.ok()) return r.status();
+  std::vector<TagInfo> out;
+  for (const auto& row : r->rows) out.push_back(TagInfo{row.Text(0), row.Text(1), row.Int(2)});
+  return out;
+}
+
+Status MetadataStore::Guard(const TagGuard& guard, std::string_view repository, std::string_view tag,
+                            std::string_view digest, Connection* on) {
+  if (!guard || (tag.empty() && digest.empty())) return Status::Ok();
+  auto tags = TagsFor(repository, tag, digest, on);
+  if (!tags.ok()) return tags.status();
+  return guard(*tags);
+}
+
 Status MetadataStore::PutManifest(std::string_view repository, const ManifestRecord& manifest, std::string_view tag,
-                                  const std::function<Status()>& store) {
+                                  const std::function<Status()>& store, const TagGuard& guard) {
   // The manifest's own bytes are content-addressed: storage may keep bytes it
   // finds, so they are protected from GC before store() relies on them.
   if (Status s = ProtectBlob(manifest.digest, manifest.size); !s.ok()) return s;
   return WithRepositoryLock(repository, [&](Connection* on) -> Status {
+    if (!tag.empty()) {
+      if (Status s = Guard(guard, repository, tag, "", on); !s.ok()) return s;
+    }
     if (Status s = store(); !s.ok()) return s;
     return PutManifestRows(repository, manifest, tag, on);
   });
 }
 
 Status MetadataStore::DeleteManifest(std::string_view repository, std::string_view digest,
-                                     const std::function<Status()>& store,
+                                     const std::function<Status()>& store, const TagGuard& guard,
                                      const std::vector<std::string>* store_removed_tags) {
   return WithRepositoryLock(repository, [&](Connection* on) -> Status {
+    if (Status s = Guard(guard, repository, "", digest, on); !s.ok()) return s;
     Status rows = DeleteManifestRows(repository, digest, on);
     if (!rows.ok() && !rows.IsNotFound()) return rows;
     if (Status s = store(); !s.ok()) return s;
@@ -433,8 +468,9 @@ Status MetadataStore::DeleteManifest(std::string_view repository, std::string_vi
 }
 
 Status MetadataStore::DeleteTag(std::string_view repository, std::string_view tag,
-                                const std::function<Status()>& store) {
+                                const std::function<Status()>& store, const TagGuard& guard) {
   return WithRepositoryLock(repository, [&](Connection* on) -> Status {
+    if (Status s = Guard(guard, repository, tag, "", on); !s.ok()) return s;
     Status rows = DeleteTagRows(repository, tag, on);
     if (!rows.ok() && !rows.IsNotFound()) return rows;
     return store();
@@ -629,6 +665,122 @@ Result<std::vector<std::string>> MetadataStore::ManifestsNotReferencing(std::str
       "AND NOT EXISTS (SELECT 1 FROM manifest_blobs b WHERE b.manifest_id = m.id AND b.digest = $2) "
       "ORDER BY m.digest",
       params));
+}
+
+// -------------------------------------------------------------- policies ---
+
+namespace {
+
+// The names starting with `prefix` as a range on the unique name index:
+// name >= $1 AND name < $2, where $2 is the prefix with its last byte + 1
+// ("\x7f" when there is none: names are printable ASCII).
+std::pair<std::string, std::string> PrefixRange(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) >= 0x7e) end.pop_back();
+  if (end.empty()) return {std::string(prefix), "\x7f"};
+  end.back() = static_cast<char>(end.back() + 1);
+  return {std::string(prefix), end};
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> MetadataStore::RepositoriesWithPrefix(std::string_view prefix) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  auto [from, to] = PrefixRange(prefix);
+  const Value params[] = {from, to};
+  return Column0(
+      (*conn)->Execute("SELECT name FROM repositories WHERE name >= $1 AND name < $2 ORDER BY name", params));
+}
+
+Result<MetadataStore::Usage> MetadataStore::StoredBytesWithPrefix(std::string_view prefix, std::string_view digest) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  auto [from, to] = PrefixRange(prefix);
+  const Value params[] = {from, to, S(digest)};
+  // The distinct digests the repositories in the range hold, summed once each.
+  auto r = (*conn)->Execute(
+      "SELECT CAST(COALESCE(SUM(b.size), 0) AS BIGINT), "
+      "CAST(COALESCE(MAX(CASE WHEN b.digest = $3 THEN 1 ELSE 0 END), 0) AS BIGINT) "
+      "FROM blobs b WHERE b.digest IN ("
+      "SELECT l.digest FROM blob_links l JOIN repositories r ON r.id = l.repository_id "
+      "WHERE r.name >= $1 AND r.name < $2 "
+      "UNION SELECT m.digest FROM manifests m JOIN repositories r ON r.id = m.repository_id "
+      "WHERE r.name >= $1 AND r.name < $2)",
+      params);
+  if (!r.ok()) return r.status();
+  Usage usage;
+  if (!r->rows.empty()) {
+    usage.bytes = r->rows[0].Int(0);
+    usage.holds_digest = !digest.empty() && r->rows[0].Int(1) != 0;
+  }
+  return usage;
+}
+
+Result<MetadataStore::RepositoryContents> MetadataStore::GetRepositoryContents(std::string_view repository) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  Connection& c = **conn;
+  const Value params[] = {S(repository)};
+  RepositoryContents out;
+  auto tags = c.Execute(
+      "SELECT t.name, m.digest, t.pushed_at FROM tags t JOIN repositories r ON r.id = t.repository_id "
+      "JOIN manifests m ON m.id = t.manifest_id WHERE r.name = $1 ORDER BY t.name",
+      params);
+  if (!tags.ok()) return tags.status();
+  out.tags.reserve(tags->rows.size());
+  for (const auto& row : tags->rows) out.tags.push_back(TagInfo{row.Text(0), row.Text(1), row.Int(2)});
+  auto manifests = c.Execute(
+      "SELECT m.digest, m.media_type, m.size, m.subject_digest, m.created_at, m.pushed_at, m.last_pulled_at "
+      "FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = $1 ORDER BY m.digest",
+      params);
+  if (!manifests.ok()) return manifests.status();
+  out.manifests.reserve(manifests->rows.size());
+  for (const auto& row : manifests->rows) {
+    ManifestInfo info;
+    info.digest = row.Text(0);
+    info.media_type = row.Text(1);
+    info.size = row.Int(2);
+    info.subject = TextOr(row, 3);
+    info.created_at = row.Int(4);
+    info.pushed_at = row.Int(5);
+    info.last_pulled_at = IntOr(row, 6);
+    out.manifests.push_back(std::move(info));
+  }
+  auto children = c.Execute(
+      "SELECT m.digest, ch.child_digest FROM manifest_children ch JOIN manifests m ON m.id = ch.manifest_id "
+      "JOIN repositories r ON r.id = m.repository_id WHERE r.name = $1",
+      params);
+  if (!children.ok()) return children.status();
+  for (const auto& row : children->rows) out.children.emplace_back(row.Text(0), row.Text(1));
+  return out;
+}
+
+Result<MetadataStore::Usage> MetadataStore::StoredBytes(const std::vector<std::string>& repositories,
+                                                        std::string_view digest) {
+  Usage usage;
+  if (repositories.empty()) return usage;
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  Connection& c = **conn;
+  // The digests each repository holds, over the indexes by repository
+  // (blob_links' primary key, manifests' unique (repository_id, digest)), one
+  // statement per repository with the name bound; deduplicated here, so a blob
+  // several of them hold counts once.
+  std::unordered_map<std::string, int64_t> sizes;
+  for (const std::string& repo : repositories) {
+    const Value params[] = {repo};
+    auto r = c.Execute(
+        "SELECT b.digest, b.size FROM blobs b WHERE b.digest IN ("
+        "SELECT l.digest FROM blob_links l JOIN repositories r ON r.id = l.repository_id WHERE r.name = $1 "
+        "UNION SELECT m.digest FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = $1)",
+        params);
+    if (!r.ok()) return r.status();
+    for (const auto& row : r->rows) sizes.emplace(row.Text(0), row.Int(1));
+  }
+  for (const auto& [d, size] : sizes) usage.bytes += size;
+  usage.holds_digest = !digest.empty() && sizes.count(std::string(digest)) != 0;
+  return usage;
 }
 
 // ------------------------------------------------------------ pull times ---

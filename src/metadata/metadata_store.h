@@ -194,9 +194,17 @@ class MetadataStore {
   // and so releases it. On SQLite, which one process serves, an in-process lock.
   // kUnavailable when the database cannot be reached (nothing was stored).
   //
+  //
+  // `guard` (optional) is asked first, under the lock, with the tags the
+  // operation would move or remove as they are at that instant (PutManifest:
+  // `tag` if it exists; DeleteTag: the tag; DeleteManifest: the tags pointing
+  // at the manifest); a status other than Ok refuses the operation (nothing
+  // written). Immutable tags (policies) are checked there, so no concurrent
+  // push can slip between the check and the write.
+  using TagGuard = std::function<Status(const std::vector<TagInfo>& tags)>;
   // store() first; when it succeeds, PutManifest's rows.
   Status PutManifest(std::string_view repository, const ManifestRecord& manifest, std::string_view tag,
-                     const std::function<Status()>& store);
+                     const std::function<Status()>& store, const TagGuard& guard = nullptr);
   // DeleteManifest's rows first (committed), then store(). When the database does
   // not know the manifest, store() still runs (storage may be ahead of the
   // database after a crash) and its status is returned.
@@ -206,9 +214,10 @@ class MetadataStore {
   // this manifest while its row still names the old one: without this, the
   // row would outlive the tag.)
   Status DeleteManifest(std::string_view repository, std::string_view digest, const std::function<Status()>& store,
-                        const std::vector<std::string>* store_removed_tags = nullptr);
+                        const TagGuard& guard = nullptr, const std::vector<std::string>* store_removed_tags = nullptr);
   // Likewise for a tag.
-  Status DeleteTag(std::string_view repository, std::string_view tag, const std::function<Status()>& store);
+  Status DeleteTag(std::string_view repository, std::string_view tag, const std::function<Status()>& store,
+                   const TagGuard& guard = nullptr);
   // A blob's link (upload finish, mount, the manifest PUT's repair): store()
   // first (the storage link), then LinkBlob's rows. Under the lock because GC
   // removes a garbage link (row, then storage link) under it: unlocked, an
@@ -241,6 +250,30 @@ class MetadataStore {
   // Digests of `repository`'s manifests that list no children (images, not
   // indexes) and have no reference row to blob `digest` (LinkCachedBlob's candidates).
   Result<std::vector<std::string>> ManifestsNotReferencing(std::string_view repository, std::string_view digest);
+
+  // ---- policies (docs/policies.md) ----
+  // Repositories whose name starts with `prefix`, by name.
+  Result<std::vector<std::string>> RepositoriesWithPrefix(std::string_view prefix);
+  // Every tag of `repository` (name, digest, push time) and every manifest
+  // (digest, push and pull times, subject, children): what retention decides on.
+  struct RepositoryContents {
+    std::vector<TagInfo> tags;
+    std::vector<ManifestInfo> manifests;
+    std::vector<std::pair<std::string, std::string>> children;  // (index digest, child digest)
+  };
+  Result<RepositoryContents> GetRepositoryContents(std::string_view repository);
+  // The bytes of the distinct blobs the repositories hold (their blob links and
+  // their manifests' own bytes), each blob once however many of them hold it:
+  // a quota's usage. `repositories` names them; a name unknown to the database adds nothing.
+  // With `digest`, also whether that blob is among them (then it would add nothing).
+  struct Usage {
+    int64_t bytes = 0;
+    bool holds_digest = false;
+  };
+  Result<Usage> StoredBytes(const std::vector<std::string>& repositories, std::string_view digest = {});
+  // The same over every repository whose name starts with `prefix`, in one
+  // statement (when a policy governs all of them: its quota check's fast path).
+  Result<Usage> StoredBytesWithPrefix(std::string_view prefix, std::string_view digest = {});
 
   // ---- pull times ----
   // Remembers a pull (never blocks on the database).
@@ -323,6 +356,12 @@ class MetadataStore {
   Status DeleteTagRows(std::string_view repository, std::string_view tag, Connection* on);
   Status LinkBlobRows(std::string_view repository, std::string_view digest, int64_t size, Connection* on);
   Status UnlinkBlobRows(std::string_view repository, std::string_view digest, Connection* on);
+  // The tags named `tag`, or (tag empty) pointing at `digest`, read on `on` (or a pooled connection).
+  Result<std::vector<TagInfo>> TagsFor(std::string_view repository, std::string_view tag, std::string_view digest,
+                                       Connection* on);
+  // Asks `guard` (when set) about those tags.
+  Status Guard(const TagGuard& guard, std::string_view repository, std::string_view tag, std::string_view digest,
+               Connection* on);
   // Runs `delete_sql` ($1 older_than, $2 the repository's id, $3 digest) in a
   // transaction; true when it deleted a row (and the repository is removed when
   // that left it empty).

@@ -210,6 +210,7 @@ Task<void> RegistryApi::ServeMetrics(Exchange& ex, const RouteMatch&) {
   r.Set("Content-Type", std::string(obs::TextExposition::kContentType));
   r.Set("Cache-Control", "no-store");
   r.body = obs::Metrics().Render();
+  r.body += co_await QuotaMetrics();
   co_await ex.Send(std::move(r));
 }
 

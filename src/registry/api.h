@@ -27,6 +27,7 @@
 #include "config/config.h"
 #include "observability/storage_usage.h"
 #include "oci/digest.h"
+#include "policy/policy_set.h"
 #include "proxy/pull_through_cache.h"
 #include "registry/router.h"
 #include "registry/routes.h"
@@ -74,6 +75,9 @@ class RegistryApi final : public http::Handler {
   Status EnableProxy(const std::vector<config::ProxyUpstreamConfig>& upstreams);
   // Closes the kept-alive upstream connections: after the server stopped, before it is destroyed.
   void CloseUpstreamConnections();
+  // Enforces these policies (immutable tags, quotas: docs/policies.md); before
+  // serving. Unset: no policies.
+  void SetPolicies(policy::PolicyHolder* policies) { policies_ = policies; }
 
  private:
   // The route table names the handlers below (routes.cpp).
@@ -111,9 +115,11 @@ class RegistryApi final : public http::Handler {
   Task<void> PutManifest(Exchange& ex, const RouteMatch& m);
   Task<void> DeleteManifest(Exchange& ex, const RouteMatch& m);
   // The storage write and the database rows of a PUT / DELETE, off the I/O thread.
+  // A refusal by an immutable tag leaves its message in *refusal.
   Task<Status> StoreManifest(const std::string& name, std::string body, const oci::Manifest& manifest,
-                             const oci::Digest& digest, const std::string& tag);
-  Task<Status> RemoveManifest(const std::string& name, const oci::Reference& ref);
+                             const oci::Digest& digest, const std::string& tag, std::shared_ptr<std::string> refusal);
+  Task<Status> RemoveManifest(const std::string& name, const oci::Reference& ref,
+                              std::shared_ptr<std::string> refusal);
   // proxied.cpp: the pull-through cache's hooks. Each Serve* answers and
   // returns true when `m` names a proxied repository (or, for the mirror, a
   // name not found locally); false leaves the request to the local handler.
@@ -121,6 +127,17 @@ class RegistryApi final : public http::Handler {
   Task<bool> ServeProxiedBlob(Exchange& ex, const RouteMatch& m);
   // The refusal of a push (upload, manifest) into a proxied repository, or nullopt.
   std::optional<http::Response> RefuseProxiedPush(const std::string& name) const;
+  // policies.cpp: immutable tags and quotas.
+  std::shared_ptr<const policy::PolicySet> Policies() const;
+  // The guard of a manifest PUT (`digest`: what the tag would point at) or a
+  // DELETE (`digest` empty) that refuses moving or removing an immutable tag;
+  // its message is left in *refusal (answered 403 DENIED). Null without such a rule.
+  metadata::MetadataStore::TagGuard ImmutableTagGuard(const std::string& name, const std::string& digest,
+                                                      std::shared_ptr<std::string> refusal) const;
+  // 403 DENIED when storing `needed` more bytes (blob `digest`) into `name` would go over its quota.
+  Task<std::optional<http::Response>> RefuseOverQuota(const std::string& name, int64_t needed, std::string digest);
+  // berth_quota_used_bytes / berth_quota_limit_bytes{policy} for /metrics ("" without quotas).
+  Task<std::string> QuotaMetrics();
   // listings.cpp
   Task<void> ListTags(Exchange& ex, const RouteMatch& m);
   Task<void> ListCatalog(Exchange& ex, const RouteMatch& m);
@@ -192,6 +209,7 @@ class RegistryApi final : public http::Handler {
   std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<obs::StorageUsage> storage_usage_;  // for berth_storage_bytes
   std::unique_ptr<proxy::PullThroughCache> proxy_;    // null: no `proxy:` upstreams
+  policy::PolicyHolder* policies_ = nullptr;          // null: no policies
   Router main_routes_;                                // the routes served on the main listener, with this configuration
   Router debug_routes_;                               // those of the debug listener
   std::string debug_not_found_;                       // its 404 body, naming what it serves

@@ -61,7 +61,11 @@ inline constexpr ErrorCode kUploadRangeInvalid{"BLOB_UPLOAD_INVALID", 416};
 inline constexpr ErrorCode kUploadBusy{"BLOB_UPLOAD_INVALID", 409};  // another request holds the upload
 inline constexpr ErrorCode kAccountMismatch{"DENIED", 400};          // token: ?account= is not the credentials'
 inline constexpr ErrorCode kInsufficientStorage{"UNKNOWN", 507};     // the storage is full
-inline constexpr ErrorCode kForbidden{"DENIED", 403};  // web UI: signed in but not allowed, or no CSRF token
+// Refused whatever the credentials: a policy (an immutable tag, a quota:
+// docs/policies.md; 403 as Docker Hub and Harbor answer an immutable tag, so no
+// challenge; clients print "denied: <message>"), or the web UI's signed-in user
+// not allowed, or a missing CSRF token.
+inline constexpr ErrorCode kForbidden{"DENIED", 403};
 }  // namespace code
 
 // The error response for `code`, with its status.

@@ -112,9 +112,22 @@ Task<void> RegistryApi::PutManifest(Exchange& ex, const RouteMatch& match) {
     co_await ex.Send(Error(code::kManifestBlobUnknown, s.message()));
     co_return;
   }
+  // The manifest's own bytes count towards a quota too (docs/policies.md).
+  const int64_t manifest_size = static_cast<int64_t>(body->size());
+  auto over_quota = co_await RefuseOverQuota(name, manifest_size, digest.str());
+  if (over_quota) {
+    co_await ex.Send(std::move(*over_quota));
+    co_return;
+  }
   // Storage first, then the rows, under the repository's write lock (across
   // replicas): a DELETE of this manifest cannot interleave (docs/scale-out.md).
-  Status s = co_await StoreManifest(name, std::move(*body), *manifest, digest, ref.tag);
+  // An immutable tag is checked there too (ImmutableTagGuard).
+  auto refusal = std::make_shared<std::string>();
+  Status s = co_await StoreManifest(name, std::move(*body), *manifest, digest, ref.tag, refusal);
+  if (!refusal->empty()) {
+    co_await ex.Send(Error(code::kForbidden, *refusal));
+    co_return;
+  }
   if (s.IsNotFound()) {
     // The database does not know a referenced blob (collected since the check above): upload it again.
     co_await ex.Send(Error(code::kManifestBlobUnknown, s.message()));
@@ -148,7 +161,12 @@ Task<void> RegistryApi::DeleteManifest(Exchange& ex, const RouteMatch& match) {
     co_return;
   }
   // The rows first, then storage, under the repository's write lock.
-  Status s = co_await RemoveManifest(name, ref);
+  auto refusal = std::make_shared<std::string>();
+  Status s = co_await RemoveManifest(name, ref, refusal);
+  if (!refusal->empty()) {
+    co_await ex.Send(Error(code::kForbidden, *refusal));
+    co_return;
+  }
   if (s.IsNotFound()) {
     co_await ex.Send(ManifestUnknown(reference));
     co_return;
@@ -173,6 +191,7 @@ struct StoreManifestCall {
   oci::Manifest manifest;
   oci::Digest digest;
   std::string tag;
+  metadata::MetadataStore::TagGuard guard;  // immutable tags
 
   Status operator()() const {
     const metadata::ManifestRecord record = metadata::ManifestRecord::From(digest, body, manifest);
@@ -183,7 +202,7 @@ struct StoreManifestCall {
       if (Status refs = manifests->CheckReferences(name, manifest); !refs.ok()) return refs;
       return manifests->Put(name, body, manifest, digest, tag);
     };
-    Status s = meta->PutManifest(name, record, tag, store);
+    Status s = meta->PutManifest(name, record, tag, store, guard);
     if (!s.IsNotFound()) return s;
     // The database lacks a blob that storage holds linked in this repository
     // (CheckReferences saw every one): storage is ahead, e.g. an upload whose
@@ -207,7 +226,7 @@ struct StoreManifestCall {
       if (linked.IsNotFound()) return s;
       if (!linked.ok()) return linked;
     }
-    return meta->PutManifest(name, record, tag, store);
+    return meta->PutManifest(name, record, tag, store, guard);
   }
 };
 
@@ -216,6 +235,7 @@ struct RemoveManifestCall {
   storage::ManifestStore* manifests;
   std::string name;
   oci::Reference ref;
+  metadata::MetadataStore::TagGuard guard;  // immutable tags
 
   Status operator()() const {
     if (ref.is_digest()) {
@@ -223,23 +243,26 @@ struct RemoveManifestCall {
       std::function<Status()> store = [this, &removed_tags] {
         return manifests->DeleteByDigest(name, ref.digest, &removed_tags);
       };
-      return meta->DeleteManifest(name, ref.digest.str(), store, &removed_tags);
+      return meta->DeleteManifest(name, ref.digest.str(), store, guard, &removed_tags);
     }
     std::function<Status()> store = [this] { return manifests->DeleteTag(name, ref.tag); };
-    return meta->DeleteTag(name, ref.tag, store);
+    return meta->DeleteTag(name, ref.tag, store, guard);
   }
 };
 
 }  // namespace
 
 Task<Status> RegistryApi::StoreManifest(const std::string& name, std::string body, const oci::Manifest& manifest,
-                                        const oci::Digest& digest, const std::string& tag) {
-  StoreManifestCall call{&meta_, &manifests_, &blobs_, name, std::move(body), manifest, digest, tag};
+                                        const oci::Digest& digest, const std::string& tag,
+                                        std::shared_ptr<std::string> refusal) {
+  StoreManifestCall call{&meta_,   &manifests_, &blobs_, name, std::move(body), manifest, digest, tag,
+                         ImmutableTagGuard(name, digest.str(), refusal)};
   co_return co_await http::RunBlocking(db_threads_, std::move(call));
 }
 
-Task<Status> RegistryApi::RemoveManifest(const std::string& name, const oci::Reference& ref) {
-  RemoveManifestCall call{&meta_, &manifests_, name, ref};
+Task<Status> RegistryApi::RemoveManifest(const std::string& name, const oci::Reference& ref,
+                                         std::shared_ptr<std::string> refusal) {
+  RemoveManifestCall call{&meta_, &manifests_, name, ref, ImmutableTagGuard(name, "", refusal)};
   co_return co_await http::RunBlocking(db_threads_, std::move(call));
 }
 

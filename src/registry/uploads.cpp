@@ -90,6 +90,13 @@ Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
     co_return;
   }
   const int64_t size = session->size();
+  // The last moment a quota can refuse: before the bytes become visible (docs/policies.md).
+  auto over_quota = co_await RefuseOverQuota(name, size, digest.str());
+  if (over_quota) {
+    session.reset();
+    co_await ex.Send(std::move(*over_quota));
+    co_return;
+  }
   // Protect the blob from GC before the commit may keep bytes that already
   // exist (content-addressed): a blob GC has claimed is waited for and then
   // written afresh (docs/gc.md).
@@ -174,6 +181,12 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
       if (!guard.ok()) size = Result<int64_t>(Status::NotFound("being garbage collected"));
     }
     if (size.ok()) {
+      // A mount from outside the quota's repositories adds the blob's bytes (from inside: nothing).
+      auto over_quota = co_await RefuseOverQuota(name, *size, digest->str());
+      if (over_quota) {
+        co_await ex.Send(std::move(*over_quota));
+        co_return;
+      }
       Status linked = co_await LinkBlobInRepository(name, *digest, *size);
       if (!linked.ok()) {
         co_await ex.Send(WriteErrorResponse(linked));
@@ -192,6 +205,14 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
       co_return;
     }
     monolithic = *d;
+  }
+  // A monolithic upload announces its size: a quota refuses it before any byte is received.
+  if (monolithic && ex.content_length()) {
+    auto over_quota = co_await RefuseOverQuota(name, static_cast<int64_t>(*ex.content_length()), monolithic->str());
+    if (over_quota) {
+      co_await ex.Send(std::move(*over_quota));
+      co_return;
+    }
   }
   auto uuid = uploads_.Start(name);
   if (!uuid.ok()) {
@@ -234,6 +255,16 @@ Task<void> RegistryApi::PatchUpload(Exchange& ex, const RouteMatch& m) {
     if (auto refusal = CheckContentRange(ex, name, uuid, up.size())) {
       session->reset();  // free the upload before the client can retry
       co_await ex.Send(std::move(*refusal));
+      co_return;
+    }
+  }
+  // A chunk with a length announces what the upload will hold at least: a quota refuses it before it is received.
+  if (ex.content_length() && *ex.content_length() > 0) {
+    const int64_t announced = up.size() + static_cast<int64_t>(*ex.content_length());
+    auto over_quota = co_await RefuseOverQuota(name, announced, "");
+    if (over_quota) {
+      session->reset();
+      co_await ex.Send(std::move(*over_quota));
       co_return;
     }
   }

@@ -43,6 +43,7 @@ TEST(ErrorCatalogueTest, EachCodeHasItsStatus) {
       // The second statuses of a code (see errors.h).
       {code::kNoSuchEndpoint, "UNSUPPORTED", 404},
       {code::kInvalidParameter, "UNSUPPORTED", 400},
+      {code::kForbidden, "DENIED", 403},
       {code::kManifestTooLarge, "MANIFEST_INVALID", 413},
       {code::kRangeNotSatisfiable, "BLOB_UNKNOWN", 416},
       {code::kUploadRangeInvalid, "BLOB_UPLOAD_INVALID", 416},
