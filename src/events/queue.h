@@ -1,0 +1,135 @@
+// EventQueue: the durable, per-process event log that webhook delivery reads.
+//
+// An append-only log of segments in one local directory (docs/events.md):
+//   seg-<start offset, 16 hex>.log   records: [u32 length][u32 CRC-32][payload], little-endian
+//   cursor-<endpoint>                the endpoint's next offset, decimal (temp file, fsync, rename)
+// Offsets are logical byte positions over the whole log (a segment's name is its
+// first offset), so a cursor stays valid across segment rotation and deletion.
+// Recovery scans the last segment and truncates a torn tail (a record whose
+// length runs past the end or whose CRC fails): only whole records are read.
+//
+// Durability: Append(kDurable) returns once the record is on disk; concurrent
+// appenders share one fdatasync (group commit: one thread syncs for everyone
+// written before it started; the others wait for it). Append(kLazy) only
+// writes; a background sync makes it durable within `lazy_sync` (what a crash
+// can lose: docs/events.md).
+//
+// Size limit: when the log exceeds `max_bytes`, the OLDEST segment is dropped
+// (never the active one): the registry keeps accepting, the backlog of an
+// endpoint that stays down loses its oldest events. Each drop is logged and
+// counted per endpoint (the `on_drop` callback). Segments every cursor has
+// passed are deleted.
+//
+// Thread-safe: appenders on any thread, one reader per endpoint.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "util/status.h"
+
+namespace berth::events {
+
+// The CRC-32 (IEEE 802.3, as zlib's) of `data`.
+uint32_t Crc32(std::string_view data);
+
+enum class Durability : uint8_t { kDurable, kLazy };
+
+struct QueueOptions {
+  std::string dir;
+  int64_t max_bytes = 1LL << 30;
+  int64_t segment_bytes = 0;  // 0: max_bytes / 16, within 64 KiB..64 MiB
+  std::chrono::milliseconds lazy_sync{1000};
+  std::vector<std::string> endpoints;  // the cursors to keep (a new endpoint starts at the end of the log)
+  // Called (outside the queue's lock) when events an endpoint had not yet received are dropped.
+  std::function<void(size_t endpoint, uint64_t events)> on_drop;
+};
+
+// A record read back, and the offset after it.
+struct QueuedRecord {
+  std::string payload;
+  uint64_t next = 0;
+};
+
+class EventQueue {
+ public:
+  static Result<std::unique_ptr<EventQueue>> Open(QueueOptions options);
+  ~EventQueue();
+  EventQueue(const EventQueue&) = delete;
+  EventQueue& operator=(const EventQueue&) = delete;
+
+  // Appends one record; returns its end offset (what WaitDurable takes).
+  Result<uint64_t> Write(std::string_view payload);
+  // Blocks until everything up to `offset` is on disk (group commit).
+  Status WaitDurable(uint64_t offset);
+  // Write, then WaitDurable when `d` is kDurable.
+  Status Append(std::string_view payload, Durability d);
+
+  // Up to `max` whole records from endpoint `ep`'s cursor on (none: nothing new).
+  Result<std::vector<QueuedRecord>> Read(size_t ep, size_t max);
+  // Moves the endpoint's cursor to `offset` (after the records it received) and persists it.
+  Status Ack(size_t ep, uint64_t offset, uint64_t records);
+  // Waits up to `wait` for records past the endpoint's cursor (or Stop); true when there are.
+  bool WaitForRecords(size_t ep, std::chrono::milliseconds wait);
+  // Wakes the waiters for good (the dispatcher is stopping).
+  void Stop();
+
+  uint64_t Pending(size_t ep) const;
+  uint64_t Bytes() const;  // of the segments on disk
+  uint64_t EndOffset() const;
+
+ private:
+  struct Segment {
+    uint64_t start = 0;
+    uint64_t bytes = 0;
+  };
+  struct Fd;
+  explicit EventQueue(QueueOptions options);
+  Status Recover();
+  Status OpenActive(uint64_t start, bool create);
+  Status Rotate();
+  // Drops the oldest segments beyond max_bytes, and those every cursor passed. Under mu_.
+  void Trim(std::vector<std::pair<size_t, uint64_t>>* dropped);
+  Status SaveCursor(size_t ep, uint64_t offset);
+  std::string SegmentPath(uint64_t start) const;
+  void LazySyncLoop();
+
+  QueueOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable synced_cv_;  // a sync finished
+  std::condition_variable data_cv_;    // records appended (or stopping)
+  std::vector<Segment> segments_;      // oldest first; the last is active
+  std::shared_ptr<Fd> active_;
+  uint64_t end_ = 0;     // offset after the last whole record
+  uint64_t synced_ = 0;  // everything before it is on disk
+  bool syncing_ = false;
+  bool stopping_ = false;
+  std::vector<uint64_t> cursors_;
+  std::vector<uint64_t> pending_;
+  std::thread lazy_sync_;
+};
+
+// What `berth events` shows, read without opening the queue for writing (safe next to `serve`).
+struct EndpointState {
+  std::string name;
+  uint64_t cursor = 0;
+  uint64_t pending = 0;
+  std::string oldest_timestamp;  // of the first pending event; empty when none
+};
+struct QueueState {
+  uint64_t segment_bytes = 0;
+  size_t segments = 0;
+  uint64_t end = 0;
+  std::vector<EndpointState> endpoints;
+};
+Result<QueueState> InspectQueue(const std::string& dir, const std::vector<std::string>& endpoints);
+
+}  // namespace berth::events
