@@ -25,6 +25,7 @@
 #include "auth/token_service.h"
 #include "http/server.h"
 #include "config/config.h"
+#include "events/dispatcher.h"
 #include "observability/storage_usage.h"
 #include "oci/digest.h"
 #include "proxy/pull_through_cache.h"
@@ -67,6 +68,10 @@ class RegistryApi final : public http::Handler {
   // Serves the upstreams of `proxy:` as pull-through caches (proxied.cpp).
   // Before serving; an error when one cannot be set up (its password file).
   Status EnableProxy(const std::vector<config::ProxyUpstreamConfig>& upstreams);
+  // Records webhook events (docs/events.md) in `events` (null: none); target
+  // URLs start with `base_url` (server.public_url, or http(s):// and the request's Host when empty).
+  // Before serving.
+  void SetEvents(events::Dispatcher* events, std::string base_url, bool tls);
   // Closes the kept-alive upstream connections: after the server stopped, before it is destroyed.
   void CloseUpstreamConnections();
 
@@ -91,7 +96,7 @@ class RegistryApi final : public http::Handler {
   // send (status 0 when the client is gone), so the caller can release the upload first.
   Task<std::optional<http::Response>> ReceiveBody(Exchange& ex, storage::UploadSession& session);
   // Receives the rest of the body, verifies `digest` and answers 201 (or the error).
-  Task<void> ReceiveAndCommit(Exchange& ex, const std::string& name, std::unique_ptr<storage::UploadSession> session,
+  Task<void> ReceiveAndCommit(Exchange& ex, const RouteMatch& m, std::unique_ptr<storage::UploadSession> session,
                               const oci::Digest& digest);
   // After a blob upload or mount is in storage: its link's row (LinkBlob), off the I/O thread.
   Task<Status> RecordBlobLink(const std::string& name, const oci::Digest& digest, int64_t size);
@@ -144,6 +149,12 @@ class RegistryApi final : public http::Handler {
   // Whether a route on the main listener is served with this configuration, and without credentials.
   bool Enabled(const Route& route) const;
   bool IsPublic(const Route& route) const;
+  // events.cpp: records the webhook event of a successful request (the action
+  // its route entry's `notify` names) about `target` in repository m.name;
+  // `path` is the target's URL path ("/v2/<name>/manifests/<digest>").
+  // push, delete and mount are on disk when it returns (answer only then; an
+  // error means the event is not recorded: 503); pull events are only written.
+  Task<Status> Notify(Exchange& ex, const RouteMatch& m, events::Target target, const std::string& path);
   // observe.cpp: the audit line and upload counters of a request `method` answered.
   void AfterDispatch(Exchange& ex, const RouteMatch& m, const MethodHandler& method);
   void AuditDenied(Exchange& ex);
@@ -162,6 +173,9 @@ class RegistryApi final : public http::Handler {
   std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<obs::StorageUsage> storage_usage_;  // for berth_storage_bytes
   std::unique_ptr<proxy::PullThroughCache> proxy_;    // null: no `proxy:` upstreams
+  events::Dispatcher* events_ = nullptr;              // null: no notifications endpoints
+  std::string events_base_url_;
+  bool events_tls_ = false;
   Router main_routes_;                                // the routes served on the main listener, with this configuration
   Router debug_routes_;                               // those of the debug listener
   std::string debug_not_found_;                       // its 404 body, naming what it serves
@@ -186,6 +200,11 @@ bool HasQueryParam(const Exchange& ex, std::string_view key);
 http::Response MethodNotAllowed(const Route& route);  // 405 with Allow
 std::string UploadLocation(const std::string& name, const std::string& uuid);
 std::string RangeHeader(int64_t size);  // "0-<size-1>" ("0-0" when empty, as distribution)
+// Event targets (registry/events.cpp).
+events::Target BlobTarget(const oci::Digest& digest, int64_t size);
+events::Target ManifestTarget(std::string media_type, int64_t size, const oci::Digest& digest, std::string tag);
+std::string BlobPath(const std::string& name, const oci::Digest& digest);
+std::string ManifestPath(const std::string& name, const oci::Digest& digest);
 // What the access checks read of the request (views into `ex`).
 auth::ClientRequest ClientRequestOf(const Exchange& ex);
 
