@@ -415,7 +415,8 @@ int Serve(std::string config_path) {
   watcher.reset();
   blocking.join();
   db_threads.join();
-  if (events) events->Stop();  // what is still pending is delivered after the next start
+  // Delivery stops; what is still pending is delivered after the next start.
+  if (events) events->Stop();
   meta.StopPullFlusher();  // writes the last pull times
   log::Info("berth stopped");
   return 0;

@@ -535,7 +535,8 @@ Status ParseNotificationEndpoint(Reader& r, const YAML::Node& e, const std::stri
     BERTH_TRY(r.GetStringList(ig, "actions", path + ".ignore", &out->ignored_actions));
     for (const std::string& a : out->ignored_actions) {
       if (a != "push" && a != "pull" && a != "delete" && a != "mount") {
-        return r.Error(ig["actions"].Mark(), path + ".ignore.actions: '" + a + "' is not one of push, pull, delete, mount");
+        return r.Error(ig["actions"].Mark(),
+                       path + ".ignore.actions: '" + a + "' is not one of push, pull, delete, mount");
       }
     }
   }
@@ -823,9 +824,9 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
     if (!root || root.IsNull()) return cfg;  // an empty file means all defaults
-    BERTH_TRY(r.CheckMap(root, "the top level",
-                         {"version", "server", "storage", "log", "auth", "users", "groups", "acl", "proxy",
-                          "notifications"}));
+    BERTH_TRY(r.CheckMap(
+        root, "the top level",
+        {"version", "server", "storage", "log", "auth", "users", "groups", "acl", "proxy", "notifications"}));
     if (YAML::Node n = root["server"]; n && !n.IsNull()) BERTH_TRY(ParseServer(r, n, &cfg.server));
     if (YAML::Node n = root["storage"]; n && !n.IsNull()) BERTH_TRY(ParseStorage(r, n, &cfg.storage));
     if (YAML::Node n = root["log"]; n && !n.IsNull()) BERTH_TRY(ParseLog(r, n, &cfg.log));

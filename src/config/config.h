@@ -229,7 +229,8 @@ struct ProxyUpstreamConfig {
 struct NotificationEndpointConfig {
   std::string name;  // unique; names the delivery cursor and the metrics label
   std::string url;   // http(s)://host[:port]/path
-  std::vector<std::pair<std::string, std::vector<std::string>>> headers;  // sent with every request
+  // Sent with every request: name, values.
+  std::vector<std::pair<std::string, std::vector<std::string>>> headers;
   int64_t timeout_ms = 1000;  // one delivery attempt
   int64_t threshold = 10;     // failures in a row before backing off
   int64_t backoff_ms = 1000;  // the first back-off; doubles per failure after the threshold, up to 64x

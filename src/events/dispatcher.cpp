@@ -41,8 +41,8 @@ std::chrono::milliseconds RetryDelay(int64_t failures, int64_t threshold, std::c
 std::string Signature(std::string_view secret, std::string_view body) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(body.data()),
-       body.size(), mac, &len);
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
   return "sha256=" + HexEncode(mac, len);
 }
 
@@ -154,10 +154,10 @@ Dispatcher::~Dispatcher() {
 
 void Dispatcher::Stop() {
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  stop_cv_.notify_all();
+  stop_cv_.NotifyAll();
   if (queue_) queue_->Stop();
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
@@ -174,20 +174,22 @@ Result<uint64_t> Dispatcher::Write(Event* e) {
 Status Dispatcher::WaitDurable(uint64_t offset) { return queue_->WaitDurable(offset); }
 
 bool Dispatcher::Sleep(std::chrono::milliseconds d) {
-  std::unique_lock lock(mu_);
-  stop_cv_.wait_for(lock, d, [this] { return stopping_; });
+  const auto deadline = std::chrono::steady_clock::now() + d;
+  MutexLock lock(mu_);
+  while (!stopping_ && std::chrono::steady_clock::now() < deadline) stop_cv_.WaitUntil(mu_, deadline);
   return !stopping_;
+}
+
+bool Dispatcher::Stopping() {
+  MutexLock lock(mu_);
+  return stopping_;
 }
 
 void Dispatcher::DeliveryLoop(const Endpoint& ep) {
   constexpr size_t kBatch = 32;
   int64_t failures = 0;
   const auto backoff = std::chrono::milliseconds(ep.config.backoff_ms);
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      if (stopping_) return;
-    }
+  while (!Stopping()) {
     if (!queue_->WaitForRecords(ep.index, std::chrono::seconds(1))) continue;
     auto records = queue_->Read(ep.index, kBatch);
     if (!records.ok() || records->empty()) {
@@ -207,9 +209,10 @@ void Dispatcher::DeliveryLoop(const Endpoint& ep) {
         obs::EventStats().AddFailed(ep.index);
         // One line when the endpoint starts failing and one per threshold more, not one per attempt.
         if (failures == 1 || failures % ep.config.threshold == 0) {
-          log::Warn("webhook delivery failed",
-                    {{"endpoint", ep.config.name}, {"error", s.message()}, {"failures", std::to_string(failures)},
-                     {"pending", std::to_string(queue_->Pending(ep.index))}});
+          log::Warn("webhook delivery failed", {{"endpoint", ep.config.name},
+                                                {"error", s.message()},
+                                                {"failures", std::to_string(failures)},
+                                                {"pending", std::to_string(queue_->Pending(ep.index))}});
         }
         if (!Sleep(RetryDelay(failures, ep.config.threshold, backoff))) return;
         continue;
@@ -219,7 +222,8 @@ void Dispatcher::DeliveryLoop(const Endpoint& ep) {
       obs::EventStats().AddDelivered(ep.index, send.size());
     }
     if (Status s = queue_->Ack(ep.index, records->back().next, records->size()); !s.ok()) {
-      log::Error("event queue: cannot save the delivery cursor", {{"endpoint", ep.config.name}, {"error", s.message()}});
+      log::Error("event queue: cannot save the delivery cursor",
+                 {{"endpoint", ep.config.name}, {"error", s.message()}});
     }
   }
 }
@@ -238,9 +242,8 @@ Status Dispatcher::Deliver(const Endpoint& ep, const std::vector<std::string_vie
 
 Status Dispatcher::Post(const Endpoint& ep, std::string_view content_type, const std::string& body) {
   const auto deadline = http::BlockingSocket::Clock::now() + std::chrono::milliseconds(ep.config.timeout_ms);
-  const std::string hostport =
-      (ep.url.host.find(':') != std::string::npos ? "[" + ep.url.host + "]" : ep.url.host) + ":" +
-      std::to_string(ep.url.port);
+  const std::string hostport = (ep.url.host.find(':') != std::string::npos ? "[" + ep.url.host + "]" : ep.url.host) +
+                               ":" + std::to_string(ep.url.port);
   http::BlockingSocket sock("webhook " + ep.config.name + " " + hostport);
   if (Status s = sock.Connect(ep.url.host, ep.url.port, deadline); !s.ok()) return s;
   std::unique_ptr<boost::asio::ssl::context> tls;

@@ -14,10 +14,8 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +25,7 @@
 #include "config/config.h"
 #include "events/event.h"
 #include "events/queue.h"
+#include "util/mutex.h"
 #include "util/status.h"
 
 namespace berth::events {
@@ -78,7 +77,7 @@ class Dispatcher {
   boost::asio::thread_pool& sync_pool() { return sync_pool_; }
 
   // Stops the delivery threads (what is pending stays queued for the next start).
-  void Stop();
+  void Stop() EXCLUDES(mu_);
 
   EventQueue& queue() { return *queue_; }
 
@@ -94,16 +93,17 @@ class Dispatcher {
   Status Deliver(const Endpoint& ep, const std::vector<std::string_view>& events);
   Status Post(const Endpoint& ep, std::string_view content_type, const std::string& body);
   // Sleeps up to `d` unless stopping; false when stopping.
-  bool Sleep(std::chrono::milliseconds d);
+  bool Sleep(std::chrono::milliseconds d) EXCLUDES(mu_);
+  bool Stopping() EXCLUDES(mu_);
 
   std::string instance_id_, source_addr_;
   std::unique_ptr<EventQueue> queue_;
   std::vector<Endpoint> endpoints_;
   std::vector<std::thread> threads_;
   boost::asio::thread_pool sync_pool_{4};
-  std::mutex mu_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
+  Mutex mu_;
+  CondVar stop_cv_;
+  bool stopping_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace berth::events

@@ -162,7 +162,7 @@ EventQueue::EventQueue(QueueOptions options) : options_(std::move(options)) {
 EventQueue::~EventQueue() {
   Stop();
   if (lazy_sync_.joinable()) lazy_sync_.join();
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   if (active_ && synced_ < end_) ::fdatasync(active_->fd);
 }
 
@@ -197,6 +197,7 @@ Status EventQueue::OpenActive(uint64_t start, bool create) {
 }
 
 Status EventQueue::Recover() {
+  MutexLock lock(mu_);  // (alone at Open; the lock is for the analysis)
   std::error_code ec;
   std::filesystem::create_directories(options_.dir, ec);
   if (ec) return Status::IoError("event queue: cannot create " + options_.dir + ": " + ec.message());
@@ -210,8 +211,8 @@ Status EventQueue::Recover() {
     if (fd < 0) return Errno("event queue: open " + last.path);
     const uint64_t valid = Scan(fd, 0, last.size, [](const std::string&, uint64_t) { return true; });
     if (valid < last.size) {
-      log::Warn("event queue: a torn record at the end of the log was discarded", {{"segment", last.path},
-                  {"bytes", std::to_string(last.size - valid)}});
+      log::Warn("event queue: a torn record at the end of the log was discarded",
+                {{"segment", last.path}, {"bytes", std::to_string(last.size - valid)}});
       if (::ftruncate(fd, static_cast<off_t>(valid)) != 0) {
         ::close(fd);
         return Errno("event queue: truncate " + last.path);
@@ -264,7 +265,7 @@ Result<uint64_t> EventQueue::Write(std::string_view payload) {
   std::vector<std::pair<size_t, uint64_t>> dropped;
   uint64_t end = 0;
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     if (static_cast<int64_t>(segments_.back().bytes) >= options_.segment_bytes) {
       if (Status s = Rotate(); !s.ok()) return s;
     }
@@ -288,34 +289,35 @@ Result<uint64_t> EventQueue::Write(std::string_view payload) {
     for (uint64_t& p : pending_) ++p;
     Trim(&dropped);
   }
-  data_cv_.notify_all();
+  data_cv_.NotifyAll();
   for (const auto& [ep, n] : dropped) {
-    log::Warn("event queue full: dropped the oldest undelivered events", {{"endpoint", options_.endpoints[ep]},
-                {"events", std::to_string(n)},
-                {"max_queue_bytes", std::to_string(options_.max_bytes)}});
+    log::Warn("event queue full: dropped the oldest undelivered events",
+              {{"endpoint", options_.endpoints[ep]},
+               {"events", std::to_string(n)},
+               {"max_queue_bytes", std::to_string(options_.max_bytes)}});
     if (options_.on_drop) options_.on_drop(ep, n);
   }
   return end;
 }
 
 Status EventQueue::WaitDurable(uint64_t offset) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (synced_ < offset) {
     if (syncing_) {
-      synced_cv_.wait(lock);
+      synced_cv_.Wait(mu_);
       continue;
     }
     // This thread syncs for everyone who wrote before now (group commit).
     syncing_ = true;
     std::shared_ptr<Fd> fd = active_;
     const uint64_t target = end_;
-    lock.unlock();
+    lock.Unlock();
     const int rc = ::fdatasync(fd->fd);
     const int err = errno;
-    lock.lock();
+    lock.Lock();
     syncing_ = false;
     if (rc == 0) synced_ = std::max(synced_, target);
-    synced_cv_.notify_all();
+    synced_cv_.NotifyAll();
     if (rc != 0) return Status::IoError(std::string("event queue: fdatasync: ") + std::strerror(err));
   }
   return Status::Ok();
@@ -329,30 +331,29 @@ Status EventQueue::Append(std::string_view payload, Durability d) {
 }
 
 void EventQueue::LazySyncLoop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stopping_) {
-    data_cv_.wait_for(lock, options_.lazy_sync, [this] { return stopping_; });
+    const auto deadline = std::chrono::steady_clock::now() + options_.lazy_sync;
+    while (!stopping_ && std::chrono::steady_clock::now() < deadline) stop_cv_.WaitUntil(mu_, deadline);
     if (stopping_) break;
     if (synced_ < end_ && !syncing_) {
       const uint64_t target = end_;
-      lock.unlock();
-      if (Status s = WaitDurable(target); !s.ok()) log::Error("event queue: background sync failed", {{"error", s.message()}});
-      lock.lock();
+      lock.Unlock();
+      if (Status s = WaitDurable(target); !s.ok())
+        log::Error("event queue: background sync failed", {{"error", s.message()}});
+      lock.Lock();
     }
   }
 }
 
 void EventQueue::Trim(std::vector<std::pair<size_t, uint64_t>>* dropped) {
-  auto total = [this] {
-    uint64_t t = 0;
-    for (const Segment& s : segments_) t += s.bytes;
-    return t;
-  };
+  uint64_t total = 0;
+  for (const Segment& s : segments_) total += s.bytes;
   while (segments_.size() > 1) {
     const uint64_t s_start = segments_[0].start, s_end = segments_[1].start;
     bool consumed = true;
     for (uint64_t c : cursors_) consumed = consumed && c >= s_end;
-    if (!consumed && total() <= static_cast<uint64_t>(options_.max_bytes)) break;
+    if (!consumed && total <= static_cast<uint64_t>(options_.max_bytes)) break;
     if (!consumed) {
       const std::vector<SegmentFile> one = {{s_start, SegmentPath(s_start), s_end - s_start}};
       for (size_t ep = 0; ep < cursors_.size(); ++ep) {
@@ -367,6 +368,7 @@ void EventQueue::Trim(std::vector<std::pair<size_t, uint64_t>>* dropped) {
       }
     }
     ::unlink(SegmentPath(s_start).c_str());
+    total -= segments_.front().bytes;
     segments_.erase(segments_.begin());
   }
 }
@@ -392,7 +394,7 @@ Result<std::vector<QueuedRecord>> EventQueue::Read(size_t ep, size_t max) {
   Segment seg;
   uint64_t seg_end = 0;
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     cursor = cursors_[ep];
     end = end_;
     if (cursor >= end) return std::vector<QueuedRecord>{};
@@ -421,7 +423,7 @@ Result<std::vector<QueuedRecord>> EventQueue::Read(size_t ep, size_t max) {
 Status EventQueue::Ack(size_t ep, uint64_t offset, uint64_t records) {
   std::vector<std::pair<size_t, uint64_t>> none;
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     if (offset <= cursors_[ep]) return Status::Ok();  // moved past by a drop meanwhile
     cursors_[ep] = offset;
     pending_[ep] -= std::min(pending_[ep], records);
@@ -431,34 +433,38 @@ Status EventQueue::Ack(size_t ep, uint64_t offset, uint64_t records) {
 }
 
 bool EventQueue::WaitForRecords(size_t ep, std::chrono::milliseconds wait) {
-  std::unique_lock lock(mu_);
-  data_cv_.wait_for(lock, wait, [&] { return stopping_ || cursors_[ep] < end_; });
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  MutexLock lock(mu_);
+  while (!stopping_ && cursors_[ep] >= end_ && std::chrono::steady_clock::now() < deadline) {
+    data_cv_.WaitUntil(mu_, deadline);
+  }
   return !stopping_ && cursors_[ep] < end_;
 }
 
 void EventQueue::Stop() {
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  data_cv_.notify_all();
-  synced_cv_.notify_all();
+  data_cv_.NotifyAll();
+  synced_cv_.NotifyAll();
+  stop_cv_.NotifyAll();
 }
 
 uint64_t EventQueue::Pending(size_t ep) const {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   return pending_[ep];
 }
 
 uint64_t EventQueue::Bytes() const {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   uint64_t t = 0;
   for (const Segment& s : segments_) t += s.bytes;
   return t;
 }
 
 uint64_t EventQueue::EndOffset() const {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   return end_;
 }
 

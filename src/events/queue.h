@@ -24,16 +24,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "util/mutex.h"
 #include "util/status.h"
 
 namespace berth::events {
@@ -67,24 +66,24 @@ class EventQueue {
   EventQueue& operator=(const EventQueue&) = delete;
 
   // Appends one record; returns its end offset (what WaitDurable takes).
-  Result<uint64_t> Write(std::string_view payload);
+  Result<uint64_t> Write(std::string_view payload) EXCLUDES(mu_);
   // Blocks until everything up to `offset` is on disk (group commit).
-  Status WaitDurable(uint64_t offset);
+  Status WaitDurable(uint64_t offset) EXCLUDES(mu_);
   // Write, then WaitDurable when `d` is kDurable.
-  Status Append(std::string_view payload, Durability d);
+  Status Append(std::string_view payload, Durability d) EXCLUDES(mu_);
 
   // Up to `max` whole records from endpoint `ep`'s cursor on (none: nothing new).
-  Result<std::vector<QueuedRecord>> Read(size_t ep, size_t max);
+  Result<std::vector<QueuedRecord>> Read(size_t ep, size_t max) EXCLUDES(mu_);
   // Moves the endpoint's cursor to `offset` (after the records it received) and persists it.
-  Status Ack(size_t ep, uint64_t offset, uint64_t records);
+  Status Ack(size_t ep, uint64_t offset, uint64_t records) EXCLUDES(mu_);
   // Waits up to `wait` for records past the endpoint's cursor (or Stop); true when there are.
-  bool WaitForRecords(size_t ep, std::chrono::milliseconds wait);
+  bool WaitForRecords(size_t ep, std::chrono::milliseconds wait) EXCLUDES(mu_);
   // Wakes the waiters for good (the dispatcher is stopping).
-  void Stop();
+  void Stop() EXCLUDES(mu_);
 
-  uint64_t Pending(size_t ep) const;
-  uint64_t Bytes() const;  // of the segments on disk
-  uint64_t EndOffset() const;
+  uint64_t Pending(size_t ep) const EXCLUDES(mu_);
+  uint64_t Bytes() const EXCLUDES(mu_);  // of the segments on disk
+  uint64_t EndOffset() const EXCLUDES(mu_);
 
  private:
   struct Segment {
@@ -93,27 +92,28 @@ class EventQueue {
   };
   struct Fd;
   explicit EventQueue(QueueOptions options);
-  Status Recover();
-  Status OpenActive(uint64_t start, bool create);
-  Status Rotate();
-  // Drops the oldest segments beyond max_bytes, and those every cursor passed. Under mu_.
-  void Trim(std::vector<std::pair<size_t, uint64_t>>* dropped);
+  Status Recover() EXCLUDES(mu_);
+  Status OpenActive(uint64_t start, bool create) REQUIRES(mu_);
+  Status Rotate() REQUIRES(mu_);
+  // Drops the oldest segments beyond max_bytes, and those every cursor passed.
+  void Trim(std::vector<std::pair<size_t, uint64_t>>* dropped) REQUIRES(mu_);
   Status SaveCursor(size_t ep, uint64_t offset);
   std::string SegmentPath(uint64_t start) const;
-  void LazySyncLoop();
+  void LazySyncLoop() EXCLUDES(mu_);
 
-  QueueOptions options_;
-  mutable std::mutex mu_;
-  std::condition_variable synced_cv_;  // a sync finished
-  std::condition_variable data_cv_;    // records appended (or stopping)
-  std::vector<Segment> segments_;      // oldest first; the last is active
-  std::shared_ptr<Fd> active_;
-  uint64_t end_ = 0;     // offset after the last whole record
-  uint64_t synced_ = 0;  // everything before it is on disk
-  bool syncing_ = false;
-  bool stopping_ = false;
-  std::vector<uint64_t> cursors_;
-  std::vector<uint64_t> pending_;
+  QueueOptions options_;  // immutable after construction
+  mutable Mutex mu_;
+  CondVar synced_cv_;                              // a sync finished
+  CondVar data_cv_;                                // records appended (or stopping)
+  CondVar stop_cv_;                                // stopping (the lazy sync's sleep)
+  std::vector<Segment> segments_ GUARDED_BY(mu_);  // oldest first; the last is active
+  std::shared_ptr<Fd> active_ GUARDED_BY(mu_);
+  uint64_t end_ GUARDED_BY(mu_) = 0;     // offset after the last whole record
+  uint64_t synced_ GUARDED_BY(mu_) = 0;  // everything before it is on disk
+  bool syncing_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::vector<uint64_t> cursors_ GUARDED_BY(mu_);
+  std::vector<uint64_t> pending_ GUARDED_BY(mu_);
   std::thread lazy_sync_;
 };
 

@@ -173,12 +173,14 @@ class RegistryApi final : public http::Handler {
   std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<obs::StorageUsage> storage_usage_;  // for berth_storage_bytes
   std::unique_ptr<proxy::PullThroughCache> proxy_;    // null: no `proxy:` upstreams
-  events::Dispatcher* events_ = nullptr;              // null: no notifications endpoints
-  std::string events_base_url_;
-  bool events_tls_ = false;
   Router main_routes_;                                // the routes served on the main listener, with this configuration
   Router debug_routes_;                               // those of the debug listener
   std::string debug_not_found_;                       // its 404 body, naming what it serves
+
+  // Webhook events (registry/events.cpp); null: no notifications endpoints.
+  events::Dispatcher* events_ = nullptr;
+  std::string events_base_url_;  // SetEvents
+  bool events_tls_ = false;
 };
 
 // The Handler of the debug listener: RegistryApi::HandleDebug.

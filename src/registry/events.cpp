@@ -58,8 +58,8 @@ Task<Status> RegistryApi::Notify(Exchange& ex, const RouteMatch& m, events::Targ
   events::Event e;
   e.action = std::string(action);
   target.repository = m.name;
-  const std::string base =
-      events_base_url_.empty() ? (events_tls_ ? "https://" : "http://") + Truncated(ex.header("Host"), 256)
+  const std::string base = events_base_url_.empty()
+                               ? (events_tls_ ? "https://" : "http://") + Truncated(ex.header("Host"), 256)
                                : events_base_url_;
   target.url = base + path;
   e.target = std::move(target);

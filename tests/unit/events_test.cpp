@@ -397,13 +397,14 @@ TEST(EventsConfig, ErrorsHavePositions) {
   EXPECT_NE(bad("notifications:\n  endpoints:\n    - {name: a, url: 'http://x'}\n    - {name: a, url: 'http://y'}\n")
                 .find("twice"),
             std::string::npos);
-  EXPECT_NE(bad("notifications:\n  endpoints:\n    - {name: a, url: 'http://x', ignore: {actions: [fly]}}\n")
-                .find("fly"),
-            std::string::npos);
+  EXPECT_NE(
+      bad("notifications:\n  endpoints:\n    - {name: a, url: 'http://x', ignore: {actions: [fly]}}\n").find("fly"),
+      std::string::npos);
   EXPECT_NE(bad("notifications:\n  bogus: 1\n").find("unknown key"), std::string::npos);
-  EXPECT_NE(bad("storage:\n  s3: {bucket: events-bucket}\nnotifications:\n  endpoints:\n    - {name: a, url: 'http://x'}\n")
-                .find("queue_dir"),
-            std::string::npos);
+  EXPECT_NE(
+      bad("storage:\n  s3: {bucket: events-bucket}\nnotifications:\n  endpoints:\n    - {name: a, url: 'http://x'}\n")
+          .find("queue_dir"),
+      std::string::npos);
 }
 
 }  // namespace
