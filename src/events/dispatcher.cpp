@@ -164,11 +164,11 @@ void Dispatcher::Stop() {
   }
 }
 
-Result<uint64_t> Dispatcher::Write(Event* e) {
+Result<uint64_t> Dispatcher::Write(Event* e, Durability d) {
   Stamp(e);
   e->source_addr = source_addr_;
   e->source_instance_id = instance_id_;
-  return queue_->Write(ToJson(*e));
+  return queue_->Write(ToRecord(*e), d);
 }
 
 Status Dispatcher::WaitDurable(uint64_t offset) { return queue_->WaitDurable(offset); }
@@ -201,7 +201,7 @@ void Dispatcher::DeliveryLoop(const Endpoint& ep) {
       if (r.payload.empty()) continue;
       auto summary = Summarize(r.payload);
       if (!summary || Ignored(ep.config, *summary)) continue;
-      send.push_back(r.payload);
+      send.push_back(summary->json);
     }
     if (!send.empty()) {
       if (Status s = Deliver(ep, send); !s.ok()) {

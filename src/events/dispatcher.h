@@ -69,8 +69,9 @@ class Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   // Stamps `e` (id, timestamp, source) and appends it; returns the offset
-  // WaitDurable takes. Written, not yet synced: fast enough for a pull.
-  Result<uint64_t> Write(Event* e);
+  // WaitDurable takes. kLazy (pulls): buffered, written and synced in the
+  // background (EventQueue::Write). kDurable: written, not yet synced.
+  Result<uint64_t> Write(Event* e, Durability d);
   // Blocks until the record ending at `offset` is on disk (group commit): for
   // push, delete and mount, before the response. Run it off the I/O threads (sync_pool).
   Status WaitDurable(uint64_t offset);

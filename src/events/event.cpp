@@ -98,13 +98,31 @@ std::optional<std::string> ToCloudEvent(std::string_view event_json) {
   return ce.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::optional<Summary> Summarize(std::string_view event_json) {
-  nlohmann::json j = nlohmann::json::parse(event_json, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+std::string ToRecord(const Event& e) {
+  std::string out;
+  out.reserve(768);
+  out += e.action;
+  out += '\x1f';
+  out += e.target.media_type;
+  out += '\x1f';
+  out += e.timestamp;
+  out += '\n';
+  out += ToJson(e);
+  return out;
+}
+
+std::optional<Summary> Summarize(std::string_view record) {
+  const size_t nl = record.find('\n');
+  if (nl == std::string_view::npos) return std::nullopt;
+  const std::string_view header = record.substr(0, nl);
+  const size_t a = header.find('\x1f');
+  const size_t b = a == std::string_view::npos ? a : header.find('\x1f', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
   Summary s;
-  s.action = j.value("action", "");
-  s.timestamp = j.value("timestamp", "");
-  if (auto t = j.find("target"); t != j.end() && t->is_object()) s.media_type = t->value("mediaType", "");
+  s.action = std::string(header.substr(0, a));
+  s.media_type = std::string(header.substr(a + 1, b - a - 1));
+  s.timestamp = std::string(header.substr(b + 1));
+  s.json = record.substr(nl + 1);
   return s;
 }
 

@@ -59,10 +59,15 @@ std::string Envelope(const std::vector<std::string_view>& event_jsons);
 // Nullopt when `event_json` does not parse (never for what ToJson wrote).
 std::optional<std::string> ToCloudEvent(std::string_view event_json);
 
-// What delivery filters need of a stored event, read back from its JSON.
+// What the queue stores of an event: one header line that delivery filters and
+// `berth events` read without parsing JSON ("<action>\x1f<mediaType>\x1f<timestamp>\n"),
+// then ToJson(e), the bytes that are sent.
+std::string ToRecord(const Event& e);
+// A stored record's header fields and its JSON (a view into `record`).
 struct Summary {
   std::string action, media_type, timestamp;
+  std::string_view json;
 };
-std::optional<Summary> Summarize(std::string_view event_json);
+std::optional<Summary> Summarize(std::string_view record);
 
 }  // namespace berth::events

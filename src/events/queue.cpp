@@ -163,6 +163,8 @@ EventQueue::~EventQueue() {
   Stop();
   if (lazy_sync_.joinable()) lazy_sync_.join();
   MutexLock lock(mu_);
+  std::vector<std::pair<size_t, uint64_t>> dropped;
+  if (active_) (void)FlushLocked(&dropped);
   if (active_ && synced_ < end_) ::fdatasync(active_->fd);
 }
 
@@ -256,40 +258,40 @@ Status EventQueue::Rotate() {
   return OpenActive(end_, true);
 }
 
-Result<uint64_t> EventQueue::Write(std::string_view payload) {
-  if (payload.size() > kMaxRecord) return Status::Invalid("event too large");
-  std::string frame(kHeader + payload.size(), '\0');
-  PutU32(frame.data(), static_cast<uint32_t>(payload.size()));
-  PutU32(frame.data() + 4, Crc32(payload));
-  std::memcpy(frame.data() + kHeader, payload.data(), payload.size());
-  std::vector<std::pair<size_t, uint64_t>> dropped;
-  uint64_t end = 0;
-  {
-    MutexLock lock(mu_);
-    if (static_cast<int64_t>(segments_.back().bytes) >= options_.segment_bytes) {
-      if (Status s = Rotate(); !s.ok()) return s;
-    }
-    size_t done = 0;
-    while (done < frame.size()) {
-      const ssize_t n = ::write(active_->fd, frame.data() + done, frame.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        Status err = Errno("event queue: write");
-        // Nothing half-written stays: cut the partial record off again.
-        if (::ftruncate(active_->fd, static_cast<off_t>(segments_.back().bytes)) != 0) {
-          log::Error("event queue: cannot truncate a partial record");
-        }
-        return err;
-      }
-      done += static_cast<size_t>(n);
-    }
-    segments_.back().bytes += frame.size();
-    end_ += frame.size();
-    end = end_;
-    for (uint64_t& p : pending_) ++p;
-    Trim(&dropped);
+Status EventQueue::FlushLocked(std::vector<std::pair<size_t, uint64_t>>* dropped) {
+  if (buffer_.empty()) return Status::Ok();
+  if (static_cast<int64_t>(segments_.back().bytes) >= options_.segment_bytes) {
+    if (Status s = Rotate(); !s.ok()) return s;
   }
-  data_cv_.NotifyAll();
+  size_t done = 0;
+  while (done < buffer_.size()) {
+    const ssize_t n = ::write(active_->fd, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status err = Errno("event queue: write");
+      // Nothing half-written stays: cut the partial records off again. The
+      // buffer is given up (a durable caller gets the error; pulls are lost, logged).
+      if (::ftruncate(active_->fd, static_cast<off_t>(segments_.back().bytes)) != 0) {
+        log::Error("event queue: cannot truncate a partial record");
+      }
+      log::Error("event queue: events not written",
+                 {{"events", std::to_string(buffered_records_)}, {"error", err.message()}});
+      for (uint64_t& p : pending_) p -= std::min(p, buffered_records_);
+      buffer_.clear();
+      buffered_records_ = 0;
+      return err;
+    }
+    done += static_cast<size_t>(n);
+  }
+  segments_.back().bytes += buffer_.size();
+  end_ += buffer_.size();
+  buffer_.clear();
+  buffered_records_ = 0;
+  Trim(dropped);
+  return Status::Ok();
+}
+
+void EventQueue::ReportDrops(const std::vector<std::pair<size_t, uint64_t>>& dropped) {
   for (const auto& [ep, n] : dropped) {
     log::Warn("event queue full: dropped the oldest undelivered events",
               {{"endpoint", options_.endpoints[ep]},
@@ -297,7 +299,44 @@ Result<uint64_t> EventQueue::Write(std::string_view payload) {
                {"max_queue_bytes", std::to_string(options_.max_bytes)}});
     if (options_.on_drop) options_.on_drop(ep, n);
   }
+}
+
+Result<uint64_t> EventQueue::Write(std::string_view payload, Durability d) {
+  if (payload.size() > kMaxRecord) return Status::Invalid("event too large");
+  char header[kHeader];
+  PutU32(header, static_cast<uint32_t>(payload.size()));
+  PutU32(header + 4, Crc32(payload));
+  constexpr size_t kFlushBytes = 64 << 10;
+  std::vector<std::pair<size_t, uint64_t>> dropped;
+  uint64_t end = 0;
+  bool written = false;
+  {
+    MutexLock lock(mu_);
+    buffer_.append(header, kHeader);
+    buffer_.append(payload);
+    ++buffered_records_;
+    for (uint64_t& p : pending_) ++p;
+    if (d == Durability::kDurable || buffer_.size() >= kFlushBytes) {
+      if (Status s = FlushLocked(&dropped); !s.ok()) return s;
+      written = true;
+    }
+    end = end_ + buffer_.size();
+  }
+  if (written) data_cv_.NotifyAll();
+  ReportDrops(dropped);
   return end;
+}
+
+Status EventQueue::Flush() {
+  std::vector<std::pair<size_t, uint64_t>> dropped;
+  Status s;
+  {
+    MutexLock lock(mu_);
+    s = FlushLocked(&dropped);
+  }
+  data_cv_.NotifyAll();
+  ReportDrops(dropped);
+  return s;
 }
 
 Status EventQueue::WaitDurable(uint64_t offset) {
@@ -324,24 +363,38 @@ Status EventQueue::WaitDurable(uint64_t offset) {
 }
 
 Status EventQueue::Append(std::string_view payload, Durability d) {
-  auto end = Write(payload);
+  auto end = Write(payload, d);
   if (!end.ok()) return end.status();
   if (d == Durability::kLazy) return Status::Ok();
   return WaitDurable(*end);
 }
 
 void EventQueue::LazySyncLoop() {
+  const auto tick = std::min<std::chrono::milliseconds>(options_.lazy_sync, std::chrono::milliseconds(100));
+  auto next_sync = std::chrono::steady_clock::now() + options_.lazy_sync;
   MutexLock lock(mu_);
   while (!stopping_) {
-    const auto deadline = std::chrono::steady_clock::now() + options_.lazy_sync;
+    const auto deadline = std::chrono::steady_clock::now() + tick;
     while (!stopping_ && std::chrono::steady_clock::now() < deadline) stop_cv_.WaitUntil(mu_, deadline);
     if (stopping_) break;
-    if (synced_ < end_ && !syncing_) {
-      const uint64_t target = end_;
+    if (!buffer_.empty()) {
+      std::vector<std::pair<size_t, uint64_t>> dropped;
+      (void)FlushLocked(&dropped);  // (a failure is logged there)
       lock.Unlock();
-      if (Status s = WaitDurable(target); !s.ok())
-        log::Error("event queue: background sync failed", {{"error", s.message()}});
+      data_cv_.NotifyAll();
+      ReportDrops(dropped);
       lock.Lock();
+    }
+    if (std::chrono::steady_clock::now() >= next_sync) {
+      next_sync = std::chrono::steady_clock::now() + options_.lazy_sync;
+      if (synced_ < end_ && !syncing_) {
+        const uint64_t target = end_;
+        lock.Unlock();
+        if (Status s = WaitDurable(target); !s.ok()) {
+          log::Error("event queue: background sync failed", {{"error", s.message()}});
+        }
+        lock.Lock();
+      }
     }
   }
 }

@@ -11,8 +11,10 @@
 // Durability: Append(kDurable) returns once the record is on disk; concurrent
 // appenders share one fdatasync (group commit: one thread syncs for everyone
 // written before it started; the others wait for it). Append(kLazy) only
-// writes; a background sync makes it durable within `lazy_sync` (what a crash
-// can lose: docs/events.md).
+// buffers the record in memory (one write() per 64 KiB instead of one per
+// pull); a background thread writes the buffer every 100 ms and syncs within
+// `lazy_sync` (what a crash can lose: docs/events.md). A durable record
+// writes the buffer before it, so the log keeps the order of the calls.
 //
 // Size limit: when the log exceeds `max_bytes`, the OLDEST segment is dropped
 // (never the active one): the registry keeps accepting, the backlog of an
@@ -65,8 +67,10 @@ class EventQueue {
   EventQueue(const EventQueue&) = delete;
   EventQueue& operator=(const EventQueue&) = delete;
 
-  // Appends one record; returns its end offset (what WaitDurable takes).
-  Result<uint64_t> Write(std::string_view payload) EXCLUDES(mu_);
+  // Appends one record (kLazy: to the buffer); returns its end offset (what WaitDurable takes).
+  Result<uint64_t> Write(std::string_view payload, Durability d) EXCLUDES(mu_);
+  // Writes the buffered records now (the background thread does it every 100 ms).
+  Status Flush() EXCLUDES(mu_);
   // Blocks until everything up to `offset` is on disk (group commit).
   Status WaitDurable(uint64_t offset) EXCLUDES(mu_);
   // Write, then WaitDurable when `d` is kDurable.
@@ -97,6 +101,10 @@ class EventQueue {
   Status Rotate() REQUIRES(mu_);
   // Drops the oldest segments beyond max_bytes, and those every cursor passed.
   void Trim(std::vector<std::pair<size_t, uint64_t>>* dropped) REQUIRES(mu_);
+  // Writes buffer_ to the active segment (rotating first when it is full).
+  Status FlushLocked(std::vector<std::pair<size_t, uint64_t>>* dropped) REQUIRES(mu_);
+  // Logs and counts what Trim dropped (outside the lock).
+  void ReportDrops(const std::vector<std::pair<size_t, uint64_t>>& dropped);
   Status SaveCursor(size_t ep, uint64_t offset);
   std::string SegmentPath(uint64_t start) const;
   void LazySyncLoop() EXCLUDES(mu_);
@@ -108,7 +116,9 @@ class EventQueue {
   CondVar stop_cv_;                                // stopping (the lazy sync's sleep)
   std::vector<Segment> segments_ GUARDED_BY(mu_);  // oldest first; the last is active
   std::shared_ptr<Fd> active_ GUARDED_BY(mu_);
-  uint64_t end_ GUARDED_BY(mu_) = 0;     // offset after the last whole record
+  uint64_t end_ GUARDED_BY(mu_) = 0;    // offset after the last whole record written
+  std::string buffer_ GUARDED_BY(mu_);  // lazy records not yet written (they follow end_)
+  uint64_t buffered_records_ GUARDED_BY(mu_) = 0;
   uint64_t synced_ GUARDED_BY(mu_) = 0;  // everything before it is on disk
   bool syncing_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;

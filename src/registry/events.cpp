@@ -69,7 +69,9 @@ Task<Status> RegistryApi::Notify(Exchange& ex, const RouteMatch& m, events::Targ
   e.request.method = std::string(ex.method_string());
   e.request.useragent = Truncated(ex.header("User-Agent"), 512);
   e.actor = ex.context().user;
-  auto offset = events_->Write(&e);
+  const events::Durability durability =
+      action == events::kPull ? events::Durability::kLazy : events::Durability::kDurable;
+  auto offset = events_->Write(&e, durability);
   if (!offset.ok()) {
     log::Write(log::Level::kError, "event not recorded", ex.context().LogFields(),
                {{"action", e.action}, {"error", offset.status().message()}});

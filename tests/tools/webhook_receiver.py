@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A webhook receiver for the events e2e test (tests/e2e/events_test.sh).
 
-Listens on 127.0.0.1:PORT and appends one JSON line per POST to OUT:
+Listens on 127.0.0.1:PORT and appends one JSON line per POST to OUT (no --out:
+only answers, for bench/events_cost):
 {"path", "content_type", "headers": {...lowercased}, "body": <parsed JSON>,
  "sig_ok": true|false|null}. sig_ok checks X-Berth-Signature against
 HMAC-SHA256(secret, body) when --secret-file is given. While the file named by
@@ -20,7 +21,7 @@ import sys
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", help="record each request here (without it: answer 200, record nothing)")
     ap.add_argument("--secret-file")
     ap.add_argument("--status-file")
     args = ap.parse_args()
@@ -42,7 +43,7 @@ def main():
             if args.status_file and os.path.exists(args.status_file):
                 with open(args.status_file) as f:
                     status = int(f.read().strip() or "503")
-            if status == 200:
+            if status == 200 and args.out:
                 sig_ok = None
                 if secret is not None:
                     want = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()

@@ -98,14 +98,25 @@ TEST(EventJson, StampMakesUniqueIdsAndUtcTime) {
   EXPECT_EQ(a.timestamp.back(), 'Z');
 }
 
+TEST(EventJson, RecordHeaderReadsWithoutJson) {
+  const std::string record = ToRecord(SampleEvent());
+  auto s = Summarize(record);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->action, "push");
+  EXPECT_EQ(s->media_type, "application/vnd.oci.image.manifest.v1+json");
+  EXPECT_EQ(s->timestamp, "2026-12-07T21:00:00.000000001Z");
+  EXPECT_EQ(s->json, ToJson(SampleEvent()));
+  EXPECT_FALSE(Summarize("no header"));
+}
+
 TEST(EventFilter, IgnoreRules) {
   config::NotificationEndpointConfig ep;
   ep.ignored_media_types = {"application/octet-stream"};
   ep.ignored_actions = {"pull"};
-  EXPECT_TRUE(Ignored(ep, Summary{"pull", "application/vnd.oci.image.manifest.v1+json", ""}));
-  EXPECT_TRUE(Ignored(ep, Summary{"push", "application/octet-stream", ""}));
-  EXPECT_FALSE(Ignored(ep, Summary{"push", "application/vnd.oci.image.manifest.v1+json", ""}));
-  EXPECT_FALSE(Ignored(ep, Summary{"delete", "", ""}));
+  EXPECT_TRUE(Ignored(ep, Summary{"pull", "application/vnd.oci.image.manifest.v1+json", "", ""}));
+  EXPECT_TRUE(Ignored(ep, Summary{"push", "application/octet-stream", "", ""}));
+  EXPECT_FALSE(Ignored(ep, Summary{"push", "application/vnd.oci.image.manifest.v1+json", "", ""}));
+  EXPECT_FALSE(Ignored(ep, Summary{"delete", "", "", ""}));
 }
 
 TEST(EventRetry, BackoffAfterThresholdDoublesUpToCap) {
@@ -193,6 +204,22 @@ TEST(EventQueue, AppendReadAckSurvivesReopen) {
   EXPECT_EQ(Payloads(*r), (std::vector<std::string>{"three"}));
 }
 
+TEST(EventQueue, LazyRecordsAreWrittenInTheBackgroundInOrder) {
+  TempDir dir;
+  QueueOptions o = Options(dir.path());
+  o.lazy_sync = std::chrono::milliseconds(50);
+  auto q = EventQueue::Open(std::move(o));
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE((*q)->Append("pull-1", Durability::kLazy).ok());
+  ASSERT_TRUE((*q)->Append("pull-2", Durability::kLazy).ok());
+  // Not written yet; the background thread writes it within its tick.
+  ASSERT_TRUE((*q)->WaitForRecords(0, std::chrono::seconds(5)));
+  ASSERT_TRUE((*q)->Append("push", Durability::kDurable).ok());
+  auto r = (*q)->Read(0, 10);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(Payloads(*r), (std::vector<std::string>{"pull-1", "pull-2", "push"}));
+}
+
 TEST(EventQueue, NewEndpointStartsAtTheEnd) {
   TempDir dir;
   {
@@ -273,7 +300,7 @@ TEST(EventQueue, SizeLimitDropsOldestAndCounts) {
   const int total = 200;
   for (int i = 0; i < total; ++i) {
     std::string p = payload + std::to_string(i);
-    ASSERT_TRUE((*q)->Append(p, Durability::kLazy).ok());
+    ASSERT_TRUE((*q)->Append(p, Durability::kDurable).ok());
   }
   EXPECT_LE((*q)->Bytes(), 4096u + 1024u);
   EXPECT_GT(dropped.load(), 0u);
@@ -298,7 +325,7 @@ TEST(EventQueue, ConsumedSegmentsAreDeleted) {
   o.segment_bytes = 512;
   auto q = EventQueue::Open(std::move(o));
   ASSERT_TRUE(q.ok());
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE((*q)->Append(std::string(100, 'y'), Durability::kLazy).ok());
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE((*q)->Append(std::string(100, 'y'), Durability::kDurable).ok());
   const uint64_t before = (*q)->Bytes();
   auto r = (*q)->Read(0, 100);
   while (r.ok() && !r->empty()) {
@@ -338,7 +365,7 @@ TEST(EventQueue, InspectShowsPendingAndOldest) {
   {
     auto q = EventQueue::Open(Options(dir.path()));
     ASSERT_TRUE(q.ok());
-    ASSERT_TRUE((*q)->Append(ToJson(SampleEvent()), Durability::kDurable).ok());
+    ASSERT_TRUE((*q)->Append(ToRecord(SampleEvent()), Durability::kDurable).ok());
   }
   auto state = InspectQueue(dir.path(), {"a", "unknown"});
   ASSERT_TRUE(state.ok());
