@@ -29,39 +29,145 @@ void Stamp(Event* e) {
 
 namespace {
 
-void PutIfSet(nlohmann::json& j, const char* key, const std::string& v) {
-  if (!v.empty()) j[key] = v;
-}
+// A small JSON writer: an event is written on every push and pull, and
+// building an nlohmann::json object per event costs more than the request.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string* out) : out_(out) {}
+  void Open() {
+    *out_ += '{';
+    first_ = true;
+  }
+  void Close() {
+    *out_ += '}';
+    first_ = false;
+  }
+  void Key(std::string_view k) {
+    if (!first_) *out_ += ',';
+    first_ = false;
+    String(k);
+    *out_ += ':';
+  }
+  void Object(std::string_view k) {
+    Key(k);
+    Open();
+  }
+  void Field(std::string_view k, std::string_view v) {
+    Key(k);
+    String(v);
+  }
+  void FieldIfSet(std::string_view k, std::string_view v) {
+    if (!v.empty()) Field(k, v);
+  }
+  void Number(std::string_view k, int64_t v) {
+    Key(k);
+    *out_ += std::to_string(v);
+  }
+
+ private:
+  // Escapes as JSON requires; bytes that are not valid UTF-8 become U+FFFD
+  // (a user agent is client input), never an exception in a request.
+  void String(std::string_view s) {
+    *out_ += '"';
+    size_t i = 0;
+    while (i < s.size()) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c == '"' || c == '\\') {
+        *out_ += '\\';
+        *out_ += static_cast<char>(c);
+        ++i;
+      } else if (c < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        *out_ += buf;
+        ++i;
+      } else if (c < 0x80) {
+        *out_ += static_cast<char>(c);
+        ++i;
+      } else {
+        const size_t len = Utf8Length(s, i);
+        if (len == 0) {
+          *out_ += "\xEF\xBF\xBD";
+          ++i;
+        } else {
+          out_->append(s.substr(i, len));
+          i += len;
+        }
+      }
+    }
+    *out_ += '"';
+  }
+  // The length of the well-formed UTF-8 sequence at s[i], or 0.
+  static size_t Utf8Length(std::string_view s, size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return 0;
+    }
+    if (i + len > s.size()) return 0;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return 0;
+      cp = cp << 6 | (cc & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+      return 0;
+    }
+    return len;
+  }
+
+  std::string* out_;
+  bool first_ = true;
+};
 
 }  // namespace
 
 std::string ToJson(const Event& e) {
-  nlohmann::json target = nlohmann::json::object();
-  PutIfSet(target, "mediaType", e.target.media_type);
+  std::string out;
+  out.reserve(640);
+  JsonWriter w(&out);
+  w.Open();
+  w.Field("id", e.id);
+  w.Field("timestamp", e.timestamp);
+  w.Field("action", e.action);
+  w.Object("target");
+  w.FieldIfSet("mediaType", e.target.media_type);
   if (e.target.size > 0 || !e.target.digest.empty()) {
-    target["size"] = e.target.size;
-    target["length"] = e.target.size;
+    w.Number("size", e.target.size);
+    w.Number("length", e.target.size);
   }
-  PutIfSet(target, "digest", e.target.digest);
-  PutIfSet(target, "repository", e.target.repository);
-  PutIfSet(target, "fromRepository", e.target.from_repository);
-  PutIfSet(target, "url", e.target.url);
-  PutIfSet(target, "tag", e.target.tag);
-  nlohmann::json request = nlohmann::json::object();
-  PutIfSet(request, "id", e.request.id);
-  PutIfSet(request, "addr", e.request.addr);
-  PutIfSet(request, "host", e.request.host);
-  PutIfSet(request, "method", e.request.method);
-  PutIfSet(request, "useragent", e.request.useragent);
-  nlohmann::json actor = nlohmann::json::object();
-  PutIfSet(actor, "name", e.actor);
-  nlohmann::json source = nlohmann::json::object();
-  PutIfSet(source, "addr", e.source_addr);
-  PutIfSet(source, "instanceID", e.source_instance_id);
-  nlohmann::json j = {{"id", e.id},         {"timestamp", e.timestamp}, {"action", e.action}, {"target", target},
-                      {"request", request}, {"actor", actor},           {"source", source}};
-  // Invalid UTF-8 (a user agent) is replaced, never thrown at a request.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  w.FieldIfSet("digest", e.target.digest);
+  w.FieldIfSet("repository", e.target.repository);
+  w.FieldIfSet("fromRepository", e.target.from_repository);
+  w.FieldIfSet("url", e.target.url);
+  w.FieldIfSet("tag", e.target.tag);
+  w.Close();
+  w.Object("request");
+  w.FieldIfSet("id", e.request.id);
+  w.FieldIfSet("addr", e.request.addr);
+  w.FieldIfSet("host", e.request.host);
+  w.FieldIfSet("method", e.request.method);
+  w.FieldIfSet("useragent", e.request.useragent);
+  w.Close();
+  w.Object("actor");
+  w.FieldIfSet("name", e.actor);
+  w.Close();
+  w.Object("source");
+  w.FieldIfSet("addr", e.source_addr);
+  w.FieldIfSet("instanceID", e.source_instance_id);
+  w.Close();
+  w.Close();
+  return out;
 }
 
 std::string Envelope(const std::vector<std::string_view>& event_jsons) {

@@ -58,6 +58,13 @@ TEST(EventJson, DistributionFields) {
   EXPECT_EQ(j["source"]["addr"], "host:5000");
 }
 
+TEST(EventJson, EscapesAndReplacesInvalidUtf8) {
+  Event e = SampleEvent();
+  e.request.useragent = std::string("a\"b\\c\n\x01 \xff caf\xc3\xa9 \xe2\x82");
+  auto j = nlohmann::json::parse(ToJson(e));  // throws on invalid JSON or UTF-8
+  EXPECT_EQ(j["request"]["useragent"], "a\"b\\c\n\x01 \xef\xbf\xbd caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd");
+}
+
 TEST(EventJson, EmptyFieldsOmitted) {
   Event e = SampleEvent();
   e.target.tag.clear();
@@ -166,7 +173,11 @@ TEST(EventUrl, Parse) {
   EXPECT_FALSE(ParseEndpointUrl("http://x:99999/").ok());
 }
 
-TEST(EventQueue, Crc32) { EXPECT_EQ(Crc32("123456789"), 0xCBF43926u); }
+TEST(EventQueue, Crc32) {
+  EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);
+  EXPECT_EQ(Crc32(""), 0u);
+  EXPECT_EQ(Crc32("The quick brown fox jumps over the lazy dog"), 0x414FA339u);
+}
 
 QueueOptions Options(const std::string& dir, std::vector<std::string> endpoints = {"a"}) {
   QueueOptions o;
