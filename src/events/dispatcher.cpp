@@ -186,45 +186,60 @@ bool Dispatcher::Stopping() {
 }
 
 void Dispatcher::DeliveryLoop(const Endpoint& ep) {
-  constexpr size_t kBatch = 32;
+  constexpr size_t kReadBatch = 256;  // records read (and filtered) at a time
+  constexpr size_t kSendBatch = 32;   // events in one envelope
   int64_t failures = 0;
   const auto backoff = std::chrono::milliseconds(ep.config.backoff_ms);
   while (!Stopping()) {
     if (!queue_->WaitForRecords(ep.index, std::chrono::seconds(1))) continue;
-    auto records = queue_->Read(ep.index, kBatch);
+    auto records = queue_->Read(ep.index, kReadBatch);
     if (!records.ok() || records->empty()) {
       if (!Sleep(std::chrono::milliseconds(100))) return;
       continue;
     }
+    const size_t n = records->size();
+    size_t done = 0;  // records handled: delivered or passed over
+    Status failed;
     std::vector<std::string_view> send;
-    for (const QueuedRecord& r : *records) {
-      if (r.payload.empty()) continue;
-      auto summary = Summarize(r.payload);
-      if (!summary || Ignored(ep.config, *summary)) continue;
-      send.push_back(summary->json);
-    }
-    if (!send.empty()) {
-      if (Status s = Deliver(ep, send); !s.ok()) {
-        ++failures;
-        obs::EventStats().AddFailed(ep.index);
-        // One line when the endpoint starts failing and one per threshold more, not one per attempt.
-        if (failures == 1 || failures % ep.config.threshold == 0) {
-          log::Warn("webhook delivery failed", {{"endpoint", ep.config.name},
-                                                {"error", s.message()},
-                                                {"failures", std::to_string(failures)},
-                                                {"pending", std::to_string(queue_->Pending(ep.index))}});
-        }
-        if (!Sleep(RetryDelay(failures, ep.config.threshold, backoff))) return;
-        continue;
+    while (done < n && failed.ok()) {
+      send.clear();
+      size_t end = done;
+      for (; end < n && send.size() < kSendBatch; ++end) {
+        const std::string& payload = (*records)[end].payload;
+        if (payload.empty()) continue;  // a damaged segment's remainder
+        auto summary = Summarize(payload);
+        if (!summary || Ignored(ep.config, *summary)) continue;
+        send.push_back(summary->json);
       }
-      if (failures > 0) log::Info("webhook delivery recovered", {{"endpoint", ep.config.name}});
-      failures = 0;
-      obs::EventStats().AddDelivered(ep.index, send.size());
+      if (!send.empty()) {
+        failed = Deliver(ep, send);
+        if (!failed.ok()) break;
+        obs::EventStats().AddDelivered(ep.index, send.size());
+      }
+      done = end;
     }
-    if (Status s = queue_->Ack(ep.index, records->back().next, records->size()); !s.ok()) {
-      log::Error("event queue: cannot save the delivery cursor",
-                 {{"endpoint", ep.config.name}, {"error", s.message()}});
+    // The cursor moves past what was handled, also when a later batch failed.
+    if (done > 0) {
+      if (Status s = queue_->Ack(ep.index, (*records)[done - 1].next, done); !s.ok()) {
+        log::Error("event queue: cannot save the delivery cursor",
+                   {{"endpoint", ep.config.name}, {"error", s.message()}});
+      }
     }
+    if (!failed.ok()) {
+      ++failures;
+      obs::EventStats().AddFailed(ep.index);
+      // One line when the endpoint starts failing and one per threshold more, not one per attempt.
+      if (failures == 1 || failures % ep.config.threshold == 0) {
+        log::Warn("webhook delivery failed", {{"endpoint", ep.config.name},
+                                              {"error", failed.message()},
+                                              {"failures", std::to_string(failures)},
+                                              {"pending", std::to_string(queue_->Pending(ep.index))}});
+      }
+      if (!Sleep(RetryDelay(failures, ep.config.threshold, backoff))) return;
+      continue;
+    }
+    if (failures > 0) log::Info("webhook delivery recovered", {{"endpoint", ep.config.name}});
+    failures = 0;
   }
 }
 

@@ -82,8 +82,15 @@ class JsonWriter {
         *out_ += buf;
         ++i;
       } else if (c < 0x80) {
-        *out_ += static_cast<char>(c);
-        ++i;
+        // A run of characters that need no escaping, appended at once.
+        size_t end = i + 1;
+        while (end < s.size()) {
+          const auto d = static_cast<unsigned char>(s[end]);
+          if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
+          ++end;
+        }
+        out_->append(s.substr(i, end - i));
+        i = end;
       } else {
         const size_t len = Utf8Length(s, i);
         if (len == 0) {
