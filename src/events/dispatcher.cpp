@@ -171,6 +171,15 @@ Result<uint64_t> Dispatcher::Write(Event* e, Durability d) {
   return queue_->Write(ToRecord(*e), d);
 }
 
+bool Dispatcher::Wants(std::string_view action) const {
+  for (const Endpoint& ep : endpoints_) {
+    bool ignored = false;
+    for (const std::string& a : ep.config.ignored_actions) ignored = ignored || a == action;
+    if (!ignored) return true;
+  }
+  return false;
+}
+
 Status Dispatcher::WaitDurable(uint64_t offset) { return queue_->WaitDurable(offset); }
 
 bool Dispatcher::Sleep(std::chrono::milliseconds d) {

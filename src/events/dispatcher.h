@@ -76,6 +76,9 @@ class Dispatcher {
   // push, delete and mount, before the response. Run it off the I/O threads (sync_pool).
   Status WaitDurable(uint64_t offset);
   boost::asio::thread_pool& sync_pool() { return sync_pool_; }
+  // Whether some endpoint takes events of this action: when every endpoint's
+  // ignore.actions names it, such events are not even recorded (a pull then costs nothing).
+  bool Wants(std::string_view action) const;
 
   // Stops the delivery threads (what is pending stays queued for the next start).
   void Stop() EXCLUDES(mu_);

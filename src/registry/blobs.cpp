@@ -15,7 +15,7 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const RouteMatch& m) {
   }
   co_await SendBlob(ex, m.name, *m.digest);
   const unsigned status = ex.status();
-  if (events_ != nullptr && (status == 200 || status == 206 || status == 307)) {
+  if (events_ != nullptr && events_->Wants(events::kPull) && (status == 200 || status == 206 || status == 307)) {
     auto size = blobs_.StatInRepository(m.name, *m.digest);
     if (size.ok()) {
       Status recorded = co_await Notify(ex, m, BlobTarget(*m.digest, *size), BlobPath(m.name, *m.digest));

@@ -54,7 +54,7 @@ void RegistryApi::SetEvents(events::Dispatcher* events, std::string base_url, bo
 Task<Status> RegistryApi::Notify(Exchange& ex, const RouteMatch& m, events::Target target, const std::string& path) {
   if (events_ == nullptr || m.method == nullptr || m.method->notify == nullptr) co_return Status::Ok();
   const std::string_view action = m.method->notify(ex, m);
-  if (action.empty()) co_return Status::Ok();
+  if (action.empty() || !events_->Wants(action)) co_return Status::Ok();
   events::Event e;
   e.action = std::string(action);
   target.repository = m.name;

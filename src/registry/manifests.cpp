@@ -56,7 +56,7 @@ Task<void> RegistryApi::GetManifest(Exchange& ex, const RouteMatch& match) {
   }
   // Remembered in memory only, written by the pull flusher: a pull never waits for the database.
   meta_.TouchPulled(name, m->digest.str());
-  if (events_ == nullptr) {
+  if (events_ == nullptr || !events_->Wants(events::kPull)) {
     co_await SendManifest(ex, std::move(*m));
     co_return;
   }

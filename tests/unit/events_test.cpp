@@ -126,6 +126,25 @@ TEST(EventFilter, IgnoreRules) {
   EXPECT_FALSE(Ignored(ep, Summary{"delete", "", "", ""}));
 }
 
+TEST(EventDispatcher, ActionsEveryEndpointIgnoresAreNotRecorded) {
+  TempDir dir;
+  config::NotificationsConfig c;
+  config::NotificationEndpointConfig a, b;
+  a.name = "a";
+  a.url = "http://127.0.0.1:1/";
+  a.ignored_actions = {"pull", "mount"};
+  b = a;
+  b.name = "b";
+  b.ignored_actions = {"pull"};
+  c.endpoints = {a, b};
+  auto d = Dispatcher::Start(c, dir.path(), "host:5000");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_FALSE((*d)->Wants("pull"));
+  EXPECT_TRUE((*d)->Wants("mount"));
+  EXPECT_TRUE((*d)->Wants("push"));
+  (*d)->Stop();
+}
+
 TEST(EventRetry, BackoffAfterThresholdDoublesUpToCap) {
   using std::chrono::milliseconds;
   const milliseconds backoff(1000);
