@@ -9,6 +9,7 @@
 //   berth token create --user U --name L [--scope S]... [--expires 90d] | token list [--user U] | token revoke ID
 //   berth gc [--config FILE] [--dry-run] [--delete-untagged] [--json]   garbage collection
 //   berth retention [--config FILE] [--dry-run] [--json]   the retention rules of policies:
+//   berth events [--config FILE] [--json]   the webhook event queue's state
 //   berth version
 // This file only parses the command line; each command is a function in app/commands.h.
 #include <iostream>
@@ -101,6 +102,11 @@ int main(int argc, char** argv) {
                         "Config file (default: $CONFIG_PATH, else embedded defaults)");
   retention->add_flag("--dry-run", retention_command.dry_run, "Print the decisions; change nothing");
   retention->add_flag("--json", retention_command.json, "Print JSON");
+  app::EventsCommand events_command;
+  auto* events = app.add_subcommand("events", "Show the webhook event queue: pending events per endpoint (read-only)");
+  events->add_option("-c,--config", events_command.config_path,
+                     "Config file (default: $CONFIG_PATH, else embedded defaults)");
+  events->add_flag("--json", events_command.json, "Print JSON");
 
   auto* version = app.add_subcommand("version", "Print the version");
 
@@ -109,12 +115,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     // verify/du/db: usage errors exit 2
-    return rc != 0 && (verify->parsed() || du->parsed() || db->parsed() || gc->parsed() || retention->parsed()) ? 2 : rc;
+    return rc != 0 && (verify->parsed() || du->parsed() || db->parsed() || gc->parsed() || retention->parsed() ||
+                       events->parsed())
+               ? 2
+               : rc;
   }
   if (*verify) return app::Verify(store_config);
   if (*du) return app::DiskUsage(store_config, du_json);
   if (*gc) return app::Gc(gc_command);
   if (*retention) return app::Retention(retention_command);
+  if (*events) return app::Events(events_command);
   if (*db_migrate) return app::DbMigrate(db_config);
   if (*db_import) return app::DbImport(db_config);
   if (*db_check) return app::DbCheck(db_config);

@@ -86,6 +86,14 @@ int DbCheck(std::string config_path);
 // store that has no database yet) instead of exit 2. Never creates or migrates the database.
 int CheckMetadataDatabase(const config::Config& cfg, storage::StorageDriver& store, bool optional);
 
+// berth events (app/events_command.cpp): the webhook event queue's state
+// (docs/events.md), read-only. 0, 1 when there is no queue, 2 for a config error.
+struct EventsCommand {
+  std::string config_path;
+  bool json = false;
+};
+int Events(const EventsCommand& command);
+
 // berth token create|list|revoke: personal access tokens in the metadata
 // database (auth/token_store.h), which they may change while `serve` runs.
 // 0 done, 1 refused (unknown user or id, bad scope), 2 config or database error.

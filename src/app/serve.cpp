@@ -24,6 +24,7 @@
 #include "auth/access_controller.h"
 #include "auth/bootstrap.h"
 #include "auth/signing_key.h"
+#include "events/dispatcher.h"
 #include "http/security_headers.h"
 #include "http/server.h"
 #include "http/tls_profile.h"
@@ -267,6 +268,28 @@ int DatabaseThreads(const config::Config& cfg) {
   return 8;
 }
 
+// The event dispatcher when an endpoint is enabled (null otherwise).
+Status StartEvents(const config::Config& cfg, std::unique_ptr<events::Dispatcher>* out) {
+  bool any = false;
+  for (const auto& e : cfg.notifications.endpoints) any = any || !e.disabled;
+  if (!any) return Status::Ok();
+  char host[256] = {};
+  (void)gethostname(host, sizeof host - 1);
+  // source.addr as distribution: this host and the port it listens on.
+  const std::string& addr = cfg.server.addr;
+  const size_t colon = addr.rfind(':');
+  const std::string source = std::string(host) + (colon == std::string::npos ? "" : addr.substr(colon));
+  auto d = events::Dispatcher::Start(cfg.notifications, config::EventQueueDir(cfg), source);
+  if (!d.ok()) return d.status();
+  *out = std::move(*d);
+  for (const auto& e : cfg.notifications.endpoints) {
+    if (e.disabled) continue;
+    log::Info("notifications endpoint", {{"name", e.name}, {"format", e.format}});
+  }
+  log::Info("event queue", {{"dir", config::EventQueueDir(cfg)}});
+  return Status::Ok();
+}
+
 }  // namespace
 
 namespace {
@@ -357,6 +380,14 @@ int Serve(std::string config_path) {
   for (const auto& u : cfg.proxy) {
     log::Info("pull-through cache", {{"prefix", u.prefix}, {"upstream", u.url}, {"mirror", u.mirror ? "yes" : "no"}});
   }
+  // Webhook events (notifications:, docs/events.md): the durable queue and one
+  // delivery thread per endpoint; destroyed after the server (requests record into it).
+  std::unique_ptr<events::Dispatcher> events;
+  if (Status s = StartEvents(cfg, &events); !s.ok()) {
+    log::Error("cannot set up notifications", {{"error", s.message()}});
+    return 1;
+  }
+  if (events) api.SetEvents(events.get(), cfg.server.public_url, cfg.server.tls.enabled);
   std::unique_ptr<storage::UploadPurger> purger;
   if (cfg.storage.upload_purging) {
     purger = std::make_unique<storage::UploadPurger>(
@@ -445,6 +476,8 @@ int Serve(std::string config_path) {
   watcher.reset();
   blocking.join();
   db_threads.join();
+  // Delivery stops; what is still pending is delivered after the next start.
+  if (events) events->Stop();
   meta.StopPullFlusher();  // writes the last pull times
   log::Info("berth stopped");
   return 0;

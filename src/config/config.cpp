@@ -463,6 +463,125 @@ Status ParseProxy(Reader& r, const YAML::Node& n, std::vector<ProxyUpstreamConfi
   return Status::Ok();
 }
 
+// A Go-style duration in milliseconds: "500ms", "1s", "1m30s".
+Status GetMillis(Reader& r, const YAML::Node& parent, const char* key, const std::string& path, int64_t* ms) {
+  YAML::Node n = parent[key];
+  if (!n || n.IsNull()) return Status::Ok();
+  const Status bad = r.Error(n.Mark(), path + "." + key + " must be a duration like 500ms, 2s or 1m (at least 1ms)");
+  if (!n.IsScalar()) return bad;
+  std::string_view s = n.Scalar();
+  if (s.empty()) return bad;
+  int64_t total = 0;
+  while (!s.empty()) {
+    size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 9 || digits == s.size()) return bad;
+    const int64_t v = std::stoll(std::string(s.substr(0, digits)));
+    s.remove_prefix(digits);
+    int64_t unit = 0;
+    if (s.rfind("ms", 0) == 0) {
+      unit = 1;
+      s.remove_prefix(2);
+    } else if (s[0] == 'h' || s[0] == 'm' || s[0] == 's') {
+      unit = s[0] == 'h' ? 3600000 : (s[0] == 'm' ? 60000 : 1000);
+      s.remove_prefix(1);
+    }
+    if (unit == 0) return bad;
+    total += v * unit;
+    if (total > 86400000LL) return bad;
+  }
+  if (total < 1) return bad;
+  *ms = total;
+  return Status::Ok();
+}
+
+bool IsEndpointUrl(const std::string& url) {
+  const bool http = url.rfind("http://", 0) == 0, https = url.rfind("https://", 0) == 0;
+  if (!http && !https) return false;
+  const std::string rest = url.substr(http ? 7 : 8);
+  if (rest.empty() || rest[0] == '/' || rest[0] == ':') return false;
+  for (char c : rest) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '#' || c == '@') return false;
+  }
+  return true;
+}
+
+Status ParseNotificationEndpoint(Reader& r, const YAML::Node& e, const std::string& path,
+                                 NotificationEndpointConfig* out) {
+  BERTH_TRY(r.CheckMap(e, path,
+                       {"name", "url", "headers", "timeout", "threshold", "backoff", "ignoredmediatypes", "ignore",
+                        "format", "secret_file", "disabled"}));
+  out->pos = PosOf(e.Mark());
+  BERTH_TRY(r.GetString(e, "name", path, &out->name));
+  BERTH_TRY(r.GetString(e, "url", path, &out->url));
+  BERTH_TRY(GetMillis(r, e, "timeout", path, &out->timeout_ms));
+  BERTH_TRY(r.GetInt(e, "threshold", path, 1, 1000000, &out->threshold));
+  BERTH_TRY(GetMillis(r, e, "backoff", path, &out->backoff_ms));
+  BERTH_TRY(r.GetStringList(e, "ignoredmediatypes", path, &out->ignored_media_types));
+  BERTH_TRY(r.GetString(e, "format", path, &out->format));
+  BERTH_TRY(r.OneOf(e, "format", out->format, {"distribution", "cloudevents"}));
+  BERTH_TRY(r.GetString(e, "secret_file", path, &out->secret_file));
+  BERTH_TRY(r.GetBool(e, "disabled", path, &out->disabled));
+  if (out->name.empty() || out->name.size() > 64 ||
+      out->name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos) {
+    return r.Error(e["name"] ? e["name"].Mark() : e.Mark(), path + ".name must be 1-64 of [A-Za-z0-9._-]");
+  }
+  if (!IsEndpointUrl(out->url)) {
+    return r.Error(e["url"] ? e["url"].Mark() : e.Mark(), path + ".url must be http(s)://host[:port][/path]");
+  }
+  if (YAML::Node h = e["headers"]; h && !h.IsNull()) {
+    if (!h.IsMap()) return r.Error(h.Mark(), path + ".headers must be a mapping of header names to lists of values");
+    for (auto it = h.begin(); it != h.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      std::vector<std::string> values;
+      BERTH_TRY(r.GetStringList(h, key.c_str(), path + ".headers", &values));
+      bool valid = !key.empty() && key.find_first_of(":\r\n \t") == std::string::npos;
+      for (const std::string& v : values) valid = valid && v.find_first_of("\r\n") == std::string::npos;
+      if (!valid) return r.Error(it->first.Mark(), path + ".headers: '" + key + "' is not a valid header");
+      out->headers.emplace_back(key, std::move(values));
+    }
+  }
+  if (YAML::Node ig = e["ignore"]; ig && !ig.IsNull()) {
+    BERTH_TRY(r.CheckMap(ig, path + ".ignore", {"mediatypes", "actions"}));
+    BERTH_TRY(r.GetStringList(ig, "mediatypes", path + ".ignore", &out->ignored_media_types));
+    BERTH_TRY(r.GetStringList(ig, "actions", path + ".ignore", &out->ignored_actions));
+    for (const std::string& a : out->ignored_actions) {
+      if (a != "push" && a != "pull" && a != "delete" && a != "mount") {
+        return r.Error(ig["actions"].Mark(),
+                       path + ".ignore.actions: '" + a + "' is not one of push, pull, delete, mount");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseNotifications(Reader& r, const YAML::Node& n, NotificationsConfig* out) {
+  BERTH_TRY(r.CheckMap(n, "notifications", {"queue_dir", "max_queue_bytes", "pull_sync", "endpoints", "events"}));
+  out->pos = PosOf(n.Mark());
+  BERTH_TRY(r.GetString(n, "queue_dir", "notifications", &out->queue_dir));
+  BERTH_TRY(r.GetInt(n, "max_queue_bytes", "notifications", 1 << 20, 1LL << 40, &out->max_queue_bytes));
+  BERTH_TRY(GetMillis(r, n, "pull_sync", "notifications", &out->pull_sync_ms));
+  // distribution's notifications.events.includereferences: accepted; references are not sent yet.
+  if (YAML::Node ev = n["events"]; ev && !ev.IsNull()) {
+    BERTH_TRY(r.CheckMap(ev, "notifications.events", {"includereferences"}));
+  }
+  YAML::Node eps = n["endpoints"];
+  if (!eps || eps.IsNull()) return Status::Ok();
+  if (!eps.IsSequence()) return r.Error(eps.Mark(), "notifications.endpoints must be a list");
+  int index = 0;
+  for (const auto& e : eps) {
+    const std::string path = "notifications.endpoints[" + std::to_string(index++) + "]";
+    NotificationEndpointConfig ep;
+    BERTH_TRY(ParseNotificationEndpoint(r, e, path, &ep));
+    for (const auto& other : out->endpoints) {
+      if (other.name == ep.name) return r.Error(e["name"].Mark(), path + ".name '" + ep.name + "' is used twice");
+    }
+    out->endpoints.push_back(std::move(ep));
+  }
+  return Status::Ok();
+}
+
 Status ParseLog(Reader& r, const YAML::Node& n, LogConfig* out) {
   BERTH_TRY(r.CheckMap(n, "log", {"level", "format", "accesslog"}));
   BERTH_TRY(r.GetString(n, "level", "log", &out->level));
@@ -856,6 +975,11 @@ std::string TokenJwksPath(const Config& c) {
   return NextToTokenKey(c, "token-jwks.json");
 }
 
+std::string EventQueueDir(const Config& c) {
+  if (!c.notifications.queue_dir.empty()) return c.notifications.queue_dir;
+  return c.storage.filesystem_root + "/_events";
+}
+
 Config DefaultConfig() { return Config{}; }
 
 Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
@@ -867,7 +991,7 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
     if (!root || root.IsNull()) return cfg;  // an empty file means all defaults
     BERTH_TRY(r.CheckMap(root, "the top level",
                          {"version", "server", "storage", "log", "auth", "users", "groups", "acl", "proxy", "ui",
-                          "policies"}));
+                          "policies", "notifications"}));
     if (YAML::Node n = root["server"]; n && !n.IsNull()) BERTH_TRY(ParseServer(r, n, &cfg.server));
     if (YAML::Node n = root["storage"]; n && !n.IsNull()) BERTH_TRY(ParseStorage(r, n, &cfg.storage));
     if (YAML::Node n = root["log"]; n && !n.IsNull()) BERTH_TRY(ParseLog(r, n, &cfg.log));
@@ -882,6 +1006,12 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source) {
       BERTH_TRY(r.GetDuration(n, "session_ttl", "ui", &cfg.ui.session_ttl_s));
     }
     if (YAML::Node n = root["policies"]; n && !n.IsNull()) BERTH_TRY(ParsePolicies(r, n, &cfg.policies));
+    if (YAML::Node n = root["notifications"]; n && !n.IsNull()) {
+      BERTH_TRY(ParseNotifications(r, n, &cfg.notifications));
+      if (cfg.storage.s3_enabled && cfg.notifications.queue_dir.empty() && !cfg.notifications.endpoints.empty()) {
+        return r.Error(n.Mark(), "notifications.queue_dir is required with storage.s3 (a local directory per replica)");
+      }
+    }
   } catch (const YAML::Exception& e) {
     return r.Error(e.mark, e.msg);
   }

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/ip_range.h"
@@ -255,6 +256,37 @@ struct PolicyConfig {
   int line = 0;                              // where the entry starts
 };
 
+// One entry of `notifications.endpoints` (distribution's keys and defaults;
+// docs/events.md). Plain data; src/events/ reads the secret file and delivers.
+struct NotificationEndpointConfig {
+  std::string name;  // unique; names the delivery cursor and the metrics label
+  std::string url;   // http(s)://host[:port]/path
+  // Sent with every request: name, values.
+  std::vector<std::pair<std::string, std::vector<std::string>>> headers;
+  int64_t timeout_ms = 1000;  // one delivery attempt
+  int64_t threshold = 10;     // failures in a row before backing off
+  int64_t backoff_ms = 1000;  // the first back-off; doubles per failure after the threshold, up to 64x
+  std::vector<std::string> ignored_media_types;  // ignoredmediatypes and ignore.mediatypes
+  std::vector<std::string> ignored_actions;      // ignore.actions: push | pull | delete | mount
+  std::string format = "distribution";           // distribution (the envelope) | cloudevents (CloudEvents 1.0 JSON)
+  std::string secret_file;  // HMAC-SHA256 key for X-Berth-Signature; mode must deny group and others
+  bool disabled = false;
+  SourcePos pos;
+};
+
+// `notifications:` (docs/events.md): the durable event queue and its endpoints.
+struct NotificationsConfig {
+  // Where the queue's segments and cursors live (local disk, one per replica).
+  // Empty: <storage.filesystem.rootdirectory>/_events (required with storage.s3).
+  std::string queue_dir;
+  int64_t max_queue_bytes = 1LL << 30;  // beyond it the oldest segment is dropped (logged, counted)
+  // Pull events are appended without waiting for the disk; a background sync
+  // makes them durable within this many milliseconds (what a crash can lose).
+  int64_t pull_sync_ms = 1000;
+  std::vector<NotificationEndpointConfig> endpoints;
+  SourcePos pos;
+};
+
 struct Config {
   std::string source;  // what it was read from (the file path), for error messages
   ServerConfig server;
@@ -267,6 +299,7 @@ struct Config {
   std::vector<ProxyUpstreamConfig> proxy;  // in file order; prefixes never overlap
   UiConfig ui;
   std::vector<PolicyConfig> policies;      // in file order (first match wins)
+  NotificationsConfig notifications;
 };
 
 // "50GiB", "500MB", "1.5TiB", "1024" (bytes): SI units are powers of 1000, binary ones of 1024.
@@ -285,6 +318,9 @@ std::string TokenJwksPath(const Config& c);
 
 // Where the SQLite metadata database lives (storage.metadata.path, or in the data directory).
 std::string MetadataDbPath(const Config& c);
+
+// Where the event queue lives (notifications.queue_dir, or in the data directory).
+std::string EventQueueDir(const Config& c);
 
 // The embedded default: listen on :5000, filesystem storage under ./data.
 Config DefaultConfig();

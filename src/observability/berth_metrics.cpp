@@ -1,5 +1,6 @@
 #include "observability/berth_metrics.h"
 
+#include "observability/event_metrics.h"
 #include "observability/process_metrics.h"
 #include "observability/proxy_metrics.h"
 
@@ -191,6 +192,7 @@ std::string BerthMetrics::Render() {
     }
   }
   ProxyStats().Render(t);
+  EventStats().Render(t);
   ProcessStats p;
   if (ReadProcessStats(&p)) {
     t.Family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");

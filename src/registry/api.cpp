@@ -167,6 +167,7 @@ Task<void> RegistryApi::Serve(Exchange& ex, const Router& router, bool debug) {
     co_await ex.Send(MethodNotAllowed(*m.route));
     co_return;
   }
+  m.method = method;
   if (auto invalid = CheckParameter(&m)) {
     co_await ex.Send(std::move(*invalid));
   } else {

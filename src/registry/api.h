@@ -25,6 +25,7 @@
 #include "auth/token_service.h"
 #include "http/server.h"
 #include "config/config.h"
+#include "events/dispatcher.h"
 #include "observability/storage_usage.h"
 #include "oci/digest.h"
 #include "policy/policy_set.h"
@@ -73,6 +74,10 @@ class RegistryApi final : public http::Handler {
   // Serves the upstreams of `proxy:` as pull-through caches (proxied.cpp).
   // Before serving; an error when one cannot be set up (its password file).
   Status EnableProxy(const std::vector<config::ProxyUpstreamConfig>& upstreams);
+  // Records webhook events (docs/events.md) in `events` (null: none); target
+  // URLs start with `base_url` (server.public_url, or http(s):// and the request's Host when empty).
+  // Before serving.
+  void SetEvents(events::Dispatcher* events, std::string base_url, bool tls);
   // Closes the kept-alive upstream connections: after the server stopped, before it is destroyed.
   void CloseUpstreamConnections();
   // Enforces these policies (immutable tags, quotas: docs/policies.md); before
@@ -100,7 +105,7 @@ class RegistryApi final : public http::Handler {
   // send (status 0 when the client is gone), so the caller can release the upload first.
   Task<std::optional<http::Response>> ReceiveBody(Exchange& ex, storage::UploadSession& session);
   // Receives the rest of the body, verifies `digest` and answers 201 (or the error).
-  Task<void> ReceiveAndCommit(Exchange& ex, const std::string& name, std::unique_ptr<storage::UploadSession> session,
+  Task<void> ReceiveAndCommit(Exchange& ex, const RouteMatch& m, std::unique_ptr<storage::UploadSession> session,
                               const oci::Digest& digest);
   // After a blob's bytes are in storage (upload, mount): its link in `name`, in
   // storage then its row, under the repository's write lock (GC removes garbage
@@ -189,6 +194,12 @@ class RegistryApi final : public http::Handler {
   // Whether a route on the main listener is served with this configuration, and without credentials.
   bool Enabled(const Route& route) const;
   bool IsPublic(const Route& route) const;
+  // events.cpp: records the webhook event of a successful request (the action
+  // its route entry's `notify` names) about `target` in repository m.name;
+  // `path` is the target's URL path ("/v2/<name>/manifests/<digest>").
+  // push, delete and mount are on disk when it returns (answer only then; an
+  // error means the event is not recorded: 503); pull events are only written.
+  Task<Status> Notify(Exchange& ex, const RouteMatch& m, events::Target target, const std::string& path);
   // observe.cpp: the audit line and upload counters of a request `method` answered.
   void AfterDispatch(Exchange& ex, const RouteMatch& m, const MethodHandler& method);
   void AuditDenied(Exchange& ex);
@@ -214,6 +225,11 @@ class RegistryApi final : public http::Handler {
   Router debug_routes_;                               // those of the debug listener
   std::string debug_not_found_;                       // its 404 body, naming what it serves
   std::unique_ptr<ui::SessionStore> ui_sessions_;     // the web UI's sessions (null: UI off or no auth)
+
+  // Webhook events (registry/events.cpp); null: no notifications endpoints.
+  events::Dispatcher* events_ = nullptr;
+  std::string events_base_url_;  // SetEvents
+  bool events_tls_ = false;
 };
 
 // The Handler of the debug listener: RegistryApi::HandleDebug.
@@ -235,6 +251,11 @@ bool HasQueryParam(const Exchange& ex, std::string_view key);
 http::Response MethodNotAllowed(const Route& route);  // 405 with Allow
 std::string UploadLocation(const std::string& name, const std::string& uuid);
 std::string RangeHeader(int64_t size);  // "0-<size-1>" ("0-0" when empty, as distribution)
+// Event targets (registry/events.cpp).
+events::Target BlobTarget(const oci::Digest& digest, int64_t size);
+events::Target ManifestTarget(std::string media_type, int64_t size, const oci::Digest& digest, std::string tag);
+std::string BlobPath(const std::string& name, const oci::Digest& digest);
+std::string ManifestPath(const std::string& name, const oci::Digest& digest);
 // What the access checks read of the request (views into `ex`).
 auth::ClientRequest ClientRequestOf(const Exchange& ex);
 

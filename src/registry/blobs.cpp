@@ -15,6 +15,14 @@ Task<void> RegistryApi::GetBlob(Exchange& ex, const RouteMatch& m) {
     if (served) co_return;
   }
   co_await SendBlob(ex, m.name, *m.digest);
+  const unsigned status = ex.status();
+  if (events_ != nullptr && events_->Wants(events::kPull) && (status == 200 || status == 206 || status == 307)) {
+    auto size = blobs_.StatInRepository(m.name, *m.digest);
+    if (size.ok()) {
+      Status recorded = co_await Notify(ex, m, BlobTarget(*m.digest, *size), BlobPath(m.name, *m.digest));
+      (void)recorded;  // a pull event is best effort (logged by Notify)
+    }
+  }
 }
 
 Task<void> RegistryApi::SendBlob(Exchange& ex, const std::string& name, const oci::Digest& digest) {
@@ -133,6 +141,13 @@ Task<void> RegistryApi::DeleteBlob(Exchange& ex, const RouteMatch& m) {
   }
   if (!s.ok()) {
     co_await ex.Send(WriteErrorResponse(s));
+    co_return;
+  }
+  events::Target target;
+  target.digest = digest.str();
+  Status recorded = co_await Notify(ex, m, std::move(target), BlobPath(name, digest));
+  if (!recorded.ok()) {
+    co_await ex.Send(Error(code::kUnavailable, recorded.message()));
     co_return;
   }
   http::Response r(202);

@@ -56,7 +56,17 @@ Task<void> RegistryApi::GetManifest(Exchange& ex, const RouteMatch& match) {
   }
   // Remembered in memory only, written by the pull flusher: a pull never waits for the database.
   meta_.TouchPulled(name, m->digest.str());
+  if (events_ == nullptr || !events_->Wants(events::kPull)) {
+    co_await SendManifest(ex, std::move(*m));
+    co_return;
+  }
+  events::Target target = ManifestTarget(m->media_type, static_cast<int64_t>(m->body.size()), m->digest, ref.tag);
+  const std::string path = ManifestPath(name, m->digest);
   co_await SendManifest(ex, std::move(*m));
+  if (ex.status() == 200) {
+    Status recorded = co_await Notify(ex, match, std::move(target), path);
+    (void)recorded;  // a pull event is best effort (logged by Notify)
+  }
 }
 
 Task<void> RegistryApi::SendManifest(Exchange& ex, storage::StoredManifest m) {
@@ -119,6 +129,8 @@ Task<void> RegistryApi::PutManifest(Exchange& ex, const RouteMatch& match) {
     co_await ex.Send(std::move(*over_quota));
     co_return;
   }
+  events::Target target =
+      ManifestTarget(std::string(manifest->media_type), static_cast<int64_t>(body->size()), digest, ref.tag);
   // Storage first, then the rows, under the repository's write lock (across
   // replicas): a DELETE of this manifest cannot interleave (docs/scale-out.md).
   // An immutable tag is checked there too (ImmutableTagGuard).
@@ -139,6 +151,12 @@ Task<void> RegistryApi::PutManifest(Exchange& ex, const RouteMatch& match) {
   }
   if (!s.ok()) {
     co_await ex.Send(WriteErrorResponse(s));
+    co_return;
+  }
+  // The event is durable before the client hears of the manifest (docs/events.md).
+  Status recorded = co_await Notify(ex, match, std::move(target), ManifestPath(name, digest));
+  if (!recorded.ok()) {
+    co_await ex.Send(Error(code::kUnavailable, recorded.message()));
     co_return;
   }
   http::Response r(201);
@@ -173,6 +191,19 @@ Task<void> RegistryApi::DeleteManifest(Exchange& ex, const RouteMatch& match) {
   }
   if (!s.ok()) {
     co_await ex.Send(WriteErrorResponse(s));
+    co_return;
+  }
+  // distribution: a manifest deleted by digest names the digest, a tag deleted names the tag.
+  events::Target target;
+  std::string path = "/v2/" + name + "/manifests/" + reference;
+  if (ref.is_digest()) {
+    target.digest = ref.digest.str();
+  } else {
+    target.tag = ref.tag;
+  }
+  Status recorded = co_await Notify(ex, match, std::move(target), path);
+  if (!recorded.ok()) {
+    co_await ex.Send(Error(code::kUnavailable, recorded.message()));
     co_return;
   }
   co_await ex.Send(http::Response(202));

@@ -98,6 +98,10 @@ struct AuditEvent {
 using RouteHandler = http::Task<void> (RegistryApi::*)(http::Exchange& ex, const RouteMatch& match);
 // The event a finished request records, if any (it may depend on the query and the status).
 using EventOf = std::optional<AuditEvent> (*)(const http::Exchange& ex, const RouteMatch& match);
+// The webhook event (docs/events.md) a successful request of this method sends:
+// distribution's action (push, pull, delete, mount), or empty for none. The
+// handler calls RegistryApi::Notify with what it touched; the action comes from here.
+using NotifyOf = std::string_view (*)(const http::Exchange& ex, const RouteMatch& match);
 // Scopes a request reads when granted but can do without, worked out from the
 // request (a cross-repository mount reads repository:<from>:pull, the catalog
 // registry:catalog:*): a token that does not name them is challenged for them
@@ -113,6 +117,7 @@ struct MethodHandler {
   std::string_view action{};
   EventOf event = nullptr;
   ExtraScopesOf extra_scopes = nullptr;
+  NotifyOf notify = nullptr;
 };
 
 struct Route {
@@ -145,6 +150,7 @@ struct RouteMatch {
   std::string arg;                           // the one-segment parameter, as in the path
   std::optional<oci::Digest> digest;         // {digest}: `arg` parsed (set by the dispatcher)
   const auth::Identity* identity = nullptr;  // who asks; null when auth is off or the route is public
+  const MethodHandler* method = nullptr;     // the method's entry (set by the dispatcher before the handler runs)
 };
 
 class Router {

@@ -58,6 +58,18 @@ std::optional<AuditEvent> UploadCancelled(const Exchange&, const RouteMatch& m) 
   return AuditEvent{"delete", "upload", "upload", m.arg};
 }
 
+// --- webhook events (docs/events.md): distribution's action of a successful request ---
+
+std::string_view Pulled(const Exchange&, const RouteMatch&) { return "pull"; }
+std::string_view Pushed(const Exchange&, const RouteMatch&) { return "push"; }
+std::string_view Deleted(const Exchange&, const RouteMatch&) { return "delete"; }
+// POST .../blobs/uploads/: a monolithic upload pushes, a cross-repository mount mounts.
+std::string_view UploadNotify(const Exchange& ex, const RouteMatch&) {
+  if (HasQueryParam(ex, "digest")) return "push";
+  if (HasQueryParam(ex, "mount")) return "mount";
+  return "";
+}
+
 // --- scopes a request reads when granted (router.h: ExtraScopesOf) ---
 
 // A cross-repository mount reads its source: as distribution's access
@@ -109,15 +121,27 @@ std::span<const Route> RegistryRoutes() {
       {.label = "manifest",
        .paths = {"/v2/{name}/manifests/{reference}"},
        .methods = {{
-           {.methods = kGet | kHead, .handler = &RegistryApi::GetManifest, .action = "pull"},
-           {.methods = kPut, .handler = &RegistryApi::PutManifest, .action = "push", .event = ManifestPushed},
-           {.methods = kDelete, .handler = &RegistryApi::DeleteManifest, .action = "delete", .event = ManifestDeleted},
+           {.methods = kGet | kHead, .handler = &RegistryApi::GetManifest, .action = "pull", .notify = Pulled},
+           {.methods = kPut,
+            .handler = &RegistryApi::PutManifest,
+            .action = "push",
+            .event = ManifestPushed,
+            .notify = Pushed},
+           {.methods = kDelete,
+            .handler = &RegistryApi::DeleteManifest,
+            .action = "delete",
+            .event = ManifestDeleted,
+            .notify = Deleted},
        }}},
       {.label = "blob",
        .paths = {"/v2/{name}/blobs/{digest}"},
        .methods = {{
-           {.methods = kGet | kHead, .handler = &RegistryApi::GetBlob, .action = "pull"},
-           {.methods = kDelete, .handler = &RegistryApi::DeleteBlob, .action = "delete", .event = BlobDeleted},
+           {.methods = kGet | kHead, .handler = &RegistryApi::GetBlob, .action = "pull", .notify = Pulled},
+           {.methods = kDelete,
+            .handler = &RegistryApi::DeleteBlob,
+            .action = "delete",
+            .event = BlobDeleted,
+            .notify = Deleted},
        }}},
       // A cross-repository mount (?mount=&from=) also reads the source
       // repository: StartUpload asks the identity for pull on it and opens an
@@ -129,14 +153,19 @@ std::span<const Route> RegistryRoutes() {
             .handler = &RegistryApi::StartUpload,
             .action = "push",
             .event = UploadStarted,
-            .extra_scopes = MountSource},
+            .extra_scopes = MountSource,
+            .notify = UploadNotify},
        }}},
       {.label = "upload",
        .paths = {"/v2/{name}/blobs/uploads/{uuid}"},
        .methods = {{
            {.methods = kGet, .handler = &RegistryApi::GetUploadStatus, .action = "pull"},
            {.methods = kPatch, .handler = &RegistryApi::PatchUpload, .action = "push"},
-           {.methods = kPut, .handler = &RegistryApi::PutUpload, .action = "push", .event = UploadFinished},
+           {.methods = kPut,
+            .handler = &RegistryApi::PutUpload,
+            .action = "push",
+            .event = UploadFinished,
+            .notify = Pushed},
            {.methods = kDelete, .handler = &RegistryApi::CancelUpload, .action = "delete", .event = UploadCancelled},
        }}},
       {.label = "referrers",
@@ -206,7 +235,11 @@ std::span<const Route> RegistryRoutes() {
        .access = Access::kSession,
        .methods = {{
            {.methods = kGet, .handler = &RegistryApi::UiTagDeletion, .action = "pull"},
-           {.methods = kDelete, .handler = &RegistryApi::UiDeleteTag, .action = "delete", .event = ManifestDeleted},
+           {.methods = kDelete,
+            .handler = &RegistryApi::UiDeleteTag,
+            .action = "delete",
+            .event = ManifestDeleted,
+            .notify = Deleted},
        }},
        .feature = Feature::kUi},
       {.label = "ui_api",

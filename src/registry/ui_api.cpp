@@ -534,14 +534,29 @@ Task<void> RegistryApi::UiDeleteTag(Exchange& ex, const RouteMatch& m) {
     co_await ex.Send(Error(code::kManifestInvalid, "not a tag", "tag", m.arg));
     co_return;
   }
-  // The same removal as DELETE /v2/<name>/manifests/<tag>: rows first, then storage, under the lock.
-  Status s = co_await RemoveManifest(m.name, *ref);
+  // The same removal as DELETE /v2/<name>/manifests/<tag>: rows first, then
+  // storage, under the lock; an immutable tag's policy refuses it the same way.
+  auto refusal = std::make_shared<std::string>();
+  Status s = co_await RemoveManifest(m.name, *ref, refusal);
+  if (!refusal->empty()) {
+    co_await ex.Send(Error(code::kForbidden, *refusal));
+    co_return;
+  }
   if (s.IsNotFound()) {
     co_await ex.Send(Error(code::kManifestUnknown, "tag unknown", "tag", m.arg));
     co_return;
   }
   if (!s.ok()) {
     co_await ex.Send(WriteErrorResponse(s));
+    co_return;
+  }
+  // The same event as DELETE /v2/<name>/manifests/<tag> (the route's notify).
+  events::Target target;
+  target.tag = ref->tag;
+  const std::string path = "/v2/" + m.name + "/manifests/" + ref->tag;
+  Status recorded = co_await Notify(ex, m, std::move(target), path);
+  if (!recorded.ok()) {
+    co_await ex.Send(Error(code::kUnavailable, recorded.message()));
     co_return;
   }
   const nlohmann::json answer = {{"deleted", m.arg}};

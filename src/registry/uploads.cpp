@@ -82,8 +82,9 @@ Task<std::optional<http::Response>> RegistryApi::ReceiveBody(Exchange& ex, stora
   }
 }
 
-Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
+Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const RouteMatch& m,
                                          std::unique_ptr<storage::UploadSession> session, const oci::Digest& digest) {
+  const std::string& name = m.name;
   if (auto failed = co_await ReceiveBody(ex, *session)) {
     session.reset();  // free the upload before the client can retry
     co_await SendUnlessBroken(ex, std::move(*failed));
@@ -121,6 +122,12 @@ Task<void> RegistryApi::ReceiveAndCommit(Exchange& ex, const std::string& name,
   Status linked = co_await LinkBlobInRepository(name, digest, size);
   if (!linked.ok()) {
     co_await ex.Send(WriteErrorResponse(linked));
+    co_return;
+  }
+  // The event is durable before the client hears of the blob (docs/events.md).
+  Status recorded = co_await Notify(ex, m, BlobTarget(digest, size), BlobPath(name, digest));
+  if (!recorded.ok()) {
+    co_await ex.Send(Error(code::kUnavailable, recorded.message()));
     co_return;
   }
   co_await ex.Send(BlobCreated(name, digest));
@@ -192,6 +199,13 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
         co_await ex.Send(WriteErrorResponse(linked));
         co_return;
       }
+      events::Target target = BlobTarget(*digest, *size);
+      target.from_repository = from;
+      Status recorded = co_await Notify(ex, m, std::move(target), BlobPath(name, *digest));
+      if (!recorded.ok()) {
+        co_await ex.Send(Error(code::kUnavailable, recorded.message()));
+        co_return;
+      }
       co_await ex.Send(BlobCreated(name, *digest));
       co_return;
     }
@@ -228,7 +242,7 @@ Task<void> RegistryApi::StartUpload(Exchange& ex, const RouteMatch& m) {
     co_await ex.Send(SessionError(session.status()));
     co_return;
   }
-  co_await ReceiveAndCommit(ex, name, std::move(*session), *monolithic);
+  co_await ReceiveAndCommit(ex, m, std::move(*session), *monolithic);
 }
 
 Task<void> RegistryApi::GetUploadStatus(Exchange& ex, const RouteMatch& m) {
@@ -301,7 +315,7 @@ Task<void> RegistryApi::PutUpload(Exchange& ex, const RouteMatch& m) {
       co_return;
     }
   }
-  co_await ReceiveAndCommit(ex, name, std::move(*session), *digest);
+  co_await ReceiveAndCommit(ex, m, std::move(*session), *digest);
 }
 
 Task<void> RegistryApi::CancelUpload(Exchange& ex, const RouteMatch& m) {
