@@ -131,7 +131,7 @@ TEST_P(MetadataRepositoryLock, TagsStorageRemovesWithAManifestLoseTheirRowsToo) 
     removed = {"v2"};  // what DeleteByDigest found pointing at m2
     return Status::Ok();
   };
-  ASSERT_TRUE(store_->DeleteManifest("r", D("m2").str(), storage, &removed).ok());
+  ASSERT_TRUE(store_->DeleteManifest("r", D("m2").str(), storage, nullptr, &removed).ok());
   EXPECT_TRUE(store_->GetTag("r", "v2").status().IsNotFound());
   EXPECT_TRUE(store_->GetTag("r", "v1").ok()) << "a tag storage kept stays";
   EXPECT_TRUE(store_->GetManifest("r", m1.digest.str()).ok());
