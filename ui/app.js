@@ -362,6 +362,12 @@ async function renderStorage() {
   if (s.totals) {
     parts.push(kv([['Repositories', String(s.totals.repositories)], ['Blobs', String(s.totals.blobs)], ['Stored', bytes(s.totals.bytes)]]));
   }
+  if (s.quotas && s.quotas.length) {
+    parts.push(el('h2', {}, 'Quotas'), el('table', { id: 'quotas' },
+      el('thead', {}, el('tr', {}, el('th', {}, 'Policy'), el('th', { class: 'num' }, 'Used'), el('th', { class: 'num' }, 'Limit'), el('th', { class: 'num' }, 'Used %'))),
+      el('tbody', {}, s.quotas.map((q) => el('tr', {}, el('td', {}, q.policy), el('td', { class: 'num' }, bytes(q.used)),
+        el('td', { class: 'num' }, bytes(q.limit)), el('td', { class: 'num' }, q.limit > 0 ? (100 * q.used / q.limit).toFixed(1) + ' %' : ''))))));
+  }
   if (s.gc) {
     parts.push(el('h2', {}, 'Garbage collection'), kv([
       ['Last success', s.gc.last_success_at ? when(s.gc.last_success_at) : 'never'],

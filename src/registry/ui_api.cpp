@@ -18,6 +18,7 @@
 #include "metadata/browse.h"
 #include "observability/berth_metrics.h"
 #include "oci/name.h"
+#include "policy/quota.h"
 #include "registry/api.h"
 #include "registry/errors.h"
 #include "ui/assets.h"
@@ -685,13 +686,22 @@ Task<void> RegistryApi::UiAccess(Exchange& ex, const RouteMatch& m) {
 
 namespace {
 
+// A policy's quota as the storage page shows it.
+struct QuotaUsage {
+  std::string policy;  // its label: policies[0] "myorg/**"
+  int64_t used = 0;
+  int64_t limit = 0;
+};
+
 struct UsageCall {
   metadata::MetadataStore* meta;
   std::function<bool(const std::string&)> visible;
   bool totals = false;
+  std::shared_ptr<const policy::PolicySet> policies;  // null: none
   struct Out {
     Result<std::vector<metadata::NamespaceUsage>> usage = Status::Ok();
     std::optional<metadata::StoreTotals> totals;
+    std::vector<QuotaUsage> quotas;
   };
   std::shared_ptr<Out> operator()() const {
     auto out = std::make_shared<Out>();
@@ -699,6 +709,20 @@ struct UsageCall {
     if (totals) {
       auto t = metadata::StoreTotalsOf(meta->pool());
       if (t.ok()) out->totals = *t;
+    }
+    if (policies == nullptr) return out;
+    // A quota is shown to whoever sees the whole catalog, or may pull one of
+    // the repositories it governs (its usage is the whole policy's: the figure
+    // the push of any of them is checked against).
+    for (const policy::Policy& p : policies->policies()) {
+      if (!p.quota_bytes) continue;
+      if (!totals) {
+        auto governed = policy::GovernedRepositories(*meta, *policies, p);
+        if (!governed.ok() || std::none_of(governed->begin(), governed->end(), visible)) continue;
+      }
+      auto used = policy::PolicyUsage(*meta, *policies, p);
+      if (!used.ok()) continue;
+      out->quotas.push_back({p.Label(), used->bytes, *p.quota_bytes});
     }
     return out;
   }
@@ -716,7 +740,7 @@ Task<void> RegistryApi::UiStorage(Exchange& ex, const RouteMatch&) {
     all = view->all();
     visible = [view](const std::string& name) { return view->Shows(name); };
   }
-  UsageCall call{&meta_, std::move(visible), all};
+  UsageCall call{&meta_, std::move(visible), all, Policies()};
   auto out = co_await http::RunBlocking(db_threads_, std::move(call));
   if (!out->usage.ok()) {
     co_await ex.Send(MetadataErrorResponse(out->usage.status()));
@@ -726,7 +750,10 @@ Task<void> RegistryApi::UiStorage(Exchange& ex, const RouteMatch&) {
   for (const auto& u : *out->usage) {
     namespaces.push_back({{"name", u.name}, {"repositories", u.repositories}, {"bytes", u.bytes}});
   }
-  nlohmann::json j = {{"namespaces", std::move(namespaces)}, {"totals", nullptr}, {"gc", nullptr}};
+  nlohmann::json quotas = nlohmann::json::array();
+  for (const auto& q : out->quotas) quotas.push_back({{"policy", q.policy}, {"used", q.used}, {"limit", q.limit}});
+  nlohmann::json j = {
+      {"namespaces", std::move(namespaces)}, {"quotas", std::move(quotas)}, {"totals", nullptr}, {"gc", nullptr}};
   // The whole store and garbage collection are shown to those who see the whole catalog.
   if (out->totals) {
     j["totals"] = {

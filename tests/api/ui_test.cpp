@@ -123,6 +123,26 @@ TEST_F(UiOpenTest, TheJsonApiListsRepositoriesAndTagsWithoutUsers) {
   EXPECT_TRUE(st["gc"].is_null()) << "storage.gc is off";
 }
 
+class UiQuotaTest : public ServerSuite<UiQuotaTest> {
+ public:
+  static TestServerOptions ServerOptions() {
+    TestServerOptions o;
+    o.extra_config = "policies:\n  - name: \"quota/**\"\n    quota: {bytes: 1GiB}\n";
+    return o;
+  }
+};
+
+TEST_F(UiQuotaTest, TheStoragePageShowsEachQuotaAgainstItsLimit) {
+  PushImage(client(), "quota/app", "v1", "quota-1");
+  auto storage = Do(client(), "GET", "/ui/api/storage");
+  ASSERT_EQ(storage.status, 200u) << storage.body;
+  auto st = json::parse(storage.body);
+  ASSERT_EQ(st["quotas"].size(), 1u) << storage.body;
+  EXPECT_EQ(st["quotas"][0]["policy"], "policies[0] \"quota/**\"");
+  EXPECT_EQ(st["quotas"][0]["limit"].get<int64_t>(), int64_t{1} << 30);
+  EXPECT_GT(st["quotas"][0]["used"].get<int64_t>(), 0) << "the pushed image's blobs and manifest";
+}
+
 class UiDisabledTest : public ServerSuite<UiDisabledTest> {
  public:
   static TestServerOptions ServerOptions() {
