@@ -8,11 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
-#include "app/load_config.h"
-#include "app/metadata_factory.h"
-#include "app/storage_factory.h"
+#include "app/offline_store.h"
 #include "metadata/gc.h"
-#include "metadata/import.h"
 #include "metadata/metadata_store.h"
 #include "storage/blob_store.h"
 #include "storage/manifest_store.h"
@@ -21,36 +18,11 @@
 namespace berth::app {
 
 int Gc(const GcCommand& command) {
-  std::string config_path = command.config_path;
-  auto loaded = LoadConfigFor(&config_path);
-  if (!loaded.ok()) {
-    std::cerr << "berth: " << loaded.status().message() << "\n";
-    return 2;
-  }
-  const config::Config& cfg = loaded->config;
-  auto driver = OpenStorage(cfg);
-  if (!driver.ok()) {
-    std::cerr << "berth: cannot open storage: " << driver.status().message() << "\n";
-    return 2;
-  }
-  auto pool = OpenMigratedMetadataPool(cfg);
-  if (!pool.ok()) {
-    std::cerr << "berth: " << pool.status().message() << "\n";
-    return 1;
-  }
-  // Marking from a database that does not yet hold the whole store would take
-  // the blobs of unimported manifests for garbage.
-  auto imported = metadata::ImportCompleted(**pool);
-  if (!imported.ok() || !*imported) {
-    std::cerr << "berth: the metadata database " << DescribeMetadata(cfg)
-              << " holds no completed import of the store; run `berth db import` (or start `berth serve` once) first\n";
-    return 1;
-  }
-  metadata::MetadataStoreOptions meta_options;
-  meta_options.repository_lock_file = RepositoryLockFile(cfg);  // shared with berth serve on SQLite
-  metadata::MetadataStore meta(*pool, meta_options);
-  storage::BlobStore blobs(**driver);
-  storage::ManifestStore manifests(**driver, blobs);
+  OfflineStore store;
+  if (int rc = OpenOfflineStore(command.config_path, &store); rc != 0) return rc;
+  const config::Config& cfg = store.loaded.config;
+  metadata::MetadataStore& meta = *store.meta;
+  storage::ManifestStore& manifests = *store.manifests;
 
   nlohmann::json removed = nlohmann::json::array();
   metadata::GcOptions options;
@@ -76,7 +48,7 @@ int Gc(const GcCommand& command) {
     std::cout << "\n";
   };
   const auto start = std::chrono::steady_clock::now();
-  metadata::GarbageCollector gc(meta, **driver, manifests, options);
+  metadata::GarbageCollector gc(meta, *store.driver, manifests, options);
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();

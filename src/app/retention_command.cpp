@@ -6,10 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
-#include "app/load_config.h"
-#include "app/metadata_factory.h"
-#include "app/storage_factory.h"
-#include "metadata/import.h"
+#include "app/offline_store.h"
 #include "metadata/metadata_store.h"
 #include "policy/retention_pass.h"
 #include "storage/blob_store.h"
@@ -18,35 +15,10 @@
 namespace berth::app {
 
 int Retention(const RetentionCommand& command) {
-  std::string config_path = command.config_path;
-  auto loaded = LoadConfigFor(&config_path);
-  if (!loaded.ok()) {
-    std::cerr << "berth: " << loaded.status().message() << "\n";
-    return 2;
-  }
-  const config::Config& cfg = loaded->config;
-  auto driver = OpenStorage(cfg);
-  if (!driver.ok()) {
-    std::cerr << "berth: cannot open storage: " << driver.status().message() << "\n";
-    return 2;
-  }
-  auto pool = OpenMigratedMetadataPool(cfg);
-  if (!pool.ok()) {
-    std::cerr << "berth: " << pool.status().message() << "\n";
-    return 1;
-  }
-  // Decisions over a database that does not hold the whole store would miss tags.
-  auto imported = metadata::ImportCompleted(**pool);
-  if (!imported.ok() || !*imported) {
-    std::cerr << "berth: the metadata database " << DescribeMetadata(cfg)
-              << " holds no completed import of the store; run `berth db import` (or start `berth serve` once) first\n";
-    return 1;
-  }
-  metadata::MetadataStoreOptions meta_options;
-  meta_options.repository_lock_file = RepositoryLockFile(cfg);  // shared with berth serve on SQLite
-  metadata::MetadataStore meta(*pool, meta_options);
-  storage::BlobStore blobs(**driver);
-  storage::ManifestStore manifests(**driver, blobs);
+  OfflineStore store;
+  if (int rc = OpenOfflineStore(command.config_path, &store); rc != 0) return rc;
+  metadata::MetadataStore& meta = *store.meta;
+  storage::ManifestStore& manifests = *store.manifests;
 
   const bool json = command.json;
   const bool dry_run = command.dry_run;
@@ -81,7 +53,7 @@ int Retention(const RetentionCommand& command) {
     std::cout << (dry_run ? "would remove" : "removed") << " manifest " << repo << "@" << digest << "\n";
   };
   const auto start = std::chrono::steady_clock::now();
-  auto report = policy::RunRetention(meta, manifests, *loaded->policies, options);
+  auto report = policy::RunRetention(meta, manifests, *store.loaded.policies, options);
   const int64_t ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   if (!report.ok()) {
