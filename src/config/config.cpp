@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <initializer_list>
+#include <optional>
 #include <sstream>
 #include <tuple>
 
@@ -20,6 +21,30 @@ SourcePos PosOf(const YAML::Mark& m) {
 
 // Walks the YAML tree with a source name for error messages. yaml-cpp throws;
 // everything here converts that into Status at this edge.
+// Seconds of a Go-style duration ("168h", "1h30m", "90s"; with `days`, also
+// "30d", "1d12h"): at least 1 s, at most 100 years. Nullopt when it is not one.
+std::optional<int64_t> DurationSeconds(std::string_view s, bool days) {
+  if (s.empty()) return std::nullopt;
+  int64_t total = 0;
+  while (!s.empty()) {
+    size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 9 || digits == s.size()) return std::nullopt;
+    const int64_t v = std::stoll(std::string(s.substr(0, digits)));
+    int64_t unit = 0;
+    if (days && s[digits] == 'd') unit = 86400;
+    if (s[digits] == 'h') unit = 3600;
+    if (s[digits] == 'm') unit = 60;
+    if (s[digits] == 's') unit = 1;
+    if (unit == 0) return std::nullopt;
+    total += v * unit;
+    if (total > 100LL * 365 * 86400) return std::nullopt;
+    s.remove_prefix(digits + 1);
+  }
+  if (total < 1) return std::nullopt;
+  return total;
+}
+
 class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
@@ -80,25 +105,9 @@ class Reader {
     if (!n || n.IsNull()) return Status::Ok();
     const Status bad = Error(n.Mark(), path + "." + key + " must be a duration like 168h, 30m or 90s (at least 1s)");
     if (!n.IsScalar()) return bad;
-    std::string_view s = n.Scalar();
-    if (s.empty()) return bad;
-    int64_t total = 0;
-    while (!s.empty()) {
-      size_t digits = 0;
-      while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
-      if (digits == 0 || digits > 9 || digits == s.size()) return bad;
-      int64_t v = std::stoll(std::string(s.substr(0, digits)));
-      int64_t unit = 0;
-      if (s[digits] == 'h') unit = 3600;
-      if (s[digits] == 'm') unit = 60;
-      if (s[digits] == 's') unit = 1;
-      if (unit == 0) return bad;
-      total += v * unit;
-      if (total > 100LL * 365 * 86400) return bad;
-      s.remove_prefix(digits + 1);
-    }
-    if (total < 1) return bad;
-    *seconds = total;
+    const std::optional<int64_t> total = DurationSeconds(n.Scalar(), /*days=*/false);
+    if (!total) return bad;
+    *seconds = *total;
     return Status::Ok();
   }
 
@@ -417,9 +426,9 @@ Status ParseProxy(Reader& r, const YAML::Node& n, std::vector<ProxyUpstreamConfi
   bool have_mirror = false;
   for (const auto& e : n) {
     const std::string path = "proxy[" + std::to_string(index++) + "]";
-    BERTH_TRY(r.CheckMap(e, path,
-                         {"prefix", "url", "username", "password", "password_file", "ca_file", "tag_ttl", "mirror",
-                          "max_fills"}));
+    BERTH_TRY(r.CheckMap(
+        e, path,
+        {"prefix", "url", "username", "password", "password_file", "ca_file", "tag_ttl", "mirror", "max_fills"}));
     ProxyUpstreamConfig u;
     u.pos = PosOf(e.Mark());
     for (auto [key, field] : {std::pair{"prefix", &u.prefix}, std::pair{"url", &u.url},
@@ -882,9 +891,16 @@ Result<int64_t> ParseSize(std::string_view text) {
   std::string_view unit = text.substr(i);
   while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
   static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
-      {"", 1},          {"B", 1},
-      {"KB", 1000},     {"MB", 1000'000},     {"GB", 1000'000'000},     {"TB", 1000'000'000'000},
-      {"KiB", 1LL << 10}, {"MiB", 1LL << 20}, {"GiB", 1LL << 30}, {"TiB", 1LL << 40},
+      {"", 1},
+      {"B", 1},
+      {"KB", 1000},
+      {"MB", 1000'000},
+      {"GB", 1000'000'000},
+      {"TB", 1000'000'000'000},
+      {"KiB", 1LL << 10},
+      {"MiB", 1LL << 20},
+      {"GiB", 1LL << 30},
+      {"TiB", 1LL << 40},
   };
   for (const auto& [name, factor] : kUnits) {
     if (unit != name) continue;
@@ -897,26 +913,9 @@ Result<int64_t> ParseSize(std::string_view text) {
 }
 
 Result<int64_t> ParseDays(std::string_view s) {
-  const Status bad = Status::Invalid("'" + std::string(s.substr(0, 64)) + "' is not a duration like 30d");
-  if (s.empty()) return bad;
-  int64_t total = 0;
-  while (!s.empty()) {
-    size_t digits = 0;
-    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
-    if (digits == 0 || digits > 9 || digits == s.size()) return bad;
-    const int64_t v = std::stoll(std::string(s.substr(0, digits)));
-    int64_t unit = 0;
-    if (s[digits] == 'd') unit = 86400;
-    if (s[digits] == 'h') unit = 3600;
-    if (s[digits] == 'm') unit = 60;
-    if (s[digits] == 's') unit = 1;
-    if (unit == 0) return bad;
-    total += v * unit;
-    if (total > 100LL * 365 * 86400) return bad;
-    s.remove_prefix(digits + 1);
-  }
-  if (total < 1) return bad;
-  return total;
+  const std::optional<int64_t> total = DurationSeconds(s, /*days=*/true);
+  if (!total) return Status::Invalid("'" + std::string(s.substr(0, 64)) + "' is not a duration like 30d");
+  return *total;
 }
 
 std::string FormatSize(int64_t bytes) {

@@ -153,7 +153,8 @@ std::vector<auth::Scope> NeededScopes(const RouteMatch& match, const MethodHandl
   if (method == nullptr) return needed;
   switch (match.route->access) {
     case Access::kPublic:
-    case Access::kAuthenticated: break;
+    case Access::kAuthenticated:
+    case Access::kSession: break;  // (the UI's handlers ask the ACL themselves)
     case Access::kRepository:
       needed.push_back(auth::Scope{"repository", match.name, {std::string(method->action)}});
       break;
